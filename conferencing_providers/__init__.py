@@ -1,0 +1,1 @@
+"""Conferencing adapters, found through the ``syncd.conferencing_providers`` entry points."""

@@ -1,0 +1,1 @@
+"""Calendar provider adapters. The daemon finds them through the ``syncd.providers`` entry points."""

@@ -1,0 +1,257 @@
+"""The contract every calendar provider adapter implements, and the errors they share.
+
+Adapters translate one provider's HTTP API into these plain dataclasses. They never
+touch the database: the sync engine (``syncd.sync``) persists what they return and
+hands back the cursor it stored. Errors are typed so the engine can decide between
+"retry later", "resync from scratch" and "the user must reauthorize" without knowing
+anything about the provider.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+class ProviderError(Exception):
+    """Base class of every error an adapter raises on purpose."""
+
+
+class AuthRevoked(ProviderError):
+    """The provider refused the credentials (revoked grant, invalid_grant, 401 after refresh).
+
+    Not retryable: the profile becomes ``disconnected`` until it is reauthorized.
+    """
+
+
+class RateLimited(ProviderError):
+    """429/503 from the provider; ``retry_after`` is the wait it asked for, in seconds."""
+
+    def __init__(self, message: str = "rate limited", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientError(ProviderError):
+    """5xx, timeouts, connection resets: retry with backoff, never disconnect."""
+
+
+class CursorExpired(ProviderError):
+    """The provider no longer knows the sync cursor (Google 410, CalDAV invalid sync-token)."""
+
+
+class NotFound(ProviderError):
+    """The calendar or event does not exist (any more) at the provider."""
+
+
+class PermissionDenied(ProviderError):
+    """The credentials are valid but may not do this (read-only calendar, missing scope)."""
+
+
+class InvalidRemoteData(ProviderError):
+    """A malformed payload from the provider: log it, skip the item, keep syncing."""
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+EventStatus = Literal["confirmed", "tentative", "cancelled"]
+Transparency = Literal["opaque", "transparent"]
+ParticipationStatus = Literal["needs_action", "accepted", "declined", "tentative", "unknown"]
+
+
+@dataclass(frozen=True)
+class RemoteCalendar:
+    """One calendar as the provider lists it."""
+
+    provider_calendar_id: str
+    name: str
+    readonly: bool = False
+    primary: bool = False
+    integrated_conferencing_available: bool = False
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class Conferencing:
+    """Join details attached to an event."""
+
+    provider_description: str
+    join_url: str
+    password: str | None = None
+    provider_meeting_id: str | None = None
+
+
+@dataclass
+class RemoteEvent:
+    """One provider item, normalised.
+
+    An item is a single event, the master of a recurring series (``recurrence`` holds its
+    RRULE/EXDATE/RDATE lines, e.g. ``["RRULE:FREQ=WEEKLY;COUNT=5"]``), or one modified or
+    cancelled instance of a series (``recurring_event_id`` names the master's
+    ``provider_event_id`` and ``original_start`` the instance it replaces).
+
+    Timed events carry timezone-aware ``start``/``end`` datetimes and the IANA ``tzid``
+    they were written in (recurrences expand in that zone, so DST is honoured). All-day
+    events carry ``datetime.date`` values and ``all_day=True``; ``end`` is exclusive.
+
+    ``ical`` optionally carries the whole iCalendar text of the item (CalDAV resources),
+    in which case series expansion uses it directly and ``recurrence`` may be empty.
+    """
+
+    provider_event_id: str
+    start: dt.datetime | dt.date
+    end: dt.datetime | dt.date
+    ical_uid: str | None = None
+    tzid: str | None = None
+    all_day: bool = False
+    summary: str = ""
+    description: str = ""
+    location: str = ""
+    status: EventStatus = "confirmed"
+    transparency: Transparency = "opaque"
+    participation_status: ParticipationStatus = "unknown"
+    recurrence: list[str] = field(default_factory=list)
+    recurring_event_id: str | None = None
+    original_start: dt.datetime | dt.date | None = None
+    ical: str | None = None
+    conferencing: Conferencing | None = None
+    updated: dt.datetime | None = None
+    etag: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChangePage:
+    """One page of changes, committed by the engine in one transaction with ``cursor``.
+
+    ``cursor`` is opaque to the engine; passing it back to ``sync_events`` resumes right
+    after this page. ``complete`` is true on the last page of a sync (the cursor is then
+    the provider's incremental token). ``full_sync`` is true when the pages describe the
+    calendar's whole content (started with ``cursor=None``): once the last one is
+    committed, every stored event that was not seen in them is gone.
+    """
+
+    upserts: list[RemoteEvent] = field(default_factory=list)
+    deletions: list[str] = field(default_factory=list)
+    cursor: str | None = None
+    complete: bool = False
+    full_sync: bool = False
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class ProviderEndpoints:
+    """Base URLs an adapter talks to; overridable so tests can point at 127.0.0.1."""
+
+    api_base_url: str | None = None
+    token_url: str | None = None
+    authorize_url: str | None = None
+
+
+@dataclass
+class OAuthClient:
+    """The operator's OAuth client registration for a provider."""
+
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
+    scopes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# The adapter contract
+# ---------------------------------------------------------------------------
+
+
+class CalendarProvider(ABC):
+    """A calendar provider adapter, built from one profile's decrypted credentials.
+
+    Registered under the ``syncd.providers`` entry-point group by ``name``.
+    """
+
+    name: ClassVar[str]
+    #: Whether credentials come from an OAuth authorization-code flow (Google, Microsoft)
+    #: rather than being typed in (CalDAV).
+    uses_oauth: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        endpoints: ProviderEndpoints | None = None,
+        oauth_client: OAuthClient | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.credentials = dict(credentials)
+        self.endpoints = endpoints or ProviderEndpoints()
+        self.oauth_client = oauth_client or OAuthClient()
+        self.timeout = timeout
+
+    @abstractmethod
+    def profile_name(self) -> str:
+        """A human name for the connected account (usually its e-mail address)."""
+
+    @abstractmethod
+    def list_calendars(self) -> list[RemoteCalendar]:
+        """Every calendar the credentials can see."""
+
+    @abstractmethod
+    def sync_events(self, calendar: RemoteCalendar, cursor: str | None) -> Iterator[ChangePage]:
+        """Pages of changes since ``cursor`` (``None``: everything). Raises CursorExpired."""
+
+    def upsert_event(self, calendar: RemoteCalendar, event: RemoteEvent) -> RemoteEvent:
+        """Create or replace an event; returns it as the provider stored it."""
+        raise PermissionDenied(f"{self.name} does not support writing events")
+
+    def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
+        """Delete an event; deleting a missing event is not an error."""
+        raise PermissionDenied(f"{self.name} does not support deleting events")
+
+    def create_integrated_conference(
+        self, calendar: RemoteCalendar, event: RemoteEvent
+    ) -> Conferencing | None:
+        """Attach the calendar's own conferencing; ``None`` while the provider is still working."""
+        raise PermissionDenied(f"{self.name} has no integrated conferencing")
+
+    def refreshed_credentials(self) -> dict[str, Any] | None:
+        """Credentials to persist if they changed (token refresh, rotated refresh token)."""
+        return None
+
+
+class OAuthCalendarProvider(CalendarProvider):
+    """A provider whose credentials come from an OAuth authorization-code grant."""
+
+    uses_oauth: ClassVar[bool] = True
+
+    @classmethod
+    @abstractmethod
+    def authorization_url(
+        cls,
+        oauth_client: OAuthClient,
+        endpoints: ProviderEndpoints,
+        state: str,
+    ) -> str:
+        """Where to send the user to grant access."""
+
+    @classmethod
+    @abstractmethod
+    def exchange_code(
+        cls,
+        oauth_client: OAuthClient,
+        endpoints: ProviderEndpoints,
+        code: str,
+    ) -> dict[str, Any]:
+        """Trade an authorization code for credentials to store. Raises AuthRevoked."""
+
+    @classmethod
+    def credentials_from_refresh_token(cls, refresh_token: str) -> dict[str, Any]:
+        """Credentials for an imported grant; the access token is fetched on first use."""
+        return {"refresh_token": refresh_token}

@@ -1,0 +1,144 @@
+"""Settings: a TOML file (``--config`` or ``SYNCD_CONFIG``) overridden by ``SYNCD_*`` variables.
+
+Nested sections map to environment variables with a double underscore, e.g.
+``SYNCD_GOOGLE__CLIENT_ID`` overrides ``[google] client_id``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator (names the offending key)."""
+
+
+class OAuthProviderSettings(BaseModel):
+    """One OAuth provider's client registration and endpoints."""
+
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
+    api_base_url: str | None = None
+    token_url: str | None = None
+    authorize_url: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every setting syncd reads; ``config/syncd.example.toml`` documents each key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYNCD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database_url: str = "sqlite:///./syncd.db"
+    #: Fernet keys (urlsafe base64, 32 bytes), newest first. The first encrypts; all decrypt.
+    secret_keys: list[str] = Field(default_factory=list)
+    #: Seconds between polls of one profile.
+    poll_interval: float = Field(default=300.0, gt=0)
+    #: Fraction of ``poll_interval`` added or removed at random so profiles spread out.
+    poll_jitter: float = Field(default=0.1, ge=0, le=1)
+    #: Data older than this many seconds makes a profile ``pending`` again.
+    staleness_bound: float = Field(default=3600.0, gt=0)
+    #: Upper bound of the exponential backoff after failed syncs, in seconds.
+    max_backoff: float = Field(default=3600.0, gt=0)
+    #: Profiles synced at the same time.
+    workers: int = Field(default=4, ge=1, le=256)
+    #: Seconds between calendar-list refreshes of a profile (event syncs run every poll).
+    calendar_list_interval: float = Field(default=3600.0, gt=0)
+    #: Recurring series are expanded this many days ahead of now.
+    expansion_horizon_days: int = Field(default=400, ge=1)
+    #: ...and this many days back.
+    expansion_history_days: int = Field(default=90, ge=0)
+    #: A full sync that returns no events for a calendar that had at least this many is
+    #: not trusted until a second full sync agrees.
+    empty_resync_guard: int = Field(default=5, ge=1)
+    #: Seconds a provider HTTP request may take.
+    http_timeout: float = Field(default=30.0, gt=0)
+    log_level: str = "INFO"
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=0, le=65535)
+    #: Base URL callers reach the API at (for absolute ``next_page`` links); default from the request.
+    public_base_url: str | None = None
+
+    google: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
+    microsoft: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return upper
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_path = _CONFIG_PATH.get("path")
+        if config_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_path))
+        return tuple(sources)
+
+
+# The TOML path for the Settings() call in progress (pydantic-settings takes sources from
+# the class, so the path is passed through here rather than through a constructor argument).
+_CONFIG_PATH: dict[str, Path | None] = {"path": None}
+
+
+def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read settings; raise ConfigError naming the offending key when they are invalid."""
+    path_text = str(config_path) if config_path else os.environ.get("SYNCD_CONFIG")
+    path = Path(path_text) if path_text else None
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            with path.open("rb") as handle:
+                tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {path} is not valid TOML: {error}") from error
+    _CONFIG_PATH["path"] = path
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_describe_validation_error(error)) from None
+    finally:
+        _CONFIG_PATH["path"] = None
+
+
+def _describe_validation_error(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(root)"
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        problems.append(f"{key}: {message}")
+    return "invalid configuration: " + "; ".join(problems)

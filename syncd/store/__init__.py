@@ -1,0 +1,1 @@
+"""Persistence: tables, engine, migrations, encryption at rest, and the repository functions."""

@@ -1,0 +1,223 @@
+"""The tables. Every row belongs to exactly one application, directly or through its account.
+
+Times are stored as naive UTC (``UTCDateTime`` converts at the boundary) so SQLite and
+Postgres index and compare them the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in Python, naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Application(SQLModel, table=True):
+    """A tenant: an API client with its own accounts, keys and webhook secret."""
+
+    id: str = Field(primary_key=True)  # app_…
+    name: str = Field(index=True, unique=True)
+    #: Secret that signs outgoing webhooks (Cronofy-HMAC-SHA256), Fernet-encrypted.
+    webhook_secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ApiKey(SQLModel, table=True):
+    """An application's API key; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(foreign_key="application.id", index=True)
+    key_hash: str = Field(index=True, unique=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    revoked_at: dt.datetime | None = _utc()
+
+
+class Account(SQLModel, table=True):
+    """An end user (Cronofy ``sub``) of one application."""
+
+    id: str = Field(primary_key=True)  # acc_…
+    application_id: str = Field(foreign_key="application.id", index=True)
+    email: str
+    name: str = ""
+    timezone: str = "Etc/UTC"
+    default_conferencing_profile_id: str | None = None
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class AccessToken(SQLModel, table=True):
+    """A per-account bearer token for the account's own API calls; stored hashed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    revoked_at: dt.datetime | None = _utc()
+
+
+class Profile(SQLModel, table=True):
+    """One connected calendar service of an account, with its sync bookkeeping."""
+
+    __table_args__ = (Index("ix_profile_due", "next_due_at"),)
+
+    id: str = Field(primary_key=True)  # pro_…
+    account_id: str = Field(foreign_key="account.id", index=True)
+    provider: str
+    name: str = ""
+    credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    sync_status: str = "pending"  # pending | active | disconnected
+    status_reason: str = "waiting for the first full sync"
+    initial_sync_done: bool = False
+    last_success_at: dt.datetime | None = _utc()
+    last_attempt_at: dt.datetime | None = _utc()
+    last_error: str | None = None
+    calendars_listed_at: dt.datetime | None = _utc()
+    next_due_at: dt.datetime | None = _utc()
+    failure_count: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = _utc()
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Calendar(SQLModel, table=True):
+    """A provider calendar of a profile, with its sync cursor."""
+
+    __table_args__ = (UniqueConstraint("profile_id", "provider_calendar_id"),)
+
+    id: str = Field(primary_key=True)  # cal_…
+    profile_id: str = Field(foreign_key="profile.id", index=True)
+    provider_calendar_id: str
+    name: str = ""
+    readonly: bool = False
+    deleted: bool = False
+    primary: bool = False
+    integrated_conferencing_available: bool = False
+    timezone: str | None = None
+    #: The adapter's opaque cursor after the last committed page.
+    sync_cursor: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: Bumped when syncd's parsing changes so stored cursors are dropped and calendars resync.
+    cursor_version: int = 0
+    #: Generation stamped on events seen by the full sync in progress (or last completed).
+    sync_generation: int = 0
+    #: True while a full sync is in progress (its pages are being committed one by one).
+    full_sync_in_progress: bool = False
+    #: A full sync came back empty for a calendar that had events; one more must confirm.
+    empty_resync_pending: bool = False
+    last_synced_at: dt.datetime | None = _utc()
+
+
+class Event(SQLModel, table=True):
+    """One provider item: a single event, a series master, or an instance override."""
+
+    __table_args__ = (
+        UniqueConstraint("calendar_id", "provider_event_id"),
+        Index("ix_event_series", "calendar_id", "series_key"),
+        Index("ix_event_managed", "calendar_id", "managed_event_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    calendar_id: str = Field(foreign_key="calendar.id")
+    provider_event_id: str
+    #: Groups a master with its overrides: the master's provider id.
+    series_key: str
+    ical_uid: str | None = None
+    recurring: bool = False
+    is_override: bool = False
+    original_start: str | None = None  # ISO text of the instance an override replaces
+    start_utc: dt.datetime | None = _utc()
+    end_utc: dt.datetime | None = _utc()
+    start_text: str = ""  # ISO datetime with offset, or a date for all-day events
+    end_text: str = ""
+    tzid: str | None = None
+    all_day: bool = False
+    status: str = "confirmed"
+    transparency: str = "opaque"
+    participation_status: str = "unknown"
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    location: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recurrence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ical: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    conferencing: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    etag: str | None = None
+    managed_event_id: str | None = None
+    generation: int = 0
+    expanded_until: dt.datetime | None = _utc()
+    provider_updated_at: dt.datetime | None = _utc()
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class Occurrence(SQLModel, table=True):
+    """One concrete time span of an event (a recurring series has one per instance).
+
+    This is what range reads hit: availability and free/busy are one indexed query here.
+    """
+
+    __table_args__ = (Index("ix_occurrence_range", "calendar_id", "start_utc", "end_utc"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    calendar_id: str = Field(foreign_key="calendar.id")
+    event_id: int = Field(foreign_key="event.id", index=True)
+    start_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    all_day: bool = False
+    start_text: str = ""  # as the event gives it: date for all-day, else ISO datetime
+    end_text: str = ""
+    #: busy | tentative | free — the free/busy status this span contributes.
+    free_busy_status: str = "busy"
+
+
+class SyncRun(SQLModel, table=True):
+    """A log line per profile sync: who ran it and how it ended (for operators and tests)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: str = Field(index=True)
+    worker: str
+    started_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: dt.datetime | None = _utc()
+    outcome: str = "running"  # running | ok | transient_error | auth_revoked | error
+    detail: str | None = None
+    pages: int = 0
+    changes: int = 0

@@ -1,0 +1,7 @@
+"""Shared pytest configuration; fixtures live in tests/fixtures/, one module per concern."""
+
+pytest_plugins = [
+    "tests.fixtures.store",
+    "tests.fixtures.google_emulator",
+    "tests.fixtures.radicale",
+]
