@@ -1,0 +1,817 @@
+"""A stateful local fake of the Google Calendar v3 API and Google's OAuth token endpoint.
+
+It exists so adapter tests (and cassette recordings) exercise real HTTP against the
+payload shapes Google documents in its discovery document
+(``googleapiclient/discovery_cache/documents/calendar.v3.json``), including the parts that
+are hard to provoke against the real service: sync-token invalidation, revoked grants,
+rate limits, server errors, dropped connections and malformed bodies.
+
+Sync semantics follow Google's: every mutation of a calendar bumps its sequence number;
+a ``nextSyncToken`` encodes the sequence at the start of the listing, so a later sync with
+it returns exactly the items changed since (deleted ones as ``status: cancelled``).
+Tokens are deterministic (no randomness) so recorded cassettes replay request-for-request.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+API_PREFIX = "/calendar/v3"
+DEFAULT_USER = "alice@example.com"
+DEFAULT_CLIENT_ID = "emulator-client-id.apps.googleusercontent.com"
+DEFAULT_CLIENT_SECRET = "emulator-client-secret"
+ACCESS_TOKEN_LIFETIME_SECONDS = 3599
+DEFAULT_EVENTS_PAGE_SIZE = 250
+MAX_EVENTS_PAGE_SIZE = 2500
+DEFAULT_CALENDAR_LIST_PAGE_SIZE = 100
+MAX_CALENDAR_LIST_PAGE_SIZE = 250
+
+#: Keys the emulator keeps for itself on stored events; never serialised.
+_PRIVATE_KEYS = ("_seq", "_raw")
+
+
+def _now_rfc3339() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _encode_token(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> dict[str, Any] | None:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def google_error(code: int, reason: str, message: str, status: str | None = None) -> dict[str, Any]:
+    """An error body in the shape Google's JSON APIs return."""
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "errors": [{"domain": "global", "reason": reason, "message": message}],
+    }
+    if status:
+        body["status"] = status
+    return {"error": body}
+
+
+# ---------------------------------------------------------------------------
+# Fault injection
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One misbehaviour the emulator performs instead of (or before) answering a request."""
+
+    kind: str  # "status" | "delay" | "drop" | "malformed_json"
+    status: int = 0
+    reason: str = ""
+    retry_after: str | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def http_status(
+        cls, status: int, reason: str = "backendError", retry_after: float | str | None = None
+    ) -> Fault:
+        return cls(
+            kind="status",
+            status=status,
+            reason=reason,
+            retry_after=None if retry_after is None else str(retry_after),
+        )
+
+    @classmethod
+    def rate_limited(cls, retry_after: float | str | None = 1) -> Fault:
+        """429 ``rateLimitExceeded`` with a Retry-After header, as Google throttles."""
+        return cls.http_status(429, "rateLimitExceeded", retry_after)
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Answer normally, but only after ``seconds`` (to trip client timeouts)."""
+        return cls(kind="delay", seconds=seconds)
+
+    @classmethod
+    def drop_connection(cls) -> Fault:
+        """Close the socket without sending a single byte of response."""
+        return cls(kind="drop")
+
+    @classmethod
+    def malformed_json(cls) -> Fault:
+        """A 200 whose body is truncated JSON."""
+        return cls(kind="malformed_json")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What tests can assert on: one request as the emulator received it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+
+
+# ---------------------------------------------------------------------------
+# State
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Calendar:
+    entry: dict[str, Any]
+    owner: str
+    seq: int = 0
+    epoch: int = 0
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Grant:
+    user: str
+    refresh_token: str
+    revoked: bool = False
+
+
+class GoogleCalendarEmulator:
+    """The fake server plus a Python API for tests to arrange state and faults."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.rotate_refresh_tokens = False
+        #: Status Meet conference creation reports: "success", "pending" or "failure".
+        self.conference_create_status = "success"
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.RLock()
+        self._calendars: dict[str, _Calendar] = {}
+        self._grants: dict[str, _Grant] = {}  # refresh token -> grant
+        self._access_tokens: dict[str, tuple[str, float]] = {}  # token -> (user, expires at)
+        self._codes: dict[str, str] = {}  # authorization code -> user
+        self._faults: deque[tuple[Fault, str]] = deque()
+        self._counter = 0
+        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> GoogleCalendarEmulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="google-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> GoogleCalendarEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """What the adapter takes as ``api_base_url`` (it appends ``calendar/v3/``)."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def token_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/token"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/o/oauth2/v2/auth"
+
+    # -- OAuth -------------------------------------------------------------
+
+    def issue_grant(
+        self, user: str = DEFAULT_USER, *, access_token_valid: bool = True
+    ) -> dict[str, Any]:
+        """Credentials as a finished authorization would store them."""
+        with self._lock:
+            refresh_token = self._new_secret("1//refresh")
+            self._grants[refresh_token] = _Grant(user=user, refresh_token=refresh_token)
+            credentials: dict[str, Any] = {"refresh_token": refresh_token, "email": user}
+            if access_token_valid:
+                token, expires_at = self._new_access_token(user)
+                credentials["access_token"] = token
+                credentials["expiry"] = (
+                    dt.datetime.fromtimestamp(expires_at, dt.UTC).isoformat().replace("+00:00", "Z")
+                )
+            else:
+                credentials["access_token"] = "ya29.expired-" + secrets.token_hex(4)
+                credentials["expiry"] = "2000-01-01T00:00:00Z"
+            return credentials
+
+    def authorization_code(self, user: str = DEFAULT_USER) -> str:
+        """A one-time code as Google's consent screen would hand to the redirect URI."""
+        with self._lock:
+            code = self._new_secret("4/code")
+            self._codes[code] = user
+            return code
+
+    def revoke_grant(self, refresh_token: str) -> None:
+        """The user removed access: refreshing answers ``invalid_grant``, tokens stop working."""
+        with self._lock:
+            grant = self._grants[refresh_token]
+            grant.revoked = True
+            for token, (user, _) in list(self._access_tokens.items()):
+                if user == grant.user:
+                    del self._access_tokens[token]
+
+    def expire_access_tokens(self) -> None:
+        """Every issued access token stops working (as after an hour)."""
+        with self._lock:
+            self._access_tokens.clear()
+
+    # -- calendars and events ---------------------------------------------
+
+    def add_calendar(
+        self,
+        calendar_id: str,
+        *,
+        user: str = DEFAULT_USER,
+        summary: str | None = None,
+        primary: bool = False,
+        access_role: str = "owner",
+        time_zone: str = "UTC",
+        conference_solution_types: tuple[str, ...] = ("hangoutsMeet",),
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "kind": "calendar#calendarListEntry",
+            "etag": '"0"',
+            "id": calendar_id,
+            "summary": summary or calendar_id,
+            "timeZone": time_zone,
+            "colorId": "14",
+            "backgroundColor": "#9fe1e7",
+            "foregroundColor": "#000000",
+            "selected": True,
+            "accessRole": access_role,
+            "defaultReminders": [],
+            "conferenceProperties": {
+                "allowedConferenceSolutionTypes": list(conference_solution_types)
+            },
+        }
+        if primary:
+            entry["primary"] = True
+        with self._lock:
+            self._calendars[calendar_id] = _Calendar(entry=entry, owner=user)
+        return entry
+
+    def put_event(self, calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace an event as its organizer would; returns the stored resource."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            return self._store_event(calendar, dict(event))
+
+    def put_raw_item(self, calendar_id: str, item: dict[str, Any]) -> None:
+        """Store an item exactly as given (malformed data, unknown fields/enums)."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            calendar.seq += 1
+            item = dict(item, _seq=calendar.seq, _raw=True)
+            item_id = str(item.get("id") or self._new_id())
+            calendar.events[item_id] = item
+
+    def update_event(self, calendar_id: str, event_id: str, **changes: Any) -> dict[str, Any]:
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            current = {k: v for k, v in calendar.events[event_id].items() if k != "_seq"}
+            current.update(changes)
+            return self._store_event(calendar, current)
+
+    def delete_event(self, calendar_id: str, event_id: str) -> None:
+        """Delete as Google does: the item stays as a ``cancelled`` tombstone for syncs."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            self._tombstone(calendar, event_id)
+
+    def cancel_instance(
+        self, calendar_id: str, master_id: str, original_start: dict[str, str]
+    ) -> dict[str, Any]:
+        """Cancel one occurrence of a recurring series (an exception with status cancelled)."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            master = calendar.events[master_id]
+            instance = {
+                "id": f"{master_id}_{_instance_suffix(original_start)}",
+                "recurringEventId": master_id,
+                "originalStartTime": original_start,
+                "start": original_start,
+                "end": master.get("end", original_start),
+                "summary": master.get("summary", ""),
+                "status": "cancelled",
+            }
+            return self._store_event(calendar, instance)
+
+    def override_instance(
+        self,
+        calendar_id: str,
+        master_id: str,
+        original_start: dict[str, str],
+        **changes: Any,
+    ) -> dict[str, Any]:
+        """Modify one occurrence of a recurring series (an exception instance)."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            master = calendar.events[master_id]
+            instance = {
+                k: v
+                for k, v in master.items()
+                if k not in ("recurrence", "id", "iCalUID", "etag", "_seq")
+            }
+            instance.update(
+                id=f"{master_id}_{_instance_suffix(original_start)}",
+                recurringEventId=master_id,
+                originalStartTime=original_start,
+                iCalUID=master.get("iCalUID"),
+            )
+            instance.update(changes)
+            return self._store_event(calendar, instance)
+
+    def expire_sync_tokens(self, calendar_id: str) -> None:
+        """Every sync and page token of this calendar now answers 410 fullSyncRequired."""
+        with self._lock:
+            self._calendars[calendar_id].epoch += 1
+
+    def event(self, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """The stored event as the API would serialise it."""
+        with self._lock:
+            return _public(self._calendars[calendar_id].events[event_id])
+
+    def complete_pending_conferences(self, calendar_id: str) -> None:
+        """Google finished creating the Meet conferences it reported as pending."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            for event_id, stored in list(calendar.events.items()):
+                request = stored.get("conferenceData", {}).get("createRequest", {})
+                if request.get("status", {}).get("statusCode") == "pending":
+                    body = {k: v for k, v in stored.items() if k != "_seq"}
+                    body["conferenceData"] = _meet_conference(event_id, request, "success")
+                    self._store_event(calendar, body)
+
+    # -- faults and request log -------------------------------------------
+
+    def inject(self, fault: Fault, times: int = 1, path_prefix: str = API_PREFIX) -> None:
+        """Misbehave on the next ``times`` requests whose path starts with ``path_prefix``."""
+        with self._lock:
+            for _ in range(times):
+                self._faults.append((fault, path_prefix))
+
+    def requests_to(self, path_suffix: str, method: str = "GET") -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method and r.path.endswith(path_suffix)]
+
+    # -- internals ---------------------------------------------------------
+
+    def _new_secret(self, prefix: str) -> str:
+        return f"{prefix}-{secrets.token_urlsafe(16)}"
+
+    def _new_id(self) -> str:
+        self._counter += 1
+        return f"emu{self._counter:08d}"
+
+    def _new_access_token(self, user: str) -> tuple[str, float]:
+        token = self._new_secret("ya29.emulator")
+        expires_at = time.time() + ACCESS_TOKEN_LIFETIME_SECONDS
+        self._access_tokens[token] = (user, expires_at)
+        return token, expires_at
+
+    def _store_event(self, calendar: _Calendar, event: dict[str, Any]) -> dict[str, Any]:
+        event_id = str(event.get("id") or self._new_id())
+        previous = calendar.events.get(event_id)
+        calendar.seq += 1
+        now = _now_rfc3339()
+        stored: dict[str, Any] = {
+            "kind": "calendar#event",
+            "id": event_id,
+            "status": "confirmed",
+            "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
+            "created": (previous or {}).get("created", now),
+            "iCalUID": f"{event_id}@google.com",
+            "sequence": 0,
+            "creator": {"email": calendar.owner, "self": True},
+            "organizer": {"email": calendar.owner, "self": True},
+            "reminders": {"useDefault": True},
+            "eventType": "default",
+        }
+        stored.update({k: v for k, v in event.items() if v is not None})
+        stored["id"] = event_id
+        stored["updated"] = now
+        stored["etag"] = f'"{calendar.seq}"'
+        stored["_seq"] = calendar.seq
+        if previous is not None and "_raw" not in previous:
+            stored["sequence"] = int(previous.get("sequence", 0)) + 1
+        calendar.events[event_id] = stored
+        return _public(stored)
+
+    def _tombstone(self, calendar: _Calendar, event_id: str) -> None:
+        previous = calendar.events[event_id]
+        calendar.seq += 1
+        tombstone = {
+            "kind": "calendar#event",
+            "etag": f'"{calendar.seq}"',
+            "id": event_id,
+            "status": "cancelled",
+            "_seq": calendar.seq,
+        }
+        for key in ("recurringEventId", "originalStartTime"):
+            if key in previous:
+                tombstone[key] = previous[key]
+        calendar.events[event_id] = tombstone
+        # Deleting a series master deletes its exceptions too.
+        for other_id, other in list(calendar.events.items()):
+            if other.get("recurringEventId") == event_id and other.get("status") != "cancelled":
+                self._tombstone(calendar, other_id)
+
+    def _next_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for index, (fault, prefix) in enumerate(self._faults):
+                if path.startswith(prefix):
+                    del self._faults[index]
+                    return fault
+        return None
+
+    def _user_for_token(self, authorization: str | None) -> str | None:
+        if not authorization or not authorization.startswith("Bearer "):
+            return None
+        with self._lock:
+            found = self._access_tokens.get(authorization[len("Bearer ") :])
+        if found is None or found[1] < time.time():
+            return None
+        return found[0]
+
+    # -- request handling (called from the server thread) -----------------
+
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Route one request; returns (status, JSON body or None for 204)."""
+        if path == "/token" and method == "POST":
+            return self._token_endpoint(parse_qs(body.decode()))
+        if not path.startswith(API_PREFIX + "/"):
+            return 404, google_error(404, "notFound", "Not Found")
+        user = self._user_for_token(headers.get("Authorization"))
+        if user is None:
+            return 401, google_error(
+                401,
+                "authError",
+                "Request had invalid authentication credentials.",
+                "UNAUTHENTICATED",
+            )
+        parts = [unquote(p) for p in path[len(API_PREFIX) + 1 :].split("/")]
+        payload: dict[str, Any] = {}
+        if body:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return 400, google_error(400, "parseError", "Parse Error")
+        with self._lock:
+            if parts[:3] == ["users", "me", "calendarList"]:
+                if len(parts) == 3 and method == "GET":
+                    return self._calendar_list(user, query)
+                if len(parts) == 4 and method == "GET":
+                    return self._calendar_list_entry(user, parts[3])
+            if len(parts) >= 3 and parts[0] == "calendars" and parts[2] == "events":
+                calendar = self._visible_calendar(user, parts[1])
+                if calendar is None:
+                    return 404, google_error(404, "notFound", "Not Found")
+                if len(parts) == 3:
+                    if method == "GET":
+                        return self._list_events(calendar, query)
+                    if method == "POST":
+                        return self._insert_event(calendar, query, payload)
+                if len(parts) == 4:
+                    return self._single_event(calendar, method, parts[3], query, payload)
+        return 404, google_error(404, "notFound", "Not Found")
+
+    def _token_endpoint(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        def one(name: str) -> str:
+            return form.get(name, [""])[0]
+
+        if one("client_id") != self.client_id or one("client_secret") != self.client_secret:
+            return 401, {"error": "invalid_client", "error_description": "Unauthorized"}
+        with self._lock:
+            grant_type = one("grant_type")
+            if grant_type == "refresh_token":
+                grant = self._grants.get(one("refresh_token"))
+                if grant is None or grant.revoked:
+                    return 400, {
+                        "error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked.",
+                    }
+                response = self._token_response(grant.user)
+                if self.rotate_refresh_tokens:
+                    del self._grants[grant.refresh_token]
+                    rotated = self._new_secret("1//refresh")
+                    self._grants[rotated] = _Grant(user=grant.user, refresh_token=rotated)
+                    response["refresh_token"] = rotated
+                return 200, response
+            if grant_type == "authorization_code":
+                user = self._codes.pop(one("code"), None)
+                if user is None:
+                    return 400, {"error": "invalid_grant", "error_description": "Bad Request"}
+                refresh_token = self._new_secret("1//refresh")
+                self._grants[refresh_token] = _Grant(user=user, refresh_token=refresh_token)
+                return 200, dict(self._token_response(user), refresh_token=refresh_token)
+        return 400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}
+
+    def _token_response(self, user: str) -> dict[str, Any]:
+        token, _ = self._new_access_token(user)
+        return {
+            "access_token": token,
+            "expires_in": ACCESS_TOKEN_LIFETIME_SECONDS,
+            "scope": "https://www.googleapis.com/auth/calendar",
+            "token_type": "Bearer",
+        }
+
+    def _visible_calendar(self, user: str, calendar_id: str) -> _Calendar | None:
+        if calendar_id == "primary":
+            for calendar in self._calendars.values():
+                if calendar.owner == user and calendar.entry.get("primary"):
+                    return calendar
+            return None
+        calendar = self._calendars.get(calendar_id)
+        return calendar if calendar is not None and calendar.owner == user else None
+
+    def _calendar_list(self, user: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        entries = [c.entry for c in self._calendars.values() if c.owner == user]
+        size = _page_size(query, DEFAULT_CALENDAR_LIST_PAGE_SIZE, MAX_CALENDAR_LIST_PAGE_SIZE)
+        offset = 0
+        if "pageToken" in query:
+            decoded = _decode_token(query["pageToken"][0])
+            if decoded is None or "offset" not in decoded:
+                return 400, google_error(400, "invalid", "Invalid page token value.")
+            offset = int(decoded["offset"])
+        body: dict[str, Any] = {
+            "kind": "calendar#calendarList",
+            "etag": f'"{len(entries)}"',
+            "items": entries[offset : offset + size],
+        }
+        if offset + size < len(entries):
+            body["nextPageToken"] = _encode_token({"offset": offset + size})
+        else:
+            body["nextSyncToken"] = _encode_token({"calendarList": user, "n": len(entries)})
+        return 200, body
+
+    def _calendar_list_entry(self, user: str, calendar_id: str) -> tuple[int, dict[str, Any]]:
+        calendar = self._visible_calendar(user, calendar_id)
+        if calendar is None:
+            return 404, google_error(404, "notFound", "Not Found")
+        return 200, calendar.entry
+
+    def _list_events(
+        self, calendar: _Calendar, query: dict[str, list[str]]
+    ) -> tuple[int, dict[str, Any]]:
+        size = _page_size(query, DEFAULT_EVENTS_PAGE_SIZE, MAX_EVENTS_PAGE_SIZE)
+        calendar_id = calendar.entry["id"]
+        gone = google_error(
+            410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."
+        )
+        if "pageToken" in query:
+            state = _decode_token(query["pageToken"][0])
+            if state is None or state.get("c") != calendar_id or "after" not in state:
+                return 400, google_error(400, "invalid", "Invalid page token value.")
+            if state.get("e") != calendar.epoch:
+                return 410, gone
+        elif "syncToken" in query:
+            token = _decode_token(query["syncToken"][0])
+            if token is None or token.get("c") != calendar_id or "s" not in token:
+                return 400, google_error(400, "invalid", "Invalid sync token value.")
+            if token.get("e") != calendar.epoch:
+                return 410, gone
+            for forbidden in ("timeMin", "timeMax", "updatedMin", "orderBy", "q", "iCalUID"):
+                if forbidden in query:
+                    return 400, google_error(
+                        400, "invalid", f"Sync token cannot be used with {forbidden}."
+                    )
+            state = {"c": calendar_id, "e": calendar.epoch, "since": token["s"], "after": ""}
+            state["snap"] = calendar.seq
+        else:
+            state = {"c": calendar_id, "e": calendar.epoch, "since": None, "after": ""}
+            state["snap"] = calendar.seq
+        show_deleted = state["since"] is not None or _flag(query, "showDeleted")
+        since, snap, after = state["since"], state["snap"], state["after"]
+        candidates = sorted(
+            (event_id, stored)
+            for event_id, stored in calendar.events.items()
+            if event_id > after
+            and stored["_seq"] <= snap
+            and (since is None or stored["_seq"] > since)
+            and (show_deleted or stored.get("status") != "cancelled")
+        )
+        page = candidates[:size]
+        body: dict[str, Any] = {
+            "kind": "calendar#events",
+            "etag": f'"{calendar.seq}"',
+            "summary": calendar.entry["summary"],
+            "description": "",
+            "updated": _now_rfc3339(),
+            "timeZone": calendar.entry["timeZone"],
+            "accessRole": calendar.entry["accessRole"],
+            "defaultReminders": [],
+            "items": [_public(stored) for _, stored in page],
+        }
+        if len(candidates) > size:
+            body["nextPageToken"] = _encode_token(dict(state, after=page[-1][0]))
+        else:
+            body["nextSyncToken"] = _encode_token(
+                {"c": calendar_id, "e": calendar.epoch, "s": snap}
+            )
+        return 200, body
+
+    def _insert_event(
+        self, calendar: _Calendar, query: dict[str, list[str]], payload: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        if "start" not in payload or "end" not in payload:
+            return 400, google_error(400, "required", "Missing end time.")
+        event_id = payload.get("id")
+        if event_id and event_id in calendar.events:
+            return 409, google_error(409, "duplicate", "The requested identifier already exists.")
+        return 200, self._store_event(calendar, self._with_conference(query, payload, event_id))
+
+    def _single_event(
+        self,
+        calendar: _Calendar,
+        method: str,
+        event_id: str,
+        query: dict[str, list[str]],
+        payload: dict[str, Any],
+    ) -> tuple[int, dict[str, Any] | None]:
+        stored = calendar.events.get(event_id)
+        if stored is None:
+            return 404, google_error(404, "notFound", "Not Found")
+        deleted = stored.get("status") == "cancelled" and "recurringEventId" not in stored
+        if method == "GET":
+            return 200, _public(stored)
+        if method == "DELETE":
+            if deleted:
+                return 410, google_error(410, "deleted", "Resource has been deleted")
+            self._tombstone(calendar, event_id)
+            return 204, None
+        if method == "PUT":
+            if "start" not in payload or "end" not in payload:
+                return 400, google_error(400, "required", "Missing end time.")
+            body = self._with_conference(query, dict(payload, id=event_id), event_id)
+            body.setdefault("status", "confirmed")
+            for keep in ("created", "iCalUID", "sequence"):
+                if keep in stored:
+                    body[keep] = stored[keep]
+            return 200, self._store_event(calendar, body)
+        if method == "PATCH":
+            if deleted:
+                return 404, google_error(404, "notFound", "Not Found")
+            merged = {k: v for k, v in stored.items() if k != "_seq"}
+            merged.update(payload)
+            return 200, self._store_event(calendar, self._with_conference(query, merged, event_id))
+        return 405, google_error(405, "methodNotAllowed", "Method Not Allowed")
+
+    def _with_conference(
+        self, query: dict[str, list[str]], body: dict[str, Any], event_id: str | None
+    ) -> dict[str, Any]:
+        """Honour a Meet createRequest, but only with conferenceDataVersion=1 (as Google does)."""
+        body = dict(body)
+        request = (body.get("conferenceData") or {}).get("createRequest")
+        if not request or "status" in request:
+            return body
+        if query.get("conferenceDataVersion", ["0"])[0] != "1":
+            body.pop("conferenceData")
+            return body
+        if not body.get("id"):
+            body["id"] = self._new_id()
+        body["conferenceData"] = _meet_conference(
+            body["id"], request, self.conference_create_status
+        )
+        return body
+
+
+def _meet_conference(event_id: str, request: dict[str, Any], status: str) -> dict[str, Any]:
+    create_request = {
+        "requestId": request.get("requestId", ""),
+        "conferenceSolutionKey": {"type": "hangoutsMeet"},
+        "status": {"statusCode": status},
+    }
+    if status != "success":
+        return {"createRequest": create_request}
+    code = "".join(c for c in event_id.lower() if c.isalnum())[-10:].rjust(10, "a")
+    meeting_code = f"{code[:3]}-{code[3:7]}-{code[7:]}"
+    return {
+        "createRequest": create_request,
+        "entryPoints": [
+            {
+                "entryPointType": "video",
+                "uri": f"https://meet.google.com/{meeting_code}",
+                "label": f"meet.google.com/{meeting_code}",
+            }
+        ],
+        "conferenceSolution": {
+            "key": {"type": "hangoutsMeet"},
+            "name": "Google Meet",
+            "iconUri": "https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/logo_meet_2020q4_color_2x_web_512dp.png",
+        },
+        "conferenceId": meeting_code,
+    }
+
+
+def _instance_suffix(original_start: dict[str, str]) -> str:
+    if "date" in original_start:
+        return original_start["date"].replace("-", "")
+    moment = dt.datetime.fromisoformat(original_start["dateTime"]).astimezone(dt.UTC)
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _public(stored: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in stored.items() if k not in _PRIVATE_KEYS}
+
+
+def _flag(query: dict[str, list[str]], name: str) -> bool:
+    return query.get(name, ["false"])[0].lower() == "true"
+
+
+def _page_size(query: dict[str, list[str]], default: int, maximum: int) -> int:
+    try:
+        requested = int(query.get("maxResults", [default])[0])
+    except ValueError:
+        requested = default
+    return max(1, min(requested, maximum))
+
+
+def _make_handler(emulator: GoogleCalendarEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "ESF"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Silence the default stderr access log."""
+
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            query = parse_qs(split.query, keep_blank_values=True)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with emulator._lock:
+                emulator.requests.append(RecordedRequest(self.command, unquote(split.path), query))
+            fault = emulator._next_fault(split.path)
+            if fault is not None:
+                if fault.kind == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault.kind == "delay":
+                    time.sleep(fault.seconds)
+                elif fault.kind == "malformed_json":
+                    self._send(200, b'{"kind": "calendar#events", "items": [{"id": ')
+                    return
+                elif fault.kind == "status":
+                    extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                    error = google_error(fault.status, fault.reason, f"Injected {fault.status}")
+                    self._send(fault.status, json.dumps(error).encode(), extra)
+                    return
+            status, payload = emulator.handle(self.command, split.path, query, self.headers, body)
+            self._send(status, b"" if payload is None else json.dumps(payload).encode())
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            if body:
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    return Handler
