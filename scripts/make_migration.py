@@ -1,4 +1,6 @@
-"""Autogenerate an Alembic migration from the models: ``python scripts/make_migration.py "message"``.
+"""Autogenerate an Alembic migration from the models.
+
+Usage: ``python scripts/make_migration.py "message"``.
 
 Runs against a scratch SQLite database upgraded to the current head, so the new revision
 holds exactly the difference between the models and the existing migrations.

@@ -40,14 +40,18 @@ class SecretBox:
         try:
             return json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken:
-            raise SecretBoxError("stored secret cannot be decrypted with the configured keys") from None
+            raise SecretBoxError(
+                "stored secret cannot be decrypted with the configured keys"
+            ) from None
 
     def rotate(self, token: str) -> str:
         """Re-encrypt ``token`` with the newest key."""
         try:
             return self._fernet.rotate(token.encode()).decode()
         except InvalidToken:
-            raise SecretBoxError("stored secret cannot be decrypted with the configured keys") from None
+            raise SecretBoxError(
+                "stored secret cannot be decrypted with the configured keys"
+            ) from None
 
 
 def generate_key() -> str:

@@ -1,0 +1,555 @@
+"""The admin CLI (``syncd …``): tenants, accounts, profiles, one-off syncs, the daemon, the demo.
+
+Commands only parse, call store/sync functions and print; errors are one line on stderr
+with exit status 2. Listing commands take ``--json``; no secret is ever printed there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from syncd.config import ConfigError, Settings, load_settings
+from syncd.logs import configure_logging
+from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
+from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
+from syncd.registry import provider_endpoints as endpoints_for
+from syncd.store.crypto import SecretBox, SecretBoxError, generate_key
+from syncd.store.db import make_engine, session_scope, upgrade_schema
+from syncd.store.models import Profile, utcnow
+from syncd.store.profiles import (
+    create_profile,
+    find_profile,
+    list_profiles,
+    profile_credentials,
+    reauthorize_profile,
+    remove_profile,
+)
+from syncd.store.tenants import (
+    ConflictError,
+    NotFoundError,
+    create_account,
+    create_application,
+    find_account,
+    find_application,
+    issue_access_token,
+    list_accounts,
+    revoke_access_tokens,
+)
+from syncd.sync.daemon import DatabaseBusy, SyncDaemon
+from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
+from syncd.sync.status import effective_status
+
+app = typer.Typer(
+    help="syncd: self-hosted calendar sync with a Cronofy-compatible API.", no_args_is_help=True
+)
+apps_app = typer.Typer(help="Applications (API clients).", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (end users, Cronofy `sub`).", no_args_is_help=True)
+profiles_app = typer.Typer(help="Connected calendar services.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+app.add_typer(apps_app, name="apps")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(keys_app, name="keys")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def fail(message: str) -> NoReturn:
+    raise CliError(message)
+
+
+@dataclass
+class Runtime:
+    """Settings plus the database and key material, set up once per command."""
+
+    config_path: str | None
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+    _box: SecretBox | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+            configure_logging(self._settings.log_level)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+            upgrade_schema(self._engine)
+        return self._engine
+
+    @property
+    def box(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox(self.settings.secret_keys)
+        return self._box
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as session:
+            yield session
+
+
+_runtime = Runtime(config_path=None)
+
+
+@app.callback()
+def _main(
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML config file (default: $SYNCD_CONFIG).",
+            envvar="SYNCD_CONFIG",
+        ),
+    ] = None,
+) -> None:
+    _runtime.config_path = config
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if value is None else str(value) for value in row])
+    out.print(table)
+
+
+# --------------------------------------------------------------------------- apps
+
+
+@apps_app.command("create")
+def apps_create(name: str) -> None:
+    """Create an application; prints its API key and webhook secret once."""
+    with _runtime.session() as session:
+        created = create_application(session, _runtime.box, name)
+    out.print(f"application: {created.application.id}")
+    out.print(f"api key:     {created.api_key}")
+    out.print(f"webhook secret: {created.webhook_secret}")
+    out.print("[yellow]Store the key and secret now: only their hashes/ciphertexts are kept.[/]")
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+@accounts_app.command("create")
+def accounts_create(
+    app_ref: Annotated[str, typer.Option("--app", help="Application id or name.")],
+    email: Annotated[str, typer.Option("--email")],
+    name: Annotated[str, typer.Option("--name")] = "",
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone.")] = "Etc/UTC",
+) -> None:
+    """Create an account; prints its ``acc_…`` sub."""
+    with _runtime.session() as session:
+        application = find_application(session, app_ref)
+        account = create_account(session, application.id, email, name, timezone)
+    out.print(account.id)
+
+
+def account_rows(session: Session, application_id: str | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "sub": account.id,
+            "application_id": account.application_id,
+            "email": account.email,
+            "name": account.name,
+            "timezone": account.timezone,
+            "profiles": len(list_profiles(session, account_id=account.id)),
+        }
+        for account in list_accounts(session, application_id)
+    ]
+
+
+@accounts_app.command("list")
+def accounts_list(
+    app_ref: Annotated[str | None, typer.Option("--app", help="Only this application.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List accounts."""
+    with _runtime.session() as session:
+        application_id = find_application(session, app_ref).id if app_ref else None
+        rows = account_rows(session, application_id)
+    if as_json:
+        _print_json(rows)
+        return
+    _table("accounts", list(rows[0]) if rows else ["sub"], [list(row.values()) for row in rows])
+
+
+@accounts_app.command("token")
+def accounts_token(
+    account_id: str,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke every token of the account.")
+    ] = False,
+) -> None:
+    """Issue an access token for the account's own API calls (or revoke them all)."""
+    with _runtime.session() as session:
+        account = find_account(session, account_id)
+        if revoke:
+            count = revoke_access_tokens(session, account.id)
+            out.print(f"revoked {count} token(s) of {account.id}")
+            return
+        token = issue_access_token(session, account.id)
+    out.print(token)
+
+
+# --------------------------------------------------------------------------- profiles
+
+profiles_connect_app = typer.Typer(
+    help="Connect a calendar service to an account.", no_args_is_help=True
+)
+profiles_app.add_typer(profiles_connect_app, name="connect")
+
+
+def _add_profile(account_id: str, provider: str, credentials: dict[str, Any]) -> Profile:
+    settings = _runtime.settings
+    adapter = build_provider(settings, provider, credentials)
+    name = adapter.profile_name()
+    with _runtime.session() as session:
+        account = find_account(session, account_id)
+        refreshed = adapter.refreshed_credentials()
+        return create_profile(
+            session, _runtime.box, account, provider, name, refreshed or credentials
+        )
+
+
+@profiles_connect_app.command("caldav")
+def connect_caldav(
+    account_id: Annotated[str, typer.Option("--account")],
+    url: Annotated[str, typer.Option("--url", help="Server, principal or calendar URL.")],
+    username: Annotated[str, typer.Option("--username")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True)],
+) -> None:
+    """Connect a CalDAV account (iCloud, Fastmail, Nextcloud, Radicale, …)."""
+    with _runtime.session() as session:
+        find_account(session, account_id)
+    profile = _add_profile(
+        account_id, "caldav", {"url": url, "username": username, "password": password}
+    )
+    out.print(profile.id)
+
+
+def _oauth_credentials(provider: str, refresh_token: str | None) -> dict[str, Any]:
+    cls = provider_class(provider)
+    if refresh_token:
+        return cls.credentials_from_refresh_token(refresh_token)  # type: ignore[attr-defined]
+    settings = _runtime.settings
+    client = oauth_client(settings, provider)
+    if not client.client_id:
+        fail(
+            f"no OAuth client configured for {provider}: "
+            f"set [{provider}] client_id and client_secret"
+        )
+    err.print(f"Open this URL to authorize {provider} access (waiting for the redirect):")
+    return authorize_interactively(
+        cls,  # type: ignore[arg-type]
+        client,
+        endpoints_for(settings, provider),
+        announce=lambda url: out.print(url, soft_wrap=True),
+    )
+
+
+@profiles_connect_app.command("google")
+def connect_google(
+    account_id: Annotated[str, typer.Option("--account")],
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-token", help="Import an existing grant instead of the browser flow."
+        ),
+    ] = None,
+) -> None:
+    """Connect Google Calendar through OAuth (or import a refresh token)."""
+    with _runtime.session() as session:
+        find_account(session, account_id)
+    profile = _add_profile(account_id, "google", _oauth_credentials("google", refresh_token))
+    out.print(profile.id)
+
+
+def profile_rows(session: Session, account_id: str | None) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows = []
+    for profile in list_profiles(session, account_id=account_id):
+        current = effective_status(profile, now, _runtime.settings.staleness_bound)
+        rows.append(
+            {
+                "profile_id": profile.id,
+                "account_id": profile.account_id,
+                "provider": profile.provider,
+                "profile_name": profile.name,
+                "sync_status": current.sync_status,
+                "reason": current.reason,
+                "last_success": profile.last_success_at.isoformat()
+                if profile.last_success_at
+                else None,
+            }
+        )
+    return rows
+
+
+@profiles_app.command("list")
+def profiles_list(
+    account_id: Annotated[str | None, typer.Option("--account")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List profiles with their sync_status, reason and last success."""
+    with _runtime.session() as session:
+        if account_id:
+            find_account(session, account_id)
+        rows = profile_rows(session, account_id)
+    if as_json:
+        _print_json(rows)
+        return
+    columns = [
+        "profile_id",
+        "account_id",
+        "provider",
+        "profile_name",
+        "sync_status",
+        "reason",
+        "last_success",
+    ]
+    _table("profiles", columns, [[row[c] for c in columns] for row in rows])
+
+
+@profiles_app.command("reauthorize")
+def profiles_reauthorize(
+    profile_id: str,
+    refresh_token: Annotated[str | None, typer.Option("--refresh-token")] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", help="CalDAV: the new password.")
+    ] = None,
+    username: Annotated[
+        str | None, typer.Option("--username", help="CalDAV: a new username.")
+    ] = None,
+) -> None:
+    """Authorize a profile again; it is pending until its next successful sync."""
+    with _runtime.session() as session:
+        profile = find_profile(session, profile_id)
+        provider = profile.provider
+        old = profile_credentials(_runtime.box, profile)
+    if provider_class(provider).uses_oauth:
+        credentials = _oauth_credentials(provider, refresh_token)
+    else:
+        if password is None:
+            password = typer.prompt("password", hide_input=True)
+        credentials = {**old, "password": password, **({"username": username} if username else {})}
+    with _runtime.session() as session:
+        reauthorize_profile(session, _runtime.box, find_profile(session, profile_id), credentials)
+    out.print(f"{profile_id} reauthorized: pending until its next successful sync")
+
+
+@profiles_app.command("remove")
+def profiles_remove(profile_id: str) -> None:
+    """Remove a profile and everything synced from it."""
+    with _runtime.session() as session:
+        remove_profile(session, find_profile(session, profile_id))
+    out.print(f"removed {profile_id}")
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new encryption key for ``secret_keys``."""
+    out.print(generate_key())
+
+
+# --------------------------------------------------------------------------- sync, run, serve
+
+
+def sync_once(profile_ids: list[str], on_done: Callable[[SyncOutcome], None]) -> list[SyncOutcome]:
+    context = SyncContext(_runtime.engine, _runtime.settings, _runtime.box, worker_id="cli")
+    outcomes = []
+    for profile_id in profile_ids:
+        outcome = sync_profile(context, profile_id)
+        outcomes.append(outcome)
+        on_done(outcome)
+    return outcomes
+
+
+@app.command("sync")
+def sync_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over the profiles, then exit.")
+    ] = True,
+    profile_id: Annotated[str | None, typer.Option("--profile")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync every connected profile (or one) once, then print a summary."""
+    with _runtime.session() as session:
+        if profile_id:
+            ids = [find_profile(session, profile_id).id]
+        else:
+            ids = [p.id for p in list_profiles(session) if p.sync_status != "disconnected"]
+    if out.is_terminal and not as_json:
+        with Progress(console=out, transient=True) as progress:
+            task = progress.add_task("syncing", total=len(ids))
+            outcomes = sync_once(ids, lambda _: progress.advance(task))
+    else:
+        outcomes = sync_once(ids, lambda _: None)
+    rows = [
+        {
+            "profile_id": o.profile_id,
+            "outcome": o.outcome,
+            "calendars": o.calendars,
+            "pages": o.pages,
+            "changes": o.changes,
+            "skipped_items": o.skipped_items,
+            "detail": o.detail,
+        }
+        for o in outcomes
+    ]
+    if as_json:
+        _print_json(rows)
+    else:
+        columns = list(rows[0]) if rows else ["profile_id"]
+        _table("sync summary", columns, [list(row.values()) for row in rows])
+    if any(o.outcome not in ("ok", "skipped") for o in outcomes):
+        raise typer.Exit(1)
+
+
+def wait_for_signal(stop: threading.Event) -> None:
+    """Block until SIGTERM/SIGINT (or ``stop`` is set elsewhere)."""
+
+    def _handler(signum: int, _frame: Any) -> None:
+        logging.getLogger("syncd").info("received signal %d, shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    while not stop.wait(0.5):
+        pass
+
+
+def _api_server(host: str | None, port: int | None) -> Any:
+    from syncd.api.server import ApiServer
+
+    settings = _runtime.settings
+    return ApiServer(
+        settings,
+        _runtime.engine,
+        host=host or settings.api_host,
+        port=settings.api_port if port is None else port,
+    )
+
+
+@app.command("run")
+def run_command(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+    no_api: Annotated[bool, typer.Option("--no-api", help="Sync only, no HTTP API.")] = False,
+) -> None:
+    """The long-running daemon: sync plus the HTTP API in one process."""
+    daemon = SyncDaemon(_runtime.engine, _runtime.settings, _runtime.box)
+    daemon.start()
+    server = None
+    try:
+        if not no_api:
+            server = _api_server(host, port)
+            server.start()
+            err.print(f"syncd API listening on {server.url}")
+        wait_for_signal(threading.Event())
+    finally:
+        if server is not None:
+            server.stop()
+        daemon.stop()
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+) -> None:
+    """The HTTP API only (the sync daemon runs elsewhere)."""
+    server = _api_server(host, port)
+    server.start()
+    err.print(f"syncd API listening on {server.url}")
+    try:
+        wait_for_signal(threading.Event())
+    finally:
+        server.stop()
+
+
+@app.command("demo")
+def demo_command(
+    folder: Annotated[
+        Path | None,
+        typer.Option("--folder", help="Keep the demo's files here (default: a temp folder)."),
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="API port (0: any free port).")] = 8080,
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", help="Stop after this many seconds (default: Ctrl-C)."),
+    ] = None,
+) -> None:
+    """A real daemon on SQLite syncing a real local CalDAV server, with the API up."""
+    from syncd.demo import run_demo
+
+    run_demo(folder=folder, api_port=port, duration=duration, console=out)
+
+
+def main() -> None:
+    """Console entry point: turns known errors into one line and exit status 2."""
+    try:
+        status = app(standalone_mode=False)
+        if isinstance(status, int) and status:
+            sys.exit(status)
+    except (
+        CliError,
+        ConfigError,
+        NotFoundError,
+        ConflictError,
+        UnknownProvider,
+        SecretBoxError,
+    ) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        sys.exit(2)
+    except (AuthorizationFailed, DatabaseBusy, ValueError) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        sys.exit(2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as error:  # click usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(2)
+        raise

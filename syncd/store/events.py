@@ -1,0 +1,376 @@
+"""Storing provider items and their occurrences, and the range reads availability relies on.
+
+A provider item is stored once in ``event``; the concrete spans it occupies are stored
+in ``occurrence`` (one row per instance for a recurring series), which is what every
+time-range read hits. Whenever an item of a series changes, the whole series' spans are
+recomputed, so moved, cancelled and excluded instances are always consistent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlmodel import Session, col
+
+from providers.base import Conferencing, RemoteEvent
+from syncd.store.models import Calendar, Event, Occurrence, utcnow
+from syncd.sync.expansion import InvalidSeries, OccurrenceSpan, expand_series
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExpansionWindow:
+    """Recurring series are materialised between these bounds; the engine moves them forward."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @classmethod
+    def around(cls, now: dt.datetime, history_days: int, horizon_days: int) -> ExpansionWindow:
+        return cls(now - dt.timedelta(days=history_days), now + dt.timedelta(days=horizon_days))
+
+
+@dataclass
+class PageResult:
+    upserted: int = 0
+    deleted: int = 0
+    skipped: int = 0
+
+
+def _time_text(value: dt.datetime | dt.date | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def _parse_time(text: str, all_day: bool, tzid: str | None) -> dt.datetime | dt.date:
+    if all_day:
+        return dt.date.fromisoformat(text[:10])
+    value = dt.datetime.fromisoformat(text)
+    if tzid and value.tzinfo is not None:
+        with contextlib.suppress(KeyError, ValueError):
+            value = value.astimezone(ZoneInfo(tzid))
+    return value
+
+
+def _utc_bound(value: dt.datetime | dt.date, default_tz: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(default_tz))
+        return value.astimezone(dt.UTC)
+    return dt.datetime.combine(value, dt.time(), ZoneInfo(default_tz)).astimezone(dt.UTC)
+
+
+def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
+    """Column values for an item (shared by insert and update)."""
+    return {
+        "series_key": item.recurring_event_id or item.provider_event_id,
+        "ical_uid": item.ical_uid,
+        "recurring": bool(item.recurrence) or item.recurring_event_id is not None,
+        "is_override": item.recurring_event_id is not None,
+        "original_start": _time_text(item.original_start) or None,
+        "start_utc": _utc_bound(item.start, default_tz),
+        "end_utc": _utc_bound(item.end, default_tz),
+        "start_text": _time_text(item.start),
+        "end_text": _time_text(item.end),
+        "tzid": item.tzid,
+        "all_day": item.all_day,
+        "status": item.status,
+        "transparency": item.transparency,
+        "participation_status": item.participation_status,
+        "summary": item.summary or "",
+        "description": item.description or "",
+        "location": item.location or "",
+        "recurrence": list(item.recurrence),
+        "ical": item.ical,
+        "conferencing": _conferencing_json(item.conferencing),
+        "etag": item.etag,
+        "provider_updated_at": item.updated,
+        "updated_at": utcnow(),
+    }
+
+
+def _conferencing_json(conferencing: Conferencing | None) -> dict[str, object] | None:
+    if conferencing is None:
+        return None
+    return {
+        "provider_description": conferencing.provider_description,
+        "join_url": conferencing.join_url,
+        **({"password": conferencing.password} if conferencing.password else {}),
+    }
+
+
+def remote_event_from_row(row: Event) -> RemoteEvent:
+    """Rebuild the adapter-level view of a stored item (for series re-expansion)."""
+    original = None
+    if row.original_start:
+        original = _parse_time(row.original_start, len(row.original_start) == 10, row.tzid)
+    return RemoteEvent(
+        provider_event_id=row.provider_event_id,
+        start=_parse_time(row.start_text, row.all_day, row.tzid),
+        end=_parse_time(row.end_text, row.all_day, row.tzid),
+        ical_uid=row.ical_uid,
+        tzid=row.tzid,
+        all_day=row.all_day,
+        summary=row.summary,
+        description=row.description,
+        location=row.location,
+        status=row.status,  # type: ignore[arg-type]
+        transparency=row.transparency,  # type: ignore[arg-type]
+        participation_status=row.participation_status,  # type: ignore[arg-type]
+        recurrence=list(row.recurrence or []),
+        recurring_event_id=row.series_key if row.is_override else None,
+        original_start=original,
+        ical=row.ical,
+        etag=row.etag,
+    )
+
+
+def apply_page(
+    session: Session,
+    calendar: Calendar,
+    upserts: Sequence[RemoteEvent],
+    deletions: Iterable[str],
+    generation: int,
+    window: ExpansionWindow,
+    default_tz: str,
+) -> PageResult:
+    """Upsert and delete items of one calendar, then recompute the touched series' spans.
+
+    Runs inside the caller's transaction, which also stores the page's cursor.
+    """
+    result = PageResult()
+    touched_series: set[str] = set()
+    by_id: dict[str, RemoteEvent] = {item.provider_event_id: item for item in upserts}
+    existing = _existing_rows(session, calendar.id, list(by_id))
+    new_rows = []
+    for provider_event_id, item in by_id.items():
+        try:
+            values = _event_values(item, default_tz)
+        except (ValueError, TypeError, OverflowError) as error:
+            log.warning(
+                "skipping malformed event %s in calendar %s: %s",
+                provider_event_id,
+                calendar.id,
+                error,
+            )
+            result.skipped += 1
+            continue
+        values["generation"] = generation
+        touched_series.add(str(values["series_key"]))
+        stored = existing.get(provider_event_id)
+        if stored is None:
+            new_rows.append(
+                {
+                    "calendar_id": calendar.id,
+                    "provider_event_id": provider_event_id,
+                    "created_at": values["updated_at"],
+                    **values,
+                }
+            )
+        else:
+            row_id, old_series = stored
+            if old_series != values["series_key"]:
+                touched_series.add(old_series)
+            session.execute(update(Event).where(col(Event.id) == row_id).values(**values))
+        result.upserted += 1
+    if new_rows:
+        session.execute(insert(Event), new_rows)
+
+    deleted_ids = [pid for pid in deletions if pid not in by_id]
+    if deleted_ids:
+        result.deleted = _delete_items(session, calendar.id, deleted_ids, touched_series)
+
+    for series_key in touched_series:
+        result.skipped += rebuild_series(session, calendar.id, series_key, window, default_tz)
+    return result
+
+
+def _existing_rows(
+    session: Session, calendar_id: str, provider_ids: list[str]
+) -> dict[str, tuple[int, str]]:
+    """(row id, series key) of the items already stored, by provider id."""
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(provider_ids), 500):
+        chunk = provider_ids[start : start + 500]
+        rows = session.execute(
+            select(Event.provider_event_id, Event.id, Event.series_key).where(
+                Event.calendar_id == calendar_id, col(Event.provider_event_id).in_(chunk)
+            )
+        )
+        found.update({pid: (rid, series) for pid, rid, series in rows})
+    return found
+
+
+def _delete_items(
+    session: Session, calendar_id: str, provider_ids: list[str], touched_series: set[str]
+) -> int:
+    """Delete items; deleting a series master deletes its overrides too."""
+    deleted = 0
+    for start in range(0, len(provider_ids), 500):
+        chunk = provider_ids[start : start + 500]
+        rows = session.execute(
+            select(Event.id, Event.series_key, Event.is_override).where(
+                Event.calendar_id == calendar_id, col(Event.provider_event_id).in_(chunk)
+            )
+        ).all()
+        if not rows:
+            continue
+        masters = [series for _, series, is_override in rows if not is_override]
+        ids = [row_id for row_id, _, _ in rows]
+        if masters:
+            ids += list(
+                session.execute(
+                    select(Event.id).where(
+                        Event.calendar_id == calendar_id, col(Event.series_key).in_(masters)
+                    )
+                ).scalars()
+            )
+        ids = list(set(ids))
+        session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
+        session.execute(delete(Event).where(col(Event.id).in_(ids)))
+        touched_series.update(series for _, series, _ in rows)
+        deleted += len(rows)
+    return deleted
+
+
+def rebuild_series(
+    session: Session,
+    calendar_id: str,
+    series_key: str,
+    window: ExpansionWindow,
+    default_tz: str,
+) -> int:
+    """Recompute one series' occurrence rows; returns 1 if it had to be skipped as malformed."""
+    rows = list(
+        session.execute(
+            select(Event).where(Event.calendar_id == calendar_id, Event.series_key == series_key)
+        ).scalars()
+    )
+    row_ids = [row.id for row in rows]
+    if row_ids:
+        session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(row_ids)))
+    if not rows:
+        return 0
+    master_row = next((row for row in rows if not row.is_override), None)
+    override_rows = [row for row in rows if row.is_override]
+    try:
+        master = remote_event_from_row(master_row) if master_row else None
+        overrides = [remote_event_from_row(row) for row in override_rows]
+        spans = expand_series(master, overrides, window.start, window.end, default_tz)
+    except (InvalidSeries, ValueError) as error:
+        log.warning(
+            "skipping malformed series %s in calendar %s: %s", series_key, calendar_id, error
+        )
+        return 1
+    ids_by_provider = {row.provider_event_id: row.id for row in rows}
+    fallback_id = (master_row or rows[0]).id
+    if spans:
+        session.execute(
+            insert(Occurrence),
+            [_occurrence_values(calendar_id, span, ids_by_provider, fallback_id) for span in spans],
+        )
+    if master_row is not None and master_row.recurring:
+        session.execute(
+            update(Event).where(col(Event.id) == master_row.id).values(expanded_until=window.end)
+        )
+    return 0
+
+
+def _occurrence_values(
+    calendar_id: str,
+    span: OccurrenceSpan,
+    ids_by_provider: dict[str, int | None],
+    fallback: int | None,
+) -> dict[str, object]:
+    return {
+        "calendar_id": calendar_id,
+        "event_id": ids_by_provider.get(span.source_event_id) or fallback,
+        "start_utc": span.start_utc,
+        "end_utc": span.end_utc,
+        "all_day": span.all_day,
+        "start_text": span.start_text,
+        "end_text": span.end_text,
+        "free_busy_status": span.free_busy_status,
+    }
+
+
+def delete_stale_generation(session: Session, calendar_id: str, generation: int) -> int:
+    """After a full sync: drop every item the provider no longer listed."""
+    stale = select(Event.id).where(Event.calendar_id == calendar_id, Event.generation < generation)
+    session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(stale)))
+    result = session.execute(
+        delete(Event).where(Event.calendar_id == calendar_id, Event.generation < generation)
+    )
+    return int(result.rowcount or 0)
+
+
+def count_events(session: Session, calendar_id: str, generation: int | None = None) -> int:
+    query = select(func.count()).select_from(Event).where(Event.calendar_id == calendar_id)
+    if generation is not None:
+        query = query.where(Event.generation == generation)
+    return int(session.execute(query).scalar() or 0)
+
+
+def series_needing_expansion(
+    session: Session, calendar_id: str, window: ExpansionWindow, slack: dt.timedelta
+) -> list[str]:
+    """Recurring series whose materialised spans end too early for the moving window."""
+    return list(
+        session.execute(
+            select(Event.series_key).where(
+                Event.calendar_id == calendar_id,
+                col(Event.recurring).is_(True),
+                col(Event.is_override).is_(False),
+                (col(Event.expanded_until).is_(None))
+                | (col(Event.expanded_until) < window.end - slack),
+            )
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class BusySpan:
+    calendar_id: str
+    start: dt.datetime
+    end: dt.datetime
+    free_busy_status: str
+    all_day: bool
+    start_text: str
+    end_text: str
+
+
+def read_spans(
+    session: Session,
+    calendar_ids: Sequence[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    busy_only: bool = False,
+) -> list[BusySpan]:
+    """Every span of these calendars overlapping [start, end): one indexed query."""
+    if not calendar_ids:
+        return []
+    query = (
+        select(
+            Occurrence.calendar_id,
+            Occurrence.start_utc,
+            Occurrence.end_utc,
+            Occurrence.free_busy_status,
+            Occurrence.all_day,
+            Occurrence.start_text,
+            Occurrence.end_text,
+        )
+        .where(
+            col(Occurrence.calendar_id).in_(list(calendar_ids)),
+            and_(col(Occurrence.start_utc) < end, col(Occurrence.end_utc) > start),
+        )
+        .order_by(col(Occurrence.start_utc))
+    )
+    if busy_only:
+        query = query.where(col(Occurrence.free_busy_status).in_(["busy", "tentative"]))
+    return [BusySpan(*row) for row in session.execute(query)]

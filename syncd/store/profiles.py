@@ -1,0 +1,109 @@
+"""Profiles (connected calendar services) and their calendars: CRUD and credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from syncd.ids import new_id
+from syncd.store.crypto import SecretBox
+from syncd.store.models import Account, Calendar, Event, Occurrence, Profile, utcnow
+from syncd.store.tenants import NotFoundError
+
+
+def create_profile(
+    session: Session,
+    box: SecretBox,
+    account: Account,
+    provider: str,
+    name: str,
+    credentials: dict[str, Any],
+) -> Profile:
+    """A new profile, due for its first (full) sync right away."""
+    profile = Profile(
+        id=new_id("pro"),
+        account_id=account.id,
+        provider=provider,
+        name=name,
+        credentials_encrypted=box.encrypt(credentials),
+        sync_status="pending",
+        status_reason="waiting for the first full sync",
+        next_due_at=utcnow(),
+    )
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def find_profile(session: Session, profile_id: str, application_id: str | None = None) -> Profile:
+    profile = session.get(Profile, profile_id)
+    if profile is not None and application_id is not None:
+        account = session.get(Account, profile.account_id)
+        if account is None or account.application_id != application_id:
+            profile = None
+    if profile is None:
+        raise NotFoundError(f"no profile {profile_id!r}")
+    return profile
+
+
+def list_profiles(
+    session: Session, account_id: str | None = None, application_id: str | None = None
+) -> list[Profile]:
+    query = select(Profile).order_by(col(Profile.created_at))
+    if account_id is not None:
+        query = query.where(Profile.account_id == account_id)
+    if application_id is not None:
+        query = query.join(Account, col(Account.id) == col(Profile.account_id)).where(
+            Account.application_id == application_id
+        )
+    return list(session.exec(query))
+
+
+def profile_credentials(box: SecretBox, profile: Profile) -> dict[str, Any]:
+    return box.decrypt(profile.credentials_encrypted)
+
+
+def store_credentials(
+    session: Session, box: SecretBox, profile: Profile, credentials: dict[str, Any]
+) -> None:
+    profile.credentials_encrypted = box.encrypt(credentials)
+    session.add(profile)
+
+
+def reauthorize_profile(
+    session: Session, box: SecretBox, profile: Profile, credentials: dict[str, Any]
+) -> None:
+    """New credentials for a (usually disconnected) profile: pending until the next success."""
+    store_credentials(session, box, profile, credentials)
+    profile.sync_status = "pending"
+    profile.status_reason = "reauthorized; waiting for the next successful sync"
+    profile.failure_count = 0
+    profile.last_error = None
+    profile.next_due_at = utcnow()
+    profile.lease_owner = None
+    profile.lease_expires_at = None
+    session.add(profile)
+
+
+def remove_profile(session: Session, profile: Profile) -> None:
+    """Delete a profile with its calendars, events and occurrences."""
+    calendar_ids = select(Calendar.id).where(Calendar.profile_id == profile.id)
+    session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
+    session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
+    session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))  # type: ignore[call-overload]
+    session.delete(profile)
+
+
+def list_calendars(
+    session: Session,
+    profile_ids: list[str] | None = None,
+    include_deleted: bool = False,
+) -> list[Calendar]:
+    query = select(Calendar).order_by(col(Calendar.profile_id), col(Calendar.name))
+    if profile_ids is not None:
+        query = query.where(col(Calendar.profile_id).in_(profile_ids))
+    if not include_deleted:
+        query = query.where(col(Calendar.deleted).is_(False))
+    return list(session.exec(query))

@@ -1,0 +1,1 @@
+"""Sync engine: scheduling, leases, one-profile sync runs, series expansion."""

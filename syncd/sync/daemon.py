@@ -1,0 +1,144 @@
+"""The long-running sync daemon: APScheduler dispatches due profiles to a bounded pool.
+
+A dispatch job runs every second, leases as many due profiles as there are idle workers
+and hands each to the pool. Stopping sets a flag that runs check between pages, so the
+page in flight is committed (or rolled back whole) and leases are released.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import IO
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from syncd.config import Settings
+from syncd.ids import new_id
+from syncd.store.crypto import SecretBox
+from syncd.store.db import is_sqlite
+from syncd.sync.leases import claim_due_profiles, release_leases
+from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
+
+log = logging.getLogger(__name__)
+
+DISPATCH_SECONDS = 1.0
+
+
+class DatabaseBusy(RuntimeError):
+    """Another daemon already owns this SQLite database."""
+
+
+class SQLiteOwnerLock:
+    """An exclusive lock beside a SQLite file: one daemon per embedded database."""
+
+    def __init__(self, database_url: str) -> None:
+        database = make_url(database_url).database
+        self.path = Path(f"{database}.lock") if database and database != ":memory:" else None
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        if self.path is None:
+            return
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise DatabaseBusy(
+                f"another syncd daemon is already running on {self.path.with_suffix('')}; "
+                "SQLite supports one daemon per database (use Postgres to run several)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+class SyncDaemon:
+    """Owns the scheduler, the worker pool and the leases of one daemon process."""
+
+    def __init__(self, engine: Engine, settings: Settings, box: SecretBox) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('d', 4)}"
+        self.context = SyncContext(engine, settings, box, worker_id=self.worker_id)
+        self.lease_seconds = max(60.0, settings.http_timeout * 10)
+        self.context.lease_seconds = self.lease_seconds
+        self._lock = (
+            SQLiteOwnerLock(settings.database_url) if is_sqlite(settings.database_url) else None
+        )
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(
+            executors={
+                "default": ThreadPoolExecutor(settings.workers),
+                "dispatch": ThreadPoolExecutor(1),
+            },
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone="UTC",
+        )
+        self.completed: list[SyncOutcome] = []
+
+    @property
+    def stop_event(self) -> threading.Event:
+        return self.context.stop_event
+
+    def start(self) -> None:
+        if self._lock is not None:
+            self._lock.acquire()
+        self._scheduler.add_job(
+            self.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch", executor="dispatch"
+        )
+        self._scheduler.start()
+        log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
+
+    def dispatch(self) -> int:
+        """Lease due profiles for idle workers and queue their syncs; returns how many."""
+        if self.stop_event.is_set():
+            return 0
+        with self._in_flight_lock:
+            idle = self.settings.workers - len(self._in_flight)
+        try:
+            profile_ids = claim_due_profiles(self.engine, self.worker_id, idle, self.lease_seconds)
+        except Exception:
+            log.exception("could not claim due profiles")
+            return 0
+        for profile_id in profile_ids:
+            with self._in_flight_lock:
+                self._in_flight.add(profile_id)
+            self._scheduler.add_job(self._run_one, args=[profile_id], id=f"sync:{profile_id}")
+        return len(profile_ids)
+
+    def _run_one(self, profile_id: str) -> None:
+        try:
+            outcome = sync_profile(self.context, profile_id)
+            self.completed.append(outcome)
+            del self.completed[:-1000]
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(profile_id)
+
+    def stop(self) -> None:
+        """Stop taking work, let runs stop at a page boundary, release leases."""
+        log.info("sync daemon %s stopping", self.worker_id)
+        self.stop_event.set()
+        self._scheduler.shutdown(wait=True)
+        release_leases(self.engine, self.worker_id)
+        if self._lock is not None:
+            self._lock.release()
+        log.info("sync daemon %s stopped", self.worker_id)

@@ -1,0 +1,377 @@
+"""One sync run of one profile: refresh calendars, then page through each calendar's changes.
+
+Every page is committed in its own transaction together with the cursor that follows it
+(and any rotated credentials), so a crash at any moment resumes from the last committed
+page: nothing is lost, and re-applying a page is idempotent (upserts keyed by provider id).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from providers.base import (
+    AuthRevoked,
+    CalendarProvider,
+    ChangePage,
+    CursorExpired,
+    ProviderError,
+    RateLimited,
+    RemoteCalendar,
+)
+from syncd.config import Settings
+from syncd.ids import new_id
+from syncd.registry import build_provider
+from syncd.store.crypto import SecretBox
+from syncd.store.db import session_scope
+from syncd.store.events import (
+    ExpansionWindow,
+    apply_page,
+    count_events,
+    delete_stale_generation,
+    rebuild_series,
+    series_needing_expansion,
+)
+from syncd.store.models import Account, Calendar, Profile, SyncRun, utcnow
+from syncd.store.profiles import profile_credentials, store_credentials
+from syncd.sync import status
+
+log = logging.getLogger(__name__)
+
+#: Bump when parsing changes so every stored cursor is dropped and calendars resync.
+CURSOR_VERSION = 1
+
+#: Callback run after a profile becomes disconnected (the notifier hooks in here).
+DisconnectedHook = Callable[[Session, Profile], None]
+
+
+@dataclass
+class SyncOutcome:
+    profile_id: str
+    outcome: str  # ok | auth_revoked | transient_error | error | skipped
+    pages: int = 0
+    changes: int = 0
+    skipped_items: int = 0
+    calendars: int = 0
+    detail: str | None = None
+
+
+class StopRequested(Exception):
+    """The daemon is shutting down: stop between pages."""
+
+
+@dataclass
+class SyncContext:
+    """What a sync run needs besides the profile id."""
+
+    engine: Engine
+    settings: Settings
+    box: SecretBox
+    worker_id: str = dataclasses.field(default_factory=lambda: new_id("wrk", 6))
+    stop_event: threading.Event = dataclasses.field(default_factory=threading.Event)
+    provider_factory: Callable[[Settings, str, dict[str, Any]], CalendarProvider] = build_provider
+    on_disconnected: list[DisconnectedHook] = dataclasses.field(default_factory=list)
+    lease_seconds: float = 300.0
+
+
+def sync_profile(context: SyncContext, profile_id: str) -> SyncOutcome:
+    """Run one sync of ``profile_id``; never raises for provider trouble (it is recorded)."""
+    started_at = utcnow()
+    with session_scope(context.engine) as session:
+        profile = session.get(Profile, profile_id)
+        if profile is None:
+            return SyncOutcome(profile_id, "skipped", detail="profile no longer exists")
+        if profile.sync_status == status.DISCONNECTED:
+            return SyncOutcome(profile_id, "skipped", detail="profile is disconnected")
+        account = session.get(Account, profile.account_id)
+        default_tz = account.timezone if account else "Etc/UTC"
+        credentials = profile_credentials(context.box, profile)
+        run = SyncRun(profile_id=profile_id, worker=context.worker_id, started_at=started_at)
+        session.add(run)
+        profile.last_attempt_at = started_at
+        session.add(profile)
+        session.flush()
+        run_id = run.id
+        provider_name = profile.provider
+        list_due = profile.calendars_listed_at is None or (
+            (started_at - profile.calendars_listed_at).total_seconds()
+            >= context.settings.calendar_list_interval
+        )
+
+    outcome = SyncOutcome(profile_id, "ok")
+    try:
+        provider = context.provider_factory(context.settings, provider_name, credentials)
+        _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)
+    except AuthRevoked as error:
+        outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
+    except StopRequested:
+        outcome.outcome, outcome.detail = "stopped", "daemon shutting down"
+    except ProviderError as error:
+        outcome.outcome, outcome.detail = "transient_error", f"{type(error).__name__}: {error}"
+        retry_after = error.retry_after if isinstance(error, RateLimited) else None
+        _finish(context, run_id, profile_id, outcome, started_at, retry_after)
+        return outcome
+    except Exception as error:  # a bug or an unexpected payload: record it, keep the daemon alive
+        log.exception("sync of profile %s failed unexpectedly", profile_id)
+        outcome.outcome, outcome.detail = "error", f"{type(error).__name__}: {error}"
+    _finish(context, run_id, profile_id, outcome, started_at, None)
+    return outcome
+
+
+def _finish(
+    context: SyncContext,
+    run_id: int | None,
+    profile_id: str,
+    outcome: SyncOutcome,
+    started_at: dt.datetime,
+    retry_after: float | None,
+) -> None:
+    settings = context.settings
+    now = utcnow()
+    with session_scope(context.engine) as session:
+        profile = session.get(Profile, profile_id)
+        run = session.get(SyncRun, run_id) if run_id is not None else None
+        if run is not None:
+            run.finished_at = now
+            run.outcome = outcome.outcome
+            run.detail = outcome.detail
+            run.pages = outcome.pages
+            run.changes = outcome.changes
+            session.add(run)
+        if profile is None:
+            return
+        if outcome.outcome == "ok":
+            status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
+            log.info(
+                "synced profile %s: %d calendars, %d pages, %d changes, %d skipped items",
+                profile_id,
+                outcome.calendars,
+                outcome.pages,
+                outcome.changes,
+                outcome.skipped_items,
+            )
+        elif outcome.outcome == "auth_revoked":
+            if status.mark_auth_revoked(profile, outcome.detail or "credentials refused"):
+                log.warning("profile %s disconnected: %s", profile_id, outcome.detail)
+                for hook in context.on_disconnected:
+                    hook(session, profile)
+        elif outcome.outcome == "stopped":
+            profile.next_due_at = now
+        else:
+            status.mark_failed(
+                profile,
+                now,
+                outcome.detail or "sync failed",
+                settings.max_backoff,
+                settings.poll_jitter,
+                retry_after,
+            )
+            log.warning(
+                "sync of profile %s failed (attempt %d): %s",
+                profile_id,
+                profile.failure_count,
+                outcome.detail,
+            )
+        if profile.lease_owner == context.worker_id:
+            profile.lease_owner = None
+            profile.lease_expires_at = None
+        session.add(profile)
+
+
+class _ProfileSync:
+    """The body of one run; separate so each step reads as a method."""
+
+    def __init__(
+        self,
+        context: SyncContext,
+        profile_id: str,
+        provider: CalendarProvider,
+        default_tz: str,
+        outcome: SyncOutcome,
+    ) -> None:
+        self.context = context
+        self.profile_id = profile_id
+        self.provider = provider
+        self.default_tz = default_tz
+        self.outcome = outcome
+        now = utcnow()
+        self.window = ExpansionWindow.around(
+            now,
+            context.settings.expansion_history_days,
+            context.settings.expansion_horizon_days,
+        )
+
+    def run(self, list_due: bool) -> None:
+        if list_due:
+            self._refresh_calendars()
+        with session_scope(self.context.engine) as session:
+            calendars = list(
+                session.exec(
+                    select(Calendar).where(
+                        Calendar.profile_id == self.profile_id,
+                        Calendar.deleted == False,  # noqa: E712
+                    )
+                )
+            )
+        for calendar in calendars:
+            self._check_stop()
+            self._sync_calendar(calendar)
+            self._extend_expansions(calendar)
+            self.outcome.calendars += 1
+
+    def _check_stop(self) -> None:
+        if self.context.stop_event.is_set():
+            raise StopRequested()
+
+    def _refresh_calendars(self) -> None:
+        remote = self.provider.list_calendars()
+        with session_scope(self.context.engine) as session:
+            stored = {
+                calendar.provider_calendar_id: calendar
+                for calendar in session.exec(
+                    select(Calendar).where(Calendar.profile_id == self.profile_id)
+                )
+            }
+            seen = set()
+            for item in remote:
+                seen.add(item.provider_calendar_id)
+                calendar = stored.get(item.provider_calendar_id) or Calendar(
+                    id=new_id("cal", 16),
+                    profile_id=self.profile_id,
+                    provider_calendar_id=item.provider_calendar_id,
+                )
+                calendar.name = item.name
+                calendar.readonly = item.readonly
+                calendar.primary = item.primary
+                calendar.integrated_conferencing_available = item.integrated_conferencing_available
+                calendar.timezone = item.timezone
+                calendar.deleted = False
+                session.add(calendar)
+            for provider_id, calendar in stored.items():
+                if provider_id not in seen and not calendar.deleted:
+                    calendar.deleted = True
+                    session.add(calendar)
+            profile = session.get(Profile, self.profile_id)
+            if profile is not None:
+                profile.calendars_listed_at = utcnow()
+                self._persist_credentials(session, profile)
+                session.add(profile)
+
+    def _persist_credentials(self, session: Session, profile: Profile) -> None:
+        refreshed = self.provider.refreshed_credentials()
+        if refreshed is not None:
+            store_credentials(session, self.context.box, profile, refreshed)
+
+    def _remote(self, calendar: Calendar) -> RemoteCalendar:
+        return RemoteCalendar(
+            provider_calendar_id=calendar.provider_calendar_id,
+            name=calendar.name,
+            readonly=calendar.readonly,
+            primary=calendar.primary,
+            integrated_conferencing_available=calendar.integrated_conferencing_available,
+            timezone=calendar.timezone,
+        )
+
+    def _sync_calendar(self, calendar: Calendar) -> None:
+        cursor = calendar.sync_cursor if calendar.cursor_version == CURSOR_VERSION else None
+        try:
+            self._consume(calendar, cursor)
+        except CursorExpired:
+            log.info("cursor of calendar %s expired: full resync", calendar.id)
+            with session_scope(self.context.engine) as session:
+                stored = session.get(Calendar, calendar.id)
+                if stored is not None:
+                    stored.sync_cursor = None
+                    stored.full_sync_in_progress = False
+                    session.add(stored)
+            calendar.sync_cursor = None
+            calendar.full_sync_in_progress = False
+            self._consume(calendar, None)
+
+    def _consume(self, calendar: Calendar, cursor: str | None) -> None:
+        """Apply pages from ``cursor`` on, each committed with the cursor after it."""
+        if cursor is None and not calendar.full_sync_in_progress:
+            generation = calendar.sync_generation + 1
+        else:
+            generation = calendar.sync_generation
+        for page in self.provider.sync_events(self._remote(calendar), cursor):
+            self._check_stop()
+            self._commit_page(calendar.id, page, generation)
+
+    def _commit_page(self, calendar_id: str, page: ChangePage, generation: int) -> None:
+        settings = self.context.settings
+        with session_scope(self.context.engine) as session:
+            calendar = session.get(Calendar, calendar_id)
+            profile = session.get(Profile, self.profile_id)
+            if calendar is None or profile is None:
+                raise StopRequested()
+            if profile.lease_owner not in (None, self.context.worker_id):
+                raise StopRequested()  # our lease was taken over: another daemon owns it now
+            if page.full_sync:
+                calendar.full_sync_in_progress = True
+                calendar.sync_generation = generation
+            result = apply_page(
+                session,
+                calendar,
+                page.upserts,
+                page.deletions,
+                calendar.sync_generation,
+                self.window,
+                self.default_tz,
+            )
+            if page.cursor is not None:
+                calendar.sync_cursor = page.cursor
+                calendar.cursor_version = CURSOR_VERSION
+            if page.complete and page.full_sync:
+                self._finish_full_sync(session, calendar, settings.empty_resync_guard)
+            if page.complete:
+                calendar.last_synced_at = utcnow()
+            self._persist_credentials(session, profile)
+            if profile.lease_owner == self.context.worker_id:
+                profile.lease_expires_at = utcnow() + dt.timedelta(
+                    seconds=self.context.lease_seconds
+                )
+            session.add(profile)
+            session.add(calendar)
+        self.outcome.pages += 1
+        self.outcome.changes += result.upserted + result.deleted
+        self.outcome.skipped_items += result.skipped + page.skipped
+
+    def _finish_full_sync(self, session: Session, calendar: Calendar, guard: int) -> None:
+        """Swap in the full sync's result: drop every item it did not list.
+
+        A calendar that had many events and now lists none is more likely a provider
+        glitch than a mass deletion: wait for a second full sync to agree.
+        """
+        generation = calendar.sync_generation
+        seen = count_events(session, calendar.id, generation)
+        previous = count_events(session, calendar.id) - seen
+        if seen == 0 and previous >= guard and not calendar.empty_resync_pending:
+            log.warning(
+                "calendar %s came back empty after holding %d events; keeping them until "
+                "a second full sync confirms",
+                calendar.id,
+                previous,
+            )
+            calendar.empty_resync_pending = True
+            calendar.sync_cursor = None
+            calendar.full_sync_in_progress = False
+            return
+        delete_stale_generation(session, calendar.id, generation)
+        calendar.empty_resync_pending = False
+        calendar.full_sync_in_progress = False
+
+    def _extend_expansions(self, calendar: Calendar) -> None:
+        """Keep recurring series materialised as far ahead as the moving window reaches."""
+        with session_scope(self.context.engine) as session:
+            slack = dt.timedelta(days=max(1, self.context.settings.expansion_horizon_days // 10))
+            for series_key in series_needing_expansion(session, calendar.id, self.window, slack):
+                rebuild_series(session, calendar.id, series_key, self.window, self.default_tz)

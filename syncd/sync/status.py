@@ -1,0 +1,103 @@
+"""sync_status rules, in one place (design.md, "sync_status").
+
+- ``pending``: connected or reauthorized and the first full sync has not completed, or
+  the last success is older than the staleness bound;
+- ``active``: synced successfully within the staleness bound;
+- ``disconnected``: the provider refused the credentials; only reauthorization clears it.
+
+Transient failures never change the stored status: they only delay the next attempt,
+and staleness (computed on read) makes an active profile ``pending`` if they last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from syncd.store.models import Profile
+
+PENDING = "pending"
+ACTIVE = "active"
+DISCONNECTED = "disconnected"
+
+#: First retry delay after a failed sync; doubles per consecutive failure up to max_backoff.
+BASE_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class EffectiveStatus:
+    sync_status: str
+    reason: str
+
+
+def effective_status(profile: Profile, now: dt.datetime, staleness_bound: float) -> EffectiveStatus:
+    """The status callers see: the stored one, downgraded to pending when data is stale."""
+    if profile.sync_status == ACTIVE and profile.last_success_at is not None:
+        age = (now - profile.last_success_at).total_seconds()
+        if age > staleness_bound:
+            return EffectiveStatus(
+                PENDING,
+                f"data is stale: last successful sync {int(age)} s ago "
+                f"(bound {int(staleness_bound)} s)"
+                + (f"; last error: {profile.last_error}" if profile.last_error else ""),
+            )
+    return EffectiveStatus(profile.sync_status, profile.status_reason)
+
+
+def member_status(statuses: list[str]) -> str:
+    """A member is as trustworthy as its least trustworthy profile (no profile: pending)."""
+    if DISCONNECTED in statuses:
+        return DISCONNECTED
+    if PENDING in statuses or not statuses:
+        return PENDING
+    return ACTIVE
+
+
+def jittered(seconds: float, jitter: float, rng: random.Random | None = None) -> float:
+    spread = seconds * jitter
+    return max(0.0, seconds + (rng or random).uniform(-spread, spread))
+
+
+def mark_synced(
+    profile: Profile, started_at: dt.datetime, poll_interval: float, jitter: float
+) -> None:
+    """A complete, successful sync (``started_at`` taken before polling, so nothing is missed)."""
+    profile.sync_status = ACTIVE
+    profile.status_reason = "synced"
+    profile.initial_sync_done = True
+    profile.last_success_at = started_at
+    profile.last_error = None
+    profile.failure_count = 0
+    profile.next_due_at = started_at + dt.timedelta(seconds=jittered(poll_interval, jitter))
+
+
+def mark_auth_revoked(profile: Profile, detail: str) -> bool:
+    """Returns True when this is a transition into ``disconnected``."""
+    transition = profile.sync_status != DISCONNECTED
+    profile.sync_status = DISCONNECTED
+    profile.status_reason = (
+        f"the provider refused the credentials: {detail}; reauthorize the profile"
+    )
+    profile.last_error = detail
+    profile.next_due_at = None
+    return transition
+
+
+def mark_failed(
+    profile: Profile,
+    now: dt.datetime,
+    detail: str,
+    max_backoff: float,
+    jitter: float,
+    retry_after: float | None = None,
+) -> None:
+    """A transient failure: keep the status, back off exponentially (or as the provider asked)."""
+    profile.failure_count += 1
+    profile.last_error = detail
+    if profile.sync_status == PENDING and not profile.initial_sync_done:
+        profile.status_reason = f"first sync not complete yet; last attempt failed: {detail}"
+    delay = min(max_backoff, BASE_BACKOFF_SECONDS * 2 ** (profile.failure_count - 1))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    profile.next_due_at = now + dt.timedelta(seconds=jittered(delay, jitter))
