@@ -1,0 +1,570 @@
+"""Turn stored provider items into the concrete busy spans that range reads hit.
+
+The sync engine stores every provider item as it came (a single event, a recurring
+master, a modified or cancelled instance) and, per *series*, keeps the occurrences
+computed here in an indexed table, so availability and free/busy become one range query
+instead of an RRULE evaluation per request.
+
+Recurrences are expanded by recurring-ical-events in the event's own IANA zone, so a
+weekly 09:00 Europe/London meeting stays at 09:00 local on both sides of a DST change.
+All-day events and floating times are pinned to the account's zone: an all-day event is
+a local day, never "UTC midnight". Everything here is pure: no clock, no I/O; the
+caller passes the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+import recurring_ical_events
+from recurring_ical_events.occurrence import Occurrence
+from recurring_ical_events.util import to_recurrence_ids
+
+from providers.base import RemoteEvent
+
+logger = logging.getLogger(__name__)
+
+#: Most spans one series may produce in one window; the earliest are kept. A calendar
+#: entry repeating more often than this within a sync window (e.g. FREQ=SECONDLY) is
+#: not a meeting, and expanding it fully would stall the sync worker.
+MAX_OCCURRENCES_PER_SERIES = 10_000
+
+#: Most rule periods the RRULE engine may have to step through *before* the window
+#: starts (it always iterates from DTSTART). Beyond this a series is rejected with
+#: InvalidSeries rather than blocking a worker for minutes, e.g. FREQ=SECONDLY begun a
+#: year ago. A daily series may start ~500 years before the window.
+MAX_RULE_PERIODS_BEFORE_WINDOW = 200_000
+
+#: The widest UTC offset in use (+14:00); date and floating series are queried this much
+#: wider than the window and then filtered exactly in UTC.
+_WIDEST_UTC_OFFSET = dt.timedelta(hours=14)
+
+#: First slice of the window handed to the expander; slices then double. Slicing lets
+#: the occurrence cap stop a dense rule after a few thousand instances instead of after
+#: materialising the whole window.
+_FIRST_SLICE = dt.timedelta(hours=1)
+
+_RECURRENCE_PROPERTIES = frozenset({"RRULE", "RDATE", "EXDATE"})
+_TIME_PROPERTIES = frozenset({"DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"})
+_FREQUENCY_SECONDS = {
+    "SECONDLY": 1,
+    "MINUTELY": 60,
+    "HOURLY": 3_600,
+    "DAILY": 86_400,
+    "WEEKLY": 7 * 86_400,
+    "MONTHLY": 28 * 86_400,
+    "YEARLY": 365 * 86_400,
+}
+_UTC = dt.UTC
+
+
+class InvalidSeries(ValueError):
+    """The item cannot be expanded: malformed RRULE/iCalendar/times, or a rule too dense.
+
+    The only exception ``expand_series`` raises for bad provider data, so the engine can
+    log the item, skip it and keep syncing the rest of the calendar.
+    """
+
+
+@dataclass(frozen=True)
+class OccurrenceSpan:
+    """One concrete occurrence, ready to be stored for range reads."""
+
+    start_utc: dt.datetime
+    end_utc: dt.datetime
+    all_day: bool
+    #: "2026-03-29" for all-day spans, else "2026-03-29T09:00:00Z" (Cronofy's format).
+    start_text: str
+    end_text: str
+    #: "busy" | "tentative" | "free"
+    free_busy_status: str
+    #: provider_event_id of the item this span came from (master or override).
+    source_event_id: str
+
+
+@dataclass(frozen=True)
+class _InstanceState:
+    """What one item (master or override) says about the instances it produces."""
+
+    source_event_id: str
+    cancelled: bool
+    free_busy_status: str
+
+
+def free_busy_status(event: RemoteEvent) -> str:
+    """How ``event`` counts for free/busy: "free", "tentative" or "busy".
+
+    Cronofy reports tentative events as "tentative" in free/busy and treats them as busy
+    for availability, so "tentative" is kept apart from "busy" here.
+    """
+    return _free_busy(event.status, event.transparency, event.participation_status)
+
+
+def _free_busy(status: str, transparency: str, participation_status: str) -> str:
+    if status == "cancelled" or transparency == "transparent":
+        return "free"
+    if participation_status == "declined":
+        return "free"
+    if status == "tentative" or participation_status == "tentative":
+        return "tentative"
+    return "busy"
+
+
+def _state_of(event: RemoteEvent) -> _InstanceState:
+    return _InstanceState(
+        source_event_id=event.provider_event_id,
+        cancelled=event.status == "cancelled",
+        free_busy_status=free_busy_status(event),
+    )
+
+
+def expand_series(
+    master: RemoteEvent | None,
+    overrides: list[RemoteEvent],
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    default_tz: str = "Etc/UTC",
+) -> list[OccurrenceSpan]:
+    """The spans of one series that overlap ``[window_start, window_end)``, by start time.
+
+    ``master`` is a single event or a recurring master (``None`` when the provider only
+    gave us instances); ``overrides`` are its modified and cancelled instances.
+    ``default_tz`` is the account's IANA zone, used for all-day dates and floating times.
+    Cancelled instances yield no span; transparent and declined ones yield "free" spans.
+
+    Raises InvalidSeries for malformed items; ValueError for a naive window or an
+    unknown ``default_tz`` (caller bugs, not provider data).
+    """
+    window = _Window.of(window_start, window_end)
+    account_zone = _zone_or_none(default_tz)
+    if account_zone is None:
+        raise ValueError(f"unknown time zone {default_tz!r}")
+
+    if master is None:
+        spans = [
+            _single_span(override, account_zone)
+            for override in overrides
+            if override.status != "cancelled"
+        ]
+    elif master.ical:
+        spans = _expand_ical_text(master, window, account_zone)
+    elif not master.recurrence and not overrides:
+        spans = [] if master.status == "cancelled" else [_single_span(master, account_zone)]
+    else:
+        spans = _expand_remote_series(master, overrides, window, account_zone)
+    return sorted(
+        (span for span in spans if window.overlaps(span)),
+        key=lambda span: (span.start_utc, span.end_utc, span.source_event_id),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Window and span construction
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: dt.datetime
+    end: dt.datetime
+
+    @classmethod
+    def of(cls, start: dt.datetime, end: dt.datetime) -> _Window:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("the expansion window must be timezone-aware")
+        return cls(start.astimezone(_UTC), end.astimezone(_UTC))
+
+    def overlaps(self, span: OccurrenceSpan) -> bool:
+        """Half-open overlap; a zero-length span counts when it lies inside the window."""
+        if span.start_utc == span.end_utc:
+            return self.start <= span.start_utc < self.end
+        return span.start_utc < self.end and span.end_utc > self.start
+
+
+def _zone_or_none(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _is_date(value: object) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _to_utc(value: dt.date | dt.datetime, naive_zone: dt.tzinfo) -> dt.datetime:
+    """Dates become local midnight and naive datetimes local time in ``naive_zone``."""
+    if _is_date(value):
+        value = dt.datetime.combine(value, dt.time(), tzinfo=naive_zone)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=naive_zone)
+    return value.astimezone(_UTC)
+
+
+def _text(value: dt.date | dt.datetime, as_utc: dt.datetime) -> str:
+    if _is_date(value):
+        return value.isoformat()
+    return as_utc.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def _make_span(
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    state: _InstanceState,
+    floating_zone: dt.tzinfo,
+    account_zone: dt.tzinfo,
+) -> OccurrenceSpan:
+    """A span from local values: all-day dates are days in the account's zone."""
+    all_day = _is_date(start)
+    if all_day and not _is_date(end):
+        end = end.date()
+    naive_zone = account_zone if all_day else floating_zone
+    start_utc = _to_utc(start, naive_zone)
+    end_utc = _to_utc(end, naive_zone)
+    if end_utc < start_utc:
+        raise InvalidSeries(f"{state.source_event_id}: ends ({end}) before it starts ({start})")
+    return OccurrenceSpan(
+        start_utc=start_utc,
+        end_utc=end_utc,
+        all_day=all_day,
+        start_text=_text(start, start_utc),
+        end_text=_text(end, end_utc),
+        free_busy_status=state.free_busy_status,
+        source_event_id=state.source_event_id,
+    )
+
+
+def _all_day_value(value: dt.date | dt.datetime, all_day: bool) -> dt.date | dt.datetime:
+    """Providers flag all-day events; honour the flag even if a datetime slipped in."""
+    if all_day and isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _single_span(event: RemoteEvent, account_zone: dt.tzinfo) -> OccurrenceSpan:
+    """The fast path: a non-recurring item never goes through the RRULE engine."""
+    floating_zone = _zone_or_none(event.tzid) or account_zone
+    return _make_span(
+        _all_day_value(event.start, event.all_day),
+        _all_day_value(event.end, event.all_day),
+        _state_of(event),
+        floating_zone,
+        account_zone,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Series from RemoteEvent fields (Google, Microsoft)
+# ---------------------------------------------------------------------------
+
+
+def _series_zone(event: RemoteEvent, account_zone: ZoneInfo) -> ZoneInfo:
+    """The zone a series repeats in: its tzid, else its start's zone, else the account's."""
+    zone = _zone_or_none(event.tzid)
+    if zone is not None:
+        return zone
+    if event.tzid:
+        logger.warning(
+            "event %s has unknown tzid %r; expanding in %s",
+            event.provider_event_id,
+            event.tzid,
+            account_zone.key,
+        )
+    if isinstance(event.start, dt.datetime) and isinstance(event.start.tzinfo, ZoneInfo):
+        return event.start.tzinfo
+    return account_zone
+
+
+def _in_zone(value: dt.date | dt.datetime, zone: ZoneInfo) -> dt.date | dt.datetime:
+    """Express a time in the series zone so the expander repeats local wall-clock time."""
+    if _is_date(value):
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value.astimezone(zone)
+
+
+def _parse_recurrence_lines(event: RemoteEvent) -> icalendar.Event:
+    """A VEVENT holding only the master's RRULE/RDATE/EXDATE lines, validated."""
+    for line in event.recurrence:
+        name = line.split(":", 1)[0].split(";", 1)[0].strip().upper()
+        if name not in _RECURRENCE_PROPERTIES or "\r" in line or "\n" in line:
+            raise InvalidSeries(f"{event.provider_event_id}: unsupported recurrence {line!r}")
+    text = "BEGIN:VEVENT\r\n" + "\r\n".join(event.recurrence) + "\r\nEND:VEVENT\r\n"
+    try:
+        component = icalendar.Event.from_ical(text)
+    except ValueError as error:
+        raise InvalidSeries(f"{event.provider_event_id}: {error}") from error
+    _raise_for_broken_properties(component, event.provider_event_id)
+    return component
+
+
+def _build_remote_calendar(
+    master: RemoteEvent, overrides: list[RemoteEvent], account_zone: ZoneInfo
+) -> tuple[icalendar.Calendar, dict[dt.datetime, _InstanceState], list[RemoteEvent]]:
+    """The series as an iCalendar object, the override states by recurrence id, orphans.
+
+    Cancelled overrides become EXDATEs; modified ones become RECURRENCE-ID components
+    that replace the instance they name. Overrides without ``original_start`` cannot be
+    matched to an instance and are returned to be shown on their own.
+    """
+    zone = _series_zone(master, account_zone)
+    uid = master.ical_uid or master.provider_event_id
+    core = _parse_recurrence_lines(master)
+    core.add("UID", uid)
+    core.add("DTSTART", _in_zone(_all_day_value(master.start, master.all_day), zone))
+    core.add("DTEND", _in_zone(_all_day_value(master.end, master.all_day), zone))
+    calendar = icalendar.Calendar()
+    calendar.add_component(core)
+
+    states: dict[dt.datetime, _InstanceState] = {}
+    unmatched: list[RemoteEvent] = []
+    for override in overrides:
+        if override.original_start is None:
+            unmatched.append(override)
+            continue
+        recurrence_id = _in_zone(_all_day_value(override.original_start, master.all_day), zone)
+        if override.status == "cancelled":
+            core.add("EXDATE", recurrence_id)
+            continue
+        override_zone = _zone_or_none(override.tzid) or zone
+        modification = icalendar.Event()
+        modification.add("UID", uid)
+        modification.add("RECURRENCE-ID", recurrence_id)
+        modification.add(
+            "DTSTART", _in_zone(_all_day_value(override.start, override.all_day), override_zone)
+        )
+        modification.add(
+            "DTEND", _in_zone(_all_day_value(override.end, override.all_day), override_zone)
+        )
+        calendar.add_component(modification)
+        states[to_recurrence_ids(recurrence_id)[0]] = _state_of(override)
+    return calendar, states, unmatched
+
+
+def _expand_remote_series(
+    master: RemoteEvent,
+    overrides: list[RemoteEvent],
+    window: _Window,
+    account_zone: ZoneInfo,
+) -> list[OccurrenceSpan]:
+    calendar, override_states, unmatched = _build_remote_calendar(master, overrides, account_zone)
+    master_state = _state_of(master)
+    spans = [_single_span(o, account_zone) for o in unmatched if o.status != "cancelled"]
+    for occurrence in _occurrences(calendar, window, master.provider_event_id):
+        recurrence_ids = occurrence.recurrence_ids
+        state = master_state
+        if recurrence_ids:
+            state = override_states.get(recurrence_ids[0], master_state)
+        if not state.cancelled:
+            spans.append(
+                _make_span(occurrence.start, occurrence.end, state, account_zone, account_zone)
+            )
+    return spans
+
+
+# ---------------------------------------------------------------------------
+# Series from iCalendar text (CalDAV)
+# ---------------------------------------------------------------------------
+
+
+def _raise_for_broken_properties(component: icalendar.Component, item_id: str) -> None:
+    """icalendar parses leniently; a broken time or rule would silently vanish."""
+    for name, message in getattr(component, "errors", []):
+        if name.upper() in _RECURRENCE_PROPERTIES | _TIME_PROPERTIES:
+            raise InvalidSeries(f"{item_id}: bad {name}: {message}")
+    rules = component.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        frequency = rule.get("FREQ", [None])[0]
+        if frequency not in _FREQUENCY_SECONDS:
+            raise InvalidSeries(f"{item_id}: RRULE without a valid FREQ: {rule.to_ical()!r}")
+
+
+def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
+    try:
+        parsed = icalendar.Calendar.from_ical(event.ical)
+    except ValueError as error:
+        raise InvalidSeries(f"{event.provider_event_id}: unparsable iCalendar: {error}") from error
+    if isinstance(parsed, icalendar.Event):
+        calendar = icalendar.Calendar()
+        calendar.add_component(parsed)
+        parsed = calendar
+    if not isinstance(parsed, icalendar.Calendar) or not parsed.walk("VEVENT"):
+        raise InvalidSeries(f"{event.provider_event_id}: iCalendar text holds no VEVENT")
+    for component in parsed.walk("VEVENT"):
+        _raise_for_broken_properties(component, event.provider_event_id)
+        if "DTSTART" not in component:
+            raise InvalidSeries(f"{event.provider_event_id}: VEVENT without DTSTART")
+    return parsed
+
+
+def _ical_state(component: icalendar.Event, item: RemoteEvent) -> _InstanceState:
+    """The instance's own STATUS/TRANSP; the member's reply comes from the adapter."""
+    status = str(component.get("STATUS", "CONFIRMED")).lower()
+    transparency = str(component.get("TRANSP", "OPAQUE")).lower()
+    return _InstanceState(
+        source_event_id=item.provider_event_id,
+        cancelled=status == "cancelled",
+        free_busy_status=_free_busy(status, transparency, item.participation_status),
+    )
+
+
+def _expand_ical_text(
+    item: RemoteEvent, window: _Window, account_zone: ZoneInfo
+) -> list[OccurrenceSpan]:
+    calendar = _parse_ical_text(item)
+    floating_zone = _zone_or_none(str(calendar.get("X-WR-TIMEZONE", ""))) or account_zone
+    events = calendar.walk("VEVENT")
+    if not any("RRULE" in event or "RDATE" in event for event in events):
+        return _spans_of_plain_components(events, item, floating_zone, account_zone)
+
+    states: dict[tuple[str, dt.datetime | None], _InstanceState] = {}
+    for component in events:
+        recurrence_id = component.get("RECURRENCE-ID")
+        key = to_recurrence_ids(recurrence_id.dt)[0] if recurrence_id is not None else None
+        states[(str(component.get("UID", "")), key)] = _ical_state(component, item)
+
+    spans: list[OccurrenceSpan] = []
+    for occurrence in _occurrences(calendar, window, item.provider_event_id):
+        key = occurrence.recurrence_ids[0] if occurrence.recurrence_ids else None
+        state = states.get((occurrence.uid, key)) or states.get((occurrence.uid, None))
+        if state is None:
+            state = _InstanceState(item.provider_event_id, False, free_busy_status(item))
+        if not state.cancelled:
+            spans.append(
+                _make_span(occurrence.start, occurrence.end, state, floating_zone, account_zone)
+            )
+    return spans
+
+
+def _spans_of_plain_components(
+    events: list[icalendar.Event],
+    item: RemoteEvent,
+    floating_zone: dt.tzinfo,
+    account_zone: dt.tzinfo,
+) -> list[OccurrenceSpan]:
+    """Non-recurring VEVENTs map straight to spans, without the RRULE engine."""
+    spans = []
+    for component in events:
+        state = _ical_state(component, item)
+        if state.cancelled:
+            continue
+        try:
+            start, end = component.start, component.end
+        except (ValueError, icalendar.IncompleteComponent) as error:
+            raise InvalidSeries(f"{item.provider_event_id}: {error}") from error
+        spans.append(_make_span(start, end, state, floating_zone, account_zone))
+    return spans
+
+
+# ---------------------------------------------------------------------------
+# Bounded expansion
+# ---------------------------------------------------------------------------
+
+
+def _check_rule_density(calendar: icalendar.Calendar, window: _Window, item_id: str) -> None:
+    """Refuse rules the RRULE engine would have to step through for too long.
+
+    dateutil iterates every period from DTSTART, so FREQ=SECONDLY begun a year before
+    the window costs tens of millions of steps before the first occurrence we want.
+    """
+    for component in calendar.walk("VEVENT"):
+        rules = component.get("RRULE")
+        if rules is None:
+            continue
+        start = _to_utc(component["DTSTART"].dt, _UTC)
+        for rule in rules if isinstance(rules, list) else [rules]:
+            period = _FREQUENCY_SECONDS[rule["FREQ"][0]] * int(rule.get("INTERVAL", [1])[0])
+            stop = window.start
+            if "UNTIL" in rule:
+                stop = min(stop, _to_utc(rule["UNTIL"][0], _UTC))
+            periods = (stop - start).total_seconds() / period
+            if "COUNT" in rule:
+                periods = min(periods, int(rule["COUNT"][0]))
+            if periods > MAX_RULE_PERIODS_BEFORE_WINDOW:
+                raise InvalidSeries(
+                    f"{item_id}: RRULE {rule.to_ical()!r} needs ~{periods:.0f} steps before "
+                    f"the window (limit {MAX_RULE_PERIODS_BEFORE_WINDOW})"
+                )
+
+
+def _at_most_daily(calendar: icalendar.Calendar, query_days: float) -> bool:
+    """Whether no series can exceed the cap in this window, so one query suffices.
+
+    A rule repeating DAILY or less often, without BYHOUR/BYMINUTE/BYSECOND, keeps
+    DTSTART's time of day and so yields at most one instance per day.
+    """
+    bound = 0.0
+    for component in calendar.walk("VEVENT"):
+        rules = component.get("RRULE")
+        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+            if _FREQUENCY_SECONDS[rule["FREQ"][0]] < _FREQUENCY_SECONDS["DAILY"] or any(
+                part in rule for part in ("BYHOUR", "BYMINUTE", "BYSECOND")
+            ):
+                return False
+            bound += query_days
+        rdates = component.get("RDATE")
+        for rdate_list in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
+            bound += len(rdate_list.dts)
+    return bound <= MAX_OCCURRENCES_PER_SERIES
+
+
+def _occurrences(
+    calendar: icalendar.Calendar, window: _Window, item_id: str
+) -> Iterator[Occurrence]:
+    """Every occurrence overlapping the window, at most MAX_OCCURRENCES_PER_SERIES each.
+
+    Queried a little wider than the window (dates and floating times are only placed in
+    UTC later). Rules that may be denser than the cap are queried in doubling slices so
+    they stop at the cap early instead of materialising the whole window.
+    """
+    _check_rule_density(calendar, window, item_id)
+    query_start = window.start - _WIDEST_UTC_OFFSET
+    query_end = window.end + _WIDEST_UTC_OFFSET
+    query_days = (query_end - query_start) / dt.timedelta(days=1) + 1
+    first_slice = query_end - query_start if _at_most_daily(calendar, query_days) else _FIRST_SLICE
+    try:
+        query = recurring_ical_events.of(calendar)
+        for series in query.series:
+            yield from _occurrences_of_series(series, query_start, query_end, first_slice, item_id)
+    except (ValueError, TypeError, OverflowError) as error:  # InvalidCalendar is a ValueError
+        raise InvalidSeries(f"{item_id}: cannot expand: {error}") from error
+
+
+def _occurrences_of_series(
+    series: recurring_ical_events.Series,
+    query_start: dt.datetime,
+    query_end: dt.datetime,
+    first_slice: dt.timedelta,
+    item_id: str,
+) -> list[Occurrence]:
+    if first_slice >= query_end - query_start:
+        occurrences = list(series.between(query_start, query_end))
+    else:
+        # An instance overlapping a slice boundary comes back from both slices.
+        found: dict[object, Occurrence] = {}
+        slice_start, slice_length = query_start, first_slice
+        while slice_start < query_end and len(found) <= MAX_OCCURRENCES_PER_SERIES:
+            slice_end = min(slice_start + slice_length, query_end)
+            for occurrence in series.between(slice_start, slice_end):
+                found.setdefault(occurrence.id, occurrence)
+            slice_start, slice_length = slice_end, slice_length * 2
+        occurrences = list(found.values())
+    if len(occurrences) > MAX_OCCURRENCES_PER_SERIES:
+        occurrences.sort()
+        logger.warning(
+            "series %s (%s) has more than %d occurrences in the window; keeping the first %d",
+            item_id,
+            series.uid,
+            MAX_OCCURRENCES_PER_SERIES,
+            MAX_OCCURRENCES_PER_SERIES,
+        )
+        occurrences = occurrences[:MAX_OCCURRENCES_PER_SERIES]
+    return occurrences
