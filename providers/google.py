@@ -12,7 +12,7 @@ Decisions worth knowing:
   otherwise. Unknown fields and ``eventType`` values are ignored.
 * A cancelled item with ``recurringEventId`` is a cancelled occurrence of a series and
   becomes a ``status="cancelled"`` upsert; any other cancelled item is a deletion.
-* A response body that is not JSON is treated as a transient failure (retried); a
+* A response body that is not a JSON object is a transient failure (retried); a
   single malformed item is skipped and counted in ``ChangePage.skipped``.
 * HTTP 410 means "sync token gone" (``CursorExpired``) except when Google's reason is
   ``deleted`` (the event was already deleted), which is ``NotFound``.
@@ -131,8 +131,6 @@ def provider_error(exc: BaseException) -> BaseException:
         return ProviderError(f"unexpected Google response {status}")
     if isinstance(exc, OSError | http.client.HTTPException | httplib2.HttpLib2Error):
         return TransientError(f"network failure talking to Google: {type(exc).__name__}")
-    if isinstance(exc, json.JSONDecodeError):
-        return TransientError("Google answered with a body that is not JSON")
     return exc
 
 
@@ -198,9 +196,18 @@ class GoogleProvider(OAuthCalendarProvider):
             )
         return self._service
 
-    def _execute(self, request: Any) -> Any:
+    def _execute(self, request: Any) -> dict[str, Any]:
         """Run one API request with the shared retry policy and error mapping."""
-        return self._retrying(lambda: request.execute(num_retries=0))
+
+        def execute_once() -> dict[str, Any]:
+            result = request.execute(num_retries=0)
+            if not isinstance(result, dict):
+                # The client hands back the raw text when a 2xx body is not JSON: a broken
+                # proxy or a truncated answer, worth another try.
+                raise TransientError("Google answered with a body that is not a JSON object")
+            return result
+
+        return self._retrying(execute_once)
 
     def _retrying(self, call: Callable[[], T]) -> T:
         def attempt() -> T:
@@ -277,8 +284,6 @@ class GoogleProvider(OAuthCalendarProvider):
                 if page_token or sync_token:
                     raise CursorExpired("Google no longer accepts the stored token") from exc
                 raise
-            if not isinstance(response, dict):
-                raise InvalidRemoteData("events.list answered with something other than an object")
             page = self._change_page(calendar, response, full)
             page_token = response.get("nextPageToken")
             if page_token:

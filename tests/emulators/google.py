@@ -179,7 +179,10 @@ class GoogleCalendarEmulator:
 
     def start(self) -> GoogleCalendarEmulator:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="google-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="google-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -324,17 +327,21 @@ class GoogleCalendarEmulator:
         """Cancel one occurrence of a recurring series (an exception with status cancelled)."""
         with self._lock:
             calendar = self._calendars[calendar_id]
-            master = calendar.events[master_id]
+            if master_id not in calendar.events:
+                raise KeyError(master_id)
+            calendar.seq += 1
+            # Google reports a cancelled occurrence with little more than what it cancels.
             instance = {
+                "kind": "calendar#event",
+                "etag": f'"{calendar.seq}"',
                 "id": f"{master_id}_{_instance_suffix(original_start)}",
+                "status": "cancelled",
                 "recurringEventId": master_id,
                 "originalStartTime": original_start,
-                "start": original_start,
-                "end": master.get("end", original_start),
-                "summary": master.get("summary", ""),
-                "status": "cancelled",
+                "_seq": calendar.seq,
             }
-            return self._store_event(calendar, instance)
+            calendar.events[instance["id"]] = instance
+            return _public(instance)
 
     def override_instance(
         self,
