@@ -7,8 +7,6 @@ with exit status 2. Listing commands take ``--json``; no secret is ever printed 
 from __future__ import annotations
 
 import json
-import logging
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +27,7 @@ from syncd.logs import configure_logging
 from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
 from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
+from syncd.signals import wait_for_signal
 from syncd.store.crypto import SecretBox, SecretBoxError, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.models import Profile, utcnow
@@ -141,7 +140,8 @@ def _print_json(data: Any) -> None:
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        # ids must stay copy-pastable: fold long values instead of truncating them
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*["" if value is None else str(value) for value in row])
     out.print(table)
@@ -440,19 +440,6 @@ def sync_command(
         _table("sync summary", columns, [list(row.values()) for row in rows])
     if any(o.outcome not in ("ok", "skipped") for o in outcomes):
         raise typer.Exit(1)
-
-
-def wait_for_signal(stop: threading.Event) -> None:
-    """Block until SIGTERM/SIGINT (or ``stop`` is set elsewhere)."""
-
-    def _handler(signum: int, _frame: Any) -> None:
-        logging.getLogger("syncd").info("received signal %d, shutting down", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _handler)
-    signal.signal(signal.SIGINT, _handler)
-    while not stop.wait(0.5):
-        pass
 
 
 def _api_server(host: str | None, port: int | None) -> Any:

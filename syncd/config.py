@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -47,7 +49,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./syncd.db"
     #: Fernet keys (urlsafe base64, 32 bytes), newest first. The first encrypts; all decrypt.
-    secret_keys: list[str] = Field(default_factory=list)
+    secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Seconds between polls of one profile.
     poll_interval: float = Field(default=300.0, gt=0)
     #: Fraction of ``poll_interval`` added or removed at random so profiles spread out.
@@ -72,7 +74,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
-    #: Base URL callers reach the API at (for absolute ``next_page`` links); default from the request.
+    #: Base URL callers reach the API at (absolute ``next_page`` links); default: the request's.
     public_base_url: str | None = None
 
     google: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
@@ -131,6 +133,8 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
         return Settings(**overrides)
     except ValidationError as error:
         raise ConfigError(_describe_validation_error(error)) from None
+    except SettingsError as error:  # an environment variable that does not parse
+        raise ConfigError(f"invalid configuration: {error}") from None
     finally:
         _CONFIG_PATH["path"] = None
 

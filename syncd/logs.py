@@ -36,5 +36,5 @@ def configure_logging(level: str = "INFO", json_lines: bool | None = None) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("googleapiclient.discovery_cache", "urllib3", "apscheduler", "httpx"):
+    for noisy in ("googleapiclient.discovery_cache", "urllib3", "apscheduler", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
