@@ -189,6 +189,25 @@ def test_new_york_series_keeps_local_time_across_both_changes() -> None:
     assert starts(autumn) == ["2026-10-27T14:00:00Z", "2026-11-03T15:00:00Z"]
 
 
+def test_series_given_in_utc_with_a_tzid_repeats_in_the_tzid() -> None:
+    # Google sends dateTime "2026-03-16T09:00:00Z" with timeZone "Europe/London".
+    series = RemoteEvent(
+        "utc-start",
+        start=utc(2026, 3, 16, 9),
+        end=utc(2026, 3, 16, 10),
+        tzid="Europe/London",
+        recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"],
+    )
+
+    spans = expand_series(series, [], *MARCH)
+
+    assert starts(spans) == [
+        "2026-03-16T09:00:00Z",
+        "2026-03-23T09:00:00Z",
+        "2026-03-30T08:00:00Z",
+    ]
+
+
 def test_series_expands_in_its_own_zone_not_the_account_zone() -> None:
     series = weekly_london_9am(dt.date(2026, 3, 23))
 
@@ -639,7 +658,13 @@ def test_caldav_single_event_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize(
     "rule",
-    ["RRULE:FREQ=FORTNIGHTLY", "RRULE:COUNT=3", "RRULE:FREQ=DAILY;COUNT=many", "RRULE:garbage"],
+    [
+        "RRULE:FREQ=FORTNIGHTLY",
+        "RRULE:FREQ=DAILY;INTERVAL=0",
+        "RRULE:COUNT=3",
+        "RRULE:FREQ=DAILY;COUNT=many",
+        "RRULE:garbage",
+    ],
 )
 def test_malformed_rrule_raises_invalid_series(rule: str) -> None:
     with pytest.raises(InvalidSeries):
@@ -670,6 +695,15 @@ def test_single_event_ending_before_it_starts_raises_invalid_series() -> None:
 
     with pytest.raises(InvalidSeries):
         expand_series(event, [], *MARCH)
+
+
+def test_unknown_account_zone_is_a_caller_error_not_invalid_series() -> None:
+    event = RemoteEvent("evt-12", start=utc(2026, 3, 5), end=utc(2026, 3, 5, 1))
+
+    with pytest.raises(ValueError, match="unknown time zone") as raised:
+        expand_series(event, [], *MARCH, default_tz="Mars/Olympus_Mons")
+
+    assert not isinstance(raised.value, InvalidSeries)
 
 
 def test_invalid_series_is_a_value_error() -> None:

@@ -385,6 +385,8 @@ def _raise_for_broken_properties(component: icalendar.Component, item_id: str) -
         frequency = rule.get("FREQ", [None])[0]
         if frequency not in _FREQUENCY_SECONDS:
             raise InvalidSeries(f"{item_id}: RRULE without a valid FREQ: {rule.to_ical()!r}")
+        if int(rule.get("INTERVAL", [1])[0]) < 1:
+            raise InvalidSeries(f"{item_id}: RRULE INTERVAL must be positive: {rule.to_ical()!r}")
 
 
 def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
