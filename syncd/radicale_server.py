@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -360,3 +361,32 @@ def sample_series(count: int, first_day: dt.date | None = None) -> Iterable[tupl
                 location="Room 1" if index % 3 == 0 else None,
             ),
         )
+
+
+@contextmanager
+def seeded_radicale(
+    event_count: int,
+    user: str = "bench",
+    calendar: str = "big",
+    storage_folder: str | Path | None = None,
+) -> Iterator[tuple[RadicaleServer, str]]:
+    """A running server whose ``user``/``calendar`` holds ``event_count`` sample events.
+
+    Yields ``(server, calendar_url)``. The server's item cache is warmed before yielding
+    (Radicale parses every file once on first read), so measurements that follow see a
+    steady-state server rather than that one-off cost.
+    """
+    owned = storage_folder is None
+    folder = Path(tempfile.mkdtemp(prefix="syncd-seeded-")) if owned else Path(storage_folder)
+    try:
+        seed_calendar_files(folder / "storage", user, calendar, sample_series(event_count))
+        with RadicaleServer(folder / "storage") as server:
+            calendar_url = server.calendar_url(user, calendar)
+            warm_up = requests.request(
+                "PROPFIND", calendar_url, headers={"Depth": "1"}, auth=(user, "x"), timeout=600
+            )
+            warm_up.raise_for_status()
+            yield server, calendar_url
+    finally:
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)
