@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.store",
+    "tests.fixtures.api",
     "tests.fixtures.google_emulator",
     "tests.fixtures.radicale",
 ]

@@ -1,0 +1,56 @@
+"""``create_app``: the FastAPI application serving the Cronofy-compatible ``/v1`` API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from syncd.api.errors import install_error_handlers
+from syncd.api.routes import availability, calendars, free_busy, health, profiles, userinfo
+from syncd.config import Settings
+from syncd.store.crypto import SecretBox
+from syncd.store.db import make_engine
+
+API_DESCRIPTION = """\
+A Cronofy-compatible calendar API served by syncd.
+
+Authenticate with `Authorization: Bearer <API key>` for application-level calls
+(availability) or `Authorization: Bearer <account access token>` for an account's own
+calls (calendars, profiles, userinfo, free/busy). Validation errors are 422 with
+`{"errors": {"<field>": [{"key": "errors.…", "description": "…"}]}}`.
+"""
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The API app. Without ``engine``, one is built from ``settings.database_url`` and
+    disposed of when the app shuts down; a given engine stays the caller's."""
+    owns_engine = engine is None
+    database = engine if engine is not None else make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            database.dispose()
+
+    app = FastAPI(
+        title="syncd",
+        version="1",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = database
+    app.state.box = SecretBox(settings.secret_keys)
+    app.state.clock = lambda: dt.datetime.now(dt.UTC)
+    app.state.free_busy_page_size = free_busy.FREE_BUSY_PAGE_SIZE
+    install_error_handlers(app)
+    for module in (availability, free_busy, calendars, profiles, userinfo, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,31 @@
+"""Per-request access to what ``create_app`` put on the app: database, settings, clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from syncd.config import Settings
+from syncd.store.db import session_scope
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, rolled back if the handler fails."""
+    engine: Engine = request.app.state.engine
+    with session_scope(engine) as session:
+        yield session
+
+
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def now(request: Request) -> dt.datetime:
+    """The current time; tests replace ``app.state.clock`` to check staleness rules."""
+    clock: Callable[[], dt.datetime] = request.app.state.clock
+    return clock()

@@ -1,0 +1,165 @@
+"""JSON errors for every failure, in Cronofy's shapes, and never with a stack trace.
+
+- 422: ``{"errors": {"<field>": [{"key": "errors.<what>", "description": "<text>"}]}}``,
+  the shape Cronofy clients (and pycronofy's ``create_calendar``) parse;
+- anything else: ``{"error": "<code>", "description": "<text>"}``; clients key off the
+  status code, the body is for the humans reading logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+FieldErrorMap = dict[str, list[dict[str, str]]]
+
+#: Pydantic error types → Cronofy-style error keys (anything else is ``errors.invalid``).
+_PYDANTIC_KEYS = {
+    "missing": "errors.required",
+    "too_long": "errors.too_many",
+    "too_short": "errors.too_few",
+    "greater_than": "errors.too_small",
+    "greater_than_equal": "errors.too_small",
+    "less_than": "errors.too_large",
+    "less_than_equal": "errors.too_large",
+    "json_invalid": "errors.invalid_json",
+    "timezone_aware": "errors.timezone_required",
+}
+
+#: Default error codes for plain HTTP statuses.
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+class ApiError(Exception):
+    """A non-validation failure with a status code, e.g. 401, 403, 404."""
+
+    def __init__(
+        self, status_code: int, code: str, description: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(description)
+        self.status_code = status_code
+        self.code = code
+        self.description = description
+        self.headers = headers
+
+
+class FieldErrors(Exception):
+    """422: one or more request fields are invalid (collect them all, then raise once)."""
+
+    def __init__(self, errors: FieldErrorMap | None = None) -> None:
+        super().__init__("invalid request")
+        self.errors: FieldErrorMap = errors or {}
+
+    def add(self, field: str, key: str, description: str) -> None:
+        self.errors.setdefault(field, []).append({"key": key, "description": description})
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise self
+
+
+def invalid(field: str, key: str, description: str) -> FieldErrors:
+    """A single-field 422, ready to raise."""
+    errors = FieldErrors()
+    errors.add(field, key, description)
+    return errors
+
+
+def field_path(location: Sequence[int | str]) -> str:
+    """``("participants", 0, "members", 1, "sub")`` → ``participants[0].members[1].sub``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _validation_field(location: Sequence[int | str]) -> str:
+    """The field a pydantic/FastAPI error is about, without the request-part prefix."""
+    parts = list(location)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where = parts.pop(0)
+        if where == "body" and parts and isinstance(parts[0], int):
+            parts = []  # a JSON syntax error reports the character offset
+        if not parts:
+            return str(where)
+    return field_path(parts) or "base"
+
+
+def validation_error_map(errors: Sequence[Any]) -> FieldErrorMap:
+    """FastAPI/pydantic validation errors in the Cronofy 422 shape."""
+    collected = FieldErrors()
+    for error in errors:
+        error_type = str(error.get("type", ""))
+        # Our validators raise PydanticCustomError with the Cronofy key as the type.
+        key = error_type if error_type.startswith("errors.") else None
+        key = key or _PYDANTIC_KEYS.get(error_type, "errors.invalid")
+        collected.add(
+            _validation_field(error.get("loc", ())), key, str(error.get("msg", "invalid"))
+        )
+    return collected.errors
+
+
+def error_body(code: str, description: str) -> dict[str, str]:
+    return {"error": code, "description": description}
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"errors": validation_error_map(exc.errors())}, status_code=422)
+
+
+async def _on_field_errors(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FieldErrors)
+    return JSONResponse({"errors": exc.errors}, status_code=422)
+
+
+async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(
+        error_body(exc.code, exc.description), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown route, wrong method) as JSON in our shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    description = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return JSONResponse(
+        error_body(code, description),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """Log the traceback for the operator; the caller learns only that it failed."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(FieldErrors, _on_field_errors)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected_error)

@@ -1,0 +1,180 @@
+"""GET /v1/free_busy: the account's busy, tentative and free blocks, paged.
+
+``from`` and ``to`` are dates (midnight in ``tzid``) or times; blocks overlapping
+``[from, to)`` are returned in start order. Following ``pages.next_page`` returns the
+next page of the same query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlmodel import Session
+
+from syncd.api.auth import account_caller
+from syncd.api.context import app_settings, db_session
+from syncd.api.errors import ApiError, FieldErrors, invalid
+from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
+from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, Pages
+from syncd.api.times import format_local, format_utc, parse_bound, parse_zone
+from syncd.config import Settings
+from syncd.store.events import BusySpan
+from syncd.store.models import Account
+from syncd.store.queries import calendar_ids_by_account, count_spans, page_of_spans
+
+router = APIRouter(tags=["free_busy"])
+
+#: Blocks per page; ``app.state.free_busy_page_size`` overrides it (tests use small pages).
+FREE_BUSY_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class FreeBusyQuery:
+    """Everything that defines the result set; a page token carries exactly this."""
+
+    start: str
+    end: str
+    tzid: str
+    calendar_ids: list[str] | None
+    localized_times: bool
+    page: int = 1
+
+
+@router.get("/v1/free_busy", response_model=FreeBusyResponse, response_model_exclude_none=True)
+def read_free_busy(
+    request: Request,
+    tzid: str = Query(description="IANA time zone of dates in from/to (and localized times)"),
+    from_: str = Query(alias="from", description="Date (YYYY-MM-DD) or ISO 8601 time"),
+    to: str = Query(description="Date or time; exclusive"),
+    calendar_ids: list[str] | None = Query(default=None, alias="calendar_ids[]"),
+    include_managed: bool = Query(default=True, description="Accepted; managed events count"),
+    localized_times: bool = Query(default=False),
+    account: Account = Depends(account_caller),
+    session: Session = Depends(db_session),
+    settings: Settings = Depends(app_settings),
+) -> FreeBusyResponse:
+    zone = parse_zone(tzid)
+    problems = FieldErrors()
+    bounds: dict[str, dt.datetime] = {}
+    for field, text in (("from", from_), ("to", to)):
+        try:
+            bounds[field] = parse_bound(text, zone, field)
+        except FieldErrors as error:
+            problems.errors.update(error.errors)
+    problems.raise_if_any()
+    if bounds["to"] <= bounds["from"]:
+        raise invalid("to", "errors.invalid_time_pair", "to must be after from")
+    query = FreeBusyQuery(
+        start=bounds["from"].isoformat(),
+        end=bounds["to"].isoformat(),
+        tzid=tzid,
+        calendar_ids=calendar_ids,
+        localized_times=localized_times,
+    )
+    return _answer(request, query, account, session, settings)
+
+
+@router.get(
+    "/v1/free_busy/pages/{page_token}",
+    response_model=FreeBusyResponse,
+    response_model_exclude_none=True,
+)
+def read_free_busy_page(
+    request: Request,
+    page_token: str,
+    account: Account = Depends(account_caller),
+    session: Session = Depends(db_session),
+    settings: Settings = Depends(app_settings),
+) -> FreeBusyResponse:
+    """A later page of a free/busy query (the URL comes from ``pages.next_page``)."""
+    return _answer(request, _query_from_token(page_token), account, session, settings)
+
+
+def _query_from_token(token: str) -> FreeBusyQuery:
+    state = decode_page_token(token)
+    try:
+        query = FreeBusyQuery(**state) if state is not None else None
+        if query is not None:
+            dt.datetime.fromisoformat(query.start)
+            dt.datetime.fromisoformat(query.end)
+            ZoneInfo(query.tzid)
+            if not _well_typed(query):
+                query = None
+    except (TypeError, ValueError, KeyError, OSError):
+        query = None
+    if query is None:
+        raise ApiError(404, "not_found", "unknown page")
+    return query
+
+
+def _well_typed(query: FreeBusyQuery) -> bool:
+    ids = query.calendar_ids
+    return (
+        isinstance(query.page, int)
+        and query.page >= 1
+        and isinstance(query.localized_times, bool)
+        and (ids is None or (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
+    )
+
+
+def _answer(
+    request: Request,
+    query: FreeBusyQuery,
+    account: Account,
+    session: Session,
+    settings: Settings,
+) -> FreeBusyResponse:
+    calendar_ids = _calendars_to_read(session, account, query.calendar_ids)
+    start = dt.datetime.fromisoformat(query.start)
+    end = dt.datetime.fromisoformat(query.end)
+    page_size: int = getattr(request.app.state, "free_busy_page_size", FREE_BUSY_PAGE_SIZE)
+    total = page_count(count_spans(session, calendar_ids, start, end), page_size)
+    spans = page_of_spans(
+        session, calendar_ids, start, end, offset=(query.page - 1) * page_size, limit=page_size
+    )
+    zone = ZoneInfo(query.tzid) if query.localized_times else None
+    next_page = None
+    if query.page < total:
+        token = encode_page_token(asdict(query) | {"page": query.page + 1})
+        next_page = f"{public_base_url(request, settings)}/v1/free_busy/pages/{token}"
+    return FreeBusyResponse(
+        pages=Pages(current=query.page, total=total, next_page=next_page),
+        free_busy=[_block(span, zone) for span in spans],
+    )
+
+
+def _calendars_to_read(
+    session: Session, account: Account, requested: list[str] | None
+) -> list[str]:
+    """The requested calendars if all are the account's (else 422), or all of them."""
+    own = calendar_ids_by_account(session, [account.id])[account.id]
+    if not requested:
+        return own
+    unknown = [calendar_id for calendar_id in requested if calendar_id not in set(own)]
+    if unknown:
+        raise invalid(
+            "calendar_ids", "errors.not_found", f"no such calendar: {', '.join(unknown[:5])}"
+        )
+    return list(dict.fromkeys(requested))
+
+
+def _block(span: BusySpan, zone: ZoneInfo | None) -> FreeBusyBlock:
+    """All-day blocks as dates; others in UTC, or in ``tzid`` with ``localized_times``."""
+    start: Any
+    end: Any
+    if span.all_day:
+        start, end = span.start_text[:10], span.end_text[:10]
+    elif zone is not None:
+        start, end = format_local(span.start, zone), format_local(span.end, zone)
+    else:
+        start, end = format_utc(span.start), format_utc(span.end)
+    return FreeBusyBlock(
+        calendar_id=span.calendar_id,
+        start=start,
+        end=end,
+        free_busy_status=span.free_busy_status,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,135 @@
+"""Small read queries the HTTP API needs, always scoped to one application or account.
+
+Every function takes the tenant (application or account) it reads for, so a caller
+cannot forget the scope: rows of other applications are simply never selected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlmodel import Session, col
+
+from syncd.store.events import BusySpan
+from syncd.store.models import Account, Calendar, Occurrence, Profile
+
+
+def accounts_of_application(
+    session: Session, application_id: str, account_ids: Sequence[str]
+) -> dict[str, Account]:
+    """The accounts among ``account_ids`` that belong to ``application_id``, by id.
+
+    Foreign and unknown ids are both simply absent, so callers cannot tell them apart.
+    """
+    if not account_ids:
+        return {}
+    rows = session.execute(
+        select(Account).where(
+            col(Account.id).in_(list(set(account_ids))),
+            Account.application_id == application_id,
+        )
+    ).scalars()
+    return {account.id: account for account in rows}
+
+
+def profiles_by_account(session: Session, account_ids: Sequence[str]) -> dict[str, list[Profile]]:
+    """Every profile of each account (accounts without profiles map to an empty list)."""
+    found: dict[str, list[Profile]] = {account_id: [] for account_id in account_ids}
+    if not account_ids:
+        return found
+    rows = session.execute(
+        select(Profile)
+        .where(col(Profile.account_id).in_(list(found)))
+        .order_by(col(Profile.created_at), col(Profile.id))
+    ).scalars()
+    for profile in rows:
+        found[profile.account_id].append(profile)
+    return found
+
+
+def calendar_ids_by_account(session: Session, account_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Ids of the non-deleted calendars of each account, through its profiles."""
+    found: dict[str, list[str]] = {account_id: [] for account_id in account_ids}
+    if not account_ids:
+        return found
+    rows = session.execute(
+        select(Profile.account_id, Calendar.id)
+        .join(Profile, col(Profile.id) == col(Calendar.profile_id))
+        .where(col(Profile.account_id).in_(list(found)), col(Calendar.deleted).is_(False))
+        .order_by(col(Calendar.id))
+    )
+    for account_id, calendar_id in rows:
+        found[account_id].append(calendar_id)
+    return found
+
+
+def calendars_of_account(session: Session, account_id: str) -> list[tuple[Calendar, Profile]]:
+    """The account's non-deleted calendars with their profiles, in a stable order."""
+    rows = session.execute(
+        select(Calendar, Profile)
+        .join(Profile, col(Profile.id) == col(Calendar.profile_id))
+        .where(Profile.account_id == account_id, col(Calendar.deleted).is_(False))
+        .order_by(col(Profile.created_at), col(Profile.id), col(Calendar.name), col(Calendar.id))
+    )
+    return [(calendar, profile) for calendar, profile in rows]
+
+
+def _spans_in_range(
+    calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> ColumnElement[bool]:
+    return and_(
+        col(Occurrence.calendar_id).in_(list(calendar_ids)),
+        col(Occurrence.start_utc) < end,
+        col(Occurrence.end_utc) > start,
+    )
+
+
+def count_spans(
+    session: Session, calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> int:
+    """How many spans of these calendars overlap ``[start, end)`` (for ``pages.total``)."""
+    if not calendar_ids:
+        return 0
+    query = (
+        select(func.count())
+        .select_from(Occurrence)
+        .where(_spans_in_range(calendar_ids, start, end))
+    )
+    return int(session.execute(query).scalar() or 0)
+
+
+def page_of_spans(
+    session: Session,
+    calendar_ids: Sequence[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    offset: int,
+    limit: int,
+) -> list[BusySpan]:
+    """One page of the spans overlapping ``[start, end)``, in a total order so pages never
+    repeat or skip a span while the data stays the same."""
+    if not calendar_ids:
+        return []
+    query = (
+        select(
+            Occurrence.calendar_id,
+            Occurrence.start_utc,
+            Occurrence.end_utc,
+            Occurrence.free_busy_status,
+            Occurrence.all_day,
+            Occurrence.start_text,
+            Occurrence.end_text,
+        )
+        .where(_spans_in_range(calendar_ids, start, end))
+        .order_by(
+            col(Occurrence.start_utc),
+            col(Occurrence.end_utc),
+            col(Occurrence.calendar_id),
+            col(Occurrence.id),
+        )
+        .offset(offset)
+        .limit(limit)
+    )
+    return [BusySpan(*row) for row in session.execute(query)]
