@@ -16,7 +16,8 @@ from tenacity import (
     retry,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from providers.base import RateLimited, TransientError
@@ -47,7 +48,7 @@ class _WaitRetryAfter:
     """tenacity wait: the provider's Retry-After when it gave one, else exponential jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._fallback = wait_exponential_jitter(initial=initial, max=maximum)
+        self._fallback = wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial)
 
     def __call__(self, state: RetryCallState) -> float:
         outcome = state.outcome
