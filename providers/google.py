@@ -146,7 +146,9 @@ class GoogleProvider(OAuthCalendarProvider):
     """Google Calendar through the v3 REST API."""
 
     name: ClassVar[str] = "google"
-    #: Items per events.list page; Google's maximum, so a big calendar needs few round trips.
+    #: Items per events.list page: Google's maximum. Against the local emulator 5,000 events
+    #: sync in ~0.2-0.3 s at 250 or 2500 alike; what differs is round trips (20 vs 2), which
+    #: dominate against the real API.
     page_size: ClassVar[int] = 2500
     #: Retry policy knobs (instances may shrink them, e.g. in tests).
     retry_attempts: int = 5

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -171,8 +172,7 @@ class GoogleCalendarEmulator:
         self._codes: dict[str, str] = {}  # authorization code -> user
         self._faults: deque[tuple[Fault, str]] = deque()
         self._counter = 0
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = _QuietServer((host, port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -396,6 +396,11 @@ class GoogleCalendarEmulator:
         with self._lock:
             for _ in range(times):
                 self._faults.append((fault, path_prefix))
+
+    def clear_faults(self) -> None:
+        """The outage is over: forget every fault still queued."""
+        with self._lock:
+            self._faults.clear()
 
     def requests_to(self, path_suffix: str, method: str = "GET") -> list[RecordedRequest]:
         with self._lock:
@@ -773,6 +778,22 @@ def _page_size(query: dict[str, list[str]], default: int, maximum: int) -> int:
     except ValueError:
         requested = default
     return max(1, min(requested, maximum))
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A threading server that does not print tracebacks when a client hangs up early.
+
+    Clients that time out on a delayed response (on purpose, in fault tests) close the
+    socket before the emulator answers; that is expected, not an error.
+    """
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(emulator: GoogleCalendarEmulator) -> type[BaseHTTPRequestHandler]:
