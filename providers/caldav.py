@@ -178,8 +178,14 @@ class DavResponse:
 
 @dataclass
 class Multistatus:
+    """A parsed 207 answer; ``base_url`` is the URL that answered (after redirects)."""
+
     responses: list[DavResponse]
     sync_token: str | None
+    base_url: str
+
+    def absolute_url(self, href: str) -> str:
+        return urljoin(self.base_url, href.strip())
 
 
 def _status_code(status_line: str | None) -> int | None:
@@ -223,7 +229,7 @@ def parse_multistatus(content: bytes, base_url: str) -> Multistatus:
             )
         )
     token = root.findtext(f"{{{DAV}}}sync-token")
-    return Multistatus(responses, token.strip() if token else None)
+    return Multistatus(responses, token.strip() if token else None, base_url)
 
 
 def _clark(prefixed_name: str) -> str:
@@ -317,6 +323,16 @@ def _date_value(component: icalendar.cal.Component, name: str) -> dt.datetime | 
     if not isinstance(value, dt.date):
         raise InvalidRemoteData(f"{name} is not a date or date-time")
     return value
+
+
+def _informative_date(
+    component: icalendar.cal.Component, name: str
+) -> dt.datetime | dt.date | None:
+    """A date that only informs (LAST-MODIFIED, DTSTAMP): broken means absent."""
+    try:
+        return _date_value(component, name)
+    except InvalidRemoteData:
+        return None
 
 
 def _address(value: Any) -> str:
@@ -415,7 +431,7 @@ def remote_event_from_ical(
         raise InvalidRemoteData("event ends before it starts")
 
     recurrence_id = _date_value(master, "RECURRENCE-ID")
-    updated = _date_value(master, "LAST-MODIFIED") or _date_value(master, "DTSTAMP")
+    updated = _informative_date(master, "LAST-MODIFIED") or _informative_date(master, "DTSTAMP")
     return RemoteEvent(
         provider_event_id=href,
         start=start,
@@ -516,9 +532,12 @@ class _SyncCollectionUnsupported(Exception):
 
 @dataclass
 class _FetchedItem:
+    """An href's data as fetched; ``gone`` when the server says it no longer exists."""
+
     href: str
     etag: str | None
     ical_text: str | None
+    gone: bool = False
 
 
 class CalDAVProvider(CalendarProvider):
@@ -608,8 +627,10 @@ class CalDAVProvider(CalendarProvider):
         response = self._request("REPORT", url, body=body, depth=depth)
         return parse_multistatus(response.content, response.url)
 
-    def _url_of(self, path: str) -> str:
-        return urljoin(self.url, quote(path, safe=_SAFE_PATH_CHARACTERS))
+    @staticmethod
+    def _url_of(path: str, base_url: str) -> str:
+        """The URL of an href path on the host that served ``base_url``."""
+        return urljoin(base_url, quote(path, safe=_SAFE_PATH_CHARACTERS))
 
     # -- discovery ------------------------------------------------------------------
 
@@ -617,20 +638,20 @@ class CalDAVProvider(CalendarProvider):
         """The username; without one, the principal's displayname."""
         if self.username:
             return self.username
-        principal = self._principal_response(self._propfind(self.url, DISCOVERY_PROPS, "0"))
+        principal = self._principal_url(self._propfind(self.url, DISCOVERY_PROPS, "0"))
         if principal is not None:
-            found = self._propfind(self._url_of(principal), ["D:displayname"], "0")
+            found = self._propfind(principal, ["D:displayname"], "0")
             for response in found.responses:
                 if response.text(f"{{{DAV}}}displayname"):
                     return str(response.text(f"{{{DAV}}}displayname"))
         return urlsplit(self.url).hostname or "caldav"
 
     @staticmethod
-    def _principal_response(found: Multistatus) -> str | None:
+    def _principal_url(found: Multistatus) -> str | None:
         for response in found.responses:
             hrefs = response.hrefs(f"{{{DAV}}}current-user-principal")
             if hrefs:
-                return href_path("http://placeholder/", hrefs[0])
+                return found.absolute_url(hrefs[0])
         return None
 
     def list_calendars(self) -> list[RemoteCalendar]:
@@ -638,30 +659,41 @@ class CalDAVProvider(CalendarProvider):
         start = self._propfind(self.url, [*DISCOVERY_PROPS, *CALENDAR_PROPS], "0")
         here = start.responses[0] if start.responses else None
         if here is not None and _is_calendar(here):
-            return [self._remote_calendar(here, primary=True)]
-        homes = here.hrefs(f"{{{CALDAV}}}calendar-home-set") if here is not None else []
+            return [self._remote_calendar(here, start.base_url, primary=True)]
+        homes = [
+            start.absolute_url(href)
+            for href in (here.hrefs(f"{{{CALDAV}}}calendar-home-set") if here else [])
+        ]
         if not homes:
-            principal = self._principal_response(start)
+            principal = self._principal_url(start)
             if principal is None:
                 well_known = self._propfind(
                     urljoin(self.url, "/.well-known/caldav"), DISCOVERY_PROPS, "0"
                 )
-                principal = self._principal_response(well_known)
+                principal = self._principal_url(well_known)
             if principal is None:
                 raise NotFound("no CalDAV principal found at this URL")
-            found = self._propfind(self._url_of(principal), ["C:calendar-home-set"], "0")
-            homes = [h for r in found.responses for h in r.hrefs(f"{{{CALDAV}}}calendar-home-set")]
+            found = self._propfind(principal, ["C:calendar-home-set"], "0")
+            homes = [
+                found.absolute_url(href)
+                for response in found.responses
+                for href in response.hrefs(f"{{{CALDAV}}}calendar-home-set")
+            ]
         if not homes:
             raise NotFound("the CalDAV principal has no calendar-home-set")
         calendars: list[RemoteCalendar] = []
         for home in homes:
-            listing = self._propfind(urljoin(self.url, home), CALENDAR_PROPS, "1")
+            listing = self._propfind(home, CALENDAR_PROPS, "1")
             for response in listing.responses:
                 if _is_calendar(response) and _supports_events(response):
-                    calendars.append(self._remote_calendar(response, primary=not calendars))
+                    calendars.append(
+                        self._remote_calendar(response, listing.base_url, primary=not calendars)
+                    )
         return calendars
 
-    def _remote_calendar(self, response: DavResponse, primary: bool) -> RemoteCalendar:
+    def _remote_calendar(
+        self, response: DavResponse, base_url: str, primary: bool
+    ) -> RemoteCalendar:
         privileges = response.props.get(f"{{{DAV}}}current-user-privilege-set")
         readonly = False
         if privileges is not None:
@@ -669,7 +701,7 @@ class CalDAVProvider(CalendarProvider):
             readonly = not (granted & _WRITE_PRIVILEGES)
         path = response.href if response.href.endswith("/") else response.href + "/"
         return RemoteCalendar(
-            provider_calendar_id=self._url_of(path),
+            provider_calendar_id=self._url_of(path, base_url),
             name=response.text(f"{{{DAV}}}displayname") or path.rstrip("/").rsplit("/", 1)[-1],
             readonly=readonly,
             primary=primary,
@@ -763,7 +795,8 @@ class CalDAVProvider(CalendarProvider):
                 yield _FetchedItem(
                     entry.href,
                     entry.text(f"{{{DAV}}}getetag"),
-                    entry.text(f"{{{CALDAV}}}calendar-data") if entry.status != 404 else None,
+                    entry.text(f"{{{CALDAV}}}calendar-data"),
+                    gone=entry.status == 404,
                 )
 
     def _pages(
@@ -791,8 +824,13 @@ class CalDAVProvider(CalendarProvider):
             yield from flush()
         zone = _zone(calendar.timezone) or dt.UTC
         for item in _chain(items, self._multiget(calendar, to_fetch)):
-            if item.ical_text is None:
+            if item.gone:
                 page.deletions.append(item.href)
+            elif not item.ical_text:
+                logger.warning(
+                    "skipping CalDAV item %s: the server sent no calendar-data", item.href
+                )
+                page.skipped += 1
             else:
                 try:
                     event = remote_event_from_ical(
@@ -833,7 +871,10 @@ class CalDAVProvider(CalendarProvider):
         if path is None:
             path = collection_path.rstrip("/") + "/" + _filename_for(uid)
         response = self._request(
-            "PUT", self._url_of(path), body=ical_text.encode("utf-8"), headers=headers
+            "PUT",
+            self._url_of(path, calendar.provider_calendar_id),
+            body=ical_text.encode("utf-8"),
+            headers=headers,
         )
         stored = remote_event_from_ical(
             path,
@@ -848,7 +889,11 @@ class CalDAVProvider(CalendarProvider):
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         """DELETE the href; one that is already gone is fine."""
-        self._request("DELETE", self._url_of(provider_event_id), passthrough=(404, 410))
+        self._request(
+            "DELETE",
+            self._url_of(provider_event_id, calendar.provider_calendar_id),
+            passthrough=(404, 410),
+        )
 
     def close(self) -> None:
         """Release pooled connections."""
