@@ -672,7 +672,7 @@ class GoogleCalendarEmulator:
         event_id = payload.get("id")
         if event_id and event_id in calendar.events:
             return 409, google_error(409, "duplicate", "The requested identifier already exists.")
-        return 200, self._store_event(calendar, self._with_conference(query, payload, event_id))
+        return 200, self._store_event(calendar, self._with_conference(query, payload))
 
     def _single_event(
         self,
@@ -696,7 +696,7 @@ class GoogleCalendarEmulator:
         if method == "PUT":
             if "start" not in payload or "end" not in payload:
                 return 400, google_error(400, "required", "Missing end time.")
-            body = self._with_conference(query, dict(payload, id=event_id), event_id)
+            body = self._with_conference(query, dict(payload, id=event_id))
             body.setdefault("status", "confirmed")
             for keep in ("created", "iCalUID", "sequence"):
                 if keep in stored:
@@ -707,12 +707,10 @@ class GoogleCalendarEmulator:
                 return 404, google_error(404, "notFound", "Not Found")
             merged = {k: v for k, v in stored.items() if k != "_seq"}
             merged.update(payload)
-            return 200, self._store_event(calendar, self._with_conference(query, merged, event_id))
+            return 200, self._store_event(calendar, self._with_conference(query, merged))
         return 405, google_error(405, "methodNotAllowed", "Method Not Allowed")
 
-    def _with_conference(
-        self, query: dict[str, list[str]], body: dict[str, Any], event_id: str | None
-    ) -> dict[str, Any]:
+    def _with_conference(self, query: dict[str, list[str]], body: dict[str, Any]) -> dict[str, Any]:
         """Honour a Meet createRequest, but only with conferenceDataVersion=1 (as Google does)."""
         body = dict(body)
         request = (body.get("conferenceData") or {}).get("createRequest")
