@@ -28,7 +28,7 @@ from providers.base import (
     TransientError,
 )
 from providers.caldav import CalDAVProvider, error_for_response
-from syncd.radicale_server import RadicaleServer, free_port, sample_event_ics
+from syncd.radicale_server import RadicaleServer, free_port, sample_event_ics, seeded_radicale
 from tests.fixtures.radicale import HTPASSWD_PASSWORD, HTPASSWD_USER, CalDAVAccount
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -543,3 +543,18 @@ def test_rate_limits_carry_the_retry_after_delay(status: int) -> None:
     error = error_for_response(_response(status, headers={"Retry-After": "7"}))
 
     assert isinstance(error, RateLimited) and error.retry_after == 7.0
+
+
+# -- seeding (what benchmarks and demos rely on) ---------------------------------------
+
+
+def test_events_seeded_into_storage_before_start_are_served() -> None:
+    with seeded_radicale(3, user="seeded", calendar="bulk") as (server, calendar_url):
+        provider = CalDAVProvider({"url": calendar_url, "username": "seeded", "password": "x"})
+        (calendar,) = provider.list_calendars()
+
+        pages = _sync(provider, calendar, None)
+
+    assert calendar.provider_calendar_id == calendar_url
+    assert len(_upserted(pages)) == 3
+    assert all(e.tzid == "Europe/Berlin" for e in _upserted(pages).values())
