@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from syncd.logs import configure_logging
 from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
 from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
-from syncd.signals import wait_for_signal
+from syncd.signals import stop_on_signals, wait_until_set
 from syncd.store.crypto import SecretBox, SecretBoxError, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.models import Profile, utcnow
@@ -461,6 +460,7 @@ def run_command(
     no_api: Annotated[bool, typer.Option("--no-api", help="Sync only, no HTTP API.")] = False,
 ) -> None:
     """The long-running daemon: sync plus the HTTP API in one process."""
+    stop = stop_on_signals()
     daemon = SyncDaemon(_runtime.engine, _runtime.settings, _runtime.box)
     daemon.start()
     server = None
@@ -469,7 +469,7 @@ def run_command(
             server = _api_server(host, port)
             server.start()
             err.print(f"syncd API listening on {server.url}")
-        wait_for_signal(threading.Event())
+        wait_until_set(stop)
     finally:
         if server is not None:
             server.stop()
@@ -482,11 +482,12 @@ def serve_command(
     port: Annotated[int | None, typer.Option("--port")] = None,
 ) -> None:
     """The HTTP API only (the sync daemon runs elsewhere)."""
+    stop = stop_on_signals()
     server = _api_server(host, port)
     server.start()
     err.print(f"syncd API listening on {server.url}")
     try:
-        wait_for_signal(threading.Event())
+        wait_until_set(stop)
     finally:
         server.stop()
 

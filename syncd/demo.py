@@ -25,7 +25,7 @@ from syncd.config import load_settings
 from syncd.logs import configure_logging
 from syncd.radicale_server import RadicaleServer, sample_event_ics, seed_calendar_files
 from syncd.registry import build_provider
-from syncd.signals import wait_for_signal
+from syncd.signals import stop_on_signals, wait_until_set
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.models import Calendar, Event, Profile, utcnow
@@ -119,6 +119,8 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo until ``duration`` passes or ``stop``/a signal; returns what it set up."""
     console = console or Console()
+    if stop is None and threading.current_thread() is threading.main_thread():
+        stop = stop_on_signals()
     owned = folder is None
     folder = Path(tempfile.mkdtemp(prefix="syncd-demo-")) if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -131,6 +133,7 @@ def run_demo(
         secret_keys=[generate_key()],
         poll_interval=30,
         api_port=api_port,
+        log_level="WARNING",  # keep the summary readable; problems still show
     )
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
@@ -209,7 +212,7 @@ def _print_summary(
 ) -> None:
     table = Table(title="syncd demo: synced profiles")
     for column in ("account", "profile", "sync_status", "calendars", "events"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     now = utcnow()
     with Session(engine) as session:
         for user, info in setup["accounts"].items():
@@ -268,7 +271,8 @@ def _print_summary(
 
 
 def _wait(duration: float | None, stop: threading.Event | None) -> None:
+    stop = stop or threading.Event()
     if duration is not None:
-        (stop or threading.Event()).wait(duration)
-        return
-    wait_for_signal(stop or threading.Event())
+        stop.wait(duration)
+    else:
+        wait_until_set(stop)
