@@ -403,6 +403,8 @@ def remote_event_from_ical(
         if calendar.walk("VTODO") or calendar.walk("VJOURNAL"):
             return None
         raise InvalidRemoteData("no VEVENT in calendar object")
+    # Floating times mean "wherever the calendar is": X-WR-TIMEZONE when the object says.
+    default_zone = _zone(str(calendar.get("X-WR-TIMEZONE", ""))) or default_zone
     masters = [event for event in events if event.get("RECURRENCE-ID") is None]
     master = masters[0] if masters else events[0]
 

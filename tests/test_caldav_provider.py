@@ -558,3 +558,19 @@ def test_events_seeded_into_storage_before_start_are_served() -> None:
     assert calendar.provider_calendar_id == calendar_url
     assert len(_upserted(pages)) == 3
     assert all(e.tzid == "Europe/Berlin" for e in _upserted(pages).values())
+
+
+def test_floating_times_are_read_in_the_objects_x_wr_timezone(
+    caldav_account: CalDAVAccount,
+) -> None:
+    floating = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nX-WR-TIMEZONE:Europe/Berlin\r\n"
+        "BEGIN:VEVENT\r\nUID:floating\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20250303T090000\r\nDTEND:20250303T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    caldav_account.server.put_event(caldav_account.calendar_url, "floating", floating)
+    provider = _provider(caldav_account)
+
+    event = _upserted(_sync(provider, _work_calendar(provider), None))["floating"]
+
+    assert (event.start, event.tzid) == (dt.datetime(2025, 3, 3, 9, tzinfo=BERLIN), "Europe/Berlin")
