@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from providers.base import ProviderError
 from syncd.config import ConfigError, Settings, load_settings
 from syncd.logs import configure_logging
 from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
@@ -512,6 +513,8 @@ def demo_command(
 
 def main() -> None:
     """Console entry point: turns known errors into one line and exit status 2."""
+    global _runtime
+    _runtime = Runtime(config_path=None)
     try:
         status = app(standalone_mode=False)
         if isinstance(status, int) and status:
@@ -523,10 +526,11 @@ def main() -> None:
         ConflictError,
         UnknownProvider,
         SecretBoxError,
+        AuthorizationFailed,
+        DatabaseBusy,
+        ProviderError,
+        ValueError,
     ) as error:
-        err.print(f"error: {error}", markup=False, highlight=False)
-        sys.exit(2)
-    except (AuthorizationFailed, DatabaseBusy, ValueError) as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         sys.exit(2)
     except typer.Exit as done:
@@ -534,10 +538,10 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(2)
-        raise
+    except typer.TyperException as error:  # usage errors: unknown option, missing value
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {error}", markup=False, highlight=False)
+        sys.exit(2)

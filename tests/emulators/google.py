@@ -253,6 +253,13 @@ class GoogleCalendarEmulator:
                 if user == grant.user:
                     del self._access_tokens[token]
 
+    def revoke_user(self, user: str = DEFAULT_USER) -> None:
+        """The user removed the app's access at Google: every grant of theirs is revoked."""
+        with self._lock:
+            tokens = [t for t, grant in self._grants.items() if grant.user == user]
+        for refresh_token in tokens:
+            self.revoke_grant(refresh_token)
+
     def expire_access_tokens(self) -> None:
         """Every issued access token stops working (as after an hour)."""
         with self._lock:
