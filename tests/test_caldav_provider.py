@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -574,3 +577,20 @@ def test_floating_times_are_read_in_the_objects_x_wr_timezone(
     event = _upserted(_sync(provider, _work_calendar(provider), None))["floating"]
 
     assert (event.start, event.tzid) == (dt.datetime(2025, 3, 3, 9, tzinfo=BERLIN), "Europe/Berlin")
+
+
+@pytest.mark.slow
+def test_the_caldav_benchmark_runs_at_smoke_size() -> None:
+    benchmark = Path(__file__).resolve().parent.parent / "bench" / "caldav_sync.py"
+
+    result = subprocess.run(
+        [sys.executable, str(benchmark), "--events", "20", "--skip-vdirsyncer"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "adapter full sync (sync mode)" in result.stdout
+    assert "for 20 events" in result.stdout
+    assert "no-change incremental (sync mode): 1 request(s)" in result.stdout
