@@ -29,7 +29,9 @@ def span(start: datetime, end: datetime) -> Interval:
     return Interval(start, end)
 
 
-def member(sub: str, *busy: tuple[datetime, datetime], available: list[Interval] | None = None):
+def member(
+    sub: str, *busy: tuple[datetime, datetime], available: list[Interval] | None = None
+) -> Member:
     return Member(sub, [Interval(s, e) for s, e in busy], available)
 
 

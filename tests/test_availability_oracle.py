@@ -1,11 +1,12 @@
 """The availability engine agrees with a brute-force, minute-by-minute oracle.
 
-The oracle below is written from the specification alone and shares no code
-with the engine: it marks every minute of the horizon usable or not for each
+The oracle below is written from the specification alone and uses none of
+the engine's helpers: it marks every minute of the horizon usable or not for each
 member, then finds periods and slots by scanning minutes. Busy intervals are
 random (overlapping, touching, zero-length, reaching outside the query), and
 some are written as wall-clock times in a daylight-saving zone around a
-clock change.
+clock change. The interval helpers are also checked on their own, against
+sets of integer points.
 """
 
 from dataclasses import dataclass
@@ -21,6 +22,13 @@ from syncd.availability import (
     Member,
     ParticipantGroup,
     evaluate_availability,
+)
+from syncd.availability.intervals import (
+    intersect_intervals,
+    membership_steps,
+    merge_intervals,
+    subtract_intervals,
+    widen_intervals,
 )
 
 HORIZON_MINUTES = 36 * 60
@@ -177,9 +185,11 @@ def oracle(case: Case) -> list[tuple[int, int, tuple[str, ...]]]:
     def in_any(minute: int, spans: list[tuple[int, int]]) -> bool:
         return any(start <= minute < end for start, end in spans)
 
+    in_query = [in_any(minute, case.query_periods) for minute in range(horizon)]
+
     def usable(member: OracleMember, minute: int) -> bool:
         # Meeting minute [m, m+1) needs no busy time within [m - before, m + 1 + after).
-        if not in_any(minute, case.query_periods):
+        if not in_query[minute]:
             return False
         if member.available is not None and not in_any(minute, member.available):
             return False
@@ -240,7 +250,7 @@ def oracle(case: Case) -> list[tuple[int, int, tuple[str, ...]]]:
 
 
 @settings(
-    max_examples=300,
+    max_examples=250,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -252,3 +262,53 @@ def test_engine_matches_minute_by_minute_oracle(case: Case) -> None:
         for a in answer
     ] == oracle(case)
     assert all(a.start.tzinfo is UTC and a.end.tzinfo is UTC for a in answer)
+
+
+# --- the interval algebra itself, against sets of integer points -----------------------------
+
+raw_spans = st.lists(st.tuples(st.integers(-5, 40), st.integers(-5, 40)), max_size=8)
+
+
+def points(spans: list[tuple[int, int]]) -> set[int]:
+    return {point for start, end in spans for point in range(start, end)}
+
+
+def is_span_list(spans: list[tuple[int, int]]) -> bool:
+    """Sorted, non-empty spans that neither overlap nor touch."""
+    return all(start < end for start, end in spans) and all(
+        left[1] < right[0] for left, right in zip(spans, spans[1:], strict=False)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw_spans, raw_spans)
+def test_span_operations_match_set_operations(
+    left: list[tuple[int, int]], right: list[tuple[int, int]]
+) -> None:
+    merged_left, merged_right = merge_intervals(left), merge_intervals(right)
+    assert is_span_list(merged_left) and points(merged_left) == points(left)
+    intersection = intersect_intervals(merged_left, merged_right)
+    difference = subtract_intervals(merged_left, merged_right)
+    assert is_span_list(intersection) and points(intersection) == points(left) & points(right)
+    assert is_span_list(difference) and points(difference) == points(left) - points(right)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw_spans, st.integers(0, 6), st.integers(0, 6))
+def test_widening_grows_each_non_empty_span(
+    spans: list[tuple[int, int]], before: int, after: int
+) -> None:
+    expected = points([(s - before, e + after) for s, e in spans if s < e])
+    assert points(widen_intervals(spans, before, after)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(raw_spans, min_size=1, max_size=4), st.integers(-5, 45))
+def test_membership_steps_give_the_lists_containing_each_point(
+    span_lists: list[list[tuple[int, int]]], probe: int
+) -> None:
+    normalized = [merge_intervals(spans) for spans in span_lists]
+    expected = sum(1 << k for k, spans in enumerate(normalized) if probe in points(spans))
+    steps = membership_steps(normalized)
+    active = [mask for point, mask in steps if point <= probe]
+    assert (active[-1] if active else 0) == expected
