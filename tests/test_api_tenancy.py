@@ -1,0 +1,206 @@
+"""Tenant isolation: application A's API key or account tokens never reach B's data.
+
+B's ids are given to A's credentials on every endpoint; each answer must be the same one
+an id that does not exist gets, and no B data may appear anywhere in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from syncd.api.paging import encode_page_token
+from tests.fixtures.api import ApiAccount, ApiApplication, ApiWorld
+
+START = dt.datetime(2030, 1, 8, 9, tzinfo=dt.UTC)
+
+
+@dataclass
+class Tenants:
+    a: ApiApplication
+    a_user: ApiAccount
+    a_colleague: ApiAccount
+    b: ApiApplication
+    b_user: ApiAccount
+
+    def b_secrets(self) -> list[str]:
+        """B's data that must never appear in an answer to A (A may see the sub it named
+        echoed back in an error, nothing more)."""
+        return [self.b.id, *self.b_user.calendar_ids, *self.b_user.profile_ids, "b@example.com"]
+
+
+def populated(world: ApiWorld, application: ApiApplication, email: str) -> ApiAccount:
+    account = world.account(application, email)
+    world.profile(account, name=email)
+    calendar = world.calendar(account, f"{email} calendar")
+    world.event(calendar, START, START + dt.timedelta(hours=1))
+    return account
+
+
+@pytest.fixture
+def tenants(api_world: ApiWorld) -> Tenants:
+    a = api_world.application("tenant-a")
+    b = api_world.application("tenant-b")
+    return Tenants(
+        a=a,
+        a_user=populated(api_world, a, "a@example.com"),
+        a_colleague=populated(api_world, a, "a2@example.com"),
+        b=b,
+        b_user=populated(api_world, b, "b@example.com"),
+    )
+
+
+def availability_body(*subs: str, **member: Any) -> dict[str, Any]:
+    return {
+        "participants": [{"members": [{"sub": sub, **member} for sub in subs]}],
+        "required_duration": {"minutes": 30},
+        "query_periods": [{"start": "2030-01-08T08:00:00Z", "end": "2030-01-08T18:00:00Z"}],
+        "include_member_statuses": True,
+    }
+
+
+def free_busy_params(**extra: Any) -> dict[str, Any]:
+    return {"tzid": "Etc/UTC", "from": "2030-01-01", "to": "2030-02-01"} | extra
+
+
+def assert_no_b_data(tenants: Tenants, response: Any) -> None:
+    for secret in tenants.b_secrets():
+        assert secret not in response.text
+
+
+def test_api_key_cannot_name_another_applications_account(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    foreign = api_client.post(
+        "/v1/availability", headers=tenants.a.auth(), json=availability_body(tenants.b_user.id)
+    )
+    unknown = api_client.post(
+        "/v1/availability", headers=tenants.a.auth(), json=availability_body("acc_nobody")
+    )
+    assert foreign.status_code == unknown.status_code == 422
+    assert list(foreign.json()["errors"]) == list(unknown.json()["errors"])
+    assert "available_periods" not in foreign.json()
+    assert "member_statuses" not in foreign.json()
+
+
+def test_api_key_cannot_name_another_applications_calendar(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    body = availability_body(tenants.a_user.id, calendar_ids=tenants.b_user.calendar_ids)
+    response = api_client.post("/v1/availability", headers=tenants.a.auth(), json=body)
+    assert response.status_code == 422
+    assert "participants[0].members[0].calendar_ids" in response.json()["errors"]
+
+
+def test_account_token_cannot_query_another_applications_account(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    body = availability_body(tenants.b_user.id)
+    response = api_client.post("/v1/availability", headers=tenants.a_user.auth(), json=body)
+    assert response.status_code == 422
+    assert_no_b_data(tenants, response)
+    assert "member_statuses" not in response.json()
+
+
+def test_account_token_cannot_query_a_colleagues_availability(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    body = availability_body(tenants.a_colleague.id)
+    response = api_client.post("/v1/availability", headers=tenants.a_user.auth(), json=body)
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/v1/calendars", "/v1/profiles", "/v1/userinfo"])
+def test_account_reads_show_only_the_callers_own_data(
+    api_client: TestClient, tenants: Tenants, path: str
+) -> None:
+    response = api_client.get(path, headers=tenants.a_user.auth())
+    assert response.status_code == 200
+    assert tenants.a_user.calendar_ids[0] in response.text or path == "/v1/profiles"
+    assert tenants.a_user.profile_ids[0] in response.text
+    assert_no_b_data(tenants, response)
+    assert tenants.b_user.id not in response.text
+    assert tenants.a_colleague.calendar_ids[0] not in response.text
+
+
+@pytest.mark.parametrize("path", ["/v1/calendars", "/v1/profiles", "/v1/userinfo"])
+def test_api_key_reads_no_account_data(api_client: TestClient, tenants: Tenants, path: str) -> None:
+    response = api_client.get(path, headers=tenants.b.auth())
+    assert response.status_code == 403
+    assert tenants.a_user.id not in response.text
+
+
+def test_free_busy_shows_only_the_callers_calendars(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    response = api_client.get(
+        "/v1/free_busy", headers=tenants.a_user.auth(), params=free_busy_params()
+    )
+    assert response.status_code == 200
+    assert {b["calendar_id"] for b in response.json()["free_busy"]} == set(
+        tenants.a_user.calendar_ids
+    )
+
+
+def test_free_busy_refuses_another_applications_calendar(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    params = free_busy_params(**{"calendar_ids[]": tenants.b_user.calendar_ids})
+    response = api_client.get("/v1/free_busy", headers=tenants.a_user.auth(), params=params)
+    assert response.status_code == 422
+    assert "free_busy" not in response.json()
+
+
+def test_a_forged_page_token_naming_foreign_calendars_reveals_nothing(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    token = encode_page_token(
+        {
+            "start": "2030-01-01T00:00:00+00:00",
+            "end": "2030-02-01T00:00:00+00:00",
+            "tzid": "Etc/UTC",
+            "calendar_ids": tenants.b_user.calendar_ids,
+            "localized_times": False,
+            "page": 1,
+        }
+    )
+    response = api_client.get(f"/v1/free_busy/pages/{token}", headers=tenants.a_user.auth())
+    assert response.status_code == 422
+    assert "free_busy" not in response.json()
+
+
+def test_a_page_link_followed_by_another_account_shows_only_that_accounts_data(
+    api_app: FastAPI, api_client: TestClient, api_world: ApiWorld, tenants: Tenants
+) -> None:
+    api_app.state.free_busy_page_size = 1
+    api_world.event(
+        tenants.b_user.calendar_ids[0],
+        START + dt.timedelta(days=1),
+        START + dt.timedelta(days=1, hours=1),
+    )
+    first = api_client.get(
+        "/v1/free_busy", headers=tenants.b_user.auth(), params=free_busy_params()
+    )
+    next_page = first.json()["pages"]["next_page"]
+    response = api_client.get(next_page, headers=tenants.a_user.auth())
+    assert response.status_code == 200
+    assert_no_b_data(tenants, response)
+
+
+def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
+    """A new /v1 endpoint must come with its cross-tenant tests in this module."""
+    covered = {
+        "/v1/availability",
+        "/v1/calendars",
+        "/v1/profiles",
+        "/v1/userinfo",
+        "/v1/free_busy",
+        "/v1/free_busy/pages/{page_token}",
+    }
+    served = {path for path in api_app.openapi()["paths"] if path.startswith("/v1/")}
+    assert served <= covered, f"add cross-tenant tests for {sorted(served - covered)}"
