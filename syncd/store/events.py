@@ -13,9 +13,10 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
@@ -345,6 +346,30 @@ class BusySpan:
     end_text: str
 
 
+def spans_in_range(
+    calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> ColumnElement[bool]:
+    """The condition every range read uses: served by ``ix_occurrence_range``."""
+    return and_(
+        col(Occurrence.calendar_id).in_(list(calendar_ids)),
+        col(Occurrence.start_utc) < end,
+        col(Occurrence.end_utc) > start,
+    )
+
+
+def select_spans(calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime) -> Select[Any]:
+    """The columns of a ``BusySpan`` for spans overlapping ``[start, end)``."""
+    return select(
+        Occurrence.calendar_id,
+        Occurrence.start_utc,
+        Occurrence.end_utc,
+        Occurrence.free_busy_status,
+        Occurrence.all_day,
+        Occurrence.start_text,
+        Occurrence.end_text,
+    ).where(spans_in_range(calendar_ids, start, end))
+
+
 def read_spans(
     session: Session,
     calendar_ids: Sequence[str],
@@ -355,22 +380,7 @@ def read_spans(
     """Every span of these calendars overlapping [start, end): one indexed query."""
     if not calendar_ids:
         return []
-    query = (
-        select(
-            Occurrence.calendar_id,
-            Occurrence.start_utc,
-            Occurrence.end_utc,
-            Occurrence.free_busy_status,
-            Occurrence.all_day,
-            Occurrence.start_text,
-            Occurrence.end_text,
-        )
-        .where(
-            col(Occurrence.calendar_id).in_(list(calendar_ids)),
-            and_(col(Occurrence.start_utc) < end, col(Occurrence.end_utc) > start),
-        )
-        .order_by(col(Occurrence.start_utc))
-    )
+    query = select_spans(calendar_ids, start, end).order_by(col(Occurrence.start_utc))
     if busy_only:
         query = query.where(col(Occurrence.free_busy_status).in_(["busy", "tentative"]))
     return [BusySpan(*row) for row in session.execute(query)]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from syncd.store.events import BusySpan
+from syncd.store.events import BusySpan, select_spans, spans_in_range
 from syncd.store.models import Account, Calendar, Occurrence, Profile
 
 
@@ -76,16 +76,6 @@ def calendars_of_account(session: Session, account_id: str) -> list[tuple[Calend
     return [(calendar, profile) for calendar, profile in rows]
 
 
-def _spans_in_range(
-    calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
-) -> ColumnElement[bool]:
-    return and_(
-        col(Occurrence.calendar_id).in_(list(calendar_ids)),
-        col(Occurrence.start_utc) < end,
-        col(Occurrence.end_utc) > start,
-    )
-
-
 def count_spans(
     session: Session, calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
 ) -> int:
@@ -93,9 +83,7 @@ def count_spans(
     if not calendar_ids:
         return 0
     query = (
-        select(func.count())
-        .select_from(Occurrence)
-        .where(_spans_in_range(calendar_ids, start, end))
+        select(func.count()).select_from(Occurrence).where(spans_in_range(calendar_ids, start, end))
     )
     return int(session.execute(query).scalar() or 0)
 
@@ -113,16 +101,7 @@ def page_of_spans(
     if not calendar_ids:
         return []
     query = (
-        select(
-            Occurrence.calendar_id,
-            Occurrence.start_utc,
-            Occurrence.end_utc,
-            Occurrence.free_busy_status,
-            Occurrence.all_day,
-            Occurrence.start_text,
-            Occurrence.end_text,
-        )
-        .where(_spans_in_range(calendar_ids, start, end))
+        select_spans(calendar_ids, start, end)
         .order_by(
             col(Occurrence.start_utc),
             col(Occurrence.end_utc),
