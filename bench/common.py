@@ -1,0 +1,305 @@
+"""Shared plumbing for the end-to-end sync benchmarks (`sync_caldav.py`, `sync_google.py`).
+
+Run benchmarks from the repository root as modules (``python -m bench.sync_caldav``) so
+``syncd``, ``providers`` and ``tests.emulators`` all import.
+
+What lives here:
+
+- :class:`Timings` / :func:`repeat_timed`: repeated measurements with untimed set-up;
+- :func:`count_http_requests`: counts every HTTP request the process makes, through
+  ``requests`` (CalDAV adapter, floors) and ``httplib2`` (Google API client);
+- :func:`new_store`: a fresh SQLite database with one application, account and profile,
+  and the :class:`~syncd.sync.run.SyncContext` to sync it with;
+- :func:`profiled`: a cProfile run printing the entries that matter;
+- :func:`google_emulator_process`: the Google emulator in its own process (so its
+  serving work does not share our GIL), seeded before the benchmark starts.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from unittest import mock
+
+import httplib2
+import requests
+from sqlalchemy import Engine
+
+from syncd.config import Settings, load_settings
+from syncd.store.crypto import SecretBox, generate_key
+from syncd.store.db import make_engine, session_scope, upgrade_schema
+from syncd.store.profiles import create_profile
+from syncd.store.tenants import create_account, create_application
+from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Timings:
+    """Seconds of each repeated run."""
+
+    runs: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return min(self.runs)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+    def describe(self) -> str:
+        """``median 1.23 s, best 1.20 s (runs 1.20 1.23 1.31)``."""
+        runs = " ".join(f"{run:.3f}" for run in self.runs)
+        return f"median {self.median:.3f} s, best {self.best:.3f} s (runs {runs})"
+
+
+@dataclass
+class Measured(Generic[T]):
+    """Timings plus the result of the last run."""
+
+    timings: Timings
+    result: T
+
+
+def repeat_timed(repeat: int, action: Callable[[S], T], prepare: Callable[[], S]) -> Measured[T]:
+    """Run ``prepare()`` (untimed) then ``action(prepared)`` (timed), ``repeat`` times."""
+    timings = Timings()
+    result: Any = None
+    for _ in range(max(1, repeat)):
+        prepared = prepare()
+        started = time.perf_counter()
+        result = action(prepared)
+        timings.runs.append(time.perf_counter() - started)
+    return Measured(timings, result)
+
+
+def ratio_line(label: str, numerator: Timings, denominator: Timings, target: float) -> str:
+    """One figure line comparing medians (and bests), with the target verdict."""
+    by_median = numerator.median / denominator.median
+    by_best = numerator.best / denominator.best
+    verdict = "MET" if by_median <= target else "NOT MET"
+    return (
+        f"RATIO {label}: {by_median:.2f} (median) / {by_best:.2f} (best); "
+        f"target <= {target:.2f}: {verdict}"
+    )
+
+
+def machine_line() -> str:
+    """What the figures were measured on."""
+    import os
+
+    return (
+        f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
+        f"{platform.python_version()}, {platform.platform(terse=True)}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Counting HTTP requests
+# ---------------------------------------------------------------------------
+
+
+@contextmanager
+def count_http_requests() -> Iterator[list[str]]:
+    """Yield a list that receives ``"METHOD url"`` for every request made inside the block.
+
+    Patches ``requests.Session.request`` (CalDAV adapter, token endpoints via
+    requests-oauthlib, the floors) and ``httplib2.Http.request`` (the Google API client
+    and google-auth's httplib2 transport).
+    """
+    made: list[str] = []
+    original_session_request = requests.Session.request
+    original_httplib2_request = httplib2.Http.request
+
+    def session_request(self: requests.Session, method: str, url: str, *a: Any, **k: Any) -> Any:
+        made.append(f"{method} {url}")
+        return original_session_request(self, method, url, *a, **k)
+
+    def httplib2_request(
+        self: httplib2.Http, uri: str, method: str = "GET", *a: Any, **k: Any
+    ) -> Any:
+        made.append(f"{method} {uri}")
+        return original_httplib2_request(self, uri, method, *a, **k)
+
+    with (
+        mock.patch.object(requests.Session, "request", session_request),
+        mock.patch.object(httplib2.Http, "request", httplib2_request),
+    ):
+        yield made
+
+
+# ---------------------------------------------------------------------------
+# A fresh store with one profile
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class SyncStore:
+    """A SQLite database holding one profile, and what ``sync_profile`` needs to sync it."""
+
+    engine: Engine
+    settings: Settings
+    box: SecretBox
+    profile_id: str
+    context: SyncContext
+
+    def sync(self) -> SyncOutcome:
+        """One run of the real engine; raises when the run did not end ``ok``."""
+        outcome = sync_profile(self.context, self.profile_id)
+        if outcome.outcome != "ok":
+            raise RuntimeError(f"sync failed: {outcome.outcome}: {outcome.detail}")
+        return outcome
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def new_store(
+    database_path: Path,
+    provider: str,
+    profile_name: str,
+    credentials: dict[str, Any],
+    **settings_overrides: Any,
+) -> SyncStore:
+    """A new SQLite file at ``database_path`` with schema, tenant, account and profile."""
+    database_path.unlink(missing_ok=True)
+    settings = load_settings(
+        database_url=f"sqlite:///{database_path}",
+        secret_keys=[generate_key()],
+        log_level="WARNING",
+        **settings_overrides,
+    )
+    engine = make_engine(settings.database_url)
+    upgrade_schema(engine)
+    box = SecretBox(settings.secret_keys)
+    with session_scope(engine) as session:
+        application = create_application(session, box, "bench").application
+        account = create_account(session, application.id, profile_name, timezone="Europe/Berlin")
+        profile_id = create_profile(session, box, account, provider, profile_name, credentials).id
+    context = SyncContext(engine, settings, box, worker_id="bench")
+    return SyncStore(engine, settings, box, profile_id, context)
+
+
+def count_rows(store: SyncStore, table: str) -> int:
+    """Rows in one table of the store (``event``, ``occurrence``)."""
+    from sqlalchemy import text
+
+    with store.engine.connect() as connection:
+        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
+
+
+# ---------------------------------------------------------------------------
+# Profiling
+# ---------------------------------------------------------------------------
+
+
+def profiled(action: Callable[[], T], top: int = 25) -> tuple[T, str]:
+    """Run ``action`` under cProfile; return its result and the top entries by own time
+    and by cumulative time (restricted to syncd, providers and the libraries they call)."""
+    profiler = cProfile.Profile()
+    result = profiler.runcall(action)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).strip_dirs()
+    text.write("--- by own time (tottime) ---\n")
+    stats.sort_stats("tottime").print_stats(top)
+    text.write("--- by cumulative time ---\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    return result, text.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# The Google emulator in a subprocess
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class EmulatorHandle:
+    """What the parent needs from the emulator process."""
+
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    calendar_id: str
+    grant: dict[str, Any]
+    seed_seconds: float
+
+
+@contextmanager
+def google_emulator_process(events: int, calendar_id: str) -> Iterator[EmulatorHandle]:
+    """Start ``tests.emulators.google`` in a child process seeded with ``events`` events.
+
+    The child prints one JSON line describing itself and serves until its stdin closes.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.common", "google-emulator", str(events), calendar_id],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the emulator process exited with {process.wait()}")
+        yield EmulatorHandle(**json.loads(line))
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _serve_google_emulator(events: int, calendar_id: str) -> None:
+    """The child side of :func:`google_emulator_process`."""
+    from bench.sync_google import seed_google_events
+    from tests.emulators.google import GoogleCalendarEmulator
+
+    with GoogleCalendarEmulator() as emulator:
+        started = time.perf_counter()
+        emulator.add_calendar(calendar_id, primary=True, time_zone="Europe/Berlin")
+        seed_google_events(emulator, calendar_id, events)
+        emulator.requests.clear()
+        handle = EmulatorHandle(
+            base_url=emulator.base_url,
+            token_url=emulator.token_url,
+            client_id=emulator.client_id,
+            client_secret=emulator.client_secret,
+            calendar_id=calendar_id,
+            grant=emulator.issue_grant(),
+            seed_seconds=time.perf_counter() - started,
+        )
+        print(json.dumps(handle.__dict__), flush=True)
+        sys.stdin.read()  # serve until the parent closes our stdin
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "google-emulator":
+        _serve_google_emulator(int(sys.argv[2]), sys.argv[3])
+    else:
+        raise SystemExit("usage: python -m bench.common google-emulator EVENTS CALENDAR_ID")

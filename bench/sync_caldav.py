@@ -1,0 +1,207 @@
+"""End-to-end CalDAV sync through the real engine (``sync_profile`` into SQLite).
+
+    .venv/bin/python -m bench.sync_caldav                # 5,000 events, 3 runs per figure
+    .venv/bin/python -m bench.sync_caldav --smoke        # 200 events, 1 run (CI)
+    .venv/bin/python -m bench.sync_caldav --profile      # + cProfile of one full sync
+
+A Radicale server is started on 127.0.0.1 with the calendar written straight into its
+storage (every tenth event a weekly series of 10, times in Europe/Berlin, spread from
+up to 60 days ago onwards so the engine's expansion window holds most of them). Figures:
+
+(a) syncd full sync of a new profile ÷ the floor (one raw ``calendar-query`` REPORT of
+    the same data with requests + parsing every item with icalendar), target <= 1.3;
+(b) syncd full sync ÷ ``vdirsyncer sync`` of the same collection into a local folder
+    (after ``vdirsyncer discover``, untimed), target <= 1.0;
+(c) no-change incremental sync: provider HTTP requests per calendar (target 1) and time.
+
+Each timing is repeated (``--repeat``); ratios compare medians (bests shown beside).
+Every full sync goes into a fresh SQLite file; set-up is never timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from bench.caldav_sync import (
+    CALENDAR,
+    PASSWORD,
+    USER,
+    floor_download,
+    floor_parse,
+    run_vdirsyncer,
+    vdirsyncer_binary,
+    vdirsyncer_config,
+)
+from bench.common import (
+    SyncStore,
+    Timings,
+    count_http_requests,
+    count_rows,
+    machine_line,
+    new_store,
+    profiled,
+    ratio_line,
+    repeat_timed,
+)
+from providers.caldav import CalDAVProvider
+from syncd.radicale_server import RadicaleServer, sample_series, seed_calendar_files
+
+FLOOR_TARGET = 1.3
+VDIRSYNCER_TARGET = 1.0
+SMOKE_EVENTS = 200
+
+
+def seed_and_start(folder: Path, events: int) -> tuple[RadicaleServer, str]:
+    """Write ``events`` sample events into Radicale storage, start it and warm it up.
+
+    Warm-up: a PROPFIND (Radicale parses every item once on first read) and one
+    sync-collection (Radicale builds its sync-token history on the first one), so every
+    measured client sees the same steady-state server.
+    """
+    span_days = events * 3 // 24  # sample_series puts one event every three hours
+    first_day = dt.date.today() - dt.timedelta(days=min(60, span_days // 2))
+    seed_calendar_files(folder / "storage", USER, CALENDAR, sample_series(events, first_day))
+    server = RadicaleServer(folder / "storage").start()
+    calendar_url = server.calendar_url(USER, CALENDAR)
+    warm = requests.request(
+        "PROPFIND", calendar_url, headers={"Depth": "1"}, auth=(USER, PASSWORD), timeout=600
+    )
+    warm.raise_for_status()
+    provider = CalDAVProvider({"url": calendar_url, "username": USER, "password": PASSWORD})
+    for _ in provider.sync_events(provider.list_calendars()[0], None):
+        pass
+    provider.close()
+    return server, calendar_url
+
+
+def floor_once(calendar_url: str) -> int:
+    """Download everything with one calendar-query REPORT and parse every item."""
+    return floor_parse(floor_download(calendar_url))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=None, help="events (default 5000)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per figure (default 3)")
+    parser.add_argument("--smoke", action="store_true", help="200 events, 1 run: for CI")
+    parser.add_argument("--skip-vdirsyncer", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile one more full sync")
+    options = parser.parse_args(argv)
+    events = options.events or (SMOKE_EVENTS if options.smoke else 5000)
+    repeat = options.repeat or (1 if options.smoke else 3)
+
+    print(machine_line())
+    folder = Path(tempfile.mkdtemp(prefix="syncd-bench-caldav-"))
+    server: RadicaleServer | None = None
+    try:
+        started = time.perf_counter()
+        server, calendar_url = seed_and_start(folder, events)
+        print(
+            f"seeded {events} events into Radicale storage and warmed the server "
+            f"in {time.perf_counter() - started:.2f} s"
+        )
+        credentials = {"url": calendar_url, "username": USER, "password": PASSWORD}
+
+        floor = repeat_timed(repeat, lambda url: floor_once(url), lambda: calendar_url)
+        print(f"FLOOR calendar-query REPORT + icalendar parse: {floor.timings.describe()}")
+        print(f"  floor parsed {floor.result} items")
+
+        stores: list[SyncStore] = []
+
+        def fresh_store() -> SyncStore:
+            if stores:
+                stores[-1].close()
+            stores.append(
+                new_store(folder / f"syncd-{len(stores)}.db", "caldav", USER, credentials)
+            )
+            return stores[-1]
+
+        full = repeat_timed(repeat, lambda store: store.sync(), fresh_store)
+        store = stores[-1]
+        stored_events = count_rows(store, "event")
+        print(f"SYNCD full sync (sync_profile into SQLite): {full.timings.describe()}")
+        print(
+            f"  stored {stored_events} events, {count_rows(store, 'occurrence')} occurrences, "
+            f"{full.result.pages} pages"
+        )
+        if stored_events != events:
+            raise SystemExit(f"expected {events} stored events, found {stored_events}")
+        print(ratio_line("syncd full / floor", full.timings, floor.timings, FLOOR_TARGET))
+
+        made: list[list[str]] = []
+
+        def incremental(store: SyncStore) -> int:
+            with count_http_requests() as requests_made:
+                outcome = store.sync()
+            made.append(requests_made)
+            return outcome.calendars
+
+        incremental_run = repeat_timed(repeat, incremental, lambda: store)
+        calendars = incremental_run.result
+        per_calendar = max(len(m) for m in made) / max(1, calendars)
+        print(f"SYNCD no-change incremental sync: {incremental_run.timings.describe()}")
+        print(
+            f"INCREMENTAL requests per calendar: {per_calendar:g} "
+            f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
+            f"{'MET' if per_calendar == 1 else 'NOT MET'}"
+        )
+
+        if options.skip_vdirsyncer or not vdirsyncer_binary():
+            print("VDIRSYNCER skipped")
+        else:
+            measure_vdirsyncer(folder, calendar_url, repeat, full.timings)
+
+        if options.profile:
+            profile_store = new_store(folder / "syncd-profile.db", "caldav", USER, credentials)
+            _, report = profiled(profile_store.sync)
+            print("PROFILE of one syncd full sync (cProfile):")
+            print(report)
+            _, report = profiled(profile_store.sync, top=12)
+            print("PROFILE of one syncd no-change incremental sync (cProfile):")
+            print(report)
+            profile_store.close()
+        for each in stores:
+            each.close()
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure_vdirsyncer(folder: Path, calendar_url: str, repeat: int, syncd_full: Timings) -> None:
+    """Time ``vdirsyncer sync`` into a fresh local folder (after an untimed discover)."""
+    runs: list[Path] = []
+
+    def prepare() -> Path:
+        scratch = folder / f"vdirsyncer-{len(runs)}"
+        config = vdirsyncer_config(scratch, calendar_url)
+        run_vdirsyncer(config, "discover")
+        runs.append(scratch)
+        return config
+
+    first = repeat_timed(repeat, lambda config: run_vdirsyncer(config, "sync"), prepare)
+    copied = len(list((runs[-1] / "vdir").glob("*.ics")))
+    print(f"VDIRSYNCER first sync (fresh folder): {first.timings.describe()}")
+    started = time.perf_counter()
+    subprocess.run([vdirsyncer_binary(), "--version"], check=True, capture_output=True)
+    print(
+        f"  copied {copied} files; vdirsyncer process start-up alone "
+        f"{time.perf_counter() - started:.3f} s (included in its figure)"
+    )
+    print(ratio_line("syncd full / vdirsyncer sync", syncd_full, first.timings, VDIRSYNCER_TARGET))
+    again = repeat_timed(
+        repeat, lambda config: run_vdirsyncer(config, "sync"), lambda: runs[-1] / "vdirsyncer.conf"
+    )
+    print(f"VDIRSYNCER no-change sync: {again.timings.describe()}")
+
+
+if __name__ == "__main__":
+    main()

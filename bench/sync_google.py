@@ -1,0 +1,197 @@
+"""End-to-end Google Calendar sync through the real engine (``sync_profile`` into SQLite).
+
+    .venv/bin/python -m bench.sync_google                # 10,000 events, 3 runs per figure
+    .venv/bin/python -m bench.sync_google --smoke        # 300 events, 1 run (CI)
+    .venv/bin/python -m bench.sync_google --profile      # + cProfile of one full sync
+
+The Google emulator (``tests/emulators/google.py``) runs in its own process, seeded
+before anything is timed: one calendar of ``--events`` events (every tenth a weekly
+series of 10, every seventh with attendees, every 25th all-day), spread from 60 days
+ago onwards. Figures:
+
+(a) syncd full sync of a new profile ÷ the floor: the same ``events.list`` pages
+    (same page size, ``singleEvents=false&showDeleted=true``) fetched with plain
+    ``requests``, following ``nextPageToken``, JSON-decoding each page; target <= 1.3;
+(b) no-change incremental sync: provider HTTP requests per calendar (target 1) and time.
+
+Each timing is repeated (``--repeat``); ratios compare medians (bests shown beside).
+Every full sync goes into a fresh SQLite file; set-up is never timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urljoin
+
+import requests
+
+from bench.common import (
+    EmulatorHandle,
+    SyncStore,
+    count_http_requests,
+    count_rows,
+    google_emulator_process,
+    machine_line,
+    new_store,
+    profiled,
+    ratio_line,
+    repeat_timed,
+)
+from providers.google import GoogleProvider
+from syncd.config import OAuthProviderSettings
+
+FLOOR_TARGET = 1.3
+SMOKE_EVENTS = 300
+CALENDAR_ID = "bench@example.com"
+ZONE = "Europe/Berlin"
+
+
+def sample_google_event(index: int, first_day: dt.date) -> dict[str, Any]:
+    """One event resource as a client would insert it (the emulator fills in the rest)."""
+    start = dt.datetime.combine(first_day, dt.time(8)) + dt.timedelta(hours=3 * index)
+    event: dict[str, Any] = {
+        "id": f"bench{index:07d}",
+        "summary": f"Seeded event {index}",
+        "start": {"dateTime": start.isoformat(), "timeZone": ZONE},
+        "end": {"dateTime": (start + dt.timedelta(hours=1)).isoformat(), "timeZone": ZONE},
+    }
+    if index % 25 == 0:
+        day = start.date()
+        event["start"] = {"date": day.isoformat()}
+        event["end"] = {"date": (day + dt.timedelta(days=1)).isoformat()}
+    if index % 10 == 0:
+        event["recurrence"] = ["RRULE:FREQ=WEEKLY;COUNT=10"]
+    if index % 3 == 0:
+        event["location"] = "Room 1"
+    if index % 7 == 0:
+        event["attendees"] = [
+            {"email": "alice@example.com", "self": True, "responseStatus": "accepted"},
+            {"email": "bob@example.com", "responseStatus": "needsAction"},
+        ]
+        event["description"] = "Agenda: numbers, plans, questions."
+    return event
+
+
+def seed_google_events(emulator: Any, calendar_id: str, events: int) -> None:
+    """Put ``events`` sample events into the emulator's calendar (called in its process)."""
+    span_days = events * 3 // 24
+    first_day = dt.date.today() - dt.timedelta(days=min(60, span_days // 2))
+    for index in range(events):
+        emulator.put_event(calendar_id, sample_google_event(index, first_day))
+
+
+def floor_once(handle: EmulatorHandle, page_size: int) -> int:
+    """Every page of a full ``events.list`` with plain requests; returns the items seen."""
+    url = urljoin(handle.base_url, f"calendar/v3/calendars/{quote(handle.calendar_id)}/events")
+    params: dict[str, Any] = {
+        "maxResults": page_size,
+        "singleEvents": "false",
+        "showDeleted": "true",
+    }
+    headers = {"Authorization": f"Bearer {handle.grant['access_token']}"}
+    items = 0
+    with requests.Session() as session:
+        while True:
+            response = session.get(url, params=params, headers=headers, timeout=60)
+            response.raise_for_status()
+            body = response.json()
+            items += len(body.get("items", []))
+            token = body.get("nextPageToken")
+            if not token:
+                if not body.get("nextSyncToken"):
+                    raise RuntimeError("last page without nextSyncToken")
+                return items
+            params["pageToken"] = token
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=None, help="events (default 10000)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per figure (default 3)")
+    parser.add_argument("--smoke", action="store_true", help="300 events, 1 run: for CI")
+    parser.add_argument("--profile", action="store_true", help="cProfile one more full sync")
+    options = parser.parse_args(argv)
+    events = options.events or (SMOKE_EVENTS if options.smoke else 10_000)
+    repeat = options.repeat or (1 if options.smoke else 3)
+    page_size = GoogleProvider.page_size
+
+    print(machine_line())
+    folder = Path(tempfile.mkdtemp(prefix="syncd-bench-google-"))
+    try:
+        with google_emulator_process(events, CALENDAR_ID) as handle:
+            print(
+                f"seeded {events} events into the Google emulator (own process) "
+                f"in {handle.seed_seconds:.2f} s; page size {page_size}"
+            )
+            floor_once(handle, page_size)  # warm the emulator and the connection path
+            floor = repeat_timed(repeat, lambda h: floor_once(h, page_size), lambda: handle)
+            print(f"FLOOR events.list pages with requests + json: {floor.timings.describe()}")
+            print(f"  floor saw {floor.result} items")
+
+            google = OAuthProviderSettings(
+                client_id=handle.client_id,
+                client_secret=handle.client_secret,
+                api_base_url=handle.base_url,
+                token_url=handle.token_url,
+            )
+            stores: list[SyncStore] = []
+
+            def fresh_store() -> SyncStore:
+                if stores:
+                    stores[-1].close()
+                path = folder / f"syncd-{len(stores)}.db"
+                stores.append(new_store(path, "google", CALENDAR_ID, handle.grant, google=google))
+                return stores[-1]
+
+            full = repeat_timed(repeat, lambda store: store.sync(), fresh_store)
+            store = stores[-1]
+            stored_events = count_rows(store, "event")
+            print(f"SYNCD full sync (sync_profile into SQLite): {full.timings.describe()}")
+            print(
+                f"  stored {stored_events} events, {count_rows(store, 'occurrence')} "
+                f"occurrences, {full.result.pages} pages"
+            )
+            if stored_events != events:
+                raise SystemExit(f"expected {events} stored events, found {stored_events}")
+            print(ratio_line("syncd full / floor", full.timings, floor.timings, FLOOR_TARGET))
+
+            made: list[list[str]] = []
+
+            def incremental(store: SyncStore) -> int:
+                with count_http_requests() as requests_made:
+                    outcome = store.sync()
+                made.append(requests_made)
+                return outcome.calendars
+
+            incremental_run = repeat_timed(repeat, incremental, lambda: store)
+            per_calendar = max(len(m) for m in made) / max(1, incremental_run.result)
+            print(f"SYNCD no-change incremental sync: {incremental_run.timings.describe()}")
+            print(
+                f"INCREMENTAL requests per calendar: {per_calendar:g} "
+                f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
+                f"{'MET' if per_calendar == 1 else 'NOT MET'}"
+            )
+
+            if options.profile:
+                path = folder / "syncd-profile.db"
+                profile_store = new_store(path, "google", CALENDAR_ID, handle.grant, google=google)
+                _, report = profiled(profile_store.sync)
+                print("PROFILE of one syncd full sync (cProfile):")
+                print(report)
+                _, report = profiled(profile_store.sync, top=12)
+                print("PROFILE of one syncd no-change incremental sync (cProfile):")
+                print(report)
+                profile_store.close()
+            for each in stores:
+                each.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
