@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
@@ -24,6 +25,8 @@ from syncd.store.models import Calendar, Event, Occurrence, utcnow
 from syncd.sync.expansion import InvalidSeries, OccurrenceSpan, expand_series
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def _conferencing_json(conferencing: Conferencing | None) -> dict[str, object] |
     }
 
 
-def remote_event_from_row(row: Event) -> RemoteEvent:
+def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
     """Rebuild the adapter-level view of a stored item (for series re-expansion)."""
     original = None
     if row.original_start:
@@ -149,7 +152,8 @@ def apply_page(
     touched_series: set[str] = set()
     by_id: dict[str, RemoteEvent] = {item.provider_event_id: item for item in upserts}
     existing = _existing_rows(session, calendar.id, list(by_id))
-    new_rows = []
+    new_rows: list[dict[str, object]] = []
+    changed_rows: list[dict[str, object]] = []
     for provider_event_id, item in by_id.items():
         try:
             values = _event_values(item, default_tz)
@@ -178,17 +182,18 @@ def apply_page(
             row_id, old_series = stored
             if old_series != values["series_key"]:
                 touched_series.add(old_series)
-            session.execute(update(Event).where(col(Event.id) == row_id).values(**values))
+            changed_rows.append({"id": row_id, **values})
         result.upserted += 1
     if new_rows:
         session.execute(insert(Event), new_rows)
+    if changed_rows:
+        session.execute(update(Event), changed_rows)  # bulk UPDATE by primary key
 
     deleted_ids = [pid for pid in deletions if pid not in by_id]
     if deleted_ids:
         result.deleted = _delete_items(session, calendar.id, deleted_ids, touched_series)
 
-    for series_key in touched_series:
-        result.skipped += rebuild_series(session, calendar.id, series_key, window, default_tz)
+    result.skipped += rebuild_series(session, calendar.id, touched_series, window, default_tz)
     return result
 
 
@@ -240,47 +245,62 @@ def _delete_items(
     return deleted
 
 
+def _chunks(values: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def rebuild_series(
     session: Session,
     calendar_id: str,
-    series_key: str,
+    series_keys: Collection[str],
     window: ExpansionWindow,
     default_tz: str,
 ) -> int:
-    """Recompute one series' occurrence rows; returns 1 if it had to be skipped as malformed."""
-    rows = list(
-        session.execute(
-            select(Event).where(Event.calendar_id == calendar_id, Event.series_key == series_key)
-        ).scalars()
-    )
-    row_ids = [row.id for row in rows]
-    if row_ids:
-        session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(row_ids)))
-    if not rows:
-        return 0
-    master_row = next((row for row in rows if not row.is_override), None)
-    override_rows = [row for row in rows if row.is_override]
-    try:
-        master = remote_event_from_row(master_row) if master_row else None
-        overrides = [remote_event_from_row(row) for row in override_rows]
-        spans = expand_series(master, overrides, window.start, window.end, default_tz)
-    except (InvalidSeries, ValueError) as error:
-        log.warning(
-            "skipping malformed series %s in calendar %s: %s", series_key, calendar_id, error
+    """Recompute the occurrence rows of these series; returns how many were malformed.
+
+    Batched: one read of every item of the series, one delete and one bulk insert of
+    their spans, so a page of thousands of events costs a handful of statements.
+    """
+    rows_by_series: dict[str, list[Row[Any]]] = defaultdict(list)
+    for chunk in _chunks(sorted(series_keys)):
+        query = select(*Event.__table__.columns).where(  # type: ignore[attr-defined]
+            Event.calendar_id == calendar_id, col(Event.series_key).in_(chunk)
         )
-        return 1
-    ids_by_provider = {row.provider_event_id: row.id for row in rows}
-    fallback_id = (master_row or rows[0]).id
-    if spans:
-        session.execute(
-            insert(Occurrence),
-            [_occurrence_values(calendar_id, span, ids_by_provider, fallback_id) for span in spans],
+        for row in session.execute(query):
+            rows_by_series[row.series_key].append(row)
+    for chunk in _chunks([row.id for rows in rows_by_series.values() for row in rows]):
+        session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(chunk)))
+
+    occurrences: list[dict[str, object]] = []
+    expanded_masters: list[int] = []
+    skipped = 0
+    for series_key, rows in rows_by_series.items():
+        master_row = next((row for row in rows if not row.is_override), None)
+        try:
+            master = remote_event_from_row(master_row) if master_row is not None else None
+            overrides = [remote_event_from_row(row) for row in rows if row.is_override]
+            spans = expand_series(master, overrides, window.start, window.end, default_tz)
+        except (InvalidSeries, ValueError) as error:
+            log.warning(
+                "skipping malformed series %s in calendar %s: %s", series_key, calendar_id, error
+            )
+            skipped += 1
+            continue
+        ids_by_provider = {row.provider_event_id: row.id for row in rows}
+        fallback_id = (master_row or rows[0]).id
+        occurrences.extend(
+            _occurrence_values(calendar_id, span, ids_by_provider, fallback_id) for span in spans
         )
-    if master_row is not None and master_row.recurring:
+        if master_row is not None and master_row.recurring:
+            expanded_masters.append(master_row.id)
+    if occurrences:
+        session.execute(insert(Occurrence), occurrences)
+    for chunk in _chunks(expanded_masters):
         session.execute(
-            update(Event).where(col(Event.id) == master_row.id).values(expanded_until=window.end)
+            update(Event).where(col(Event.id).in_(chunk)).values(expanded_until=window.end)
         )
-    return 0
+    return skipped
 
 
 def _occurrence_values(

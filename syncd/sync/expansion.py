@@ -136,6 +136,8 @@ def expand_series(
     gave us instances); ``overrides`` are its modified and cancelled instances.
     ``default_tz`` is the account's IANA zone, used for all-day dates and floating times.
     Cancelled instances yield no span; transparent and declined ones yield "free" spans.
+    A CalDAV item whose text holds one non-recurring VEVENT is taken from the fields the
+    adapter already parsed (no second parse); other items with ``ical`` expand from it.
 
     Raises InvalidSeries for malformed items; ValueError for a naive window or an
     unknown ``default_tz`` (caller bugs, not provider data).
@@ -151,6 +153,9 @@ def expand_series(
             for override in overrides
             if override.status != "cancelled"
         ]
+    elif master.ical and not (master.recurrence or overrides) and _single_vevent(master.ical):
+        # A plain CalDAV event: the adapter already parsed its times; don't parse it again.
+        spans = [] if master.status == "cancelled" else [_single_span(master, account_zone)]
     elif master.ical:
         spans = _expand_ical_text(master, window, account_zone)
     elif not master.recurrence and not overrides:
@@ -415,6 +420,13 @@ def _ical_state(component: icalendar.Event, item: RemoteEvent) -> _InstanceState
         source_event_id=item.provider_event_id,
         cancelled=status == "cancelled",
         free_busy_status=_free_busy(status, transparency, item.participation_status),
+    )
+
+
+def _single_vevent(ical_text: str) -> bool:
+    """One VEVENT with no recurrence at all: nothing for the recurrence engine to do."""
+    return ical_text.count("BEGIN:VEVENT") == 1 and not any(
+        marker in ical_text for marker in ("RRULE", "RDATE", "RECURRENCE-ID")
     )
 
 

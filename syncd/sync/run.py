@@ -373,5 +373,6 @@ class _ProfileSync:
         """Keep recurring series materialised as far ahead as the moving window reaches."""
         with session_scope(self.context.engine) as session:
             slack = dt.timedelta(days=max(1, self.context.settings.expansion_horizon_days // 10))
-            for series_key in series_needing_expansion(session, calendar.id, self.window, slack):
-                rebuild_series(session, calendar.id, series_key, self.window, self.default_tz)
+            stale = series_needing_expansion(session, calendar.id, self.window, slack)
+            if stale:
+                rebuild_series(session, calendar.id, stale, self.window, self.default_tz)
