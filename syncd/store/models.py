@@ -221,3 +221,114 @@ class SyncRun(SQLModel, table=True):
     detail: str | None = None
     pages: int = 0
     changes: int = 0
+
+
+class ConferencingProfile(SQLModel, table=True):
+    """An account's authorized conferencing service (Zoom, GoTo Meeting, Teams, Meet)."""
+
+    id: str = Field(primary_key=True)  # pro_…
+    account_id: str = Field(foreign_key="account.id", index=True)
+    provider: str  # zoom | goto | teams | meet
+    name: str = ""
+    credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = "active"  # active | disconnected
+    status_reason: str = ""
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ManagedEvent(SQLModel, table=True):
+    """An event written through our API: what the caller asked for and how far the write got.
+
+    The daemon works through these rows (``next_attempt_at`` with a lease) so writes to the
+    provider and conferencing creation survive crashes and are never done twice.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("calendar_id", "event_id"),
+        Index("ix_managed_event_due", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(foreign_key="application.id", index=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    calendar_id: str = Field(foreign_key="calendar.id")
+    event_id: str  # the caller's id
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: pending_write | written | pending_delete | deleted | failed
+    state: str = "pending_write"
+    provider_event_id: str | None = None
+    #: none | pending | assigned | failing
+    conferencing_state: str = "none"
+    conferencing: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    #: The external meeting (Zoom/GoTo id) created for this event, so a retry reuses it.
+    conference_meeting_id: str | None = None
+    conference_profile_id: str | None = None
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = _utc()
+    last_error: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = _utc()
+    deleted_at: dt.datetime | None = _utc()
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class NotificationChannel(SQLModel, table=True):
+    """A push notification channel (Cronofy ``/v1/channels``) of one account."""
+
+    id: str = Field(primary_key=True)  # chn_…
+    application_id: str = Field(foreign_key="application.id", index=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    callback_url: str = Field(sa_column=Column(Text, nullable=False))
+    filters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    closed_at: dt.datetime | None = _utc()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One webhook delivery, persisted before it is attempted so none is ever lost."""
+
+    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Stable id sent with every attempt so receivers can deduplicate.
+    delivery_id: str = Field(index=True, unique=True)
+    application_id: str = Field(foreign_key="application.id", index=True)
+    kind: str  # verification | change | profile_disconnected | conferencing_assigned | …
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = _utc()
+    delivered_at: dt.datetime | None = _utc()
+    abandoned_at: dt.datetime | None = _utc()
+    last_error: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = _utc()
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class PushChannel(SQLModel, table=True):
+    """A provider push subscription (Google events.watch, Graph subscription) for a calendar."""
+
+    id: str = Field(primary_key=True)  # our channel id, sent to the provider
+    profile_id: str = Field(foreign_key="profile.id", index=True)
+    calendar_id: str = Field(foreign_key="calendar.id", index=True)
+    provider: str
+    #: The provider's id for it (Google resourceId, Graph subscription id).
+    provider_resource_id: str | None = None
+    #: Hash of the secret the provider echoes back (Google token, Graph clientState).
+    secret_hash: str
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -1,0 +1,1 @@
+"""Notifications to the caller's application: a persistent outbox, signed webhook delivery."""
