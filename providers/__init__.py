@@ -1,1 +1,1 @@
-"""Calendar provider adapters. The daemon finds them through the ``syncd.providers`` entry points."""
+"""Calendar provider adapters, found through the ``syncd.providers`` entry points."""

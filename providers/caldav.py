@@ -60,6 +60,9 @@ DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
 NSMAP = {"D": DAV, "C": CALDAV}
 
+#: Key of ``RemoteEvent.extra`` holding the already parsed ``icalendar.Calendar``.
+PARSED_ICALENDAR = "icalendar"
+
 #: Items per ChangePage: bounded so the engine commits a big calendar incrementally.
 PAGE_SIZE = 500
 #: Hrefs per calendar-multiget request.
@@ -453,6 +456,8 @@ def remote_event_from_ical(
         conferencing=_conferencing(master),
         updated=updated if isinstance(updated, dt.datetime) else None,
         etag=etag,
+        # In memory only (never stored): lets series expansion skip a second parse.
+        extra={PARSED_ICALENDAR: calendar},
     )
 
 

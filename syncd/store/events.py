@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -185,7 +185,7 @@ def apply_page(
             changed_rows.append({"id": row_id, **values})
         result.upserted += 1
     if new_rows:
-        session.execute(insert(Event), new_rows)
+        session.execute(insert(Event.__table__), new_rows)  # type: ignore[attr-defined]
     if changed_rows:
         session.execute(update(Event), changed_rows)  # bulk UPDATE by primary key
 
@@ -193,7 +193,9 @@ def apply_page(
     if deleted_ids:
         result.deleted = _delete_items(session, calendar.id, deleted_ids, touched_series)
 
-    result.skipped += rebuild_series(session, calendar.id, touched_series, window, default_tz)
+    result.skipped += rebuild_series(
+        session, calendar.id, touched_series, window, default_tz, fresh=by_id
+    )
     return result
 
 
@@ -256,12 +258,20 @@ def rebuild_series(
     series_keys: Collection[str],
     window: ExpansionWindow,
     default_tz: str,
+    fresh: Mapping[str, RemoteEvent] | None = None,
 ) -> int:
     """Recompute the occurrence rows of these series; returns how many were malformed.
 
     Batched: one read of every item of the series, one delete and one bulk insert of
     their spans, so a page of thousands of events costs a handful of statements.
+    ``fresh`` holds items just written by this page, used as they came from the adapter
+    (with whatever it already parsed) instead of being rebuilt from their rows.
     """
+    fresh = fresh or {}
+
+    def remote(row: Row[Any]) -> RemoteEvent:
+        return fresh.get(row.provider_event_id) or remote_event_from_row(row)
+
     rows_by_series: dict[str, list[Row[Any]]] = defaultdict(list)
     for chunk in _chunks(sorted(series_keys)):
         query = select(*Event.__table__.columns).where(  # type: ignore[attr-defined]
@@ -278,8 +288,8 @@ def rebuild_series(
     for series_key, rows in rows_by_series.items():
         master_row = next((row for row in rows if not row.is_override), None)
         try:
-            master = remote_event_from_row(master_row) if master_row is not None else None
-            overrides = [remote_event_from_row(row) for row in rows if row.is_override]
+            master = remote(master_row) if master_row is not None else None
+            overrides = [remote(row) for row in rows if row.is_override]
             spans = expand_series(master, overrides, window.start, window.end, default_tz)
         except (InvalidSeries, ValueError) as error:
             log.warning(
@@ -295,7 +305,7 @@ def rebuild_series(
         if master_row is not None and master_row.recurring:
             expanded_masters.append(master_row.id)
     if occurrences:
-        session.execute(insert(Occurrence), occurrences)
+        session.execute(insert(Occurrence.__table__), occurrences)  # type: ignore[attr-defined]
     for chunk in _chunks(expanded_masters):
         session.execute(
             update(Event).where(col(Event.id).in_(chunk)).values(expanded_until=window.end)

@@ -395,10 +395,14 @@ def _raise_for_broken_properties(component: icalendar.Component, item_id: str) -
 
 
 def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
-    try:
-        parsed = icalendar.Calendar.from_ical(event.ical)
-    except ValueError as error:
-        raise InvalidSeries(f"{event.provider_event_id}: unparsable iCalendar: {error}") from error
+    parsed = event.extra.get("icalendar")  # the adapter's own parse, when still in memory
+    if not isinstance(parsed, icalendar.Calendar):
+        try:
+            parsed = icalendar.Calendar.from_ical(event.ical)
+        except ValueError as error:
+            raise InvalidSeries(
+                f"{event.provider_event_id}: unparsable iCalendar: {error}"
+            ) from error
     if isinstance(parsed, icalendar.Event):
         calendar = icalendar.Calendar()
         calendar.add_component(parsed)
@@ -424,10 +428,14 @@ def _ical_state(component: icalendar.Event, item: RemoteEvent) -> _InstanceState
 
 
 def _single_vevent(ical_text: str) -> bool:
-    """One VEVENT with no recurrence at all: nothing for the recurrence engine to do."""
-    return ical_text.count("BEGIN:VEVENT") == 1 and not any(
-        marker in ical_text for marker in ("RRULE", "RDATE", "RECURRENCE-ID")
-    )
+    """One VEVENT with no recurrence at all: nothing for the recurrence engine to do.
+
+    Only the VEVENT is searched: VTIMEZONE blocks carry RRULEs of their own.
+    """
+    if ical_text.count("BEGIN:VEVENT") != 1:
+        return False
+    vevent = ical_text[ical_text.index("BEGIN:VEVENT") : ical_text.find("END:VEVENT")]
+    return not any(marker in vevent for marker in ("RRULE", "RDATE", "RECURRENCE-ID"))
 
 
 def _expand_ical_text(
