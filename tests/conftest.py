@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.fixtures.store",
     "tests.fixtures.api",
     "tests.fixtures.google_emulator",
+    "tests.fixtures.graph_emulator",
     "tests.fixtures.radicale",
 ]

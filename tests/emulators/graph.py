@@ -1,0 +1,1204 @@
+"""A stateful local fake of Microsoft Graph (calendars) and of the Microsoft identity platform.
+
+One HTTPS server (certificates from ``trustme``: msal insists on an HTTPS authority)
+answers both:
+
+* the v2.0 authority: ``/{tenant}/v2.0/.well-known/openid-configuration`` (msal's tenant
+  discovery), ``/{tenant}/oauth2/v2.0/authorize`` (signs the configured user in and
+  redirects with a code) and ``/{tenant}/oauth2/v2.0/token`` (``authorization_code`` and
+  ``refresh_token`` grants; refresh tokens rotate as Azure AD's do; revoked grants answer
+  ``invalid_grant`` with AADSTS700082);
+* Graph v1.0 under ``/v1.0``: ``/me``, ``/me/calendars`` (paged with ``$skip``),
+  ``/me/calendars/{id}/calendarView/delta`` and event create/read/update/delete.
+
+Payloads follow Microsoft's documented resources (field names and types as in the
+``msgraph-sdk`` models ``user``, ``calendar``, ``event``, ``date_time_time_zone``,
+``patterned_recurrence``, ``response_status``, ``online_meeting_info``) and the examples of
+the Graph documentation, not the adapter's expectations.
+
+Delta semantics are Graph's: the first round lists every occurrence in the requested
+window, paged by ``@odata.nextLink`` (``$skiptoken``); the last page carries an
+``@odata.deltaLink`` (``$deltatoken``) that encodes the window and a change sequence, so
+calling it later returns exactly the occurrences changed since, removed ones as
+``{"id": ..., "@removed": {"reason": "deleted"}}``. Recurring series are stored as a master
+with a ``recurrence`` pattern (daily or weekly, numbered / end date / no end) and served
+expanded: occurrences and exceptions, never the master. Tokens are deterministic so
+recorded cassettes replay request-for-request.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import secrets
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import trustme
+
+API_PREFIX = "/v1.0"
+DEFAULT_USER = "alice@contoso.com"
+DEFAULT_TENANT = "common"
+TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+DEFAULT_CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
+DEFAULT_CLIENT_SECRET = "emulator-client-secret"
+ACCESS_TOKEN_LIFETIME_SECONDS = 3599
+DEFAULT_DELTA_PAGE_SIZE = 10
+DEFAULT_CALENDARS_PAGE_SIZE = 10
+TEAMS = "teamsForBusiness"
+#: The Windows zone names this emulator understands (Graph accepts Windows and IANA names).
+WINDOWS_ZONES = {
+    "UTC": "UTC",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "Eastern Standard Time": "America/New_York",
+    "GMT Standard Time": "Europe/London",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Tokyo Standard Time": "Asia/Tokyo",
+}
+#: How far a series without an end is materialised (the emulator's own bound).
+_SERIES_HORIZON = dt.timedelta(days=1000)
+_MAX_OCCURRENCES = 2000
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _graph_timestamp(moment: dt.datetime | None = None) -> str:
+    return (moment or _now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _graph_local(moment: dt.datetime) -> str:
+    """Graph's dateTime text: no offset, seven fractional digits."""
+    return moment.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+
+
+def _encode_token(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> dict[str, Any] | None:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def graph_error(code: str, message: str) -> dict[str, Any]:
+    """An error body in the shape Graph returns."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": _now().strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": "00000000-0000-0000-0000-000000000000",
+                "client-request-id": "00000000-0000-0000-0000-000000000000",
+            },
+        }
+    }
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    """The zone a Graph time zone name (IANA or Windows) denotes."""
+    name = name or "UTC"
+    return ZoneInfo(WINDOWS_ZONES.get(name, name))
+
+
+def parse_date_time_time_zone(value: dict[str, Any]) -> dt.datetime:
+    text = str(value["dateTime"])
+    if "." in text:
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone_of(value.get("timeZone")))
+    return moment
+
+
+# ---------------------------------------------------------------------------
+# Fault injection
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One misbehaviour the emulator performs instead of (or before) answering a request."""
+
+    kind: str  # "status" | "delay" | "drop" | "malformed_json"
+    status: int = 0
+    code: str = ""
+    retry_after: str | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def http_status(
+        cls, status: int, code: str = "generalException", retry_after: float | str | None = None
+    ) -> Fault:
+        return cls(
+            kind="status",
+            status=status,
+            code=code,
+            retry_after=None if retry_after is None else str(retry_after),
+        )
+
+    @classmethod
+    def rate_limited(cls, retry_after: float | str | None = 1) -> Fault:
+        """429 ``TooManyRequests`` with a Retry-After header, as Graph throttles."""
+        return cls.http_status(429, "TooManyRequests", retry_after)
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Answer normally, but only after ``seconds`` (to trip client timeouts)."""
+        return cls(kind="delay", seconds=seconds)
+
+    @classmethod
+    def drop_connection(cls) -> Fault:
+        """Close the socket without sending a single byte of response."""
+        return cls(kind="drop")
+
+    @classmethod
+    def malformed_json(cls) -> Fault:
+        """A 200 whose body is truncated JSON."""
+        return cls(kind="malformed_json")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What tests can assert on: one request as the emulator received it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+# ---------------------------------------------------------------------------
+# State
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Calendar:
+    entry: dict[str, Any]
+    owner: str
+    seq: int = 0
+    epoch: int = 0
+    #: Stored items: single events and series masters, keyed by id.
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Served (expanded) item id -> sequence number of its last change.
+    changed: dict[str, int] = field(default_factory=dict)
+    #: transactionId -> event id, so a retried create returns the first one.
+    transactions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Grant:
+    user: str
+    revoked: bool = False
+
+
+@dataclass
+class _User:
+    mail: str | None
+    user_principal_name: str
+    display_name: str
+    id: str
+
+
+class GraphEmulator:
+    """The fake server plus a Python API for tests to arrange state and faults."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        #: Azure AD hands out a new refresh token with every refresh.
+        self.rotate_refresh_tokens = True
+        #: Whether Teams join links are ready at once (else: after complete_online_meetings).
+        self.online_meetings_ready = True
+        #: Whether ``Prefer: outlook.timezone`` is honoured (else times stay as written).
+        self.honour_prefer_timezone = True
+        #: Who the authorize endpoint signs in (the browser's session).
+        self.signed_in_user = DEFAULT_USER
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.RLock()
+        self._users: dict[str, _User] = {}
+        self._calendars: dict[str, _Calendar] = {}
+        self._grants: dict[str, _Grant] = {}
+        self._access_tokens: dict[str, tuple[str, float]] = {}
+        self._codes: dict[str, str] = {}
+        self._faults: deque[tuple[Fault, str]] = deque()
+        self._counter = 0
+        self._ca = trustme.CA()
+        self._folder = tempfile.TemporaryDirectory(prefix="graph-emulator-")
+        self.ca_bundle = str(Path(self._folder.name) / "ca.pem")
+        self._ca.cert_pem.write_to_path(self.ca_bundle)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self._server = _TLSServer((host, port), _make_handler(self), context)
+        self._thread: threading.Thread | None = None
+        self.add_user(DEFAULT_USER)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> GraphEmulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="graph-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._folder.cleanup()
+
+    def __enter__(self) -> GraphEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.origin}{API_PREFIX}/"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.origin}/{DEFAULT_TENANT}/oauth2/v2.0/token"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.origin}/{DEFAULT_TENANT}/oauth2/v2.0/authorize"
+
+    # -- identity ----------------------------------------------------------
+
+    def add_user(
+        self, user: str, *, mail: str | None = "same", display_name: str | None = None
+    ) -> None:
+        """A user of the tenant; ``mail=None`` is an account without a mailbox address."""
+        with self._lock:
+            self._users[user] = _User(
+                mail=user if mail == "same" else mail,
+                user_principal_name=user,
+                display_name=display_name or user.split("@")[0].title(),
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, user)),
+            )
+
+    def issue_grant(
+        self, user: str = DEFAULT_USER, *, access_token_valid: bool = True
+    ) -> dict[str, Any]:
+        """Credentials as a finished authorization would store them."""
+        with self._lock:
+            refresh_token = self._new_refresh_token(user)
+            credentials: dict[str, Any] = {"refresh_token": refresh_token, "email": user}
+            if access_token_valid:
+                token, expires_at = self._new_access_token(user)
+                credentials["access_token"] = token
+                credentials["expiry"] = dt.datetime.fromtimestamp(expires_at, dt.UTC).isoformat()
+            else:
+                credentials["access_token"] = "emu-at-expired-" + secrets.token_hex(4)
+                credentials["expiry"] = "2000-01-01T00:00:00+00:00"
+            return credentials
+
+    def authorization_code(self, user: str = DEFAULT_USER) -> str:
+        """A one-time code as the authorize endpoint would hand to the redirect URI."""
+        with self._lock:
+            code = "0.AemuCode-" + secrets.token_urlsafe(16)
+            self._codes[code] = user
+            return code
+
+    def revoke_grant(self, refresh_token: str) -> None:
+        """The grant is gone: refreshing answers invalid_grant, its user's tokens stop working."""
+        with self._lock:
+            grant = self._grants[refresh_token]
+            self.revoke_user(grant.user)
+
+    def revoke_user(self, user: str = DEFAULT_USER) -> None:
+        """The user removed the app (or an admin revoked sessions): every grant is refused."""
+        with self._lock:
+            for grant in self._grants.values():
+                if grant.user == user:
+                    grant.revoked = True
+            for token, (owner, _) in list(self._access_tokens.items()):
+                if owner == user:
+                    del self._access_tokens[token]
+
+    def expire_access_tokens(self) -> None:
+        """Every issued access token stops working (as after an hour)."""
+        with self._lock:
+            self._access_tokens.clear()
+
+    # -- calendars and events ---------------------------------------------
+
+    def add_calendar(
+        self,
+        calendar_id: str,
+        *,
+        user: str = DEFAULT_USER,
+        name: str | None = None,
+        default: bool = False,
+        can_edit: bool = True,
+        online_meeting_providers: tuple[str, ...] = (TEAMS,),
+    ) -> dict[str, Any]:
+        """A calendar as ``GET /me/calendars`` lists it."""
+        owner = self._users.get(user)
+        entry: dict[str, Any] = {
+            "id": calendar_id,
+            "name": name or calendar_id,
+            "color": "auto",
+            "hexColor": "",
+            "isDefaultCalendar": default,
+            "changeKey": "nfZyf7VcrEKLNoU37KWlkQAAA0x0+w==",
+            "canShare": can_edit,
+            "canViewPrivateItems": can_edit,
+            "canEdit": can_edit,
+            "allowedOnlineMeetingProviders": list(online_meeting_providers),
+            "defaultOnlineMeetingProvider": online_meeting_providers[0]
+            if online_meeting_providers
+            else "unknown",
+            "isTallyingResponses": True,
+            "isRemovable": not default,
+            "owner": {
+                "name": owner.display_name if owner else user,
+                "address": user,
+            },
+        }
+        with self._lock:
+            self._calendars[calendar_id] = _Calendar(entry=entry, owner=user)
+        return entry
+
+    def put_event(self, calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace an event (or series master) as its organizer would."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            event_id = str(event.get("id") or self._new_id())
+            previous = calendar.items.get(event_id)
+            stored = self._complete(calendar, dict(event, id=event_id), previous)
+            self._replace(calendar, event_id, stored)
+            return self._serialise(calendar, stored, None)
+
+    def put_raw_item(self, calendar_id: str, item: dict[str, Any]) -> None:
+        """Store an item served exactly as given (malformed data, unknown fields/enums)."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            item_id = str(item.get("id") or self._new_id())
+            self._replace(calendar, item_id, dict(item, _raw=True))
+
+    def update_event(self, calendar_id: str, event_id: str, **changes: Any) -> dict[str, Any]:
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            current = dict(calendar.items[event_id])
+            current.update(changes)
+            stored = self._complete(calendar, current, calendar.items[event_id])
+            self._replace(calendar, event_id, stored)
+            return self._serialise(calendar, stored, None)
+
+    def delete_event(self, calendar_id: str, event_id: str) -> None:
+        """Delete an event or a whole series (later deltas report each removal)."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            self._replace(calendar, event_id, None)
+
+    def cancel_occurrence(self, calendar_id: str, master_id: str, day: dt.date) -> None:
+        """Delete one occurrence of a series (its local start date)."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            master = dict(calendar.items[master_id])
+            master["_cancelled"] = sorted({*master.get("_cancelled", []), day.isoformat()})
+            self._replace(calendar, master_id, master)
+
+    def modify_occurrence(
+        self, calendar_id: str, master_id: str, day: dt.date, **changes: Any
+    ) -> None:
+        """Turn one occurrence (by its local start date) into an exception."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            master = dict(calendar.items[master_id])
+            exceptions = dict(master.get("_exceptions", {}))
+            exceptions[day.isoformat()] = {**exceptions.get(day.isoformat(), {}), **changes}
+            master["_exceptions"] = exceptions
+            self._replace(calendar, master_id, master)
+
+    def expire_delta_tokens(self, calendar_id: str) -> None:
+        """Every delta and skip token of this calendar now answers 410 syncStateNotFound."""
+        with self._lock:
+            self._calendars[calendar_id].epoch += 1
+
+    def event(self, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """The stored event (or master) as ``GET .../events/{id}`` would serialise it."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            return self._serialise(calendar, calendar.items[event_id], None)
+
+    def served_ids(self, calendar_id: str) -> list[str]:
+        """Every id calendarView serves now (occurrences of series, not their masters)."""
+        with self._lock:
+            return sorted(self._expanded(self._calendars[calendar_id]))
+
+    def complete_online_meetings(self, calendar_id: str) -> None:
+        """Teams finished provisioning the meetings it had not produced a join link for."""
+        with self._lock:
+            calendar = self._calendars[calendar_id]
+            for event_id, stored in list(calendar.items.items()):
+                if stored.get("isOnlineMeeting") and not stored.get("onlineMeeting"):
+                    updated = dict(stored, onlineMeeting=_teams_meeting(event_id))
+                    self._replace(calendar, event_id, updated)
+
+    # -- faults and request log -------------------------------------------
+
+    def inject(self, fault: Fault, times: int = 1, path_prefix: str = API_PREFIX) -> None:
+        """Misbehave on the next ``times`` requests whose path starts with ``path_prefix``."""
+        with self._lock:
+            for _ in range(times):
+                self._faults.append((fault, path_prefix))
+
+    def clear_faults(self) -> None:
+        """The outage is over: forget every fault still queued."""
+        with self._lock:
+            self._faults.clear()
+
+    def requests_to(self, path_suffix: str, method: str = "GET") -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method and r.path.endswith(path_suffix)]
+
+    # -- internals: storage ------------------------------------------------
+
+    def _new_id(self) -> str:
+        self._counter += 1
+        return f"AAMkAGemu{self._counter:08d}"
+
+    def _new_refresh_token(self, user: str) -> str:
+        token = "0.AemuRT-" + secrets.token_urlsafe(24)
+        self._grants[token] = _Grant(user=user)
+        return token
+
+    def _new_access_token(self, user: str) -> tuple[str, float]:
+        token = "emu-at-" + secrets.token_urlsafe(24)
+        expires_at = time.time() + ACCESS_TOKEN_LIFETIME_SECONDS
+        self._access_tokens[token] = (user, expires_at)
+        return token, expires_at
+
+    def _complete(
+        self, calendar: _Calendar, event: dict[str, Any], previous: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Fill in what Graph sets itself on a stored event."""
+        owner = self._users.get(calendar.owner)
+        address = {
+            "name": owner.display_name if owner else calendar.owner,
+            "address": calendar.owner,
+        }
+        now = _graph_timestamp()
+        stored: dict[str, Any] = {
+            "createdDateTime": (previous or {}).get("createdDateTime", now),
+            "categories": [],
+            "transactionId": None,
+            "originalStartTimeZone": (event.get("start") or {}).get("timeZone", "UTC"),
+            "originalEndTimeZone": (event.get("end") or {}).get("timeZone", "UTC"),
+            "iCalUId": "040000008200E00074C5B7101A82E008000000" + event["id"].encode().hex()[:32],
+            "reminderMinutesBeforeStart": 15,
+            "isReminderOn": True,
+            "hasAttachments": False,
+            "subject": "",
+            "bodyPreview": "",
+            "importance": "normal",
+            "sensitivity": "normal",
+            "isAllDay": False,
+            "isCancelled": False,
+            "isOrganizer": True,
+            "responseRequested": True,
+            "seriesMasterId": None,
+            "showAs": "busy",
+            "type": "singleInstance",
+            "webLink": f"https://outlook.office365.com/owa/?itemid={quote(event['id'])}",
+            "onlineMeetingUrl": None,
+            "isOnlineMeeting": False,
+            "onlineMeetingProvider": "unknown",
+            "allowNewTimeProposals": True,
+            "isDraft": False,
+            "hideAttendees": False,
+            "recurrence": None,
+            "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
+            "body": {"contentType": "html", "content": ""},
+            "location": {"displayName": "", "locationType": "default"},
+            "locations": [],
+            "attendees": [],
+            "organizer": {"emailAddress": address},
+            "onlineMeeting": None,
+        }
+        stored.update({k: v for k, v in event.items() if v is not None or k == "recurrence"})
+        if stored.get("recurrence"):
+            stored["type"] = "seriesMaster"
+        body = stored.get("body") or {}
+        stored["bodyPreview"] = str(body.get("content") or "")[:255]
+        if stored.get("isOnlineMeeting") and stored.get("onlineMeetingProvider") == TEAMS:
+            if TEAMS not in calendar.entry["allowedOnlineMeetingProviders"]:
+                stored.update(isOnlineMeeting=False, onlineMeetingProvider="unknown")
+            elif not stored.get("onlineMeeting") and self.online_meetings_ready:
+                stored["onlineMeeting"] = _teams_meeting(stored["id"])
+        stored["lastModifiedDateTime"] = now
+        return stored
+
+    def _replace(self, calendar: _Calendar, item_id: str, new: dict[str, Any] | None) -> None:
+        """Store (or with None delete) an item and log every served id it touched."""
+        before = self._instances_of(calendar.items[item_id]) if item_id in calendar.items else {}
+        if new is None:
+            calendar.items.pop(item_id, None)
+            after: dict[str, dict[str, Any]] = {}
+        else:
+            calendar.items[item_id] = new
+            after = self._instances_of(new)
+        calendar.seq += 1
+        for served_id in {*before, *after}:
+            if before.get(served_id) != after.get(served_id):
+                calendar.changed[served_id] = calendar.seq
+
+    def _expanded(self, calendar: _Calendar) -> dict[str, dict[str, Any]]:
+        served: dict[str, dict[str, Any]] = {}
+        for item in calendar.items.values():
+            served.update(self._instances_of(item))
+        return served
+
+    def _instances_of(self, item: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """What calendarView serves for one stored item: itself, or a series' occurrences."""
+        if item.get("_raw") or not item.get("recurrence"):
+            return {str(item["id"]): item}
+        served: dict[str, dict[str, Any]] = {}
+        zone = zone_of(item["start"].get("timeZone"))
+        first = parse_date_time_time_zone(item["start"]).astimezone(zone)
+        length = parse_date_time_time_zone(item["end"]) - parse_date_time_time_zone(item["start"])
+        cancelled = set(item.get("_cancelled", []))
+        exceptions = item.get("_exceptions", {})
+        for day in _occurrence_days(item["recurrence"], first.date()):
+            if day.isoformat() in cancelled:
+                continue
+            start = dt.datetime.combine(day, first.time(), zone)
+            occurrence_id = f"{item['id']}_{day.strftime('%Y%m%d')}"
+            instance = {
+                k: v for k, v in item.items() if not k.startswith("_") and k != "recurrence"
+            }
+            instance.update(
+                id=occurrence_id,
+                type="occurrence",
+                seriesMasterId=item["id"],
+                recurrence=None,
+                start={"dateTime": _graph_local(start), "timeZone": zone.key},
+                end={"dateTime": _graph_local(start + length), "timeZone": zone.key},
+            )
+            if day.isoformat() in exceptions:
+                instance.update(exceptions[day.isoformat()], type="exception")
+            served[occurrence_id] = instance
+        return served
+
+    def _serialise(
+        self, calendar: _Calendar, item: dict[str, Any], prefer_zone: str | None
+    ) -> dict[str, Any]:
+        """An item as Graph's JSON; times converted to the Prefer time zone when asked."""
+        if item.get("_raw"):
+            return {k: v for k, v in item.items() if k != "_raw"}
+        body = {k: v for k, v in item.items() if not k.startswith("_")}
+        body["@odata.etag"] = f'W/"{calendar.changed.get(item["id"], calendar.seq)}"'
+        body["changeKey"] = f"emu{calendar.changed.get(item['id'], calendar.seq)}"
+        zone_name = prefer_zone if self.honour_prefer_timezone and prefer_zone else None
+        if zone_name is None and self.honour_prefer_timezone:
+            zone_name = "UTC"  # Graph's default for reads without a Prefer header
+        if zone_name and not body.get("isAllDay"):
+            target = zone_of(zone_name)
+            for key in ("start", "end"):
+                moment = parse_date_time_time_zone(body[key]).astimezone(target)
+                body[key] = {"dateTime": _graph_local(moment), "timeZone": zone_name}
+        elif zone_name and body.get("isAllDay"):
+            for key in ("start", "end"):
+                body[key] = {"dateTime": body[key]["dateTime"], "timeZone": zone_name}
+        return body
+
+    # -- internals: auth ---------------------------------------------------
+
+    def _next_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for index, (fault, prefix) in enumerate(self._faults):
+                if path.startswith(prefix):
+                    del self._faults[index]
+                    return fault
+        return None
+
+    def _user_for_token(self, authorization: str | None) -> str | None:
+        if not authorization or not authorization.startswith("Bearer "):
+            return None
+        with self._lock:
+            found = self._access_tokens.get(authorization[len("Bearer ") :])
+        if found is None or found[1] < time.time():
+            return None
+        return found[0]
+
+    def _openid_configuration(self, tenant: str) -> dict[str, Any]:
+        base = f"{self.origin}/{tenant}"
+        return {
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
+            "jwks_uri": f"{self.origin}/{tenant}/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": f"{self.origin}/{TENANT_ID}/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "name", "tid"],
+            "kerberos_endpoint": f"{base}/kerberos",
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
+        }
+
+    def _token_endpoint(self, headers: Any, form: dict[str, list[str]]) -> tuple[int, Any]:
+        def one(name: str) -> str:
+            return form.get(name, [""])[0]
+
+        client_id, client_secret = one("client_id"), one("client_secret")
+        basic = headers.get("Authorization") or ""
+        if basic.startswith("Basic "):
+            decoded = base64.b64decode(basic[6:]).decode()
+            client_id, _, client_secret = decoded.partition(":")
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return 401, _aad_error("invalid_client", 7000215, "Invalid client secret provided.")
+        with self._lock:
+            grant_type = one("grant_type")
+            if grant_type == "refresh_token":
+                grant = self._grants.get(one("refresh_token"))
+                if grant is None or grant.revoked:
+                    return 400, _aad_error(
+                        "invalid_grant",
+                        700082,
+                        "The refresh token has expired due to inactivity.",
+                    )
+                response = self._token_response(grant.user, one("scope"))
+                if self.rotate_refresh_tokens:
+                    response["refresh_token"] = self._new_refresh_token(grant.user)
+                else:
+                    response["refresh_token"] = one("refresh_token")
+                return 200, response
+            if grant_type == "authorization_code":
+                user = self._codes.pop(one("code"), None)
+                if user is None:
+                    return 400, _aad_error(
+                        "invalid_grant",
+                        70008,
+                        "The provided authorization code or refresh token has expired due "
+                        "to inactivity.",
+                    )
+                response = self._token_response(user, one("scope"))
+                response["refresh_token"] = self._new_refresh_token(user)
+                return 200, response
+        return 400, _aad_error(
+            "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
+        )
+
+    def _token_response(self, user: str, scope: str) -> dict[str, Any]:
+        token, _ = self._new_access_token(user)
+        profile = self._users.get(user)
+        object_id = profile.id if profile else str(uuid.uuid5(uuid.NAMESPACE_URL, user))
+        now = int(time.time())
+        claims = {
+            "aud": self.client_id,
+            "iss": f"{self.origin}/{TENANT_ID}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + ACCESS_TOKEN_LIFETIME_SECONDS,
+            "name": profile.display_name if profile else user,
+            "oid": object_id,
+            "preferred_username": user,
+            "sub": _b64(object_id.encode())[:43],
+            "tid": TENANT_ID,
+            "ver": "2.0",
+        }
+        granted = [s for s in scope.split() if s not in ("openid", "profile", "offline_access")]
+        return {
+            "token_type": "Bearer",
+            "scope": " ".join(granted + ["openid", "profile"]),
+            "expires_in": ACCESS_TOKEN_LIFETIME_SECONDS,
+            "ext_expires_in": ACCESS_TOKEN_LIFETIME_SECONDS,
+            "access_token": token,
+            "id_token": ".".join(
+                [_b64(b'{"typ":"JWT","alg":"none"}'), _b64(json.dumps(claims).encode()), ""]
+            ),
+            "client_info": _b64(json.dumps({"uid": object_id, "utid": TENANT_ID}).encode()),
+        }
+
+    def _authorize(self, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        def one(name: str) -> str:
+            return query.get(name, [""])[0]
+
+        if one("client_id") != self.client_id or one("response_type") != "code":
+            return 400, _aad_error("invalid_request", 900144, "Bad request."), {}
+        if not one("redirect_uri"):
+            return 400, _aad_error("invalid_request", 900144, "No redirect_uri."), {}
+        code = self.authorization_code(self.signed_in_user)
+        target = (
+            one("redirect_uri")
+            + "?"
+            + urlencode({"code": code, "state": one("state"), "session_state": str(uuid.uuid4())})
+        )
+        return 302, None, {"Location": target}
+
+    # -- internals: Graph --------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Route one request; returns (status, JSON body or None, extra headers)."""
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
+            return 200, self._openid_configuration(parts[0]), {}
+        if len(parts) == 4 and parts[1:3] == ["oauth2", "v2.0"]:
+            if parts[3] == "token" and method == "POST":
+                status, payload = self._token_endpoint(headers, parse_qs(body.decode()))
+                return status, payload, {}
+            if parts[3] == "authorize" and method == "GET":
+                return self._authorize(query)
+        if not path.startswith(API_PREFIX + "/"):
+            return 404, graph_error("ResourceNotFound", "Resource not found."), {}
+        user = self._user_for_token(headers.get("Authorization"))
+        if user is None:
+            return (
+                401,
+                graph_error(
+                    "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
+                ),
+                {},
+            )
+        payload: dict[str, Any] = {}
+        if body:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return 400, graph_error("BadRequest", "Unable to read JSON request payload."), {}
+        prefer = _parse_prefer(headers.get("Prefer") or "")
+        graph = parts[1:]
+        with self._lock:
+            if graph == ["me"] and method == "GET":
+                return 200, self._me(user), {}
+            if graph == ["me", "calendars"] and method == "GET":
+                return 200, self._calendar_list(user, query), {}
+            if len(graph) >= 3 and graph[:2] == ["me", "calendars"]:
+                calendar = self._calendars.get(graph[2])
+                if calendar is None or calendar.owner != user:
+                    return (
+                        404,
+                        graph_error(
+                            "ErrorItemNotFound", "The specified object was not found in the store."
+                        ),
+                        {},
+                    )
+                rest = graph[3:]
+                if rest == ["calendarView", "delta"] and method == "GET":
+                    return self._delta(calendar, path, query, prefer)
+                if rest == ["events"] and method == "POST":
+                    return self._create_event(calendar, payload, prefer)
+                if len(rest) == 2 and rest[0] == "events":
+                    return self._single_event(calendar, method, rest[1], payload, prefer)
+            if len(graph) == 3 and graph[:2] == ["me", "events"]:
+                for calendar in self._calendars.values():
+                    if calendar.owner == user and graph[2] in calendar.items:
+                        return self._single_event(calendar, method, graph[2], payload, prefer)
+                return (
+                    404,
+                    graph_error(
+                        "ErrorItemNotFound", "The specified object was not found in the store."
+                    ),
+                    {},
+                )
+        return 404, graph_error("ResourceNotFound", "Resource not found for the segment."), {}
+
+    def _me(self, user: str) -> dict[str, Any]:
+        profile = self._users[user]
+        given, _, surname = profile.display_name.partition(" ")
+        return {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+            "businessPhones": [],
+            "displayName": profile.display_name,
+            "givenName": given,
+            "jobTitle": None,
+            "mail": profile.mail,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": "en-US",
+            "surname": surname or None,
+            "userPrincipalName": profile.user_principal_name,
+            "id": profile.id,
+        }
+
+    def _calendar_list(self, user: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        entries = [c.entry for c in self._calendars.values() if c.owner == user]
+        top = int(query.get("$top", [DEFAULT_CALENDARS_PAGE_SIZE])[0])
+        skip = int(query.get("$skip", ["0"])[0])
+        body: dict[str, Any] = {
+            "@odata.context": (
+                f"https://graph.microsoft.com/v1.0/$metadata#users('{quote(user)}')/calendars"
+            ),
+            "value": entries[skip : skip + top],
+        }
+        if skip + top < len(entries):
+            body["@odata.nextLink"] = (
+                f"{self.api_base_url}me/calendars?{urlencode({'$top': top, '$skip': skip + top})}"
+            )
+        return body
+
+    def _delta(
+        self,
+        calendar: _Calendar,
+        path: str,
+        query: dict[str, list[str]],
+        prefer: dict[str, str],
+    ) -> tuple[int, Any, dict[str, str]]:
+        calendar_id = calendar.entry["id"]
+        gone = graph_error("syncStateNotFound", "The sync state generation is not found.")
+        if "$skiptoken" in query or "$deltatoken" in query:
+            name = "$skiptoken" if "$skiptoken" in query else "$deltatoken"
+            state = _decode_token(query[name][0])
+            if state is None or state.get("c") != calendar_id:
+                return 400, graph_error("BadRequest", f"Invalid {name} value."), {}
+            if state.get("e") != calendar.epoch:
+                return 410, gone, {}
+            if name == "$deltatoken":
+                state = {
+                    "c": calendar_id, "e": calendar.epoch, "since": state["s"],
+                    "snap": calendar.seq, "after": "", "ws": state["ws"], "we": state["we"],
+                }  # fmt: skip
+        else:
+            try:
+                window_start = _parse_query_time(query["startDateTime"][0])
+                window_end = _parse_query_time(query["endDateTime"][0])
+            except (KeyError, ValueError):
+                return (
+                    400,
+                    graph_error(
+                        "ErrorInvalidParameter",
+                        "This request requires a time window specified by the query string "
+                        "parameters StartDateTime and EndDateTime.",
+                    ),
+                    {},
+                )
+            state = {
+                "c": calendar_id, "e": calendar.epoch, "since": None, "snap": calendar.seq,
+                "after": "", "ws": window_start.isoformat(), "we": window_end.isoformat(),
+            }  # fmt: skip
+        size = int(prefer.get("odata.maxpagesize", DEFAULT_DELTA_PAGE_SIZE))
+        window = (dt.datetime.fromisoformat(state["ws"]), dt.datetime.fromisoformat(state["we"]))
+        served = self._expanded(calendar)
+        since, snap, after = state["since"], state["snap"], state["after"]
+        if since is None:
+            candidates = sorted(
+                served_id
+                for served_id, item in served.items()
+                if served_id > after and _in_window(item, window)
+            )
+        else:
+            candidates = sorted(
+                served_id
+                for served_id, seq in calendar.changed.items()
+                if served_id > after and since < seq <= snap
+            )
+        page = candidates[:size]
+        values: list[dict[str, Any]] = []
+        for served_id in page:
+            item = served.get(served_id)
+            if item is not None and (item.get("_raw") or _in_window(item, window)):
+                values.append(self._serialise(calendar, item, prefer.get("outlook.timezone")))
+            else:
+                values.append(
+                    {
+                        "@odata.type": "#microsoft.graph.event",
+                        "id": served_id,
+                        "@removed": {"reason": "deleted"},
+                    }
+                )
+        link_base = f"{self.origin}{path}?"
+        body: dict[str, Any] = {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(event)",
+            "value": values,
+        }
+        if len(candidates) > size:
+            token = _encode_token(dict(state, after=page[-1]))
+            body["@odata.nextLink"] = link_base + urlencode({"$skiptoken": token})
+        else:
+            token = _encode_token(
+                {
+                    "c": calendar_id,
+                    "e": calendar.epoch,
+                    "s": snap,
+                    "ws": state["ws"],
+                    "we": state["we"],
+                }
+            )
+            body["@odata.deltaLink"] = link_base + urlencode({"$deltatoken": token})
+        headers = {"Preference-Applied": f"odata.maxpagesize={size}"}
+        return 200, body, headers
+
+    def _create_event(
+        self, calendar: _Calendar, payload: dict[str, Any], prefer: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        if "start" not in payload or "end" not in payload:
+            return 400, graph_error("ErrorInvalidRequest", "Start and End are required."), {}
+        transaction = payload.get("transactionId")
+        if transaction and transaction in calendar.transactions:
+            existing = calendar.items.get(calendar.transactions[transaction])
+            if existing is not None:
+                return 201, self._serialise(calendar, existing, prefer.get("outlook.timezone")), {}
+        event_id = self._new_id()
+        stored = self._complete(calendar, dict(payload, id=event_id), None)
+        self._replace(calendar, event_id, stored)
+        if transaction:
+            calendar.transactions[transaction] = event_id
+        return 201, self._serialise(calendar, stored, prefer.get("outlook.timezone")), {}
+
+    def _single_event(
+        self,
+        calendar: _Calendar,
+        method: str,
+        event_id: str,
+        payload: dict[str, Any],
+        prefer: dict[str, str],
+    ) -> tuple[int, Any, dict[str, str]]:
+        if not event_id.startswith("AAMk"):
+            return 400, graph_error("ErrorInvalidIdMalformed", "Id is malformed."), {}
+        stored = calendar.items.get(event_id)
+        if stored is None:
+            return (
+                404,
+                graph_error(
+                    "ErrorItemNotFound", "The specified object was not found in the store."
+                ),
+                {},
+            )
+        zone = prefer.get("outlook.timezone")
+        if method == "GET":
+            return 200, self._serialise(calendar, stored, zone), {}
+        if method == "DELETE":
+            self._replace(calendar, event_id, None)
+            return 204, None, {}
+        if method == "PATCH":
+            merged = {k: v for k, v in stored.items() if k != "lastModifiedDateTime"}
+            merged.update(payload)
+            updated = self._complete(calendar, merged, stored)
+            self._replace(calendar, event_id, updated)
+            return 200, self._serialise(calendar, updated, zone), {}
+        return 405, graph_error("ErrorInvalidRequest", "Method not allowed."), {}
+
+
+def _occurrence_days(recurrence: dict[str, Any], first: dt.date) -> list[dt.date]:
+    """Local start dates of a daily or weekly patternedRecurrence."""
+    pattern, bounds = recurrence["pattern"], recurrence["range"]
+    interval = max(1, int(pattern.get("interval") or 1))
+    start = dt.date.fromisoformat(bounds.get("startDate") or first.isoformat())
+    kind = bounds.get("type", "noEnd")
+    limit = int(bounds.get("numberOfOccurrences") or 0) if kind == "numbered" else _MAX_OCCURRENCES
+    last = (
+        dt.date.fromisoformat(bounds["endDate"])
+        if kind == "endDate"
+        else (_now() + _SERIES_HORIZON).date()
+    )
+    days: list[dt.date] = []
+    if pattern["type"] == "daily":
+        day = start
+        while day <= last and len(days) < limit:
+            days.append(day)
+            day += dt.timedelta(days=interval)
+    elif pattern["type"] == "weekly":
+        weekdays = {_WEEKDAYS.index(d.lower()) for d in pattern.get("daysOfWeek") or []}
+        week = start - dt.timedelta(days=start.weekday())
+        while week <= last and len(days) < limit:
+            for offset in range(7):
+                day = week + dt.timedelta(days=offset)
+                if offset in weekdays and start <= day <= last and len(days) < limit:
+                    days.append(day)
+            week += dt.timedelta(weeks=interval)
+    else:
+        raise ValueError(f"the emulator expands daily and weekly patterns only, not {pattern}")
+    return days
+
+
+def _in_window(item: dict[str, Any], window: tuple[dt.datetime, dt.datetime]) -> bool:
+    try:
+        start = parse_date_time_time_zone(item["start"])
+        end = parse_date_time_time_zone(item["end"])
+    except (KeyError, TypeError, ValueError):
+        return True  # malformed items are served as stored, for clients to cope with
+    return start < window[1] and end > window[0]
+
+
+def _parse_query_time(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _parse_prefer(header: str) -> dict[str, str]:
+    """``outlook.timezone="UTC", odata.maxpagesize=50`` → {name: value}."""
+    preferences: dict[str, str] = {}
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name:
+            preferences[name.strip()] = value.strip().strip('"')
+    return preferences
+
+
+def _teams_meeting(event_id: str) -> dict[str, Any]:
+    thread = _b64(event_id.encode())[:32]
+    return {
+        "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{thread}%40thread.v2/0",
+        "conferenceId": str(int(hashlib.sha256(event_id.encode()).hexdigest(), 16) % 10**9),
+        "tollNumber": "+1 555-0100",
+    }
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _aad_error(error: str, code: int, message: str) -> dict[str, Any]:
+    """An error body in the shape the Microsoft identity platform returns."""
+    trace = str(uuid.uuid4())
+    timestamp = _now().strftime("%Y-%m-%d %H:%M:%SZ")
+    return {
+        "error": error,
+        "error_description": (
+            f"AADSTS{code}: {message} Trace ID: {trace} Correlation ID: {trace} "
+            f"Timestamp: {timestamp}"
+        ),
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace,
+        "correlation_id": trace,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """A threading HTTPS server; the TLS handshake runs in the request's own thread.
+
+    A client that hangs up early (on purpose, in fault tests) is expected, not an error.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, address: Any, handler: Any, context: ssl.SSLContext) -> None:
+        super().__init__(address, handler)
+        self._context = context
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            wrapped = self._context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(wrapped, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | ssl.SSLError):
+            return
+        super().handle_error(request, client_address)
+
+
+def _make_handler(emulator: GraphEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "Microsoft-IIS/10.0"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Silence the default stderr access log."""
+
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            query = parse_qs(split.query, keep_blank_values=True)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with emulator._lock:
+                emulator.requests.append(
+                    RecordedRequest(
+                        self.command, unquote(split.path), query, dict(self.headers.items())
+                    )
+                )
+            fault = emulator._next_fault(split.path)
+            if fault is not None:
+                if fault.kind == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault.kind == "delay":
+                    time.sleep(fault.seconds)
+                elif fault.kind == "malformed_json":
+                    self._send(200, b'{"@odata.context": "x", "value": [{"id": ')
+                    return
+                elif fault.kind == "status":
+                    extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                    error = graph_error(fault.code, f"Injected {fault.status}")
+                    self._send(fault.status, json.dumps(error).encode(), extra)
+                    return
+            status, payload, headers = emulator.handle(
+                self.command, split.path, query, self.headers, body
+            )
+            self._send(status, b"" if payload is None else json.dumps(payload).encode(), headers)
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            if body:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    return Handler
