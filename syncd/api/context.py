@@ -10,11 +10,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from syncd.config import Settings
-from syncd.store.db import session_scope
+from syncd.store.db import read_only, session_scope
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, rolled back if the handler fails."""
+    """A read-only transaction per request (on SQLite it never waits for writers)."""
+    engine: Engine = request.app.state.engine
+    with session_scope(read_only(engine)) as session:
+        yield session
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    """A writing transaction, committed when the handler returns, rolled back if it fails."""
     engine: Engine = request.app.state.engine
     with session_scope(engine) as session:
         yield session

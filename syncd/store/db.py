@@ -28,6 +28,10 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         connect_args = {"check_same_thread": False, "timeout": 30}
         if database_url in ("sqlite://", "sqlite:///:memory:"):
             kwargs.setdefault("poolclass", StaticPool)
+        else:
+            # As many connections as the API's thread pool may use at once.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 40)
         engine = create_engine(database_url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -44,13 +48,27 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front (a deferred read-then-write transaction
+            # would fail with SQLITE_BUSY instead of waiting); readers never wait for it.
+            if connection.get_execution_options().get(READ_ONLY_OPTION):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(database_url, **kwargs)
+
+
+#: Execution option marking an engine whose transactions only read (SQLite: plain BEGIN).
+READ_ONLY_OPTION = "syncd_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that never write."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 @contextmanager
