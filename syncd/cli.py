@@ -298,6 +298,23 @@ def connect_google(
     out.print(profile.id)
 
 
+@profiles_connect_app.command("microsoft")
+def connect_microsoft(
+    account_id: Annotated[str, typer.Option("--account")],
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-token", help="Import an existing grant instead of the browser flow."
+        ),
+    ] = None,
+) -> None:
+    """Connect Microsoft 365 / Outlook through OAuth (or import a refresh token)."""
+    with _runtime.session() as session:
+        find_account(session, account_id)
+    profile = _add_profile(account_id, "microsoft", _oauth_credentials("microsoft", refresh_token))
+    out.print(profile.id)
+
+
 def profile_rows(session: Session, account_id: str | None) -> list[dict[str, Any]]:
     now = utcnow()
     rows = []

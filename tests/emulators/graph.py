@@ -351,6 +351,11 @@ class GraphEmulator:
             grant = self._grants[refresh_token]
             self.revoke_user(grant.user)
 
+    def retire_refresh_token(self, refresh_token: str) -> None:
+        """Only this refresh token stops working (the user's newer ones still do)."""
+        with self._lock:
+            self._grants[refresh_token].revoked = True
+
     def revoke_user(self, user: str = DEFAULT_USER) -> None:
         """The user removed the app (or an admin revoked sessions): every grant is refused."""
         with self._lock:
@@ -969,7 +974,7 @@ class GraphEmulator:
         }
         if len(candidates) > size:
             token = _encode_token(dict(state, after=page[-1]))
-            body["@odata.nextLink"] = link_base + urlencode({"$skiptoken": token})
+            body["@odata.nextLink"] = f"{link_base}$skiptoken={token}"
         else:
             token = _encode_token(
                 {
@@ -980,7 +985,7 @@ class GraphEmulator:
                     "we": state["we"],
                 }
             )
-            body["@odata.deltaLink"] = link_base + urlencode({"$deltatoken": token})
+            body["@odata.deltaLink"] = f"{link_base}$deltatoken={token}"
         headers = {"Preference-Applied": f"odata.maxpagesize={size}"}
         return 200, body, headers
 
