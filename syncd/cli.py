@@ -6,8 +6,12 @@ with exit status 2. Listing commands take ``--json``; no secret is ever printed 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,19 +22,27 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, func, select, text
+from sqlmodel import Session, col
 
 from providers.base import ProviderError
+from syncd import metrics
 from syncd.config import ConfigError, Settings, load_settings
-from syncd.logs import configure_logging
+from syncd.logs import configure_logging, redact
+from syncd.logs import set_level as set_log_level
 from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
 from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
 from syncd.signals import stop_on_signals, wait_until_set
-from syncd.store.crypto import SecretBox, SecretBoxError, generate_key
-from syncd.store.db import make_engine, session_scope, upgrade_schema
-from syncd.store.models import Profile, utcnow
+from syncd.store.crypto import (
+    SecretBox,
+    SecretBoxError,
+    count_not_on_newest_key,
+    generate_key,
+    reencrypt_secrets,
+)
+from syncd.store.db import make_engine, schema_is_current, session_scope, upgrade_schema
+from syncd.store.models import Profile, SyncRun, utcnow
 from syncd.store.profiles import (
     create_profile,
     find_profile,
@@ -48,11 +60,15 @@ from syncd.store.tenants import (
     find_application,
     issue_access_token,
     list_accounts,
+    list_api_keys,
     revoke_access_tokens,
+    revoke_api_key,
+    rotate_api_key,
 )
 from syncd.sync.daemon import DatabaseBusy, SyncDaemon
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 from syncd.sync.status import effective_status
+from syncd.systemd import Notifier
 
 app = typer.Typer(
     help="syncd: self-hosted calendar sync with a Cronofy-compatible API.", no_args_is_help=True
@@ -100,7 +116,7 @@ class Runtime:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
-            upgrade_schema(self._engine)
+            _upgrade_once(self._engine)
         return self._engine
 
     @property
@@ -116,6 +132,24 @@ class Runtime:
 
 
 _runtime = Runtime(config_path=None)
+
+#: Postgres advisory lock key held while migrating ("syncd" in ASCII).
+MIGRATION_LOCK = 0x73796E6364
+
+
+def _upgrade_once(engine: Engine) -> None:
+    """Migrate, one process at a time: daemons started together on an empty Postgres would
+    otherwise race to create the same tables."""
+    if engine.dialect.name != "postgresql":
+        upgrade_schema(engine)
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            upgrade_schema(engine)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
 
 
 @app.callback()
@@ -159,6 +193,66 @@ def apps_create(name: str) -> None:
     out.print(f"api key:     {created.api_key}")
     out.print(f"webhook secret: {created.webhook_secret}")
     out.print("[yellow]Store the key and secret now: only their hashes/ciphertexts are kept.[/]")
+
+
+@apps_app.command("keys")
+def apps_keys(app_ref: str, as_json: JsonOption = False) -> None:
+    """List an application's API keys (ids and dates; keys themselves are never stored)."""
+    with _runtime.session() as session:
+        application = find_application(session, app_ref)
+        rows = [
+            {
+                "key_id": key.id,
+                "created_at": key.created_at.isoformat(),
+                "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            }
+            for key in list_api_keys(session, application.id)
+        ]
+    if as_json:
+        _print_json(rows)
+        return
+    _table(
+        f"API keys of {app_ref}",
+        ["key_id", "created_at", "revoked_at"],
+        [list(row.values()) for row in rows],
+    )
+
+
+@apps_app.command("rotate-key")
+def apps_rotate_key(app_ref: str) -> None:
+    """Issue a new API key; older keys keep working until `syncd apps revoke-key`."""
+    with _runtime.session() as session:
+        application = find_application(session, app_ref)
+        row, api_key = rotate_api_key(session, application.id)
+        older = [
+            key.id
+            for key in list_api_keys(session, application.id)
+            if key.revoked_at is None and key.id != row.id
+        ]
+    out.print(f"api key:     {api_key}")
+    out.print(f"key id:      {row.id}")
+    out.print("[yellow]Store the key now: only its hash is kept.[/]")
+    if older:
+        ids = ", ".join(str(key_id) for key_id in older)
+        out.print(
+            f"Older keys still valid: {ids}. Once clients use the new key, run "
+            f"`syncd apps revoke-key {app_ref} KEY_ID` for each."
+        )
+
+
+@apps_app.command("revoke-key")
+def apps_revoke_key(app_ref: str, key_id: int) -> None:
+    """Stop accepting one API key of an application (ids from `syncd apps keys`)."""
+    with _runtime.session() as session:
+        application = find_application(session, app_ref)
+        revoke_api_key(session, application.id, key_id)
+        remaining = [key for key in list_api_keys(session, application.id) if not key.revoked_at]
+    out.print(f"revoked API key {key_id} of {application.id}")
+    if not remaining:
+        err.print(
+            f"warning: {application.id} has no valid API key left; "
+            f"issue one with `syncd apps rotate-key {app_ref}`"
+        )
 
 
 # --------------------------------------------------------------------------- accounts
@@ -405,6 +499,60 @@ def keys_generate() -> None:
     out.print(generate_key())
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    new_key: Annotated[
+        str | None,
+        typer.Option(
+            "--new-key",
+            help="Encrypt with this key (then put it first in secret_keys). Default: the "
+            "first configured key.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-encrypt every stored credential and secret with the newest key, online.
+
+    Running daemons keep working as long as their secret_keys include the new key;
+    docs/operations.md gives the order of steps for a fleet.
+    """
+    keys = list(_runtime.settings.secret_keys)
+    if new_key is not None:
+        keys = [new_key, *[key for key in keys if key != new_key]]
+    box = SecretBox(keys)
+    report = reencrypt_secrets(_runtime.engine, box)
+    left = count_not_on_newest_key(_runtime.engine, keys[0])
+    summary = {
+        "rewritten": report.rewritten,
+        "unreadable": report.unreadable,
+        "changed_during_rotation": report.raced,
+        "not_on_newest_key": left,
+    }
+    if as_json:
+        _print_json(summary)
+    else:
+        _table(
+            "key rotation",
+            ["secret", "re-encrypted", "unreadable", "not on newest key"],
+            [
+                [name, count, report.unreadable[name], left[name]]
+                for name, count in report.rewritten.items()
+            ],
+        )
+    if any(left.values()):
+        err.print(
+            "some secrets are not encrypted with the newest key (unreadable with every "
+            "configured key, or rewritten by a daemon whose newest key is another): make "
+            "every daemon's secret_keys start with the new key, then run this again"
+        )
+        raise typer.Exit(1)
+    if not as_json:
+        out.print(
+            f"{report.total} secrets now use the newest key; older keys can be removed "
+            "from secret_keys."
+        )
+
+
 # --------------------------------------------------------------------------- sync, run, serve
 
 
@@ -459,6 +607,160 @@ def sync_command(
         raise typer.Exit(1)
 
 
+# --------------------------------------------------------------------------- status
+
+
+def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[str, Any]:
+    """What `syncd status` shows: profiles by status and provider, scheduling, daemons seen
+    in the last hour, queue backlogs and the latest errors (redacted)."""
+    now = utcnow()
+    hour_ago = now - dt.timedelta(hours=1)
+    with engine.connect() as connection:
+        counts = metrics.fleet_counts(connection, settings.staleness_bound)
+        queues = metrics.backlogs(connection)
+        providers: dict[str, dict[str, int]] = {}
+        for provider, stored, count in connection.execute(
+            select(Profile.provider, Profile.sync_status, func.count()).group_by(
+                Profile.provider, Profile.sync_status
+            )
+        ):
+            providers.setdefault(provider, {})[stored] = int(count)
+        oldest_due = connection.execute(
+            select(func.min(col(Profile.next_due_at))).where(
+                Profile.sync_status != "disconnected", col(Profile.next_due_at) <= now
+            )
+        ).scalar_one_or_none()
+        outcomes = {
+            outcome: int(count)
+            for outcome, count in connection.execute(
+                select(SyncRun.outcome, func.count())
+                .where(col(SyncRun.started_at) >= hour_ago)
+                .group_by(SyncRun.outcome)
+            )
+        }
+        workers = [
+            {"worker": worker, "runs": int(runs), "last_run_at": last.isoformat()}
+            for worker, runs, last in connection.execute(
+                select(SyncRun.worker, func.count(), func.max(SyncRun.started_at))
+                .where(col(SyncRun.started_at) >= hour_ago)
+                .group_by(SyncRun.worker)
+                .order_by(func.max(SyncRun.started_at).desc())
+            )
+        ]
+        failing = connection.execute(
+            select(
+                Profile.id,
+                Profile.provider,
+                Profile.sync_status,
+                Profile.failure_count,
+                Profile.last_attempt_at,
+                Profile.last_error,
+            )
+            .where(col(Profile.last_error).is_not(None))
+            .order_by(col(Profile.last_attempt_at).desc())
+            .limit(errors)
+        ).all()
+    return {
+        "profiles": {"total": sum(counts.by_status.values()), **counts.by_status},
+        "by_provider": providers,
+        "scheduling": {
+            "due": counts.due,
+            "leased": counts.leased,
+            "most_overdue_seconds": round((now - oldest_due).total_seconds(), 1)
+            if oldest_due
+            else 0,
+        },
+        "syncs_last_hour": outcomes,
+        "daemons_last_hour": workers,
+        "queues": {
+            queue: {
+                "pending": item.pending,
+                "oldest_pending_age_seconds": round((now - item.oldest_pending_at).total_seconds())
+                if item.oldest_pending_at
+                else 0,
+            }
+            for queue, item in queues.items()
+        },
+        "last_errors": [
+            {
+                "profile_id": row.id,
+                "provider": row.provider,
+                "sync_status": row.sync_status,
+                "failures": row.failure_count,
+                "last_attempt_at": row.last_attempt_at.isoformat() if row.last_attempt_at else None,
+                "error": redact(row.last_error or ""),
+            }
+            for row in failing
+        ],
+    }
+
+
+@app.command("status")
+def status_command(as_json: JsonOption = False) -> None:
+    """A summary of the fleet: profiles by status, scheduling, daemons, backlogs, errors."""
+    summary = fleet_summary(_runtime.engine, _runtime.settings)
+    if as_json:
+        _print_json(summary)
+        return
+    profiles = summary["profiles"]
+    _table(
+        "profiles",
+        ["total", "active", "pending", "disconnected"],
+        [[profiles[key] for key in ("total", "active", "pending", "disconnected")]],
+    )
+    if summary["by_provider"]:
+        _table(
+            "stored sync_status by provider",
+            ["provider", "active", "pending", "disconnected"],
+            [
+                [name, row.get("active", 0), row.get("pending", 0), row.get("disconnected", 0)]
+                for name, row in sorted(summary["by_provider"].items())
+            ],
+        )
+    scheduling = summary["scheduling"]
+    _table(
+        "scheduling",
+        ["due now", "leased now", "most overdue (s)", "syncs last hour"],
+        [
+            [
+                scheduling["due"],
+                scheduling["leased"],
+                scheduling["most_overdue_seconds"],
+                ", ".join(f"{k}: {v}" for k, v in sorted(summary["syncs_last_hour"].items()))
+                or "none",
+            ]
+        ],
+    )
+    if summary["daemons_last_hour"]:
+        _table(
+            "daemons (last hour)",
+            ["worker", "runs", "last_run_at"],
+            [list(row.values()) for row in summary["daemons_last_hour"]],
+        )
+    if summary["queues"]:
+        _table(
+            "queues",
+            ["queue", "pending", "oldest pending (s)"],
+            [
+                [queue, item["pending"], item["oldest_pending_age_seconds"]]
+                for queue, item in summary["queues"].items()
+            ],
+        )
+    if summary["last_errors"]:
+        columns = ["profile_id", "provider", "sync_status", "failures", "last_attempt_at", "error"]
+        _table(
+            "last errors", columns, [[row[c] for c in columns] for row in summary["last_errors"]]
+        )
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database schema to this version's newest migration, then exit."""
+    if not schema_is_current(_runtime.engine):  # the engine property has just upgraded
+        fail("the schema is still behind after upgrading")
+    out.print("database schema is current")
+
+
 def _api_server(host: str | None, port: int | None) -> Any:
     from syncd.api.server import ApiServer
 
@@ -477,8 +779,16 @@ def run_command(
     port: Annotated[int | None, typer.Option("--port")] = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Sync only, no HTTP API.")] = False,
 ) -> None:
-    """The long-running daemon: sync plus the HTTP API in one process."""
+    """The long-running daemon: sync plus the HTTP API in one process.
+
+    SIGTERM/SIGINT: stop taking work, finish or release what is in flight, exit 0.
+    SIGHUP: reload the configuration that can change live (intervals, log level, keys).
+    Under systemd (``Type=notify``) it reports READY, STATUS and feeds the watchdog.
+    """
     stop = stop_on_signals()
+    reload_requested = threading.Event()
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
+    notifier = Notifier()
     daemon = SyncDaemon(_runtime.engine, _runtime.settings, _runtime.box)
     daemon.start()
     server = None
@@ -487,11 +797,43 @@ def run_command(
             server = _api_server(host, port)
             server.start()
             err.print(f"syncd API listening on {server.url}")
-        wait_until_set(stop)
+        notifier.ready(daemon.status_line())
+        notifier.start_watchdog(daemon.healthy, daemon.status_line)
+        while not stop.wait(0.5):
+            if reload_requested.is_set():
+                reload_requested.clear()
+                notifier.reloading()
+                _reload(daemon, server)
+                notifier.ready(daemon.status_line())
+        notifier.stopping()
     finally:
         if server is not None:
             server.stop()
         daemon.stop()
+        notifier.close()
+
+
+def _reload(daemon: SyncDaemon, server: Any) -> None:
+    """Re-read the configuration and apply what can change while running."""
+    try:
+        settings = load_settings(_runtime.config_path)
+        box = SecretBox(settings.secret_keys)
+    except (ConfigError, SecretBoxError) as error:
+        metrics.CONFIG_RELOADS.labels("failed").inc()
+        logging.getLogger("syncd").error("configuration not reloaded: %s", error)
+        return
+    ignored = daemon.reload(settings, box)
+    set_log_level(settings.log_level)
+    if server is not None:
+        server.app.state.settings = daemon.settings
+        server.app.state.box = box
+    metrics.CONFIG_RELOADS.labels("ok").inc()
+    logging.getLogger("syncd").info(
+        "configuration reloaded (poll_interval %s s, log level %s)%s",
+        settings.poll_interval,
+        settings.log_level,
+        f"; restart needed for {', '.join(ignored)}" if ignored else "",
+    )
 
 
 @app.command("serve")

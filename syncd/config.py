@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     empty_resync_guard: int = Field(default=5, ge=1)
     #: Seconds a provider HTTP request may take.
     http_timeout: float = Field(default=30.0, gt=0)
+    #: Seconds a daemon's claim on a profile lasts without progress; renewed after every
+    #: page. A dead daemon's profiles are taken over once it has passed.
+    lease_seconds: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from syncd.api.errors import install_error_handlers
 from syncd.api.routes import availability, calendars, free_busy, health, profiles, userinfo
+from syncd.api.routes import metrics as metrics_route
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine
@@ -53,4 +54,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (availability, free_busy, calendars, profiles, userinfo, health):
         app.include_router(module.router)
+    metrics_route.install(app)
     return app

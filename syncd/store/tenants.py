@@ -52,6 +52,37 @@ def add_api_key(session: Session, application_id: str) -> str:
     return api_key
 
 
+def list_api_keys(session: Session, application_id: str) -> list[ApiKey]:
+    """Every key of the application, oldest first, revoked ones included."""
+    return list(
+        session.exec(
+            select(ApiKey).where(ApiKey.application_id == application_id).order_by(ApiKey.id)  # type: ignore[arg-type]
+        )
+    )
+
+
+def rotate_api_key(session: Session, application_id: str) -> tuple[ApiKey, str]:
+    """A new key for the application; older keys stay valid until revoked, so clients can
+    switch over without an outage. Returns the row and the key (shown once)."""
+    api_key = new_api_secret("sk")
+    row = ApiKey(application_id=application_id, key_hash=hash_secret(api_key))
+    session.add(row)
+    session.flush()
+    return row, api_key
+
+
+def revoke_api_key(session: Session, application_id: str, key_id: int) -> ApiKey:
+    """Stop accepting one key of the application (effective on the next request)."""
+    row = session.get(ApiKey, key_id)
+    if row is None or row.application_id != application_id:
+        raise NotFoundError(f"application {application_id} has no API key {key_id}")
+    if row.revoked_at is not None:
+        raise ConflictError(f"API key {key_id} is already revoked")
+    row.revoked_at = utcnow()
+    session.add(row)
+    return row
+
+
 def find_application(session: Session, ref: str) -> Application:
     """By id (``app_…``) or by name."""
     application = session.get(Application, ref)

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from syncd import metrics
 from syncd.config import Settings
 from syncd.ids import new_id
 from syncd.store.crypto import SecretBox
@@ -30,6 +32,11 @@ from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 1.0
+#: The scheduler counts as stalled (the systemd watchdog is no longer fed) when its
+#: dispatch job has not run for this long.
+STALL_SECONDS = 30.0
+#: Settings that only a restart changes; a reload (SIGHUP) keeps the running values.
+RESTART_ONLY = ("database_url", "workers", "api_host", "api_port")
 
 
 class DatabaseBusy(RuntimeError):
@@ -77,13 +84,23 @@ class SyncDaemon:
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('d', 4)}"
         self.context = SyncContext(engine, settings, box, worker_id=self.worker_id)
-        self.lease_seconds = max(60.0, settings.http_timeout * 10)
+        self.lease_seconds = settings.lease_seconds
         self.context.lease_seconds = self.lease_seconds
+        if self.lease_seconds < settings.http_timeout * 2:
+            log.warning(
+                "lease_seconds (%s) is shorter than two provider requests (http_timeout %s): "
+                "a slow run may lose its profile to another daemon",
+                self.lease_seconds,
+                settings.http_timeout,
+            )
+        self._last_dispatch = time.monotonic()
         self._lock = (
             SQLiteOwnerLock(settings.database_url) if is_sqlite(settings.database_url) else None
         )
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
+        self._dispatch_lock = threading.Lock()
+        self._dispatch_again = False
         self._scheduler = BackgroundScheduler(
             executors={
                 "default": ThreadPoolExecutor(settings.workers),
@@ -93,6 +110,8 @@ class SyncDaemon:
             timezone="UTC",
         )
         self.completed: list[SyncOutcome] = []
+        self.finished_runs = 0
+        self.failed_runs = 0
 
     @property
     def stop_event(self) -> threading.Event:
@@ -108,36 +127,104 @@ class SyncDaemon:
         log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
 
     def dispatch(self) -> int:
-        """Lease due profiles for idle workers and queue their syncs; returns how many."""
+        """Lease due profiles for idle workers and queue their syncs; returns how many.
+
+        Runs every second and again whenever a sync finishes (from the worker that
+        finished), so a busy daemon never waits for the next tick to refill a free worker.
+        Concurrent calls collapse into one more pass of the call already running.
+        """
+        if not self._dispatch_lock.acquire(blocking=False):
+            self._dispatch_again = True
+            return 0
+        try:
+            queued = 0
+            while True:
+                self._dispatch_again = False
+                queued += self._dispatch_once()
+                if not self._dispatch_again:
+                    return queued
+        finally:
+            self._dispatch_lock.release()
+
+    def _dispatch_once(self) -> int:
+        self._last_dispatch = time.monotonic()
         if self.stop_event.is_set():
             return 0
-        with self._in_flight_lock:
-            idle = self.settings.workers - len(self._in_flight)
-        try:
-            profile_ids = claim_due_profiles(self.engine, self.worker_id, idle, self.lease_seconds)
-        except Exception:
-            log.exception("could not claim due profiles")
-            return 0
-        for profile_id in profile_ids:
+        with metrics.DISPATCH_DURATION.time():
             with self._in_flight_lock:
-                self._in_flight.add(profile_id)
-            self._scheduler.add_job(self._run_one, args=[profile_id], id=f"sync:{profile_id}")
+                idle = self.settings.workers - len(self._in_flight)
+            try:
+                profile_ids = claim_due_profiles(
+                    self.engine, self.worker_id, idle, self.lease_seconds
+                )
+            except Exception:
+                log.exception("could not claim due profiles")
+                return 0
+            for profile_id in profile_ids:
+                with self._in_flight_lock:
+                    self._in_flight.add(profile_id)
+                    metrics.SYNCS_IN_FLIGHT.set(len(self._in_flight))
+                self._scheduler.add_job(self._run_one, args=[profile_id], id=f"sync:{profile_id}")
+        metrics.PROFILES_CLAIMED.inc(len(profile_ids))
         return len(profile_ids)
 
     def _run_one(self, profile_id: str) -> None:
+        if self.stop_event.is_set():  # queued before the stop: leave it to release_leases
+            with self._in_flight_lock:
+                self._in_flight.discard(profile_id)
+            return
         try:
             outcome = sync_profile(self.context, profile_id)
             self.completed.append(outcome)
             del self.completed[:-1000]
+            self.finished_runs += 1
+            if outcome.outcome not in ("ok", "skipped", "stopped"):
+                self.failed_runs += 1
         finally:
             with self._in_flight_lock:
                 self._in_flight.discard(profile_id)
+                metrics.SYNCS_IN_FLIGHT.set(len(self._in_flight))
+        self.dispatch()
+
+    def healthy(self) -> bool:
+        """The dispatch job ran recently (for the systemd watchdog)."""
+        return time.monotonic() - self._last_dispatch < STALL_SECONDS
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS (shown by ``systemctl status``)."""
+        with self._in_flight_lock:
+            running = len(self._in_flight)
+        state = "stopping" if self.stop_event.is_set() else "running"
+        return (
+            f"{state}: {running} syncs in flight, {self.finished_runs} finished "
+            f"({self.failed_runs} failed) since start; worker {self.worker_id}"
+        )
+
+    def reload(self, settings: Settings, box: SecretBox | None = None) -> list[str]:
+        """Apply new settings to future runs; returns the restart-only keys that changed
+        (their running values are kept)."""
+        ignored = [
+            key for key in RESTART_ONLY if getattr(settings, key) != getattr(self.settings, key)
+        ]
+        live = settings.model_copy(update={key: getattr(self.settings, key) for key in ignored})
+        self.settings = live
+        self.context.settings = live
+        if box is not None:
+            self.context.box = box
+        self.lease_seconds = live.lease_seconds
+        self.context.lease_seconds = live.lease_seconds
+        for key in ignored:
+            log.warning("%s changed in the configuration: it takes effect after a restart", key)
+        return ignored
 
     def stop(self) -> None:
         """Stop taking work, let runs stop at a page boundary, release leases."""
         log.info("sync daemon %s stopping", self.worker_id)
         self.stop_event.set()
-        self._scheduler.shutdown(wait=True)
+        # Held while the pool drains: a worker that finishes meanwhile must not queue work
+        # (APScheduler's shutdown holds its job store lock while it waits for the threads).
+        with self._dispatch_lock:
+            self._scheduler.shutdown(wait=True)
         release_leases(self.engine, self.worker_id)
         if self._lock is not None:
             self._lock.release()

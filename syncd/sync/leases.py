@@ -9,46 +9,73 @@ the database, and ``BEGIN IMMEDIATE`` serialises the claim anyway.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import col
 
+from syncd import metrics
 from syncd.store.db import session_scope
 from syncd.store.models import Profile, utcnow
 from syncd.sync.status import DISCONNECTED
+
+log = logging.getLogger(__name__)
 
 
 def claim_due_profiles(
     engine: Engine, worker_id: str, limit: int, lease_seconds: float, now: dt.datetime | None = None
 ) -> list[str]:
-    """Lease up to ``limit`` profiles whose next sync is due; returns their ids."""
+    """Lease up to ``limit`` profiles whose next sync is due; returns their ids.
+
+    A profile whose expired lease was still held by another worker is a takeover (that
+    worker died or stalled): counted in ``syncd_lease_takeovers_total`` and logged.
+    """
     if limit <= 0:
         return []
     now = now or utcnow()
-    with session_scope(engine) as session:
-        query = (
-            select(Profile.id)
-            .where(
-                col(Profile.next_due_at).is_not(None),
-                col(Profile.next_due_at) <= now,
-                Profile.sync_status != DISCONNECTED,
-                or_(col(Profile.lease_expires_at).is_(None), col(Profile.lease_expires_at) < now),
-            )
-            .order_by(col(Profile.next_due_at))
-            .limit(limit)
+    expires = now + dt.timedelta(seconds=lease_seconds)
+    due = (
+        select(Profile.id, Profile.lease_owner)
+        .where(
+            col(Profile.next_due_at).is_not(None),
+            col(Profile.next_due_at) <= now,
+            Profile.sync_status != DISCONNECTED,
+            or_(col(Profile.lease_expires_at).is_(None), col(Profile.lease_expires_at) < now),
         )
+        # Interrupted runs first (an expired lease still names its owner): their profile
+        # was already due and is partly synced; then the most overdue.
+        .order_by(col(Profile.lease_owner).is_(None), col(Profile.next_due_at))
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
         if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(session.execute(query).scalars())
-        if ids:
-            session.execute(
-                update(Profile)
-                .where(col(Profile.id).in_(ids))
-                .values(
-                    lease_owner=worker_id,
-                    lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            # One round trip: lock the due rows other daemons have not locked, stamp them,
+            # and return each with the owner it had (to spot takeovers).
+            locked = due.with_for_update(skip_locked=True).cte("due")
+            rows = session.execute(
+                update(Profile.__table__)  # type: ignore[arg-type]
+                .where(Profile.__table__.c.id == locked.c.id)  # type: ignore[attr-defined]
+                .values(lease_owner=worker_id, lease_expires_at=expires)
+                .returning(locked.c.id, locked.c.lease_owner)
+            ).all()
+        else:  # SQLite: BEGIN IMMEDIATE already serialises writers
+            rows = session.execute(due).all()
+            if rows:
+                session.execute(
+                    update(Profile)
+                    .where(col(Profile.id).in_([row.id for row in rows]))
+                    .values(lease_owner=worker_id, lease_expires_at=expires)
                 )
-            )
+    ids = [row.id for row in rows]
+    taken_over = [row for row in rows if row.lease_owner not in (None, worker_id)]
+    for row in taken_over:
+        log.warning(
+            "took over profile %s: the lease of %s had expired",
+            row.id,
+            row.lease_owner,
+            extra={"profile_id": row.id, "previous_owner": row.lease_owner},
+        )
+    metrics.LEASE_TAKEOVERS.inc(len(taken_over))
     return ids
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +28,10 @@ from providers.base import (
     RateLimited,
     RemoteCalendar,
 )
+from syncd import metrics
 from syncd.config import Settings
 from syncd.ids import new_id
+from syncd.logs import log_context
 from syncd.registry import build_provider
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
@@ -83,8 +86,17 @@ class SyncContext:
 
 
 def sync_profile(context: SyncContext, profile_id: str) -> SyncOutcome:
-    """Run one sync of ``profile_id``; never raises for provider trouble (it is recorded)."""
+    """Run one sync of ``profile_id``; never raises for provider trouble (it is recorded).
+
+    Everything logged during the run carries its profile and account ids.
+    """
+    with log_context(profile_id=profile_id, worker=context.worker_id) as fields:
+        return _sync_profile(context, profile_id, fields)
+
+
+def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, Any]) -> SyncOutcome:
     started_at = utcnow()
+    clock = time.monotonic()
     with session_scope(context.engine) as session:
         profile = session.get(Profile, profile_id)
         if profile is None:
@@ -92,6 +104,7 @@ def sync_profile(context: SyncContext, profile_id: str) -> SyncOutcome:
         if profile.sync_status == status.DISCONNECTED:
             return SyncOutcome(profile_id, "skipped", detail="profile is disconnected")
         account = session.get(Account, profile.account_id)
+        log_fields["account_id"] = profile.account_id
         default_tz = account.timezone if account else "Etc/UTC"
         credentials = profile_credentials(context.box, profile)
         run = SyncRun(profile_id=profile_id, worker=context.worker_id, started_at=started_at)
@@ -108,8 +121,10 @@ def sync_profile(context: SyncContext, profile_id: str) -> SyncOutcome:
 
     outcome = SyncOutcome(profile_id, "ok")
     try:
-        provider = context.provider_factory(context.settings, provider_name, credentials)
-        _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)
+        provider = metrics.InstrumentedProvider(
+            context.provider_factory(context.settings, provider_name, credentials), provider_name
+        )
+        _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)  # type: ignore[arg-type]
     except AuthRevoked as error:
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
     except StopRequested:
@@ -118,11 +133,13 @@ def sync_profile(context: SyncContext, profile_id: str) -> SyncOutcome:
         outcome.outcome, outcome.detail = "transient_error", f"{type(error).__name__}: {error}"
         retry_after = error.retry_after if isinstance(error, RateLimited) else None
         _finish(context, run_id, profile_id, outcome, started_at, retry_after)
+        metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
         return outcome
     except Exception as error:  # a bug or an unexpected payload: record it, keep the daemon alive
         log.exception("sync of profile %s failed unexpectedly", profile_id)
         outcome.outcome, outcome.detail = "error", f"{type(error).__name__}: {error}"
     _finish(context, run_id, profile_id, outcome, started_at, None)
+    metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
     return outcome
 
 
@@ -310,7 +327,10 @@ class _ProfileSync:
         settings = self.context.settings
         with session_scope(self.context.engine) as session:
             calendar = session.get(Calendar, calendar_id)
-            profile = session.get(Profile, self.profile_id)
+            # Locked for the page: a concurrent claim by another daemon either committed
+            # before (we see its owner and stop) or skips the row while this page, which
+            # renews our lease, commits.
+            profile = session.get(Profile, self.profile_id, with_for_update=True)
             if calendar is None or profile is None:
                 raise StopRequested()
             if profile.lease_owner not in (None, self.context.worker_id):
