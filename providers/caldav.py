@@ -557,6 +557,10 @@ class CalDAVProvider(CalendarProvider):
     """
 
     name: ClassVar[str] = "caldav"
+    #: Retry policy knobs (instances may shrink them, e.g. in tests), as in the other adapters.
+    retry_attempts: int = 5
+    retry_initial_wait: float = 0.5
+    retry_max_wait: float = 30.0
 
     def __init__(
         self,
@@ -624,7 +628,12 @@ class CalDAVProvider(CalendarProvider):
                 raise error
             return response
 
-        return with_retries(attempt)
+        return with_retries(
+            attempt,
+            attempts=self.retry_attempts,
+            initial_wait=self.retry_initial_wait,
+            max_wait=self.retry_max_wait,
+        )
 
     def _propfind(self, url: str, props: Iterable[str], depth: str) -> Multistatus:
         response = self._request("PROPFIND", url, body=_propfind_body(props), depth=depth)
