@@ -375,6 +375,16 @@ class GoogleCalendarEmulator:
             instance.update(changes)
             return self._store_event(calendar, instance)
 
+    def rename_calendar(self, calendar_id: str, summary: str) -> None:
+        """The owner renamed the calendar: its calendarList entry carries the new summary."""
+        with self._lock:
+            self._calendars[calendar_id].entry["summary"] = summary
+
+    def stored_items(self, calendar_id: str) -> list[dict[str, Any]]:
+        """Copies of every stored item, tombstones included (``_raw`` marks verbatim items)."""
+        with self._lock:
+            return [dict(item) for item in self._calendars[calendar_id].events.values()]
+
     def expire_sync_tokens(self, calendar_id: str) -> None:
         """Every sync and page token of this calendar now answers 410 fullSyncRequired."""
         with self._lock:

@@ -462,6 +462,16 @@ class GraphEmulator:
             master["_exceptions"] = exceptions
             self._replace(calendar, master_id, master)
 
+    def rename_calendar(self, calendar_id: str, name: str) -> None:
+        """The owner renamed the calendar (``PATCH /me/calendars/{id}`` with a new name)."""
+        with self._lock:
+            self._calendars[calendar_id].entry["name"] = name
+
+    def served_items(self, calendar_id: str) -> list[dict[str, Any]]:
+        """Copies of what calendarView serves now (``_raw`` marks items stored verbatim)."""
+        with self._lock:
+            return [dict(item) for item in self._expanded(self._calendars[calendar_id]).values()]
+
     def expire_delta_tokens(self, calendar_id: str) -> None:
         """Every delta and skip token of this calendar now answers 410 syncStateNotFound."""
         with self._lock:
