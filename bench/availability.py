@@ -15,10 +15,12 @@ Figures printed (every line that starts with a capitalised word is a figure):
 
 1. ``IN-PROCESS``: one availability query (all members in one ``required: "all"`` group,
    30-day period, 30-minute duration) computed the way the route does it, with the same
-   functions (``read_spans`` → ``Interval``/``Member``/``ParticipantGroup`` →
-   ``evaluate_availability``), against the floor: one raw indexed ``SELECT`` of the same
-   busy rows through the driver. The route handler itself (``availability(...)`` called
-   with the same session; adds tenancy checks and the response model) is printed too.
+   functions (``read_busy_microseconds`` → ``Member.from_microseconds``/
+   ``ParticipantGroup`` → ``evaluate_availability``), against the floor: one raw indexed
+   ``SELECT`` of the same busy rows through the driver. The route handler itself
+   (``availability(...)`` called with the same session; adds tenancy checks and the
+   response model) is printed too, and so is the path the route took before issue 3's
+   fix (``read_spans`` → ``Interval``/``Member``), for comparison on the same machine.
    Target: core / floor <= 2.0.
 2. ``RADICALE``: ``POST /v1/availability`` for one member over the same 30 days on a
    running ``ApiServer``, against Radicale's ``free-busy-query`` REPORT on that member's
@@ -48,6 +50,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +75,8 @@ from syncd.config import Settings, load_settings
 from syncd.ids import new_id
 from syncd.radicale_server import RadicaleServer, sample_event_ics, seed_calendar_files
 from syncd.store.crypto import SecretBox, generate_key
-from syncd.store.db import is_sqlite, make_engine, session_scope, upgrade_schema
-from syncd.store.events import ExpansionWindow, apply_page, read_spans
+from syncd.store.db import is_sqlite, make_engine, read_only, session_scope, upgrade_schema
+from syncd.store.events import ExpansionWindow, apply_page, read_busy_microseconds, read_spans
 from syncd.store.models import Calendar, UTCDateTime
 from syncd.store.profiles import create_profile
 from syncd.store.queries import accounts_of_application, calendar_ids_by_account
@@ -327,11 +330,46 @@ def core_availability(
     end: dt.datetime,
     stages: CoreStages,
 ) -> list[AvailableTime]:
-    """What the route does from the busy-span read to the engine's answer, with the route's
+    """What the route does from the busy read to the engine's answer, with the route's
     functions (``calendars`` comes from :func:`member_calendars`, like the floor's ids)."""
     subs = list(calendars)
     t0 = time.perf_counter()
-    with session_scope(world.engine) as session:
+    with session_scope(read_only(world.engine)) as session:
+        all_calendar_ids = sorted({cid for ids in calendars.values() for cid in ids})
+        busy = read_busy_microseconds(session, all_calendar_ids, start, end)
+        t1 = time.perf_counter()
+        members = [
+            Member.from_microseconds(
+                sub, list(chain.from_iterable(busy.get(cid, ()) for cid in calendars[sub]))
+            )
+            for sub in subs
+        ]
+        query = AvailabilityQuery(
+            query_periods=[Interval(start, end)],
+            participants=[ParticipantGroup(members=members, required="all")],
+            required_duration_minutes=DURATION_MINUTES,
+        )
+        t2 = time.perf_counter()
+        found = evaluate_availability(query)
+        t3 = time.perf_counter()
+    stages.read.runs.append(t1 - t0)
+    stages.build.runs.append(t2 - t1)
+    stages.evaluate.runs.append(t3 - t2)
+    return found
+
+
+def previous_core_availability(
+    world: World,
+    calendars: dict[str, list[str]],
+    start: dt.datetime,
+    end: dt.datetime,
+    stages: CoreStages,
+) -> list[AvailableTime]:
+    """The route's path before issue 3's fix (``read_spans`` → ``Interval`` per span →
+    ``Member``), kept to show the before/after on the same machine and data."""
+    subs = list(calendars)
+    t0 = time.perf_counter()
+    with session_scope(read_only(world.engine)) as session:
         all_calendar_ids = sorted({cid for ids in calendars.values() for cid in ids})
         spans = read_spans(session, all_calendar_ids, start, end, busy_only=True)
         t1 = time.perf_counter()
@@ -360,7 +398,7 @@ def core_availability(
 
 def handler_availability(world: World, body: AvailabilityRequest) -> Any:
     """The route handler itself, called with a session the way FastAPI would."""
-    with session_scope(world.engine) as session:
+    with session_scope(read_only(world.engine)) as session:
         return availability_route(
             body,
             caller=Caller(application_id=world.application_id),
@@ -396,33 +434,56 @@ def bench_in_process(world: World, repeat: int, profile: bool) -> None:
     start, end = QUERY_START, QUERY_START + dt.timedelta(days=QUERY_DAYS)
     body = AvailabilityRequest.model_validate(request_body(subs, start, QUERY_DAYS))
     calendars = member_calendars(world, subs)
-    floor, core, handler = Timings(), Timings(), Timings()
-    stages = CoreStages()
+    floor, core, handler, previous = Timings(), Timings(), Timings(), Timings()
+    stages, previous_stages = CoreStages(), CoreStages()
     warm = CoreStages()
     for _ in range(2):  # warm caches (SQLAlchemy statement cache, pages, connections)
         floor_read(world.engine, world.calendar_ids, start, end)
         core_availability(world, calendars, start, end, warm)
+        previous_core_availability(world, calendars, start, end, warm)
         handler_availability(world, body)
-    rows = found = None
+    rows = found = found_before = None
     for _ in range(repeat):
         rows = timed(floor, lambda: floor_read(world.engine, world.calendar_ids, start, end))
         found = timed(core, lambda: core_availability(world, calendars, start, end, stages))
         timed(handler, lambda: handler_availability(world, body))
+        found_before = timed(
+            previous,
+            lambda: previous_core_availability(world, calendars, start, end, previous_stages),
+        )
     assert found is not None
+    if found != found_before:
+        raise RuntimeError("the route path and the previous path disagree")
     print(
         f"IN-PROCESS query: {len(subs)} members, required all, {QUERY_DAYS} days, "
         f"{DURATION_MINUTES} min; {rows} busy rows read; {len(found)} available periods"
     )
     print(f"FLOOR raw indexed SELECT (driver, fetchall): {floor.ms()}")
-    print(f"CORE read_spans + Interval/Member + evaluate_availability: {core.ms()}")
     print(
-        f"STAGES of core (median): session + read_spans {stages.read.median * 1000:.2f} ms, "
-        f"build Interval/Member {stages.build.median * 1000:.2f} ms, "
+        "CORE read_busy_microseconds + Member.from_microseconds + evaluate_availability: "
+        f"{core.ms()}"
+    )
+    print(
+        "STAGES of core (median): session + read_busy_microseconds "
+        f"{stages.read.median * 1000:.2f} ms, "
+        f"build Member {stages.build.median * 1000:.2f} ms, "
         f"evaluate_availability {stages.evaluate.median * 1000:.2f} ms"
+    )
+    print(
+        "CORE read_spans + Interval/Member + evaluate_availability (previous route path): "
+        f"{previous.ms()}"
+    )
+    print(
+        "STAGES of core (median): session + read_spans "
+        f"{previous_stages.read.median * 1000:.2f} ms, "
+        f"build Interval/Member {previous_stages.build.median * 1000:.2f} ms, "
+        f"evaluate_availability {previous_stages.evaluate.median * 1000:.2f} ms "
+        "(previous route path)"
     )
     print(f"HANDLER availability() route function in process: {handler.ms()}")
     print(ratio_line("in-process core / floor", core, floor, 2.0))
     print(ratio_line("in-process handler / floor", handler, floor, 2.0))
+    print(ratio_line("in-process previous route path / floor", previous, floor, 2.0))
     if profile:
         import cProfile
         import io

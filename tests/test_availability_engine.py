@@ -158,6 +158,33 @@ def test_busy_time_with_seconds_is_used_exactly() -> None:
     assert [(r.start, r.end) for r in result] == [(at(9), at(10)), (at(10, 0, 30), at(17))]
 
 
+def micros(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def test_busy_time_in_microseconds_blocks_like_intervals() -> None:
+    alice = Member.from_microseconds("A", [(micros(at(10)), micros(at(10, 0, 30)))])
+    bob = member("B", (at(10), at(10, 0, 30)))
+    assert evaluate_availability(query(ParticipantGroup([alice]))) == [
+        AvailableTime(r.start, r.end, ("A",))
+        for r in evaluate_availability(query(ParticipantGroup([bob])))
+    ]
+
+
+def test_busy_intervals_and_microseconds_of_a_member_both_count() -> None:
+    alice = Member(
+        "A",
+        [Interval(at(10), at(11))],
+        busy_microseconds=[(micros(at(13)), micros(at(14))), (micros(at(12)), micros(at(12)))],
+    )
+    result = evaluate_availability(query(ParticipantGroup([alice])))
+    assert times(result) == [
+        ("09:00", "10:00", ("A",)),
+        ("11:00", "13:00", ("A",)),
+        ("14:00", "17:00", ("A",)),
+    ]
+
+
 # --- buffers -------------------------------------------------------------------------------
 
 
@@ -348,6 +375,11 @@ def test_interval_rejects_naive_datetimes() -> None:
 def test_interval_rejects_end_before_start() -> None:
     with pytest.raises(ValueError, match="ends before it starts"):
         Interval(at(10), at(9))
+
+
+def test_member_rejects_busy_microseconds_ending_before_they_start() -> None:
+    with pytest.raises(ValueError, match="ends before it starts"):
+        Member.from_microseconds("A", [(micros(at(10)), micros(at(11))), (5, 4)])
 
 
 @pytest.mark.parametrize("required", [0, 3, True, "some"])

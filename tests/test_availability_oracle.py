@@ -9,7 +9,7 @@ clock change. The interval helpers are also checked on their own, against
 sets of integer points.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -262,6 +262,46 @@ def test_engine_matches_minute_by_minute_oracle(case: Case) -> None:
         for a in answer
     ] == oracle(case)
     assert all(a.start.tzinfo is UTC and a.end.tzinfo is UTC for a in answer)
+
+
+def as_microseconds(interval: Interval) -> tuple[int, int]:
+    unit = timedelta(microseconds=1)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return (interval.start - epoch) // unit, (interval.end - epoch) // unit
+
+
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(cases(), st.data())
+def test_busy_time_as_microseconds_gives_the_same_answers_as_intervals(
+    case: Case, data: st.DataObject
+) -> None:
+    """``Member.from_microseconds`` (what the API uses) and ``Member`` with intervals agree,
+    also when a member's busy time is split between the two forms."""
+
+    def converted(member: Member) -> Member:
+        how = data.draw(st.sampled_from(["microseconds", "split"]))
+        if how == "microseconds":
+            spans = [as_microseconds(b) for b in member.busy]
+            return Member.from_microseconds(member.sub, spans, member.available_periods)
+        cut = data.draw(st.integers(0, len(member.busy)))
+        return Member(
+            member.sub,
+            member.busy[:cut],
+            member.available_periods,
+            busy_microseconds=[as_microseconds(b) for b in member.busy[cut:]],
+        )
+
+    groups = [
+        replace(group, members=[converted(m) for m in group.members])
+        for group in case.query.participants
+    ]
+    assert evaluate_availability(replace(case.query, participants=groups)) == (
+        evaluate_availability(case.query)
+    )
 
 
 # --- the interval algebra itself, against sets of integer points -----------------------------

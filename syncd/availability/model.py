@@ -8,7 +8,9 @@ can never form a sensible query, so the engine never has to guess.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Self
+
+from syncd.availability.intervals import Span
 
 ResponseFormat = Literal["periods", "slots", "overlapping_slots"]
 RESPONSE_FORMATS: tuple[ResponseFormat, ...] = ("periods", "slots", "overlapping_slots")
@@ -43,6 +45,9 @@ class Interval:
 class Member:
     """One participant: its busy time and, optionally, where it may be booked at all.
 
+    Busy time is the union of ``busy`` (aware intervals) and ``busy_microseconds``
+    (``(start, end)`` microseconds since the Unix epoch, UTC): the second form is
+    what the store reads cheaply, so a large calendar needs no object per interval.
     ``available_periods=None`` means "anywhere in the query periods"; an empty
     sequence means "nowhere".
     """
@@ -50,11 +55,31 @@ class Member:
     sub: str
     busy: Sequence[Interval] = ()
     available_periods: Sequence[Interval] | None = None
+    busy_microseconds: Sequence[Span] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "busy", tuple(self.busy))
         if self.available_periods is not None:
             object.__setattr__(self, "available_periods", tuple(self.available_periods))
+        spans = tuple(self.busy_microseconds)
+        reversed_span = next(((start, end) for start, end in spans if end < start), None)
+        if reversed_span is not None:
+            raise ValueError(f"busy span ends before it starts: {reversed_span}")
+        object.__setattr__(self, "busy_microseconds", spans)
+
+    @classmethod
+    def from_microseconds(
+        cls,
+        sub: str,
+        busy: Sequence[Span],
+        available_periods: Sequence[Interval] | None = None,
+    ) -> Self:
+        """A member whose busy time is ``(start, end)`` microseconds since the epoch (UTC).
+
+        Same answers as ``Member(sub, [Interval(...), ...])`` for the same instants,
+        without building a datetime pair per busy interval.
+        """
+        return cls(sub, available_periods=available_periods, busy_microseconds=busy)
 
 
 @dataclass(frozen=True, slots=True)

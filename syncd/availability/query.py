@@ -3,7 +3,9 @@
 Semantics (the engine's contract):
 
 * Times are exact: no rounding, any aware datetime works. Internally every
-  instant is an integer count of microseconds since the Unix epoch.
+  instant is an integer count of microseconds since the Unix epoch; busy time
+  may be given in that form directly (``Member.from_microseconds``), with the
+  same meaning as the equivalent intervals.
 * Overlapping or touching query periods are joined into one.
 * A member can attend a meeting ``[m0, m1)`` when ``[m0, m1)`` lies inside the
   query periods (and inside its ``available_periods`` if given) and no busy
@@ -28,6 +30,7 @@ Semantics (the engine's contract):
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 
 from syncd.availability.intervals import (
     Span,
@@ -83,7 +86,7 @@ def _free_spans(member: Member, query_spans: list[Span], query: AvailabilityQuer
             bookable, merge_intervals(_to_spans(member.available_periods))
         )
     blocked = widen_intervals(
-        _to_spans(member.busy),
+        chain(_to_spans(member.busy), member.busy_microseconds),
         before=query.buffer_after_minutes * _MINUTE,
         after=query.buffer_before_minutes * _MINUTE,
     )

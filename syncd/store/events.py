@@ -17,7 +17,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
@@ -414,3 +426,64 @@ def read_spans(
     if busy_only:
         query = query.where(col(Occurrence.free_busy_status).in_(["busy", "tentative"]))
     return [BusySpan(*row) for row in session.execute(query)]
+
+
+#: Occurrence statuses that make time unavailable.
+BUSY_STATUSES = ("busy", "tentative")
+_EPOCH = dt.datetime(1970, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+class _EpochMicroseconds(dict[str | dt.datetime, int]):
+    """Stored naive-UTC values as microseconds since the epoch, each distinct value
+    converted once per read (busy times repeat a lot: meetings start on the hour, one
+    ends where the next starts)."""
+
+    def __missing__(self, value: str | dt.datetime) -> int:
+        # SQLite hands back the stored text ('YYYY-MM-DD HH:MM:SS.ffffff'), Postgres a
+        # naive datetime (timestamp without time zone).
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        microseconds = (moment - _EPOCH) // _MICROSECOND
+        self[value] = microseconds
+        return microseconds
+
+
+def read_busy_microseconds(
+    session: Session, calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> dict[str, list[tuple[int, int]]]:
+    """Busy and tentative spans of these calendars overlapping [start, end), as
+    ``(start, end)`` microseconds since the epoch (UTC) per calendar id (absent: none).
+
+    The availability read. Same rows as ``read_spans(..., busy_only=True)`` in one
+    indexed query, but only the three columns the engine needs, unordered (the engine
+    sorts), and without the ``UTCDateTime`` result processing or an object per row:
+    that per-row work, not the query, dominated availability on large calendars.
+    """
+    if not calendar_ids:
+        return {}
+    table = Occurrence.__table__  # type: ignore[attr-defined]
+    query = select(
+        table.c.calendar_id,
+        type_coerce(table.c.start_utc, NullType()),
+        type_coerce(table.c.end_utc, NullType()),
+    ).where(
+        spans_in_range(calendar_ids, start, end),
+        table.c.free_busy_status.in_(BUSY_STATUSES),
+    )
+    result = session.execute(query)
+    try:
+        # The driver's own tuples, fetched in one call: nothing is processed per column,
+        # and a Row object per row costs ~5 ms (allocations, collector passes) at 17k rows.
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    microseconds = _EpochMicroseconds()
+    busy: dict[str, list[tuple[int, int]]] = {}
+    for calendar_id, start_value, end_value in rows:
+        spans = busy.get(calendar_id)
+        if spans is None:
+            spans = busy[calendar_id] = []
+        spans.append((microseconds[start_value], microseconds[end_value]))
+    return busy

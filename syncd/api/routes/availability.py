@@ -1,13 +1,15 @@
 """POST /v1/availability: check the query, read busy time, let the engine answer.
 
 This module only translates: limits and tenancy are checked here, busy time comes from
-the store in one range read, and every answer is computed by ``syncd.availability``.
+the store in one range read (as integer microseconds, handed to the engine as they are),
+and every answer is computed by ``syncd.availability``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import chain
 
 from fastapi import APIRouter, Depends
 from sqlmodel import Session
@@ -36,7 +38,7 @@ from syncd.availability import (
     evaluate_availability,
 )
 from syncd.config import Settings
-from syncd.store.events import read_spans
+from syncd.store.events import read_busy_microseconds
 from syncd.store.queries import (
     accounts_of_application,
     calendar_ids_by_account,
@@ -68,19 +70,18 @@ def availability(
     window_start = min(p.start for p in query_periods) - dt.timedelta(minutes=before)
     window_end = max(p.end for p in query_periods) + dt.timedelta(minutes=after)
     all_calendar_ids = sorted({cid for ids in calendars.values() for cid in ids})
-    busy_by_calendar: dict[str, list[Interval]] = {}
-    for span in read_spans(session, all_calendar_ids, window_start, window_end, busy_only=True):
-        busy_by_calendar.setdefault(span.calendar_id, []).append(Interval(span.start, span.end))
+    busy_by_calendar = read_busy_microseconds(session, all_calendar_ids, window_start, window_end)
 
     groups = []
     for group_index, group in enumerate(body.participants):
         members = []
         for member_index, member in enumerate(group.members):
-            member_calendars = calendars[(group_index, member_index)]
+            calendar_ids = calendars[(group_index, member_index)]
+            busy = chain.from_iterable(busy_by_calendar.get(cid, ()) for cid in calendar_ids)
             members.append(
-                Member(
-                    sub=member.sub,
-                    busy=[b for cid in member_calendars for b in busy_by_calendar.get(cid, [])],
+                Member.from_microseconds(
+                    member.sub,
+                    busy=list(busy),
                     available_periods=_intervals(member.available_periods),
                 )
             )
