@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine, upgrade_schema
-from syncd.store.models import Calendar, Event, Profile, SyncRun
+from syncd.store.models import Calendar, Event, Profile, SyncRun, utcnow
+from syncd.sync.leases import claim_due_profiles, renew_leases
 from tests.emulators.google import Fault, GoogleCalendarEmulator
 from tests.fleet import (
     REPO_ROOT,
@@ -228,3 +229,18 @@ def test_a_second_daemon_on_the_same_sqlite_database_exits_with_a_clear_message(
     assert second.returncode == 2
     assert "another syncd daemon is already running" in second.stderr
     assert "use Postgres to run several" in second.stderr
+
+
+def test_a_live_daemon_renews_its_leases_so_a_slow_run_is_never_taken_over(
+    engine: Engine, box: SecretBox
+) -> None:
+    insert_profiles(engine, box, [{"email": "a@example.com"}, {"email": "b@example.com"}])
+    [mine] = claim_due_profiles(engine, "live", 1, lease_seconds=60)
+    [theirs] = claim_due_profiles(engine, "other", 1, lease_seconds=60)
+    with engine.begin() as connection:  # both runs outlast their leases...
+        connection.execute(
+            update(Profile).values(lease_expires_at=utcnow() - dt.timedelta(seconds=1))
+        )
+    assert renew_leases(engine, "live", lease_seconds=60) == 1  # ...but "live" heartbeats
+    # "other" stopped renewing (dead): its profile is claimable, the live one's is not.
+    assert claim_due_profiles(engine, "third", 10, lease_seconds=60) == [theirs]

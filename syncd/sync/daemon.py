@@ -24,24 +24,19 @@ from sqlalchemy.engine import make_url
 from syncd import metrics
 from syncd.config import Settings
 from syncd.ids import new_id
-from syncd.notify.channels import install_sync_hooks
-from syncd.notify.delivery import deliver_due
 from syncd.store.crypto import SecretBox
 from syncd.store.db import is_sqlite
-from syncd.sync.leases import claim_due_profiles, release_leases
+from syncd.sync.leases import claim_due_profiles, release_leases, renew_leases
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 
 log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 1.0
-#: Seconds between webhook delivery passes, and the most rows one pass sends.
-DELIVERY_SECONDS = 1.0
-DELIVERY_BATCH = 20
 #: The scheduler counts as stalled (the systemd watchdog is no longer fed) when its
 #: dispatch job has not run for this long.
 STALL_SECONDS = 30.0
 #: Settings that only a restart changes; a reload (SIGHUP) keeps the running values.
-RESTART_ONLY = ("database_url", "workers", "api_host", "api_port")
+RESTART_ONLY = ("database_url", "workers", "api_host", "api_port", "lease_seconds")
 
 
 class DatabaseBusy(RuntimeError):
@@ -89,7 +84,6 @@ class SyncDaemon:
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('d', 4)}"
         self.context = SyncContext(engine, settings, box, worker_id=self.worker_id)
-        install_sync_hooks(self.context)
         self.lease_seconds = settings.lease_seconds
         self.context.lease_seconds = self.lease_seconds
         if self.lease_seconds < settings.http_timeout * 2:
@@ -111,7 +105,7 @@ class SyncDaemon:
             executors={
                 "default": ThreadPoolExecutor(settings.workers),
                 "dispatch": ThreadPoolExecutor(1),
-                "notify": ThreadPoolExecutor(1),
+                "leases": ThreadPoolExecutor(1),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
@@ -131,7 +125,11 @@ class SyncDaemon:
             self.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch", executor="dispatch"
         )
         self._scheduler.add_job(
-            self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", executor="notify"
+            self.renew_leases,
+            "interval",
+            seconds=max(0.5, self.lease_seconds / 3),
+            id="renew-leases",
+            executor="leases",
         )
         self._scheduler.start()
         log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
@@ -178,23 +176,6 @@ class SyncDaemon:
         metrics.PROFILES_CLAIMED.inc(len(profile_ids))
         return len(profile_ids)
 
-    def deliver(self) -> int:
-        """Send due webhooks; on its own executor so slow receivers never delay syncs."""
-        if self.stop_event.is_set():
-            return 0
-        try:
-            return deliver_due(
-                self.engine,
-                self.context.settings,
-                self.context.box,
-                self.worker_id,
-                DELIVERY_BATCH,
-                stop=self.stop_event,
-            )
-        except Exception:
-            log.exception("webhook delivery pass failed")
-            return 0
-
     def _run_one(self, profile_id: str) -> None:
         if self.stop_event.is_set():  # queued before the stop: leave it to release_leases
             with self._in_flight_lock:
@@ -212,6 +193,16 @@ class SyncDaemon:
                 self._in_flight.discard(profile_id)
                 metrics.SYNCS_IN_FLIGHT.set(len(self._in_flight))
         self.dispatch()
+
+    def renew_leases(self) -> int:
+        """Heartbeat: push back the expiry of every lease this live daemon holds, so a run
+        slower than ``lease_seconds`` between two pages is never taken over; only a dead
+        or frozen daemon stops renewing."""
+        try:
+            return renew_leases(self.engine, self.worker_id, self.lease_seconds)
+        except Exception:
+            log.exception("could not renew leases")
+            return 0
 
     def healthy(self) -> bool:
         """The dispatch job ran recently (for the systemd watchdog)."""

@@ -42,9 +42,10 @@ def claim_due_profiles(
             Profile.sync_status != DISCONNECTED,
             or_(col(Profile.lease_expires_at).is_(None), col(Profile.lease_expires_at) < now),
         )
-        # Interrupted runs first (an expired lease still names its owner): their profile
-        # was already due and is partly synced; then the most overdue.
-        .order_by(col(Profile.lease_owner).is_(None), col(Profile.next_due_at))
+        # Strict FIFO (ties broken by id, served by the next_due_at index): claims never
+        # change next_due_at, so a profile whose run was interrupted (an expired lease)
+        # is always ahead of every due profile nobody has claimed yet.
+        .order_by(col(Profile.next_due_at), col(Profile.id))
         .limit(limit)
     )
     with session_scope(engine) as session:
@@ -77,6 +78,17 @@ def claim_due_profiles(
         )
     metrics.LEASE_TAKEOVERS.inc(len(taken_over))
     return ids
+
+
+def renew_leases(engine: Engine, worker_id: str, lease_seconds: float) -> int:
+    """Extend every lease ``worker_id`` holds (the daemon's heartbeat); returns how many."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Profile)
+            .where(Profile.lease_owner == worker_id)
+            .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_seconds))
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def release_leases(engine: Engine, worker_id: str) -> None:
