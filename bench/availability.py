@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.availability                       # SQLite, full size
     .venv/bin/python -m bench.availability --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python -m bench.availability --smoke               # seconds; what CI runs
+    .venv/bin/python -m bench.availability --in-process-only     # section 1 only
 
 Data: ``--members`` accounts (10), each with one calendar of ``--events`` events (5,000)
 over 90 days, written through the real store path (``apply_page`` with ``RemoteEvent``s,
@@ -899,6 +900,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process core")
+    parser.add_argument(
+        "--in-process-only",
+        action="store_true",
+        help="only section 1 (no Radicale, no load): quick re-measurement of the core",
+    )
     options = parser.parse_args(argv)
     smoke = options.smoke
     members = options.members or (3 if smoke else 10)
@@ -934,6 +940,8 @@ def main(argv: list[str] | None = None) -> None:
                 with engine.begin() as connection:
                     connection.execute(text("ANALYZE"))
             bench_in_process(world, repeat, options.profile)
+            if options.in_process_only:
+                return
             with radicale_free_busy(world) as free_busy:
                 for variant in VARIANTS:
                     server = ApiServer(settings, engine, host="127.0.0.1", port=0)

@@ -30,6 +30,7 @@ from syncd import metrics
 from syncd.config import ConfigError, Settings, load_settings
 from syncd.logs import configure_logging, redact
 from syncd.logs import set_level as set_log_level
+from syncd.notify.channels import install_sync_hooks
 from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
 from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
@@ -558,6 +559,7 @@ def keys_rotate(
 
 def sync_once(profile_ids: list[str], on_done: Callable[[SyncOutcome], None]) -> list[SyncOutcome]:
     context = SyncContext(_runtime.engine, _runtime.settings, _runtime.box, worker_id="cli")
+    install_sync_hooks(context)  # notifications are queued here and sent by `syncd run`
     outcomes = []
     for profile_id in profile_ids:
         outcome = sync_profile(context, profile_id)

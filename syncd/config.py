@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     #: Base URL callers reach the API at (absolute ``next_page`` links); default: the request's.
     public_base_url: str | None = None
+    #: Hosts (names, IPs or CIDR networks) webhooks may reach over plain http or at
+    #: private/loopback addresses; everything else must be https to a public address.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Seconds one webhook delivery attempt may take.
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    #: Seconds before the first retry of a failed delivery; doubles per attempt (with jitter).
+    webhook_retry_initial: float = Field(default=10.0, gt=0)
+    #: Upper bound of the delay between two delivery attempts, in seconds.
+    webhook_retry_max_delay: float = Field(default=3600.0, gt=0)
+    #: A delivery is retried until this many seconds after it was queued, then abandoned.
+    webhook_retry_window: float = Field(default=90000.0, gt=0)
+    #: Webhook deliveries one daemon sends at the same time.
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
 
     google: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     microsoft: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
@@ -91,7 +104,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return upper
 
-    @field_validator("secret_keys", mode="before")
+    @field_validator("secret_keys", "webhook_allowed_hosts", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

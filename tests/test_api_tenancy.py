@@ -192,6 +192,53 @@ def test_a_page_link_followed_by_another_account_shows_only_that_accounts_data(
     assert_no_b_data(tenants, response)
 
 
+def open_channel(api_client: TestClient, account: ApiAccount) -> str:
+    body = {"callback_url": "https://93.184.216.34/hook"}
+    response = api_client.post("/v1/channels", headers=account.auth(), json=body)
+    assert response.status_code == 200
+    return str(response.json()["channel"]["channel_id"])
+
+
+def test_channels_are_listed_only_to_their_own_account(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    b_channel = open_channel(api_client, tenants.b_user)
+    colleague_channel = open_channel(api_client, tenants.a_colleague)
+    own = open_channel(api_client, tenants.a_user)
+    response = api_client.get("/v1/channels", headers=tenants.a_user.auth())
+    assert [c["channel_id"] for c in response.json()["channels"]] == [own]
+    assert b_channel not in response.text and colleague_channel not in response.text
+
+
+def test_another_applications_channel_cannot_be_closed(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    b_channel = open_channel(api_client, tenants.b_user)
+    foreign = api_client.delete(f"/v1/channels/{b_channel}", headers=tenants.a_user.auth())
+    unknown = api_client.delete("/v1/channels/chn_nobody", headers=tenants.a_user.auth())
+    assert foreign.status_code == unknown.status_code == 404
+    assert foreign.json()["error"] == unknown.json()["error"]
+    listed = api_client.get("/v1/channels", headers=tenants.b_user.auth()).json()["channels"]
+    assert [c["channel_id"] for c in listed] == [b_channel]
+
+
+def test_a_channel_cannot_filter_on_another_applications_calendar(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    def attempt(calendar_ids: list[str]) -> Any:
+        body = {
+            "callback_url": "https://93.184.216.34/hook",
+            "filters": {"calendar_ids": calendar_ids},
+        }
+        return api_client.post("/v1/channels", headers=tenants.a_user.auth(), json=body)
+
+    foreign, unknown = attempt(tenants.b_user.calendar_ids), attempt(["cal_nobody"])
+    assert foreign.status_code == unknown.status_code == 422
+    assert list(foreign.json()["errors"]) == list(unknown.json()["errors"])
+    assert list(foreign.json()["errors"]) == ["filters.calendar_ids"]
+    assert "b@example.com" not in foreign.text
+
+
 def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
     """A new /v1 endpoint must come with its cross-tenant tests in this module."""
     covered = {
@@ -201,6 +248,8 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/userinfo",
         "/v1/free_busy",
         "/v1/free_busy/pages/{page_token}",
+        "/v1/channels",
+        "/v1/channels/{channel_id}",
     }
     served = {path for path in api_app.openapi()["paths"] if path.startswith("/v1/")}
     assert served <= covered, f"add cross-tenant tests for {sorted(served - covered)}"

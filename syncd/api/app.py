@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from syncd.api.errors import install_error_handlers
 from syncd.api.routes import availability, calendars, free_busy, health, profiles, userinfo
+from syncd.api.routes import channels as channels_route
 from syncd.api.routes import metrics as metrics_route
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
@@ -52,7 +53,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.clock = lambda: dt.datetime.now(dt.UTC)
     app.state.free_busy_page_size = free_busy.FREE_BUSY_PAGE_SIZE
     install_error_handlers(app)
-    for module in (availability, free_busy, calendars, profiles, userinfo, health):
+    for module in (availability, free_busy, calendars, channels_route, profiles, userinfo, health):
         app.include_router(module.router)
     metrics_route.install(app)
     return app

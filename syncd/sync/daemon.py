@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from syncd import metrics
 from syncd.config import Settings
 from syncd.ids import new_id
+from syncd.notify.channels import install_sync_hooks
+from syncd.notify.delivery import deliver_due
 from syncd.store.crypto import SecretBox
 from syncd.store.db import is_sqlite
 from syncd.sync.leases import claim_due_profiles, release_leases, renew_leases
@@ -32,6 +34,9 @@ from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 1.0
+#: Seconds between webhook delivery passes, and the most rows one pass sends.
+DELIVERY_SECONDS = 1.0
+DELIVERY_BATCH = 20
 #: The scheduler counts as stalled (the systemd watchdog is no longer fed) when its
 #: dispatch job has not run for this long.
 STALL_SECONDS = 30.0
@@ -84,6 +89,7 @@ class SyncDaemon:
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('d', 4)}"
         self.context = SyncContext(engine, settings, box, worker_id=self.worker_id)
+        install_sync_hooks(self.context)
         self.lease_seconds = settings.lease_seconds
         self.context.lease_seconds = self.lease_seconds
         if self.lease_seconds < settings.http_timeout * 2:
@@ -106,6 +112,7 @@ class SyncDaemon:
                 "default": ThreadPoolExecutor(settings.workers),
                 "dispatch": ThreadPoolExecutor(1),
                 "leases": ThreadPoolExecutor(1),
+                "notify": ThreadPoolExecutor(1),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
@@ -130,6 +137,9 @@ class SyncDaemon:
             seconds=max(0.5, self.lease_seconds / 3),
             id="renew-leases",
             executor="leases",
+        )
+        self._scheduler.add_job(
+            self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", executor="notify"
         )
         self._scheduler.start()
         log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
@@ -175,6 +185,23 @@ class SyncDaemon:
                 self._scheduler.add_job(self._run_one, args=[profile_id], id=f"sync:{profile_id}")
         metrics.PROFILES_CLAIMED.inc(len(profile_ids))
         return len(profile_ids)
+
+    def deliver(self) -> int:
+        """Send due webhooks; on its own executor so slow receivers never delay syncs."""
+        if self.stop_event.is_set():
+            return 0
+        try:
+            return deliver_due(
+                self.engine,
+                self.context.settings,
+                self.context.box,
+                self.worker_id,
+                DELIVERY_BATCH,
+                stop=self.stop_event,
+            )
+        except Exception:
+            log.exception("webhook delivery pass failed")
+            return 0
 
     def _run_one(self, profile_id: str) -> None:
         if self.stop_event.is_set():  # queued before the stop: leave it to release_leases

@@ -55,6 +55,10 @@ CURSOR_VERSION = 1
 #: Callback run after a profile becomes disconnected (the notifier hooks in here).
 DisconnectedHook = Callable[[Session, Profile], None]
 
+#: Callback run when a sync run committed changes, with the changed calendar ids and the
+#: run's start time, inside ``_finish``'s transaction (the notifier queues ``change``s).
+SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
+
 
 @dataclass
 class SyncOutcome:
@@ -65,6 +69,8 @@ class SyncOutcome:
     skipped_items: int = 0
     calendars: int = 0
     detail: str | None = None
+    #: Calendars whose stored events this run changed (committed pages only).
+    changed_calendar_ids: set[str] = dataclasses.field(default_factory=set)
 
 
 class StopRequested(Exception):
@@ -82,6 +88,7 @@ class SyncContext:
     stop_event: threading.Event = dataclasses.field(default_factory=threading.Event)
     provider_factory: Callable[[Settings, str, dict[str, Any]], CalendarProvider] = build_provider
     on_disconnected: list[DisconnectedHook] = dataclasses.field(default_factory=list)
+    on_synced: list[SyncedHook] = dataclasses.field(default_factory=list)
     lease_seconds: float = 300.0
 
 
@@ -165,6 +172,9 @@ def _finish(
             session.add(run)
         if profile is None:
             return
+        if outcome.changed_calendar_ids:  # whatever the outcome: those pages are committed
+            for synced_hook in context.on_synced:
+                synced_hook(session, profile, outcome.changed_calendar_ids, started_at)
         if outcome.outcome == "ok":
             status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
             log.info(
@@ -350,8 +360,11 @@ class _ProfileSync:
             if page.cursor is not None:
                 calendar.sync_cursor = page.cursor
                 calendar.cursor_version = CURSOR_VERSION
+            stale_deleted = 0
             if page.complete and page.full_sync:
-                self._finish_full_sync(session, calendar, settings.empty_resync_guard)
+                stale_deleted = self._finish_full_sync(
+                    session, calendar, settings.empty_resync_guard
+                )
             if page.complete:
                 calendar.last_synced_at = utcnow()
             self._persist_credentials(session, profile)
@@ -363,10 +376,12 @@ class _ProfileSync:
             session.add(calendar)
         self.outcome.pages += 1
         self.outcome.changes += result.upserted + result.deleted
+        if result.upserted or result.deleted or stale_deleted:
+            self.outcome.changed_calendar_ids.add(calendar_id)
         self.outcome.skipped_items += result.skipped + page.skipped
 
-    def _finish_full_sync(self, session: Session, calendar: Calendar, guard: int) -> None:
-        """Swap in the full sync's result: drop every item it did not list.
+    def _finish_full_sync(self, session: Session, calendar: Calendar, guard: int) -> int:
+        """Swap in the full sync's result: drop every item it did not list (returns how many).
 
         A calendar that had many events and now lists none is more likely a provider
         glitch than a mass deletion: wait for a second full sync to agree.
@@ -384,10 +399,11 @@ class _ProfileSync:
             calendar.empty_resync_pending = True
             calendar.sync_cursor = None
             calendar.full_sync_in_progress = False
-            return
-        delete_stale_generation(session, calendar.id, generation)
+            return 0
+        deleted = delete_stale_generation(session, calendar.id, generation)
         calendar.empty_resync_pending = False
         calendar.full_sync_in_progress = False
+        return deleted
 
     def _extend_expansions(self, calendar: Calendar) -> None:
         """Keep recurring series materialised as far ahead as the moving window reaches."""

@@ -1,0 +1,107 @@
+"""POST/GET/DELETE /v1/channels: the calling account's push notification channels.
+
+Thin: validation, limits and the ``verification`` notification live in
+``syncd.notify.channels``; this module maps them onto Cronofy's request and error shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from syncd.api.auth import account_caller
+from syncd.api.context import app_settings, db_session
+from syncd.api.errors import ApiError, invalid
+from syncd.config import Settings
+from syncd.notify.channels import (
+    ChannelInputError,
+    channel_view,
+    close_channel,
+    create_channel,
+    list_channels,
+)
+from syncd.store.models import Account
+from syncd.store.tenants import NotFoundError
+
+router = APIRouter(tags=["channels"])
+
+#: Most calendars one channel's filter may name.
+MAX_FILTER_CALENDARS = 256
+
+
+class ChannelFilters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    calendar_ids: list[str] | None = Field(default=None, max_length=MAX_FILTER_CALENDARS)
+    only_managed: bool | None = None
+
+
+class ChannelRequest(BaseModel):
+    """Cronofy's channel request; ``callback_url`` is checked against the webhook rules."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    callback_url: str = Field(min_length=1)
+    filters: ChannelFilters | None = None
+
+
+class Channel(BaseModel):
+    channel_id: str
+    callback_url: str
+    filters: dict[str, Any]
+
+
+class ChannelResponse(BaseModel):
+    channel: Channel
+
+
+class ChannelsResponse(BaseModel):
+    channels: list[Channel]
+
+
+@router.post("/v1/channels", response_model=ChannelResponse)
+def post_channel(
+    body: ChannelRequest,
+    account: Account = Depends(account_caller),
+    session: Session = Depends(db_session),
+    settings: Settings = Depends(app_settings),
+) -> dict[str, Any]:
+    """Open a channel; a ``verification`` notification is sent to ``callback_url``."""
+    filters = body.filters or ChannelFilters()
+    try:
+        channel = create_channel(
+            session,
+            settings,
+            account,
+            body.callback_url,
+            calendar_ids=filters.calendar_ids,
+            only_managed=filters.only_managed,
+        )
+    except ChannelInputError as error:
+        raise invalid(error.field, error.key, error.description) from None
+    return {"channel": channel_view(channel)}
+
+
+@router.get("/v1/channels", response_model=ChannelsResponse)
+def get_channels(
+    account: Account = Depends(account_caller), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    """The account's open channels."""
+    return {"channels": [channel_view(channel) for channel in list_channels(session, account.id)]}
+
+
+@router.delete("/v1/channels/{channel_id}", status_code=202, response_class=Response)
+def delete_channel(
+    channel_id: str,
+    account: Account = Depends(account_caller),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Close a channel: no further notifications are queued for it."""
+    try:
+        close_channel(session, account.id, channel_id)
+    except NotFoundError:
+        raise ApiError(404, "not_found", f"no channel {channel_id!r}") from None
+    return Response(status_code=202)

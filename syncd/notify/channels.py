@@ -1,0 +1,234 @@
+"""Push notification channels (Cronofy ``/v1/channels``) and the notifications they get.
+
+Every notification is an outbox row written in the same transaction as the change that
+caused it (the channel's creation, the sync run's bookkeeping, the profile's move to
+``disconnected``), so none is sent for a rolled-back change and none is lost to a crash
+after the commit. Bodies are Cronofy's: ``{"notification": {...}, "channel": {...}}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from syncd.config import Settings
+from syncd.ids import new_id
+from syncd.notify.outbox import enqueue
+from syncd.notify.urls import validate_webhook_url
+from syncd.store.models import Account, Event, NotificationChannel, Profile, utcnow
+from syncd.store.queries import calendars_of_account
+from syncd.store.tenants import NotFoundError
+
+if TYPE_CHECKING:
+    from syncd.sync.run import SyncContext
+
+#: Open channels one account may have (Cronofy's documented limit).
+MAX_CHANNELS_PER_ACCOUNT = 128
+
+
+class ChannelInputError(ValueError):
+    """A request field is invalid; ``field`` and ``key`` map onto the API's 422 shape."""
+
+    def __init__(self, field: str, key: str, description: str) -> None:
+        super().__init__(description)
+        self.field = field
+        self.key = key
+        self.description = description
+
+
+def iso_z(moment: dt.datetime) -> str:
+    """UTC, whole seconds, ``Z``: the format Cronofy uses (and ``last_modified`` accepts).
+
+    Truncating (never rounding up) keeps ``changes_since`` at or before the changes."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def channel_view(channel: NotificationChannel) -> dict[str, Any]:
+    """The channel as Cronofy shows it, in responses and in every notification body."""
+    return {
+        "channel_id": channel.id,
+        "callback_url": channel.callback_url,
+        "filters": dict(channel.filters),
+    }
+
+
+def _open_channels(session: Session, account_id: str) -> list[NotificationChannel]:
+    return list(
+        session.execute(
+            select(NotificationChannel)
+            .where(
+                NotificationChannel.account_id == account_id,
+                col(NotificationChannel.closed_at).is_(None),
+            )
+            .order_by(col(NotificationChannel.created_at), col(NotificationChannel.id))
+        ).scalars()
+    )
+
+
+def create_channel(
+    session: Session,
+    settings: Settings,
+    account: Account,
+    callback_url: str,
+    calendar_ids: Sequence[str] | None = None,
+    only_managed: bool | None = None,
+) -> NotificationChannel:
+    """Open a channel and queue its ``verification`` notification (same transaction)."""
+    try:
+        validate_webhook_url(callback_url, settings)
+    except ValueError as error:
+        raise ChannelInputError("callback_url", "errors.invalid", str(error)) from None
+    filters: dict[str, Any] = {}
+    if calendar_ids is not None:
+        if not calendar_ids:
+            raise ChannelInputError(
+                "filters.calendar_ids", "errors.too_few", "give at least one calendar id"
+            )
+        own = {calendar.id for calendar, _profile in calendars_of_account(session, account.id)}
+        unknown = [calendar_id for calendar_id in calendar_ids if calendar_id not in own]
+        if unknown:
+            raise ChannelInputError(
+                "filters.calendar_ids",
+                "errors.not_found",
+                f"not calendars of this account: {', '.join(unknown)}",
+            )
+        filters["calendar_ids"] = list(dict.fromkeys(calendar_ids))
+    if only_managed is not None:
+        filters["only_managed"] = bool(only_managed)
+    open_count = session.execute(
+        select(func.count())
+        .select_from(NotificationChannel)
+        .where(
+            NotificationChannel.account_id == account.id,
+            col(NotificationChannel.closed_at).is_(None),
+        )
+    ).scalar_one()
+    if open_count >= MAX_CHANNELS_PER_ACCOUNT:
+        raise ChannelInputError(
+            "base",
+            "errors.too_many",
+            f"an account may have at most {MAX_CHANNELS_PER_ACCOUNT} open channels; "
+            "close one first",
+        )
+    channel = NotificationChannel(
+        id=new_id("chn"),
+        application_id=account.application_id,
+        account_id=account.id,
+        callback_url=callback_url,
+        filters=filters,
+    )
+    session.add(channel)
+    session.flush()
+    _notify(session, channel, {"type": "verification"})
+    return channel
+
+
+def list_channels(session: Session, account_id: str) -> list[NotificationChannel]:
+    """The account's open channels, oldest first."""
+    return _open_channels(session, account_id)
+
+
+def close_channel(session: Session, account_id: str, channel_id: str) -> None:
+    """Stop notifications to a channel; another account's or unknown id → NotFoundError.
+
+    Notifications already queued for it are still delivered (they describe changes that
+    happened while it was open)."""
+    channel = session.get(NotificationChannel, channel_id)
+    if channel is None or channel.account_id != account_id or channel.closed_at is not None:
+        raise NotFoundError(f"no channel {channel_id!r}")
+    channel.closed_at = utcnow()
+    session.add(channel)
+
+
+def _notify(session: Session, channel: NotificationChannel, notification: dict[str, Any]) -> None:
+    enqueue(
+        session,
+        channel.application_id,
+        str(notification["type"]),
+        channel.callback_url,
+        {"notification": notification, "channel": channel_view(channel)},
+    )
+
+
+def _changed_managed_calendars(
+    session: Session, calendar_ids: Iterable[str], since: dt.datetime
+) -> set[str]:
+    """Calendars among ``calendar_ids`` where an event written through our API changed."""
+    ids = list(calendar_ids)
+    if not ids:
+        return set()
+    rows = session.execute(
+        select(Event.calendar_id)
+        .where(
+            col(Event.calendar_id).in_(ids),
+            col(Event.managed_event_id).is_not(None),
+            col(Event.updated_at) >= since,
+        )
+        .distinct()
+    )
+    return set(rows.scalars())
+
+
+def notify_changes(
+    session: Session,
+    account_id: str,
+    changed_calendar_ids: Iterable[str],
+    changes_since: dt.datetime,
+    managed_calendar_ids: Iterable[str] | None = None,
+) -> int:
+    """Queue one ``change`` notification per open channel of the account whose filters
+    match a changed calendar; returns how many were queued.
+
+    ``only_managed`` channels match only calendars in ``managed_calendar_ids`` (default:
+    calendars with a managed event updated since ``changes_since``).
+    """
+    changed = set(changed_calendar_ids)
+    if not changed:
+        return 0
+    channels = _open_channels(session, account_id)
+    if not channels:
+        return 0
+    managed = (
+        set(managed_calendar_ids)
+        if managed_calendar_ids is not None
+        else (
+            _changed_managed_calendars(session, changed, changes_since)
+            if any(channel.filters.get("only_managed") for channel in channels)
+            else set()
+        )
+    )
+    queued = 0
+    for channel in channels:
+        relevant = managed & changed if channel.filters.get("only_managed") else changed
+        wanted = channel.filters.get("calendar_ids")
+        if wanted is not None:
+            relevant = relevant & set(wanted)
+        if relevant:
+            _notify(session, channel, {"type": "change", "changes_since": iso_z(changes_since)})
+            queued += 1
+    return queued
+
+
+def on_profile_synced(
+    session: Session, profile: Profile, changed_calendar_ids: set[str], started_at: dt.datetime
+) -> None:
+    """Sync hook: the run that started at ``started_at`` committed changes to these calendars."""
+    notify_changes(session, profile.account_id, changed_calendar_ids, started_at)
+
+
+def on_profile_disconnected(session: Session, profile: Profile) -> None:
+    """Sync hook: tell every open channel of the account (in the status change's transaction)."""
+    for channel in _open_channels(session, profile.account_id):
+        _notify(session, channel, {"type": "profile_disconnected"})
+
+
+def install_sync_hooks(context: SyncContext) -> None:
+    """Wire channel notifications into a ``SyncContext`` (daemon and ``syncd sync``)."""
+    if on_profile_disconnected not in context.on_disconnected:
+        context.on_disconnected.append(on_profile_disconnected)
+    if on_profile_synced not in context.on_synced:
+        context.on_synced.append(on_profile_synced)

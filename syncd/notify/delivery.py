@@ -1,0 +1,311 @@
+"""The delivery worker: sends outbox rows until each is acknowledged or too old.
+
+- A batch of due rows is leased (``FOR UPDATE SKIP LOCKED`` on Postgres, like profile
+  leases) and sent outside any transaction, so a slow receiver holds no database locks
+  and two workers never send the same row at the same time. A worker that dies keeps
+  its lease only until it expires; then the rows are due again.
+- The exact stored body is POSTed with ``Content-Type: application/json; charset=utf-8``,
+  the ``Cronofy-HMAC-SHA256`` signature of the application's webhook secret and the
+  row's stable ``Syncd-Delivery-Id`` (the same on every attempt, so receivers can
+  deduplicate: delivery is at least once).
+- Any 2xx is success. Anything else (connection refused, timeout, 3xx, 4xx, 5xx, a URL
+  that now resolves to a private address) schedules a retry with exponential backoff and
+  jitter, until ``webhook_retry_window`` after the row was queued; a failure after that
+  marks the row abandoned. Rows are never deleted, so operators can inspect or requeue
+  them. Secrets, bodies and URL paths are never logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import random
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import Engine, or_, select, update
+from sqlmodel import col
+
+from syncd.config import Settings
+from syncd.notify.outbox import SIGNATURE_HEADER, sign
+from syncd.notify.urls import url_origin, validate_webhook_url
+from syncd.store.crypto import SecretBox
+from syncd.store.db import session_scope
+from syncd.store.models import Application, OutboxMessage, utcnow
+from syncd.store.tenants import webhook_secret
+
+log = logging.getLogger(__name__)
+
+#: Header carrying the row's stable id; the same on every attempt.
+DELIVERY_ID_HEADER = "Syncd-Delivery-Id"
+#: Header carrying the 1-based attempt number (informational).
+ATTEMPT_HEADER = "Syncd-Delivery-Attempt"
+CONTENT_TYPE = "application/json; charset=utf-8"
+USER_AGENT = "syncd-webhooks/1"
+#: Extra seconds a lease lasts beyond the worst-case time to send its batch.
+LEASE_MARGIN_SECONDS = 60.0
+
+_sending = threading.local()
+
+
+class _RedactWebhookUrls(logging.Filter):
+    """httpx logs each request's full URL; a webhook URL's path and query often carry the
+    receiver's secret, so while this module sends, only the origin is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(_sending, "active", False) and isinstance(record.args, tuple):
+            record.args = tuple(
+                url_origin(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactWebhookUrls())
+
+
+@dataclass(frozen=True)
+class Leased:
+    """What a worker needs to send one row (detached from the session)."""
+
+    id: int
+    delivery_id: str
+    application_id: str
+    url: str
+    body: str
+    attempts: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    delivered: bool
+    error: str | None = None
+
+
+def retry_delay(attempts: int, settings: Settings, rng: random.Random | None = None) -> float:
+    """Seconds until the next attempt after ``attempts`` failures: exponential, capped,
+    with "equal jitter" (between half and all of the step) so receivers coming back up are
+    not hit by every sender at once."""
+    exponent = min(max(attempts - 1, 0), 60)
+    step = min(settings.webhook_retry_max_delay, settings.webhook_retry_initial * 2**exponent)
+    return step / 2 + (rng or random).uniform(0, step / 2)
+
+
+def lease_seconds(settings: Settings, limit: int) -> float:
+    """Long enough to send a whole batch even if every attempt times out."""
+    rounds = math.ceil(max(limit, 1) / settings.webhook_concurrency)
+    return rounds * settings.webhook_timeout + LEASE_MARGIN_SECONDS
+
+
+def claim_due_messages(
+    engine: Engine,
+    worker_id: str,
+    limit: int,
+    lease_for: float,
+    now: dt.datetime | None = None,
+) -> list[Leased]:
+    """Lease up to ``limit`` undelivered, unabandoned rows whose next attempt is due."""
+    if limit <= 0:
+        return []
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        query = (
+            select(OutboxMessage)
+            .where(
+                col(OutboxMessage.delivered_at).is_(None),
+                col(OutboxMessage.abandoned_at).is_(None),
+                col(OutboxMessage.next_attempt_at).is_not(None),
+                col(OutboxMessage.next_attempt_at) <= now,
+                or_(
+                    col(OutboxMessage.lease_expires_at).is_(None),
+                    col(OutboxMessage.lease_expires_at) < now,
+                ),
+            )
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(limit)
+        )
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.execute(query).scalars())
+        if not rows:
+            return []
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+            .values(lease_owner=worker_id, lease_expires_at=now + dt.timedelta(seconds=lease_for))
+        )
+        return [
+            Leased(
+                id=int(row.id or 0),
+                delivery_id=row.delivery_id,
+                application_id=row.application_id,
+                url=row.url,
+                body=row.body,
+                attempts=row.attempts,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+
+def _secrets(engine: Engine, box: SecretBox, application_ids: set[str]) -> dict[str, str]:
+    with session_scope(engine) as session:
+        applications = session.execute(
+            select(Application).where(col(Application.id).in_(application_ids))
+        ).scalars()
+        return {application.id: webhook_secret(box, application) for application in applications}
+
+
+def attempt(
+    client: httpx.Client, settings: Settings, message: Leased, secret: str
+) -> AttemptResult:
+    """POST one row once. Never raises; the error text names no secret, path or query."""
+    try:
+        validate_webhook_url(message.url, settings)
+    except ValueError as error:
+        return AttemptResult(False, f"refused: {error}")
+    body = message.body.encode("utf-8")
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        SIGNATURE_HEADER: sign(secret, body),
+        DELIVERY_ID_HEADER: message.delivery_id,
+        ATTEMPT_HEADER: str(message.attempts + 1),
+        "User-Agent": USER_AGENT,
+    }
+    _sending.active = True
+    try:
+        # Streamed so a receiver's (possibly huge) response body is never read.
+        with client.stream("POST", message.url, content=body, headers=headers) as response:
+            status = response.status_code
+    except httpx.TimeoutException:
+        return AttemptResult(False, f"timed out after {settings.webhook_timeout:g} s")
+    except httpx.HTTPError as error:
+        return AttemptResult(False, f"{type(error).__name__}: could not reach the receiver")
+    finally:
+        _sending.active = False
+    if 200 <= status < 300:
+        return AttemptResult(True)
+    return AttemptResult(False, f"HTTP {status}")
+
+
+def _record(
+    engine: Engine,
+    settings: Settings,
+    worker_id: str,
+    message: Leased,
+    result: AttemptResult | None,
+    now: dt.datetime,
+) -> None:
+    """Store the attempt's outcome (``None``: not attempted, just hand the row back),
+    unless our lease was taken over meanwhile."""
+    if result is None:
+        _update_if_leased(
+            engine, worker_id, message, {"lease_owner": None, "lease_expires_at": None}
+        )
+        return
+    values: dict[str, object] = {
+        "attempts": message.attempts + 1,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_error": result.error,
+    }
+    origin = url_origin(message.url)
+    if result.delivered:
+        values["delivered_at"] = now
+        log.info("delivered %s to %s", message.delivery_id, origin)
+    elif (now - message.created_at).total_seconds() >= settings.webhook_retry_window:
+        values["abandoned_at"] = now
+        values["next_attempt_at"] = None
+        log.error(
+            "abandoned %s to %s after %d attempts over %.0f s: %s",
+            message.delivery_id,
+            origin,
+            message.attempts + 1,
+            (now - message.created_at).total_seconds(),
+            result.error,
+        )
+    else:
+        delay = retry_delay(message.attempts + 1, settings)
+        values["next_attempt_at"] = now + dt.timedelta(seconds=delay)
+        log.warning(
+            "delivery %s to %s failed (attempt %d), retrying in %.0f s: %s",
+            message.delivery_id,
+            origin,
+            message.attempts + 1,
+            delay,
+            result.error,
+        )
+    _update_if_leased(engine, worker_id, message, values)
+
+
+def _update_if_leased(
+    engine: Engine, worker_id: str, message: Leased, values: dict[str, object]
+) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.lease_owner == worker_id)
+            .values(**values)
+        )
+
+
+def deliver_due(
+    engine: Engine,
+    settings: Settings,
+    box: SecretBox,
+    worker_id: str,
+    limit: int = 50,
+    now: dt.datetime | None = None,
+    client: httpx.Client | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Lease and send up to ``limit`` due rows; returns how many were delivered.
+
+    ``now`` fixes the clock (tests move it forward instead of sleeping through backoff).
+    Once ``stop`` is set, rows not yet sent are handed back untouched (a quick shutdown).
+    """
+    leased = claim_due_messages(engine, worker_id, limit, lease_seconds(settings, limit), now)
+    if not leased:
+        return 0
+    secrets = _secrets(engine, box, {message.application_id for message in leased})
+    own_client = client is None
+    http = client or httpx.Client(
+        timeout=settings.webhook_timeout, follow_redirects=False, trust_env=False
+    )
+    try:
+        results = _send_all(http, settings, leased, secrets, stop)
+    finally:
+        if own_client:
+            http.close()
+    finished = now or utcnow()
+    for message, result in zip(leased, results, strict=True):
+        _record(engine, settings, worker_id, message, result, finished)
+    return sum(1 for result in results if result is not None and result.delivered)
+
+
+def _send_all(
+    client: httpx.Client,
+    settings: Settings,
+    leased: Sequence[Leased],
+    secrets: dict[str, str],
+    stop: threading.Event | None,
+) -> list[AttemptResult | None]:
+    """One result per row, ``None`` for rows left unsent because ``stop`` was set."""
+
+    def send(message: Leased) -> AttemptResult | None:
+        if stop is not None and stop.is_set():
+            return None
+        secret = secrets.get(message.application_id)
+        if secret is None:
+            return AttemptResult(False, "the application no longer exists")
+        return attempt(client, settings, message, secret)
+
+    workers = min(settings.webhook_concurrency, len(leased))
+    if workers <= 1:
+        return [send(message) for message in leased]
+    with ThreadPoolExecutor(workers, thread_name_prefix="webhook") as pool:
+        return list(pool.map(send, leased))
