@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine, session_scope
 from syncd.store.models import OutboxMessage, utcnow
 from syncd.store.tenants import create_application
+from syncd.sync.daemon import SyncDaemon
 from tests.fixtures.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.store
@@ -368,3 +370,24 @@ def test_logs_name_neither_secrets_nor_url_paths(
     for secret in (tenant.secret, "private-path", "receiver-secret"):
         assert secret not in caplog.text
     assert receiver.accepted[0].path == "/hooks/private-path?token=receiver-secret"
+
+
+def test_the_daemon_delivers_queued_notifications(
+    engine: Engine,
+    webhook_settings: Settings,
+    box: SecretBox,
+    tenant: Tenant,
+    receiver: WebhookReceiver,
+) -> None:
+    receiver.start()
+    ids = queue(engine, tenant, receiver.url(), 3)
+    daemon = SyncDaemon(engine, webhook_settings, box)
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 15
+        while set(receiver.accepted_ids()) != set(ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        daemon.stop()
+    assert Counter(receiver.accepted_ids()) == Counter(ids)
+    assert all(row.delivered_at is not None for row in rows(engine).values())

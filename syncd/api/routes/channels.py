@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from syncd.api.auth import account_caller
-from syncd.api.context import app_settings, db_session
+from syncd.api.context import app_settings, db_session, write_session
 from syncd.api.errors import ApiError, invalid
 from syncd.config import Settings
 from syncd.notify.channels import (
@@ -66,7 +66,7 @@ class ChannelsResponse(BaseModel):
 def post_channel(
     body: ChannelRequest,
     account: Account = Depends(account_caller),
-    session: Session = Depends(db_session),
+    session: Session = Depends(write_session),
     settings: Settings = Depends(app_settings),
 ) -> dict[str, Any]:
     """Open a channel; a ``verification`` notification is sent to ``callback_url``."""
@@ -82,6 +82,7 @@ def post_channel(
         )
     except ChannelInputError as error:
         raise invalid(error.field, error.key, error.description) from None
+    session.commit()  # durable before the caller hears of it (yield cleanup may run later)
     return {"channel": channel_view(channel)}
 
 
@@ -97,11 +98,12 @@ def get_channels(
 def delete_channel(
     channel_id: str,
     account: Account = Depends(account_caller),
-    session: Session = Depends(db_session),
+    session: Session = Depends(write_session),
 ) -> Response:
     """Close a channel: no further notifications are queued for it."""
     try:
         close_channel(session, account.id, channel_id)
     except NotFoundError:
         raise ApiError(404, "not_found", f"no channel {channel_id!r}") from None
+    session.commit()
     return Response(status_code=202)
