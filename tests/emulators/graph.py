@@ -29,6 +29,7 @@ recorded cassettes replay request-for-request.
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -208,6 +209,9 @@ class _Calendar:
     changed: dict[str, int] = field(default_factory=dict)
     #: transactionId -> event id, so a retried create returns the first one.
     transactions: dict[str, str] = field(default_factory=dict)
+    #: (seq, served items, window -> sorted ids in it): a full delta round of thousands
+    #: of items is expanded and filtered once, not once per page.
+    served_memo: tuple[int, dict[str, dict[str, Any]], dict[Any, list[str]]] | None = None
 
 
 @dataclass
@@ -605,6 +609,25 @@ class GraphEmulator:
             if before.get(served_id) != after.get(served_id):
                 calendar.changed[served_id] = calendar.seq
 
+    def _served_now(self, calendar: _Calendar) -> dict[str, dict[str, Any]]:
+        """``_expanded``, computed once per change of the calendar (every change bumps seq)."""
+        if calendar.served_memo is None or calendar.served_memo[0] != calendar.seq:
+            calendar.served_memo = (calendar.seq, self._expanded(calendar), {})
+        return calendar.served_memo[1]
+
+    def _ids_in_window(
+        self, calendar: _Calendar, window: tuple[dt.datetime, dt.datetime]
+    ) -> list[str]:
+        """Sorted ids of the served items inside ``window``, as of the calendar's last change."""
+        served = self._served_now(calendar)
+        assert calendar.served_memo is not None
+        by_window = calendar.served_memo[2]
+        if window not in by_window:
+            by_window[window] = sorted(
+                served_id for served_id, item in served.items() if _in_window(item, window)
+            )
+        return by_window[window]
+
     def _expanded(self, calendar: _Calendar) -> dict[str, dict[str, Any]]:
         served: dict[str, dict[str, Any]] = {}
         for item in calendar.items.values():
@@ -949,14 +972,11 @@ class GraphEmulator:
             }  # fmt: skip
         size = int(prefer.get("odata.maxpagesize", DEFAULT_DELTA_PAGE_SIZE))
         window = (dt.datetime.fromisoformat(state["ws"]), dt.datetime.fromisoformat(state["we"]))
-        served = self._expanded(calendar)
+        served = self._served_now(calendar)
         since, snap, after = state["since"], state["snap"], state["after"]
         if since is None:
-            candidates = sorted(
-                served_id
-                for served_id, item in served.items()
-                if served_id > after and _in_window(item, window)
-            )
+            in_window = self._ids_in_window(calendar, window)
+            candidates = in_window[bisect.bisect_right(in_window, after) :]
         else:
             candidates = sorted(
                 served_id
