@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Any
 
 
@@ -26,6 +27,19 @@ def stop_on_signals() -> threading.Event:
 
 
 def wait_until_set(stop: threading.Event) -> None:
-    """Block until ``stop`` is set (short waits keep the main thread responsive to signals)."""
-    while not stop.wait(0.5):
+    """Block until ``stop`` is set (see :func:`stopped_after`)."""
+    while not stopped_after(stop):
         pass
+
+
+def stopped_after(stop: threading.Event, interval: float = 0.5) -> bool:
+    """Sleep up to ``interval`` seconds unless ``stop`` is set; True once it is.
+
+    Never ``stop.wait()`` in the main thread: the signal handler runs there and calls
+    ``stop.set()``, which takes the event's lock; if the signal lands while ``wait`` holds
+    that lock, the process deadlocks (seen as a daemon ignoring SIGTERM). Sleeping and
+    polling the lock-free ``is_set()`` cannot.
+    """
+    if not stop.is_set():
+        time.sleep(interval)
+    return stop.is_set()
