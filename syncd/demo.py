@@ -25,7 +25,7 @@ from syncd.config import load_settings
 from syncd.logs import configure_logging
 from syncd.radicale_server import RadicaleServer, sample_event_ics, seed_calendar_files
 from syncd.registry import build_provider
-from syncd.signals import stop_on_signals, wait_until_set
+from syncd.signals import stop_on_signals, stopped_after
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.models import Calendar, Event, Profile, utcnow
@@ -271,8 +271,11 @@ def _print_summary(
 
 
 def _wait(duration: float | None, stop: threading.Event | None) -> None:
+    """Until ``duration`` passes or ``stop`` is set; polls, as signal handlers require."""
     stop = stop or threading.Event()
-    if duration is not None:
-        stop.wait(duration)
-    else:
-        wait_until_set(stop)
+    deadline = None if duration is None else time.monotonic() + duration
+    while not stop.is_set():
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return
+        stopped_after(stop, min(0.5, remaining) if remaining is not None else 0.5)
