@@ -149,6 +149,15 @@ class ChangePage:
 
 
 @dataclass(frozen=True)
+class PushWatch:
+    """A live push subscription at the provider (Google channel, Graph subscription)."""
+
+    #: The provider's id for it: Google's ``resourceId``, Graph's subscription ``id``.
+    provider_resource_id: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class ProviderEndpoints:
     """Base URLs an adapter talks to; overridable so tests can point at 127.0.0.1."""
 
@@ -182,6 +191,9 @@ class CalendarProvider(ABC):
     #: Whether credentials come from an OAuth authorization-code flow (Google, Microsoft)
     #: rather than being typed in (CalDAV).
     uses_oauth: ClassVar[bool] = False
+    #: Whether ``watch_calendar``/``stop_watch`` work: the provider can call us back on
+    #: changes, so a sync can start within seconds instead of at the next poll.
+    supports_push: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -224,6 +236,35 @@ class CalendarProvider(ABC):
     def refreshed_credentials(self) -> dict[str, Any] | None:
         """Credentials to persist if they changed (token refresh, rotated refresh token)."""
         return None
+
+    # -- push (optional; see ``supports_push``) ------------------------------
+
+    def watch_calendar(
+        self,
+        calendar: RemoteCalendar,
+        channel_id: str,
+        token: str,
+        callback_url: str,
+        ttl: dt.timedelta,
+    ) -> PushWatch:
+        """Ask the provider to POST ``callback_url`` when the calendar's events change.
+
+        ``channel_id`` and ``token`` come back with every notification, so the receiver
+        can tell a genuine call from a forged one. The provider may shorten ``ttl``.
+        """
+        raise PermissionDenied(f"{self.name} has no push notifications")
+
+    def renew_watch(self, provider_resource_id: str, ttl: dt.timedelta) -> dt.datetime:
+        """Extend a live subscription in place; returns its new expiry.
+
+        PermissionDenied (the default) means "cannot": the caller replaces the channel
+        with a new one instead (Google channels cannot be extended).
+        """
+        raise PermissionDenied(f"{self.name} cannot renew a push channel in place")
+
+    def stop_watch(self, channel_id: str, provider_resource_id: str) -> None:
+        """End a subscription; stopping one the provider no longer knows is not an error."""
+        raise PermissionDenied(f"{self.name} has no push notifications")
 
 
 class OAuthCalendarProvider(CalendarProvider):

@@ -63,6 +63,7 @@ from providers.base import (
     PermissionDenied,
     ProviderEndpoints,
     ProviderError,
+    PushWatch,
     RateLimited,
     RemoteCalendar,
     RemoteEvent,
@@ -228,6 +229,10 @@ class MicrosoftProvider(OAuthCalendarProvider):
     """Outlook calendars through Microsoft Graph v1.0."""
 
     name: ClassVar[str] = "microsoft"
+    supports_push: ClassVar[bool] = True
+    #: Longest subscription asked for, in minutes: Graph's documented limit for Outlook
+    #: events was 4230 (~3 days) and is 10080 now; the smaller one works everywhere.
+    max_subscription_minutes: int = 4230
     #: Items per delta page (``Prefer: odata.maxpagesize``).
     page_size: int = 100
     #: The synced window: this many days back and ahead of the start of a full sync,
@@ -504,6 +509,61 @@ class MicrosoftProvider(OAuthCalendarProvider):
             if not current.get("isOnlineMeeting"):
                 raise PermissionDenied("Microsoft did not make the event a Teams meeting")
         return _conferencing(current)
+
+    # -- push --------------------------------------------------------------
+
+    def watch_calendar(
+        self,
+        calendar: RemoteCalendar,
+        channel_id: str,
+        token: str,
+        callback_url: str,
+        ttl: dt.timedelta,
+    ) -> PushWatch:
+        """``POST /subscriptions`` on the calendar's events; ``token`` is the clientState.
+
+        Graph validates ``callback_url`` before answering (it must echo ``validationToken``
+        as text/plain within 10 s), so a receiver that is not reachable fails here.
+        """
+        body = {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": callback_url,
+            "resource": f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}/events",
+            "expirationDateTime": _graph_utc(self._subscription_expiry(ttl)),
+            "clientState": token,
+        }
+        subscription = self._send("POST", "subscriptions", body=body) or {}
+        subscription_id = subscription.get("id")
+        if not isinstance(subscription_id, str) or not subscription_id:
+            raise InvalidRemoteData("Graph created a subscription without an id")
+        return PushWatch(subscription_id, self._expiry_of(subscription, ttl))
+
+    def renew_watch(self, provider_resource_id: str, ttl: dt.timedelta) -> dt.datetime:
+        """``PATCH /subscriptions/{id}`` with a later expirationDateTime."""
+        subscription = self._send(
+            "PATCH",
+            f"subscriptions/{quote(provider_resource_id, safe='')}",
+            body={"expirationDateTime": _graph_utc(self._subscription_expiry(ttl))},
+        )
+        return self._expiry_of(subscription or {}, ttl)
+
+    def stop_watch(self, channel_id: str, provider_resource_id: str) -> None:
+        """``DELETE /subscriptions/{id}``; one Graph no longer knows counts as stopped."""
+        try:
+            self._send("DELETE", f"subscriptions/{quote(provider_resource_id, safe='')}")
+        except (NotFound, _BadRequest):
+            log.info("Graph subscription %r was already gone", provider_resource_id)
+
+    def _subscription_expiry(self, ttl: dt.timedelta) -> dt.datetime:
+        longest = dt.timedelta(minutes=self.max_subscription_minutes)
+        return dt.datetime.now(dt.UTC) + min(ttl, longest)
+
+    def _expiry_of(self, subscription: dict[str, Any], ttl: dt.timedelta) -> dt.datetime:
+        """The expiry Graph granted (it may shorten the one asked for)."""
+        granted = _parse_optional_datetime(subscription.get("expirationDateTime"))
+        if granted is None:
+            return self._subscription_expiry(ttl)
+        return granted if granted.tzinfo else granted.replace(tzinfo=dt.UTC)
 
     # -- OAuth -------------------------------------------------------------
 

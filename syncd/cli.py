@@ -34,7 +34,7 @@ from syncd.notify.channels import install_sync_hooks
 from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
 from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
-from syncd.signals import stop_on_signals, stopped_after, wait_until_set
+from syncd.signals import stop_on_signals, wait_until_set
 from syncd.store.crypto import (
     SecretBox,
     SecretBoxError,
@@ -67,6 +67,7 @@ from syncd.store.tenants import (
     rotate_api_key,
 )
 from syncd.sync.daemon import DatabaseBusy, SyncDaemon
+from syncd.sync.push import stop_profile_channels
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 from syncd.sync.status import effective_status
 from syncd.systemd import Notifier
@@ -485,7 +486,10 @@ def profiles_reauthorize(
 
 @profiles_app.command("remove")
 def profiles_remove(profile_id: str) -> None:
-    """Remove a profile and everything synced from it."""
+    """Remove a profile and everything synced from it (its push channels are stopped)."""
+    with _runtime.session() as session:
+        find_profile(session, profile_id)  # a missing profile fails before anything is stopped
+    stop_profile_channels(SyncContext(_runtime.engine, _runtime.settings, _runtime.box), profile_id)
     with _runtime.session() as session:
         remove_profile(session, find_profile(session, profile_id))
     out.print(f"removed {profile_id}")
@@ -801,7 +805,7 @@ def run_command(
             err.print(f"syncd API listening on {server.url}")
         notifier.ready(daemon.status_line())
         notifier.start_watchdog(daemon.healthy, daemon.status_line)
-        while not stopped_after(stop):
+        while not stop.wait(0.5):
             if reload_requested.is_set():
                 reload_requested.clear()
                 notifier.reloading()

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     #: Base URL callers reach the API at (absolute ``next_page`` links); default: the request's.
     public_base_url: str | None = None
+    #: Base URL Google and Microsoft call back for push notifications (``/push/google``,
+    #: ``/push/microsoft`` under it); unset: ``public_base_url``; empty: push off.
+    push_base_url: str | None = None
+    #: Seconds a push channel is asked to live (providers may grant less: Graph ~3 days).
+    push_channel_ttl: float = Field(default=172800.0, gt=60)
+    #: Channels expiring within this many seconds are renewed by the maintenance pass.
+    push_renew_margin: float = Field(default=21600.0, gt=0)
     #: Hosts (names, IPs or CIDR networks) webhooks may reach over plain http or at
     #: private/loopback addresses; everything else must be https to a public address.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from syncd.api.errors import install_error_handlers
 from syncd.api.routes import availability, calendars, free_busy, health, profiles, userinfo
 from syncd.api.routes import channels as channels_route
 from syncd.api.routes import metrics as metrics_route
+from syncd.api.routes import push as push_route
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine
@@ -56,4 +57,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for module in (availability, free_busy, calendars, channels_route, profiles, userinfo, health):
         app.include_router(module.router)
     metrics_route.install(app)
+    app.include_router(push_route.router)  # provider callbacks, outside /v1
     return app

@@ -324,8 +324,9 @@ class PushChannel(SQLModel, table=True):
     profile_id: str = Field(foreign_key="profile.id", index=True)
     calendar_id: str = Field(foreign_key="calendar.id", index=True)
     provider: str
-    #: The provider's id for it (Google resourceId, Graph subscription id).
-    provider_resource_id: str | None = None
+    #: The provider's id for it (Google resourceId, Graph subscription id). Indexed:
+    #: Graph notifications name only the subscription.
+    provider_resource_id: str | None = Field(default=None, index=True)
     #: Hash of the secret the provider echoes back (Google token, Graph clientState).
     secret_hash: str
     expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

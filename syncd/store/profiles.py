@@ -9,7 +9,15 @@ from sqlmodel import Session, col, select
 
 from syncd.ids import new_id
 from syncd.store.crypto import SecretBox
-from syncd.store.models import Account, Calendar, Event, Occurrence, Profile, utcnow
+from syncd.store.models import (
+    Account,
+    Calendar,
+    Event,
+    Occurrence,
+    Profile,
+    PushChannel,
+    utcnow,
+)
 from syncd.store.tenants import NotFoundError
 
 
@@ -88,8 +96,12 @@ def reauthorize_profile(
 
 
 def remove_profile(session: Session, profile: Profile) -> None:
-    """Delete a profile with its calendars, events and occurrences."""
+    """Delete a profile with its calendars, events, occurrences and push channel rows.
+
+    Stop the channels at the provider first (``syncd.sync.push.stop_profile_channels``).
+    """
     calendar_ids = select(Calendar.id).where(Calendar.profile_id == profile.id)
+    session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))  # type: ignore[call-overload]
     session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
     session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
     session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))  # type: ignore[call-overload]

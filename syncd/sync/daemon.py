@@ -29,6 +29,7 @@ from syncd.notify.delivery import deliver_due
 from syncd.store.crypto import SecretBox
 from syncd.store.db import is_sqlite
 from syncd.sync.leases import claim_due_profiles, release_leases, renew_leases
+from syncd.sync.push import PushMaintenance
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,8 @@ class SyncDaemon:
         self.completed: list[SyncOutcome] = []
         self.finished_runs = 0
         self.failed_runs = 0
+        #: Keeps provider push channels (Google watch, Graph subscriptions) alive.
+        self.push = PushMaintenance(self.context)
 
     @property
     def stop_event(self) -> threading.Event:
@@ -141,6 +144,7 @@ class SyncDaemon:
         self._scheduler.add_job(
             self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", executor="notify"
         )
+        self.push.install(self._scheduler)
         self._scheduler.start()
         log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
 

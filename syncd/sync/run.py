@@ -46,6 +46,7 @@ from syncd.store.events import (
 from syncd.store.models import Account, Calendar, Profile, SyncRun, utcnow
 from syncd.store.profiles import profile_credentials, store_credentials
 from syncd.sync import status
+from syncd.sync.push import cap_next_due
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ def _finish(
     settings = context.settings
     now = utcnow()
     with session_scope(context.engine) as session:
-        profile = session.get(Profile, profile_id)
+        # Locked: a request_sync_now landing now waits, and is not overwritten below.
+        profile = session.get(Profile, profile_id, with_for_update=True)
         run = session.get(SyncRun, run_id) if run_id is not None else None
         if run is not None:
             run.finished_at = now
@@ -175,8 +177,14 @@ def _finish(
         if outcome.changed_calendar_ids:  # whatever the outcome: those pages are committed
             for synced_hook in context.on_synced:
                 synced_hook(session, profile, outcome.changed_calendar_ids, started_at)
+        # A push (or an operator) asked for a sync while this one ran: it may have missed
+        # that change, so the request stands.
+        requested = profile.next_due_at if _requested_during(profile, started_at) else None
         if outcome.outcome == "ok":
             status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
+            cap_next_due(profile, started_at, settings)
+            if requested is not None and profile.next_due_at is not None:
+                profile.next_due_at = min(profile.next_due_at, requested)
             log.info(
                 "synced profile %s: %d calendars, %d pages, %d changes, %d skipped items",
                 profile_id,
@@ -211,6 +219,11 @@ def _finish(
             profile.lease_owner = None
             profile.lease_expires_at = None
         session.add(profile)
+
+
+def _requested_during(profile: Profile, started_at: dt.datetime) -> bool:
+    """Whether ``next_due_at`` was moved after the run started (``request_sync_now``)."""
+    return profile.next_due_at is not None and profile.next_due_at > started_at
 
 
 class _ProfileSync:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import email.utils
+import hashlib
 import json
 import secrets
 import socket
@@ -26,7 +28,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from tests.emulators.push import Delivery, NotificationSender, acceptable_callback
 
 API_PREFIX = "/calendar/v3"
 DEFAULT_USER = "alice@example.com"
@@ -37,6 +41,10 @@ DEFAULT_EVENTS_PAGE_SIZE = 250
 MAX_EVENTS_PAGE_SIZE = 2500
 DEFAULT_CALENDAR_LIST_PAGE_SIZE = 100
 MAX_CALENDAR_LIST_PAGE_SIZE = 250
+#: Channel lifetime when events.watch asks for none (Google's documented default), and
+#: the longest one granted.
+DEFAULT_CHANNEL_TTL_SECONDS = 604800
+MAX_CHANNEL_TTL_SECONDS = 2592000
 
 #: Keys the emulator keeps for itself on stored events; never serialised.
 _PRIVATE_KEYS = ("_seq", "_raw")
@@ -149,6 +157,25 @@ class _Grant:
     revoked: bool = False
 
 
+@dataclass
+class _Channel:
+    """An events.watch channel: notifications go to ``address`` until it expires or stops."""
+
+    id: str
+    resource_id: str
+    resource_uri: str
+    calendar_id: str
+    owner: str
+    address: str
+    token: str | None
+    expires_at: float
+    messages: int = 0
+    stopped: bool = False
+
+    def live(self) -> bool:
+        return not self.stopped and self.expires_at > time.time()
+
+
 class GoogleCalendarEmulator:
     """The fake server plus a Python API for tests to arrange state and faults."""
 
@@ -172,6 +199,8 @@ class GoogleCalendarEmulator:
         self._codes: dict[str, str] = {}  # authorization code -> user
         self._faults: deque[tuple[Fault, str]] = deque()
         self._counter = 0
+        self._channels: dict[str, _Channel] = {}
+        self._push = NotificationSender("google-emulator")
         self._server = _QuietServer((host, port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
@@ -192,6 +221,7 @@ class GoogleCalendarEmulator:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._push.close()
 
     def __enter__(self) -> GoogleCalendarEmulator:
         return self.start()
@@ -314,6 +344,7 @@ class GoogleCalendarEmulator:
             item = dict(item, _seq=calendar.seq, _raw=True)
             item_id = str(item.get("id") or self._new_id())
             calendar.events[item_id] = item
+            self._notify_watchers(calendar)
 
     def update_event(self, calendar_id: str, event_id: str, **changes: Any) -> dict[str, Any]:
         with self._lock:
@@ -348,6 +379,7 @@ class GoogleCalendarEmulator:
                 "_seq": calendar.seq,
             }
             calendar.events[instance["id"]] = instance
+            self._notify_watchers(calendar)
             return _public(instance)
 
     def override_instance(
@@ -405,6 +437,117 @@ class GoogleCalendarEmulator:
                     body = {k: v for k, v in stored.items() if k != "_seq"}
                     body["conferenceData"] = _meet_conference(event_id, request, "success")
                     self._store_event(calendar, body)
+
+    # -- push channels (events.watch / channels.stop) ---------------------
+
+    def channels(self, *, live_only: bool = True) -> list[dict[str, Any]]:
+        """The watch channels (as the Channel resource), live ones only unless asked."""
+        with self._lock:
+            return [
+                dict(self._channel_resource(c), address=c.address, stopped=c.stopped)
+                for c in self._channels.values()
+                if c.live() or not live_only
+            ]
+
+    def expire_channel(self, channel_id: str) -> None:
+        """The channel reached its expiration: no more notifications."""
+        with self._lock:
+            self._channels[channel_id].expires_at = time.time() - 1
+
+    @property
+    def push_deliveries(self) -> list[Delivery]:
+        """Every notification sent so far, with the receiver's status code."""
+        return list(self._push.deliveries)
+
+    def wait_for_notifications(self, timeout: float = 10.0) -> bool:
+        """Block until every queued notification has been delivered."""
+        return self._push.wait_idle(timeout)
+
+    def _watch(
+        self, user: str, calendar: _Calendar, payload: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        channel_id, address = payload.get("id"), payload.get("address")
+        if not isinstance(channel_id, str) or not channel_id:
+            return 400, google_error(400, "required", "Required channel id")
+        if payload.get("type") not in ("web_hook", "webhook"):
+            return 400, google_error(400, "invalid", "Invalid channel type")
+        if not isinstance(address, str) or not acceptable_callback(address):
+            return 400, google_error(
+                400, "push.webhookUrlNotHttps", "WebHook callback must be HTTPS"
+            )
+        if channel_id in self._channels:
+            return 400, google_error(400, "channelIdNotUnique", "Channel id not unique")
+        try:
+            ttl = int((payload.get("params") or {}).get("ttl", DEFAULT_CHANNEL_TTL_SECONDS))
+        except (TypeError, ValueError):
+            return 400, google_error(400, "invalid", "Invalid value for ttl")
+        calendar_id = calendar.entry["id"]
+        channel = _Channel(
+            id=channel_id,
+            # Google's resourceId names the watched resource: the same for every channel on it.
+            resource_id=hashlib.sha1(calendar_id.encode()).hexdigest()[:27],
+            resource_uri=(
+                f"https://www.googleapis.com/calendar/v3/calendars/{quote(calendar_id)}"
+                "/events?alt=json"
+            ),
+            calendar_id=calendar_id,
+            owner=user,
+            address=address,
+            token=payload.get("token") if isinstance(payload.get("token"), str) else None,
+            expires_at=time.time() + max(1, min(ttl, MAX_CHANNEL_TTL_SECONDS)),
+        )
+        self._channels[channel_id] = channel
+        self._notify(channel, "sync")
+        return 200, self._channel_resource(channel)
+
+    def _stop_channel(
+        self, user: str, payload: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | None]:
+        channel = self._channels.get(str(payload.get("id")))
+        if (
+            channel is None
+            or channel.stopped
+            or channel.owner != user
+            or channel.resource_id != payload.get("resourceId")
+        ):
+            return 404, google_error(
+                404, "notFound", f"Channel '{payload.get('id')}' not found for project"
+            )
+        channel.stopped = True
+        return 204, None
+
+    def _channel_resource(self, channel: _Channel) -> dict[str, Any]:
+        resource: dict[str, Any] = {
+            "kind": "api#channel",
+            "id": channel.id,
+            "resourceId": channel.resource_id,
+            "resourceUri": channel.resource_uri,
+            "expiration": str(int(channel.expires_at * 1000)),
+        }
+        if channel.token is not None:
+            resource["token"] = channel.token
+        return resource
+
+    def _notify_watchers(self, calendar: _Calendar) -> None:
+        """A calendar changed: every live channel on it gets an ``exists`` message."""
+        for channel in self._channels.values():
+            if channel.calendar_id == calendar.entry["id"] and channel.live():
+                self._notify(channel, "exists")
+
+    def _notify(self, channel: _Channel, state: str) -> None:
+        channel.messages += 1
+        headers = {
+            "X-Goog-Channel-ID": channel.id,
+            "X-Goog-Channel-Expiration": email.utils.formatdate(channel.expires_at, usegmt=True),
+            "X-Goog-Resource-ID": channel.resource_id,
+            "X-Goog-Resource-URI": channel.resource_uri,
+            "X-Goog-Resource-State": state,
+            "X-Goog-Message-Number": str(channel.messages),
+            "Content-Length": "0",
+        }
+        if channel.token is not None:
+            headers["X-Goog-Channel-Token"] = channel.token
+        self._push.send(channel.address, headers)
 
     # -- faults and request log -------------------------------------------
 
@@ -464,6 +607,7 @@ class GoogleCalendarEmulator:
         if previous is not None and "_raw" not in previous:
             stored["sequence"] = int(previous.get("sequence", 0)) + 1
         calendar.events[event_id] = stored
+        self._notify_watchers(calendar)
         return _public(stored)
 
     def _tombstone(self, calendar: _Calendar, event_id: str) -> None:
@@ -480,6 +624,7 @@ class GoogleCalendarEmulator:
             if key in previous:
                 tombstone[key] = previous[key]
         calendar.events[event_id] = tombstone
+        self._notify_watchers(calendar)
         # Deleting a series master deletes its exceptions too.
         for other_id, other in list(calendar.events.items()):
             if other.get("recurringEventId") == event_id and other.get("status") != "cancelled":
@@ -528,6 +673,14 @@ class GoogleCalendarEmulator:
             except ValueError:
                 return 400, google_error(400, "parseError", "Parse Error")
         with self._lock:
+            if parts == ["channels", "stop"] and method == "POST":
+                return self._stop_channel(user, payload)
+            if len(parts) == 4 and parts[0] == "calendars" and parts[2:] == ["events", "watch"]:
+                watched = self._visible_calendar(user, parts[1])
+                if watched is None:
+                    return 404, google_error(404, "notFound", "Not Found")
+                if method == "POST":
+                    return self._watch(user, watched, payload)
             if parts[:3] == ["users", "me", "calendarList"]:
                 if len(parts) == 3 and method == "GET":
                     return self._calendar_list(user, query)

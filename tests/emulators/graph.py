@@ -51,6 +51,9 @@ from zoneinfo import ZoneInfo
 
 import trustme
 
+from tests.emulators.push import Delivery, NotificationSender, acceptable_callback
+from tests.emulators.push import request as push_request
+
 API_PREFIX = "/v1.0"
 DEFAULT_USER = "alice@contoso.com"
 DEFAULT_TENANT = "common"
@@ -74,6 +77,11 @@ WINDOWS_ZONES = {
 _SERIES_HORIZON = dt.timedelta(days=1000)
 _MAX_OCCURRENCES = 2000
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: Longest subscription lifetime Graph grants on Outlook events, in minutes.
+MAX_SUBSCRIPTION_MINUTES = 10080
+#: Seconds Graph waits for a notification URL to echo its validationToken.
+VALIDATION_TIMEOUT_SECONDS = 10.0
+CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
 
 
 def _now() -> dt.datetime:
@@ -221,6 +229,24 @@ class _Grant:
 
 
 @dataclass
+class _Subscription:
+    """A change-notification subscription on one calendar's events."""
+
+    id: str
+    resource: str
+    calendar_id: str
+    owner: str
+    change_types: frozenset[str]
+    notification_url: str
+    client_state: str | None
+    expires_at: dt.datetime
+    deleted: bool = False
+
+    def live(self) -> bool:
+        return not self.deleted and self.expires_at > _now()
+
+
+@dataclass
 class _User:
     mail: str | None
     user_principal_name: str
@@ -257,6 +283,8 @@ class GraphEmulator:
         self._codes: dict[str, str] = {}
         self._faults: deque[tuple[Fault, str]] = deque()
         self._counter = 0
+        self._subscriptions: dict[str, _Subscription] = {}
+        self._push = NotificationSender("graph-emulator")
         self._ca = trustme.CA()
         self._folder = tempfile.TemporaryDirectory(prefix="graph-emulator-")
         self.ca_bundle = str(Path(self._folder.name) / "ca.pem")
@@ -284,6 +312,7 @@ class GraphEmulator:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._push.close()
         self._folder.cleanup()
 
     def __enter__(self) -> GraphEmulator:
@@ -501,6 +530,198 @@ class GraphEmulator:
                     updated = dict(stored, onlineMeeting=_teams_meeting(event_id))
                     self._replace(calendar, event_id, updated)
 
+    # -- subscriptions (change notifications) -----------------------------
+
+    def subscriptions(self, *, live_only: bool = True) -> list[dict[str, Any]]:
+        """The subscriptions as Graph serialises them (live ones only unless asked)."""
+        with self._lock:
+            return [
+                dict(self._subscription_resource(s), deleted=s.deleted)
+                for s in self._subscriptions.values()
+                if s.live() or not live_only
+            ]
+
+    def expire_subscription(self, subscription_id: str) -> None:
+        """The subscription ran out: no more notifications, PATCH answers 404."""
+        with self._lock:
+            self._subscriptions[subscription_id].expires_at = _now() - dt.timedelta(seconds=1)
+
+    @property
+    def push_deliveries(self) -> list[Delivery]:
+        """Every notification sent so far, with the receiver's status code."""
+        return list(self._push.deliveries)
+
+    def wait_for_notifications(self, timeout: float = 10.0) -> bool:
+        """Block until every queued notification has been delivered."""
+        return self._push.wait_idle(timeout)
+
+    def _create_subscription(self, user: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        """POST /subscriptions: validate the request, then the notification URL (unlocked)."""
+        problem = self._subscription_problem(user, payload)
+        if problem is not None:
+            return 400, graph_error("InvalidRequest", problem)
+        url = str(payload["notificationUrl"])
+        token = (
+            f"Validation: Testing client application reachability for subscription {uuid.uuid4()}"
+        )
+        separator = "&" if urlsplit(url).query else "?"
+        status, reply, headers = push_request(
+            "POST",
+            f"{url}{separator}{urlencode({'validationToken': token})}",
+            {"Content-Type": "text/plain; charset=utf-8"},
+            b"",
+            VALIDATION_TIMEOUT_SECONDS,
+        )
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        if (
+            status != 200
+            or reply.decode(errors="replace") != token
+            or not content_type.startswith("text/plain")
+        ):
+            return 400, graph_error(
+                "InvalidRequest",
+                "Subscription validation request failed. Notification endpoint must respond "
+                "with 200 OK to validation request.",
+            )
+        with self._lock:
+            resource = str(payload["resource"]).strip("/")
+            subscription = _Subscription(
+                id=str(uuid.uuid4()),
+                resource=resource,
+                calendar_id=resource.split("/")[2],
+                owner=user,
+                change_types=frozenset(str(payload["changeType"]).split(",")),
+                notification_url=url,
+                client_state=payload.get("clientState"),
+                expires_at=_parse_query_time(str(payload["expirationDateTime"])),
+            )
+            self._subscriptions[subscription.id] = subscription
+            return 201, self._subscription_resource(subscription)
+
+    def _subscription_problem(self, user: str, payload: dict[str, Any]) -> str | None:
+        """Why Graph would refuse this subscription request (None: it would not)."""
+        for name in ("changeType", "notificationUrl", "resource", "expirationDateTime"):
+            if not isinstance(payload.get(name), str) or not payload[name]:
+                return f"Missing required property '{name}'."
+        if not set(str(payload["changeType"]).split(",")) <= CHANGE_TYPES:
+            return "Invalid changeType."
+        if not acceptable_callback(str(payload["notificationUrl"])):
+            return "Notification URL must use https."
+        client_state = payload.get("clientState")
+        if client_state is not None and (
+            not isinstance(client_state, str) or len(client_state) > 128
+        ):
+            return "clientState must be a string of at most 128 characters."
+        parts = str(payload["resource"]).strip("/").split("/")
+        with self._lock:
+            calendar = self._calendars.get(parts[2]) if len(parts) == 4 else None
+        if (
+            len(parts) != 4
+            or parts[0] != "me"
+            or parts[1] != "calendars"
+            or parts[3] != "events"
+            or calendar is None
+            or calendar.owner != user
+        ):
+            return f"Resource '{payload['resource']}' is not supported."
+        return self._expiry_problem(str(payload["expirationDateTime"]))
+
+    def _expiry_problem(self, text: str) -> str | None:
+        try:
+            expires = _parse_query_time(text)
+        except ValueError:
+            return "Invalid expirationDateTime."
+        if expires <= _now():
+            return "Subscription expiration must be in the future."
+        if expires > _now() + dt.timedelta(minutes=MAX_SUBSCRIPTION_MINUTES):
+            return (
+                f"Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes "
+                "in the future."
+            )
+        return None
+
+    def _one_subscription(
+        self, user: str, method: str, subscription_id: str, payload: dict[str, Any]
+    ) -> tuple[int, Any, dict[str, str]]:
+        subscription = self._subscriptions.get(subscription_id)
+        if subscription is None or subscription.owner != user or not subscription.live():
+            return (
+                404,
+                graph_error("ResourceNotFound", "The object was not found."),
+                {},
+            )
+        if method == "GET":
+            return 200, self._subscription_resource(subscription), {}
+        if method == "DELETE":
+            subscription.deleted = True
+            return 204, None, {}
+        if method == "PATCH":
+            text = payload.get("expirationDateTime")
+            problem = (
+                self._expiry_problem(str(text))
+                if isinstance(text, str)
+                else "Missing expirationDateTime."
+            )
+            if problem is not None:
+                return 400, graph_error("InvalidRequest", problem), {}
+            subscription.expires_at = _parse_query_time(str(text))
+            return 200, self._subscription_resource(subscription), {}
+        return 405, graph_error("ErrorInvalidRequest", "Method not allowed."), {}
+
+    def _subscription_resource(self, subscription: _Subscription) -> dict[str, Any]:
+        return {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity",
+            "id": subscription.id,
+            "resource": subscription.resource,
+            "applicationId": self.client_id,
+            "changeType": ",".join(sorted(subscription.change_types)),
+            "clientState": subscription.client_state,
+            "notificationUrl": subscription.notification_url,
+            "notificationQueryOptions": None,
+            "lifecycleNotificationUrl": None,
+            "expirationDateTime": _graph_timestamp(subscription.expires_at),
+            "creatorId": self._users[subscription.owner].id
+            if subscription.owner in self._users
+            else None,
+            "includeResourceData": None,
+            "latestSupportedTlsVersion": "v1_2",
+            "encryptionCertificate": None,
+            "encryptionCertificateId": None,
+            "notificationUrlAppId": None,
+        }
+
+    def _notify_subscribers(self, calendar: _Calendar, changes: dict[str, str]) -> None:
+        """Served ids that changed (id -> created/updated/deleted): one POST per subscription."""
+        owner = self._users.get(calendar.owner)
+        user_id = owner.id if owner else calendar.owner
+        for subscription in self._subscriptions.values():
+            if subscription.calendar_id != calendar.entry["id"] or not subscription.live():
+                continue
+            value = [
+                {
+                    "subscriptionId": subscription.id,
+                    "subscriptionExpirationDateTime": _graph_timestamp(subscription.expires_at),
+                    "changeType": change,
+                    "resource": f"Users/{user_id}/Events/{served_id}",
+                    "resourceData": {
+                        "@odata.type": "#Microsoft.Graph.Event",
+                        "@odata.id": f"Users/{user_id}/Events/{served_id}",
+                        "@odata.etag": f'W/"{calendar.seq}"',
+                        "id": served_id,
+                    },
+                    "clientState": subscription.client_state,
+                    "tenantId": TENANT_ID,
+                }
+                for served_id, change in sorted(changes.items())
+                if change in subscription.change_types
+            ]
+            if value:
+                self._push.send(
+                    subscription.notification_url,
+                    {"Content-Type": "application/json; charset=utf-8"},
+                    json.dumps({"value": value}).encode(),
+                )
+
     # -- faults and request log -------------------------------------------
 
     def inject(self, fault: Fault, times: int = 1, path_prefix: str = API_PREFIX) -> None:
@@ -605,9 +826,17 @@ class GraphEmulator:
             calendar.items[item_id] = new
             after = self._instances_of(new)
         calendar.seq += 1
+        changes: dict[str, str] = {}
         for served_id in {*before, *after}:
             if before.get(served_id) != after.get(served_id):
                 calendar.changed[served_id] = calendar.seq
+                changes[served_id] = (
+                    "created"
+                    if served_id not in before
+                    else ("deleted" if served_id not in after else "updated")
+                )
+        if changes:
+            self._notify_subscribers(calendar, changes)
 
     def _served_now(self, calendar: _Calendar) -> dict[str, dict[str, Any]]:
         """``_expanded``, computed once per change of the calendar (every change bumps seq)."""
@@ -862,7 +1091,12 @@ class GraphEmulator:
                 return 400, graph_error("BadRequest", "Unable to read JSON request payload."), {}
         prefer = _parse_prefer(headers.get("Prefer") or "")
         graph = parts[1:]
+        if graph == ["subscriptions"] and method == "POST":
+            status, created = self._create_subscription(user, payload)
+            return status, created, {}
         with self._lock:
+            if len(graph) == 2 and graph[0] == "subscriptions":
+                return self._one_subscription(user, method, graph[1], payload)
             if graph == ["me"] and method == "GET":
                 return 200, self._me(user), {}
             if graph == ["me", "calendars"] and method == "GET":
