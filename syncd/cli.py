@@ -34,7 +34,7 @@ from syncd.notify.channels import install_sync_hooks
 from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
 from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
-from syncd.signals import stop_on_signals, wait_until_set
+from syncd.signals import stop_on_signals, stopped_after, wait_until_set
 from syncd.store.crypto import (
     SecretBox,
     SecretBoxError,
@@ -805,7 +805,7 @@ def run_command(
             err.print(f"syncd API listening on {server.url}")
         notifier.ready(daemon.status_line())
         notifier.start_watchdog(daemon.healthy, daemon.status_line)
-        while not stop.wait(0.5):
+        while not stopped_after(stop):
             if reload_requested.is_set():
                 reload_requested.clear()
                 notifier.reloading()
