@@ -195,7 +195,10 @@ class Occurrence(SQLModel, table=True):
     This is what range reads hit: availability and free/busy are one indexed query here.
     """
 
-    __table_args__ = (Index("ix_occurrence_range", "calendar_id", "start_utc", "end_utc"),)
+    # free_busy_status is in the index so busy reads are answered from the index alone.
+    __table_args__ = (
+        Index("ix_occurrence_range", "calendar_id", "start_utc", "end_utc", "free_busy_status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     calendar_id: str = Field(foreign_key="calendar.id")
