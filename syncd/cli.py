@@ -495,6 +495,134 @@ def profiles_remove(profile_id: str) -> None:
     out.print(f"removed {profile_id}")
 
 
+# --------------------------------------------------------------------------- conferencing
+
+conferencing_app = typer.Typer(
+    help="Conferencing services (Zoom, GoTo Meeting, Teams, Google Meet).", no_args_is_help=True
+)
+app.add_typer(conferencing_app, name="conferencing")
+
+
+@conferencing_app.command("connect")
+def conferencing_connect(
+    provider: Annotated[str, typer.Argument(help="zoom, goto, teams or meet")],
+    account_id: Annotated[str, typer.Option("--account")],
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-token", help="Import an existing grant instead of the browser flow."
+        ),
+    ] = None,
+) -> None:
+    """Authorize a conferencing service for an account (OAuth in the browser)."""
+    from syncd.conferencing import authorize
+
+    settings = _runtime.settings
+    flow = authorize.flow_class(provider)
+    with _runtime.session() as session:
+        find_account(session, account_id)
+    if refresh_token:
+        credentials = flow.credentials_from_refresh_token(refresh_token)
+    else:
+        client = authorize.client_for(settings, provider)
+        err.print(f"Open this URL to authorize {provider} (waiting for the redirect):")
+        credentials = authorize_interactively(
+            flow,  # type: ignore[arg-type]
+            client,
+            authorize.endpoints_for(settings, provider),
+            announce=lambda url: out.print(url, soft_wrap=True),
+        )
+    with _runtime.session() as session:
+        account = find_account(session, account_id)
+        label = authorize.profile_name(settings, provider, credentials, account)
+        profile = authorize.store_profile(
+            session, _runtime.box, account, provider, label, credentials
+        )
+        out.print(profile.id)
+
+
+def conferencing_rows(session: Session, account_id: str | None) -> list[dict[str, Any]]:
+    from syncd.store.managed import list_conferencing_profiles
+    from syncd.store.models import Account
+
+    rows = []
+    for profile in list_conferencing_profiles(session, account_id):
+        account = session.get(Account, profile.account_id)
+        rows.append(
+            {
+                "profile_id": profile.id,
+                "account_id": profile.account_id,
+                "provider": profile.provider,
+                "profile_name": profile.name,
+                "status": profile.status,
+                "reason": profile.status_reason,
+                "default": bool(account and account.default_conferencing_profile_id == profile.id),
+            }
+        )
+    return rows
+
+
+@conferencing_app.command("list")
+def conferencing_list(
+    account_id: Annotated[str | None, typer.Option("--account")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List conferencing profiles, their status and which one is each account's default."""
+    with _runtime.session() as session:
+        if account_id:
+            find_account(session, account_id)
+        rows = conferencing_rows(session, account_id)
+    if as_json:
+        _print_json(rows)
+        return
+    columns = ["profile_id", "account_id", "provider", "profile_name", "status", "default"]
+    _table("conferencing profiles", columns, [[row[c] for c in columns] for row in rows])
+
+
+@conferencing_app.command("default")
+def conferencing_default(
+    account_id: str,
+    profile_id: Annotated[str, typer.Argument(help='A pro_… id, or "8x8" for the built-in rooms')],
+) -> None:
+    """Choose the service ``conferencing: {"profile_id": "default"}`` uses for an account."""
+    from syncd.store.managed import set_default_conferencing
+
+    with _runtime.session() as session:
+        account = find_account(session, account_id)
+        chosen = None if profile_id.lower() in ("8x8", "none") else profile_id
+        set_default_conferencing(session, account, chosen)
+    out.print(f"{account_id}: default conferencing is {chosen or '8x8'}")
+
+
+@conferencing_app.command("remove")
+def conferencing_remove(profile_id: str) -> None:
+    """Forget a conferencing profile (its existing meetings are left in place)."""
+    from syncd.store.managed import find_conferencing_profile, remove_conferencing_profile
+
+    with _runtime.session() as session:
+        remove_conferencing_profile(session, find_conferencing_profile(session, profile_id))
+    out.print(f"removed {profile_id}")
+
+
+@app.command("work")
+def work_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Write the managed events due now, then exit.")
+    ] = True,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 1000,
+) -> None:
+    """Write due managed events (and their conferencing) once, as the daemon's job does.
+
+    Webhooks they cause are queued in the outbox and sent by ``syncd run``.
+    """
+    from syncd.conferencing.worker import ManagedEventWorker
+
+    worker = ManagedEventWorker(
+        _runtime.engine, _runtime.settings, _runtime.box, worker_id="cli-work"
+    )
+    out.print(f"processed {worker.run_due(limit)} managed event(s)")
+
+
 # --------------------------------------------------------------------------- keys
 
 

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
 
     google: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     microsoft: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
+    #: Conferencing services authorized with OAuth (requests-oauthlib).
+    zoom: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
+    goto: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
 
     @field_validator("log_level")
     @classmethod

@@ -9,12 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from syncd.api.paging import encode_page_token
+from syncd.conferencing.authorize import read_state, store_profile
+from syncd.store.db import session_scope
+from syncd.store.models import Account
 from tests.fixtures.api import ApiAccount, ApiApplication, ApiWorld
 
 START = dt.datetime(2030, 1, 8, 9, tzinfo=dt.UTC)
@@ -239,6 +243,128 @@ def test_a_channel_cannot_filter_on_another_applications_calendar(
     assert "b@example.com" not in foreign.text
 
 
+def test_events_cannot_be_written_or_deleted_in_another_applications_calendar(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    body = {
+        "event_id": "intrusion",
+        "summary": "x",
+        "start": "2030-01-08T09:00:00Z",
+        "end": "2030-01-08T10:00:00Z",
+    }
+    foreign_calendar = tenants.b_user.calendar_ids[0]
+    for method in ("POST", "DELETE"):
+        foreign = api_client.request(
+            method,
+            f"/v1/calendars/{foreign_calendar}/events",
+            headers=tenants.a_user.auth(),
+            json=body,
+        )
+        unknown = api_client.request(
+            method, "/v1/calendars/cal_nothere/events", headers=tenants.a_user.auth(), json=body
+        )
+        assert foreign.status_code == unknown.status_code == 404
+        assert_no_b_data(tenants, foreign)
+    colleague = api_client.post(
+        f"/v1/calendars/{tenants.a_colleague.calendar_ids[0]}/events",
+        headers=tenants.a_user.auth(),
+        json=body,
+    )
+    assert colleague.status_code == 404
+
+
+def test_events_read_only_the_callers_calendars(api_client: TestClient, tenants: Tenants) -> None:
+    own = api_client.get("/v1/events", headers=tenants.a_user.auth(), params=free_busy_params())
+    foreign = api_client.get(
+        "/v1/events",
+        headers=tenants.a_user.auth(),
+        params=free_busy_params(**{"calendar_ids[]": tenants.b_user.calendar_ids}),
+    )
+    assert own.status_code == 200
+    assert {e["calendar_id"] for e in own.json()["events"]} == set(tenants.a_user.calendar_ids)
+    assert foreign.status_code == 422
+    assert_no_b_data(tenants, own)
+
+
+def test_a_forged_events_page_token_naming_foreign_calendars_reveals_nothing(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    token = encode_page_token(
+        {
+            "start": "2030-01-01T00:00:00+00:00",
+            "end": "2030-02-01T00:00:00+00:00",
+            "tzid": "Etc/UTC",
+            "calendar_ids": tenants.b_user.calendar_ids,
+            "include_managed": True,
+            "only_managed": False,
+            "include_deleted": False,
+            "last_modified": None,
+            "page": 1,
+        }
+    )
+    response = api_client.get(f"/v1/events/pages/{token}", headers=tenants.a_user.auth())
+    assert response.status_code == 422
+    assert "events" not in response.json()
+
+
+def with_zoom_client(api_app: FastAPI) -> None:
+    """Configure a Zoom OAuth client (no request reaches Zoom in these tests)."""
+    settings = api_app.state.settings
+    api_app.state.settings = settings.model_copy(
+        update={
+            "zoom": settings.zoom.model_copy(
+                update={"client_id": "zoom-client", "authorize_url": "https://zoom.test/authorize"}
+            )
+        }
+    )
+
+
+def test_a_conferencing_authorization_link_only_ever_connects_the_callers_account(
+    api_app: FastAPI, api_client: TestClient, tenants: Tenants
+) -> None:
+    with_zoom_client(api_app)
+    body = {"redirect_uri": "https://a.example.com/done", "provider_name": "zoom"}
+    response = api_client.post(
+        "/v1/conferencing_service_authorizations", headers=tenants.a_user.auth(), json=body
+    )
+    assert response.status_code == 200
+    url = response.json()["authorization_request"]["url"]
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    flow = read_state(api_app.state.box, state)
+    assert (flow.account_id, flow.application_id) == (tenants.a_user.id, tenants.a.id)
+    assert_no_b_data(tenants, response)
+    as_application = api_client.post(
+        "/v1/conferencing_service_authorizations", headers=tenants.b.auth(), json=body
+    )
+    assert as_application.status_code == 403
+
+
+def test_another_applications_conferencing_profile_cannot_be_used(
+    api_world: ApiWorld, api_client: TestClient, tenants: Tenants
+) -> None:
+    with session_scope(api_world.engine) as session:
+        b_account = session.get(Account, tenants.b_user.id)
+        assert b_account is not None
+        b_profile = store_profile(session, api_world.box, b_account, "zoom", "b", {}).id
+    body = {
+        "event_id": "borrowed",
+        "summary": "x",
+        "start": "2030-01-08T09:00:00Z",
+        "end": "2030-01-08T10:00:00Z",
+    }
+    answers = [
+        api_client.post(
+            f"/v1/calendars/{tenants.a_user.calendar_ids[0]}/events",
+            headers=tenants.a_user.auth(),
+            json=body | {"conferencing": {"profile_id": profile_id}},
+        )
+        for profile_id in (b_profile, "pro_nobody")
+    ]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert answers[0].json() == answers[1].json()
+    assert b_profile not in answers[0].text
+
+
 def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
     """A new /v1 endpoint must come with its cross-tenant tests in this module."""
     covered = {
@@ -248,8 +374,12 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/userinfo",
         "/v1/free_busy",
         "/v1/free_busy/pages/{page_token}",
+        "/v1/events",
+        "/v1/events/pages/{page_token}",
+        "/v1/calendars/{calendar_id}/events",
         "/v1/channels",
         "/v1/channels/{channel_id}",
+        "/v1/conferencing_service_authorizations",
     }
     served = {path for path in api_app.openapi()["paths"] if path.startswith("/v1/")}
     assert served <= covered, f"add cross-tenant tests for {sorted(served - covered)}"

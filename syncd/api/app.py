@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from syncd.api.errors import install_error_handlers
 from syncd.api.routes import availability, calendars, free_busy, health, profiles, userinfo
 from syncd.api.routes import channels as channels_route
+from syncd.api.routes import conferencing as conferencing_route
+from syncd.api.routes import events as events_route
 from syncd.api.routes import metrics as metrics_route
 from syncd.api.routes import push as push_route
 from syncd.config import Settings
@@ -54,6 +56,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.clock = lambda: dt.datetime.now(dt.UTC)
     app.state.free_busy_page_size = free_busy.FREE_BUSY_PAGE_SIZE
     install_error_handlers(app)
+    app.include_router(events_route.router)
+    app.include_router(conferencing_route.router)
     for module in (availability, free_busy, calendars, channels_route, profiles, userinfo, health):
         app.include_router(module.router)
     metrics_route.install(app)

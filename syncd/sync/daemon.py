@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from syncd import metrics
+from syncd.conferencing.job import ManagedEventJob
 from syncd.config import Settings
 from syncd.ids import new_id
 from syncd.notify.channels import install_sync_hooks
@@ -119,6 +120,10 @@ class SyncDaemon:
             timezone="UTC",
         )
         self.completed: list[SyncOutcome] = []
+        #: Writes managed events (and their conferencing) on executors of its own.
+        self.managed_events = ManagedEventJob(
+            engine, settings, box, self.worker_id, self.context.stop_event
+        )
         self.finished_runs = 0
         self.failed_runs = 0
         #: Keeps provider push channels (Google watch, Graph subscriptions) alive.
@@ -144,6 +149,7 @@ class SyncDaemon:
         self._scheduler.add_job(
             self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", executor="notify"
         )
+        self.managed_events.install(self._scheduler)
         self.push.install(self._scheduler)
         self._scheduler.start()
         log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
@@ -274,6 +280,7 @@ class SyncDaemon:
         # (APScheduler's shutdown holds its job store lock while it waits for the threads).
         with self._dispatch_lock:
             self._scheduler.shutdown(wait=True)
+        self.managed_events.stop()
         release_leases(self.engine, self.worker_id)
         if self._lock is not None:
             self._lock.release()

@@ -1,0 +1,189 @@
+"""Events and conferencing benchmark (issue 5): 202 → ``conferencing_assigned`` latency.
+
+``N`` managed events with ``conferencing: {"profile_id": "default"}`` (8x8) and a
+``conferencing_assigned`` subscription are upserted concurrently through the HTTP API of
+a running server; a ``syncd run --no-api`` daemon subprocess writes them to the Google
+emulator and delivers the webhooks to a local receiver. Measured per event: the time
+from the API's 202 to the webhook's arrival at the receiver; and the upsert throughput.
+
+Run from the repository root::
+
+    python -m bench.conferencing                      # 200 events, SQLite
+    python -m bench.conferencing --postgres URL       # the same on Postgres
+    python -m bench.conferencing --smoke              # 10 events (the CI smoke size)
+
+The API server, the emulators and the receiver share this process; the daemon has its
+own. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+from syncd.store.crypto import SecretBox, generate_key
+from syncd.store.db import make_engine, upgrade_schema
+from tests.fixtures.conferencing_live import (
+    LiveWorld,
+    emulator_environment,
+    live_world,
+    wait_for,
+)
+from tests.fleet import daemon_environment, start_daemon
+
+TARGET_P99_SECONDS = 2.0
+
+
+class StampedArrivals(list[Any]):
+    """The receiver's ``accepted`` list, noting when each event's webhook arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def append(self, item: Any) -> None:
+        stamp = time.monotonic()
+        event_id = json.loads(item.body)["event"]["event_id"]
+        with self._lock:
+            self.arrived.setdefault(event_id, stamp)
+        super().append(item)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def upsert_all(world: LiveWorld, count: int, concurrency: int) -> tuple[dict[str, float], float]:
+    """Send every upsert; returns when each got its 202, and the wall time."""
+    assert world.server is not None
+    url = f"{world.server.url}/v1/calendars/{world.google_calendar}/events"
+    headers = {"Authorization": f"Bearer {world.token}"}
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+    local = threading.local()
+    accepted: dict[str, float] = {}
+
+    def one(number: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.trust_env = False
+        begins = start + dt.timedelta(minutes=30 * number)
+        body = {
+            "event_id": f"bench-{number}",
+            "summary": f"Bench {number}",
+            "start": begins.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end": (begins + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tzid": "Etc/UTC",
+            "conferencing": {"profile_id": "default"},
+            "subscriptions": [
+                {
+                    "type": "webhook",
+                    "uri": world.receiver.url(),
+                    "interactions": [{"type": "conferencing_assigned"}],
+                }
+            ],
+        }
+        response = session.post(url, headers=headers, json=body, timeout=30)
+        accepted[body["event_id"]] = time.monotonic()
+        if response.status_code != 202:
+            raise RuntimeError(f"upsert answered {response.status_code}: {response.text[:200]}")
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(count)))
+    return accepted, time.monotonic() - began
+
+
+def run(database_url: str, label: str, count: int, concurrency: int, folder: Path) -> None:
+    key = generate_key()
+    engine = make_engine(database_url)
+    upgrade_schema(engine)
+    box = SecretBox([key])
+    with live_world(engine, database_url, key, box, run_daemon=False) as world:
+        arrivals = StampedArrivals()
+        world.receiver.accepted = arrivals
+        env = daemon_environment(database_url, key, world.google, log_level="WARNING")
+        env |= emulator_environment(world.google, world.graph, world.zoom, world.goto)
+        daemon = start_daemon(env, folder / f"daemon-{label}.log")
+        try:
+            time.sleep(2.0)  # let the daemon start and finish its first sync pass
+            accepted, wall = upsert_all(world, count, concurrency)
+            wait_for(lambda: len(arrivals.arrived) >= count, 120, f"{count} webhooks")
+            drained = time.monotonic()
+        finally:
+            daemon.terminate()
+        latencies = [arrivals.arrived[e] - accepted[e] for e in accepted]
+        first = min(accepted.values())
+        print(
+            f"UPSERT {label}: {count} events, concurrency {concurrency}: "
+            f"{count / wall:.1f} upserts/s (202s in {wall:.2f} s)"
+        )
+        p50, p95, p99 = (percentile(latencies, f) * 1000 for f in (0.50, 0.95, 0.99))
+        print(
+            f"WEBHOOK {label} 202 -> conferencing_assigned: p50 {p50:.0f} ms, "
+            f"p95 {p95:.0f} ms, p99 {p99:.0f} ms, max {max(latencies) * 1000:.0f} ms, "
+            f"mean {statistics.mean(latencies) * 1000:.0f} ms"
+        )
+        print(
+            f"DRAIN {label}: all {count} webhooks {drained - first:.2f} s after the first 202 "
+            f"({count / (drained - first):.1f} events/s end to end)"
+        )
+        verdict = "met" if p99 / 1000 < TARGET_P99_SECONDS else "NOT met"
+        print(f"TARGET {label} p99 < {TARGET_P99_SECONDS:.0f} s: {verdict}")
+    engine.dispose()
+
+
+def postgres_schema(url: str) -> tuple[str, Any]:
+    """A fresh schema on ``url`` and a function that drops it."""
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--postgres", metavar="URL", help="also run on this Postgres server")
+    parser.add_argument("--smoke", action="store_true", help="10 events, concurrency 4")
+    options = parser.parse_args()
+    count, concurrency = (10, 4) if options.smoke else (options.events, options.concurrency)
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        run(f"sqlite:///{folder / 'bench.db'}", "sqlite", count, concurrency, folder)
+        if options.postgres:
+            url, drop = postgres_schema(options.postgres)
+            try:
+                run(url, "postgres", count, concurrency, folder)
+            finally:
+                drop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,568 @@
+"""Events: upsert and delete managed events, read an account's events.
+
+``POST``/``DELETE /v1/calendars/{calendar_id}/events`` only record what the caller wants
+(a ``ManagedEvent`` due now) in the request's transaction and answer 202; the daemon
+writes to the provider and creates conferencing (``syncd.conferencing.worker``). The
+same body twice changes nothing. ``GET /v1/events`` reads the synced store, paged with
+absolute ``next_page`` links like free/busy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import Session, col
+
+from conferencing_providers.explicit import validate_join_url
+from syncd.api.auth import account_caller
+from syncd.api.context import app_settings, db_session, now, write_session
+from syncd.api.errors import ApiError, FieldErrors, invalid
+from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
+from syncd.api.schemas import Pages
+from syncd.api.times import EARLIEST, LATEST, parse_bound, parse_zone
+from syncd.conferencing.adapters import not_served_reason, serves_calendar
+from syncd.conferencing.views import event_view, managed_view, parse_event_uid
+from syncd.config import Settings
+from syncd.store import managed as store
+from syncd.store.models import (
+    Account,
+    ConferencingProfile,
+    Event,
+    ManagedEvent,
+    Occurrence,
+    Profile,
+)
+from syncd.store.queries import calendar_ids_by_account
+
+router = APIRouter(tags=["events"])
+
+#: Events per page; ``app.state.events_page_size`` overrides it (tests use small pages).
+EVENTS_PAGE_SIZE = 100
+#: Default window when ``from``/``to`` are absent, as Cronofy's (days before/after today).
+DEFAULT_PAST_DAYS = 42
+DEFAULT_FUTURE_DAYS = 201
+INTERACTIONS = ("conferencing_assigned", "conferencing_failing")
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LocationIn(_Lenient):
+    description: str = Field(default="", max_length=1024)
+    lat: str | None = None
+    long: str | None = None
+
+
+class ConferencingIn(_Lenient):
+    profile_id: str = Field(
+        min_length=1,
+        max_length=100,
+        description='"default", "integrated", "explicit", "none" or a conferencing "pro_…"',
+    )
+    provider_description: str | None = Field(default=None, max_length=200)
+    join_url: str | None = None
+
+
+class InteractionIn(_Lenient):
+    type: str
+
+
+class SubscriptionIn(_Lenient):
+    type: Literal["webhook"]
+    uri: str = Field(min_length=1, max_length=2048)
+    interactions: list[InteractionIn] = Field(min_length=1, max_length=10)
+
+
+class EventUpsert(_Lenient):
+    """POST /v1/calendars/{calendar_id}/events. ``start``/``end``: a UTC time, a date
+    (all-day) or ``{"time": …, "tzid": …}``."""
+
+    event_id: str = Field(min_length=1, max_length=200)
+    summary: str = Field(max_length=1024)
+    description: str = Field(default="", max_length=8192)
+    start: str | dict[str, Any]
+    end: str | dict[str, Any]
+    tzid: str = "Etc/UTC"
+    location: LocationIn | None = None
+    transparency: Literal["opaque", "transparent"] = "opaque"
+    conferencing: ConferencingIn | None = None
+    subscriptions: list[SubscriptionIn] | None = Field(default=None, max_length=10)
+
+
+class EventDelete(_Lenient):
+    event_id: str | None = Field(default=None, max_length=200)
+    event_uid: str | None = Field(default=None, max_length=200)
+
+
+class EventsResponse(BaseModel):
+    pages: Pages
+    events: list[dict[str, Any]]
+
+
+# --------------------------------------------------------------------------- upsert/delete
+
+
+def _writable_calendar(session: Session, account: Account, calendar_id: str) -> Any:
+    calendar = store.calendar_of_account(session, account.id, calendar_id)
+    if calendar is None:
+        raise ApiError(404, "not_found", "no such calendar for this account")
+    if calendar.readonly:
+        raise ApiError(403, "calendar_readonly", f"calendar {calendar_id} is read-only")
+    return calendar
+
+
+@router.post("/v1/calendars/{calendar_id}/events", status_code=202, response_class=Response)
+def upsert_event(
+    calendar_id: str,
+    body: EventUpsert,
+    account: Account = Depends(account_caller),
+    session: Session = Depends(write_session),
+    settings: Settings = Depends(app_settings),
+) -> Response:
+    """Create or update the managed event ``event_id``; written by the daemon (202)."""
+    calendar = _writable_calendar(session, account, calendar_id)
+    request = _normalised(session, account, calendar, body, settings)
+    store.upsert_managed_event(
+        session, account.application_id, account.id, calendar.id, body.event_id, request
+    )
+    return Response(status_code=202)
+
+
+@router.delete("/v1/calendars/{calendar_id}/events", status_code=202, response_class=Response)
+def delete_event(
+    calendar_id: str,
+    body: EventDelete,
+    account: Account = Depends(account_caller),
+    session: Session = Depends(write_session),
+) -> Response:
+    """Delete a managed event (``event_id``) or a synced one (``event_uid``); 202."""
+    calendar = _writable_calendar(session, account, calendar_id)
+    if bool(body.event_id) == bool(body.event_uid):
+        raise invalid("event_id", "errors.required", "give exactly one of event_id or event_uid")
+    if body.event_id:
+        store.request_delete(session, calendar.id, body.event_id)
+        return Response(status_code=202)
+    row_id = parse_event_uid(body.event_uid or "")
+    event = session.get(Event, row_id) if row_id is not None else None
+    if event is None or event.calendar_id != calendar.id:
+        raise invalid("event_uid", "errors.not_found", "no such event in this calendar")
+    if event.managed_event_id:
+        store.request_delete(session, calendar.id, event.managed_event_id)
+    else:
+        store.request_external_delete(session, account.application_id, account.id, event)
+    return Response(status_code=202)
+
+
+def _normalised(
+    session: Session, account: Account, calendar: Any, body: EventUpsert, settings: Settings
+) -> dict[str, Any]:
+    """The request as stored: validated, times resolved; equal bodies give equal dicts."""
+    problems = FieldErrors()
+    zone = _zone_or_error(body.tzid, "tzid", problems)
+    start = _event_time(body.start, zone, "start", problems)
+    end = _event_time(body.end, zone, "end", problems)
+    all_day = isinstance(start, dt.date) and not isinstance(start, dt.datetime)
+    if start is not None and end is not None:
+        if all_day != (isinstance(end, dt.date) and not isinstance(end, dt.datetime)):
+            problems.add("end", "errors.invalid", "start and end must both be dates or both times")
+        elif end <= start:  # type: ignore[operator]
+            problems.add("end", "errors.invalid_time_pair", "end must be after start")
+    if not body.summary.strip():
+        problems.add("summary", "errors.required", "summary is required")
+    conferencing = _conferencing(session, account, calendar, body.conferencing, problems)
+    subscriptions = _subscriptions(body.subscriptions or [], settings, problems)
+    problems.raise_if_any()
+    assert start is not None and end is not None
+    return {
+        "summary": body.summary,
+        "description": body.description,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "all_day": all_day,
+        "tzid": _start_zone(body) or body.tzid,
+        "location": body.location.description if body.location else "",
+        "transparency": body.transparency,
+        "conferencing": conferencing,
+        "subscriptions": subscriptions,
+    }
+
+
+def _start_zone(body: EventUpsert) -> str | None:
+    """The zone the event is written in: the start's own ``tzid`` wins over the body's."""
+    if isinstance(body.start, dict) and isinstance(body.start.get("tzid"), str):
+        return str(body.start["tzid"])
+    return None
+
+
+def _zone_or_error(name: str, field: str, problems: FieldErrors) -> ZoneInfo | None:
+    try:
+        return parse_zone(name, field)
+    except FieldErrors as error:
+        problems.errors.update(error.errors)
+        return None
+
+
+def _event_time(
+    value: str | dict[str, Any], zone: ZoneInfo | None, field: str, problems: FieldErrors
+) -> dt.datetime | dt.date | None:
+    if isinstance(value, dict):
+        text = value.get("time")
+        tzid = value.get("tzid")
+        if not isinstance(text, str):
+            problems.add(f"{field}.time", "errors.required", "time is required")
+            return None
+        if isinstance(tzid, str):
+            zone = _zone_or_error(tzid, f"{field}.tzid", problems)
+    else:
+        text = value
+    if zone is None:
+        return None
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        problems.add(field, "errors.invalid", f"{field} must be a date or an ISO 8601 time")
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    utc = moment.astimezone(dt.UTC)
+    if not EARLIEST <= utc < LATEST:
+        problems.add(field, "errors.out_of_range", f"{field} is out of range")
+        return None
+    return moment.astimezone(zone)
+
+
+def _conferencing(
+    session: Session,
+    account: Account,
+    calendar: Any,
+    conferencing: ConferencingIn | None,
+    problems: FieldErrors,
+) -> dict[str, Any] | None:
+    if conferencing is None:
+        return None
+    profile_id = conferencing.profile_id
+    if profile_id == "none":
+        return None
+    if profile_id == "explicit":
+        if not conferencing.join_url:
+            problems.add("conferencing.join_url", "errors.required", "join_url is required")
+        else:
+            reason = validate_join_url(conferencing.join_url)
+            if reason:
+                problems.add("conferencing.join_url", "errors.invalid", reason)
+        if not conferencing.provider_description:
+            problems.add(
+                "conferencing.provider_description",
+                "errors.required",
+                "provider_description is required",
+            )
+        return {
+            "profile_id": "explicit",
+            "provider_description": conferencing.provider_description,
+            "join_url": conferencing.join_url,
+        }
+    if profile_id == "integrated" and not calendar.integrated_conferencing_available:
+        problems.add(
+            "conferencing.profile_id",
+            "errors.integrated_conferencing_unavailable",
+            "this calendar has no integrated conferencing "
+            "(calendar_integrated_conferencing_available is false)",
+        )
+    elif profile_id not in ("default", "integrated"):
+        profile = session.get(ConferencingProfile, profile_id)
+        if profile is None or profile.account_id != account.id:
+            problems.add(
+                "conferencing.profile_id",
+                "errors.unknown_profile",
+                'profile_id must be "default", "integrated", "explicit", "none" or one of '
+                "the account's conferencing profiles",
+            )
+        elif profile.status != "active":
+            problems.add(
+                "conferencing.profile_id",
+                "errors.profile_disconnected",
+                f"conferencing profile {profile_id} is disconnected: authorize it again",
+            )
+        elif not serves_calendar(profile.provider, _calendar_provider(session, calendar)):
+            problems.add(
+                "conferencing.profile_id",
+                "errors.conferencing_unavailable",
+                not_served_reason(profile.provider),
+            )
+    return {"profile_id": profile_id}
+
+
+def _calendar_provider(session: Session, calendar: Any) -> str:
+    profile = session.get(Profile, calendar.profile_id)
+    return profile.provider if profile is not None else ""
+
+
+def _subscriptions(
+    subscriptions: list[SubscriptionIn], settings: Settings, problems: FieldErrors
+) -> list[dict[str, Any]]:
+    stored = []
+    for index, subscription in enumerate(subscriptions):
+        field = f"subscriptions[{index}]"
+        reason = _webhook_url_problem(subscription.uri, settings)
+        if reason:
+            problems.add(f"{field}.uri", "errors.invalid", reason)
+        kinds = []
+        for number, interaction in enumerate(subscription.interactions):
+            if interaction.type not in INTERACTIONS:
+                problems.add(
+                    f"{field}.interactions[{number}].type",
+                    "errors.invalid",
+                    f"interaction type must be one of {', '.join(INTERACTIONS)}",
+                )
+            kinds.append(interaction.type)
+        stored.append({"type": "webhook", "uri": subscription.uri, "interactions": kinds})
+    return stored
+
+
+def _webhook_url_problem(url: str, settings: Settings) -> str | None:
+    """Why the webhook URL is refused (not http(s), private address…), or None."""
+    from syncd.notify.urls import validate_webhook_url
+
+    try:
+        validate_webhook_url(url, settings)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+# --------------------------------------------------------------------------- read
+
+
+@dataclass(frozen=True)
+class EventsQuery:
+    """Everything that defines the result set; a page token carries exactly this."""
+
+    start: str
+    end: str
+    tzid: str
+    calendar_ids: list[str] | None
+    include_managed: bool
+    only_managed: bool
+    include_deleted: bool
+    last_modified: str | None
+    page: int = 1
+
+
+@router.get("/v1/events", response_model=EventsResponse, response_model_exclude_none=True)
+def read_events(
+    request: Request,
+    tzid: str = Query(description="IANA time zone of dates in from/to"),
+    from_: str | None = Query(default=None, alias="from"),
+    to: str | None = Query(default=None),
+    calendar_ids: list[str] | None = Query(default=None, alias="calendar_ids[]"),
+    include_managed: bool = Query(default=False),
+    only_managed: bool = Query(default=False),
+    include_deleted: bool = Query(default=False),
+    last_modified: str | None = Query(default=None),
+    include_moved: bool = Query(default=False, description="Accepted and ignored"),
+    include_geo: bool = Query(default=False, description="Accepted and ignored"),
+    localized_times: bool = Query(default=False, description="Accepted; times are UTC"),
+    account: Account = Depends(account_caller),
+    session: Session = Depends(db_session),
+    settings: Settings = Depends(app_settings),
+    current: dt.datetime = Depends(now),
+) -> EventsResponse:
+    """The account's events overlapping ``[from, to)``; managed ones with ``include_managed``."""
+    zone = parse_zone(tzid)
+    problems = FieldErrors()
+    today = current.astimezone(zone).date()
+    bounds: dict[str, dt.datetime] = {}
+    defaults = {
+        "from": (today - dt.timedelta(days=DEFAULT_PAST_DAYS)).isoformat(),
+        "to": (today + dt.timedelta(days=DEFAULT_FUTURE_DAYS)).isoformat(),
+    }
+    for field, text in (("from", from_), ("to", to)):
+        try:
+            bounds[field] = parse_bound(text or defaults[field], zone, field)
+        except FieldErrors as error:
+            problems.errors.update(error.errors)
+    modified = None
+    if last_modified:
+        try:
+            modified = parse_bound(last_modified, zone, "last_modified")
+        except FieldErrors as error:
+            problems.errors.update(error.errors)
+    problems.raise_if_any()
+    if bounds["to"] <= bounds["from"]:
+        raise invalid("to", "errors.invalid_time_pair", "to must be after from")
+    query = EventsQuery(
+        start=bounds["from"].isoformat(),
+        end=bounds["to"].isoformat(),
+        tzid=tzid,
+        calendar_ids=calendar_ids,
+        include_managed=include_managed or only_managed,
+        only_managed=only_managed,
+        include_deleted=include_deleted,
+        last_modified=modified.isoformat() if modified else None,
+    )
+    return _answer(request, query, account, session, settings)
+
+
+@router.get(
+    "/v1/events/pages/{page_token}",
+    response_model=EventsResponse,
+    response_model_exclude_none=True,
+)
+def read_events_page(
+    request: Request,
+    page_token: str,
+    account: Account = Depends(account_caller),
+    session: Session = Depends(db_session),
+    settings: Settings = Depends(app_settings),
+) -> EventsResponse:
+    """A later page of an events query (the URL comes from ``pages.next_page``)."""
+    state = decode_page_token(page_token)
+    try:
+        query = EventsQuery(**state) if state is not None else None
+        if query is not None:
+            dt.datetime.fromisoformat(query.start)
+            dt.datetime.fromisoformat(query.end)
+            if query.last_modified:
+                dt.datetime.fromisoformat(query.last_modified)
+            ZoneInfo(query.tzid)
+            ids = query.calendar_ids
+            if (
+                not isinstance(query.page, int)
+                or query.page < 1
+                or ids is not None
+                and not all(isinstance(i, str) for i in ids)
+            ):
+                query = None
+    except (TypeError, ValueError, KeyError, OSError):
+        query = None
+    if query is None:
+        raise ApiError(404, "not_found", "unknown page")
+    return _answer(request, query, account, session, settings)
+
+
+def _answer(
+    request: Request, query: EventsQuery, account: Account, session: Session, settings: Settings
+) -> EventsResponse:
+    own = calendar_ids_by_account(session, [account.id])[account.id]
+    if query.calendar_ids:
+        unknown = [cid for cid in query.calendar_ids if cid not in set(own)]
+        if unknown:
+            raise invalid(
+                "calendar_ids", "errors.not_found", f"no such calendar: {', '.join(unknown[:5])}"
+            )
+        calendar_ids = list(dict.fromkeys(query.calendar_ids))
+    else:
+        calendar_ids = own
+    start = dt.datetime.fromisoformat(query.start)
+    end = dt.datetime.fromisoformat(query.end)
+    modified = dt.datetime.fromisoformat(query.last_modified) if query.last_modified else None
+    page_size: int = getattr(request.app.state, "events_page_size", EVENTS_PAGE_SIZE)
+
+    live = _live_condition(calendar_ids, start, end, query, modified)
+    live_count = int(
+        session.execute(
+            select(func.count())
+            .select_from(Occurrence)
+            .join(Event, col(Event.id) == col(Occurrence.event_id))
+            .where(live)
+        ).scalar()
+        or 0
+    )
+    deleted_condition = _deleted_condition(calendar_ids, query, modified)
+    deleted_count = 0
+    if deleted_condition is not None:
+        deleted_count = int(
+            session.execute(
+                select(func.count()).select_from(ManagedEvent).where(deleted_condition)
+            ).scalar()
+            or 0
+        )
+    total = page_count(live_count + deleted_count, page_size)
+    offset = (query.page - 1) * page_size
+    events: list[dict[str, Any]] = []
+    if offset < live_count:
+        rows = session.execute(
+            select(Event, ManagedEvent, Occurrence.start_text, Occurrence.end_text)
+            .select_from(Occurrence)
+            .join(Event, col(Event.id) == col(Occurrence.event_id))
+            .outerjoin(
+                ManagedEvent,
+                and_(
+                    col(ManagedEvent.calendar_id) == col(Event.calendar_id),
+                    col(ManagedEvent.event_id) == col(Event.managed_event_id),
+                ),
+            )
+            .where(live)
+            .order_by(col(Occurrence.start_utc), col(Occurrence.end_utc), col(Occurrence.id))
+            .offset(offset)
+            .limit(page_size)
+        )
+        for event, managed, start_text, end_text in rows:
+            events.append(event_view(event, managed, start_text, end_text))
+    remaining = page_size - len(events)
+    if deleted_condition is not None and remaining > 0:
+        deleted_offset = max(0, offset - live_count)
+        rows = session.execute(
+            select(ManagedEvent)
+            .where(deleted_condition)
+            .order_by(col(ManagedEvent.deleted_at), col(ManagedEvent.id))
+            .offset(deleted_offset)
+            .limit(remaining)
+        ).scalars()
+        events.extend(managed_view(row, deleted=True) for row in rows)
+    next_page = None
+    if query.page < total:
+        token = encode_page_token(asdict(query) | {"page": query.page + 1})
+        next_page = f"{public_base_url(request, settings)}/v1/events/pages/{token}"
+    return EventsResponse(
+        pages=Pages(current=query.page, total=total, next_page=next_page), events=events
+    )
+
+
+def _live_condition(
+    calendar_ids: list[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    query: EventsQuery,
+    modified: dt.datetime | None,
+) -> Any:
+    conditions = [
+        col(Occurrence.calendar_id).in_(calendar_ids or [""]),
+        col(Occurrence.start_utc) < end,
+        or_(col(Occurrence.end_utc) > start, col(Occurrence.start_utc) >= start),
+    ]
+    if query.only_managed:
+        conditions.append(col(Event.managed_event_id).is_not(None))
+    elif not query.include_managed:
+        conditions.append(col(Event.managed_event_id).is_(None))
+    if modified is not None:
+        conditions.append(col(Event.updated_at) >= modified)
+    return and_(*conditions)
+
+
+def _deleted_condition(
+    calendar_ids: list[str], query: EventsQuery, modified: dt.datetime | None
+) -> Any:
+    """Managed events deleted through the API, listed after the live ones."""
+    if not query.include_deleted or not query.include_managed:
+        return None
+    conditions = [
+        col(ManagedEvent.calendar_id).in_(calendar_ids or [""]),
+        ManagedEvent.state == store.DELETED,
+        ~col(ManagedEvent.event_id).startswith(store.EXTERNAL_DELETE_PREFIX),
+    ]
+    if modified is not None:
+        conditions.append(col(ManagedEvent.deleted_at) >= modified)
+    return and_(*conditions)

@@ -1,0 +1,1 @@
+"""Managed-event writes and conferencing assignment, run by the daemon (``worker``)."""

@@ -1,0 +1,98 @@
+"""The daemon side: an APScheduler job that hands due managed events to a worker pool.
+
+It runs on executors of its own, so slow provider writes never delay profile syncs or
+webhook delivery. Several daemons can run it at once on Postgres: rows are leased with
+``SKIP LOCKED`` (``syncd.store.managed.claim_due_managed_events``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor as Pool
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy import Engine
+
+from syncd.conferencing.worker import ManagedEventWorker
+from syncd.config import Settings
+from syncd.store.crypto import SecretBox
+from syncd.store.managed import release_managed_leases
+
+log = logging.getLogger(__name__)
+
+#: Seconds between looks for due managed events (the latency floor from 202 to write).
+DISPATCH_SECONDS = 0.2
+
+
+class ManagedEventJob:
+    """Claims due rows for idle pool slots every ``DISPATCH_SECONDS``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        box: SecretBox,
+        worker_id: str,
+        stop_event: threading.Event,
+    ) -> None:
+        self.worker = ManagedEventWorker(engine, settings, box, worker_id=f"{worker_id}:events")
+        self.engine = engine
+        self.stop_event = stop_event
+        self.size = max(2, settings.workers * 2)
+        self._pool = Pool(self.size, thread_name_prefix="managed-events")
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    def install(self, scheduler: BaseScheduler) -> None:
+        scheduler.add_executor(ThreadPoolExecutor(1), alias="managed_events")
+        scheduler.add_job(
+            self.dispatch,
+            "interval",
+            seconds=DISPATCH_SECONDS,
+            id="managed_events",
+            executor="managed_events",
+        )
+
+    def dispatch(self) -> int:
+        """Lease due rows for the idle slots and start them; returns how many."""
+        if self.stop_event.is_set():
+            return 0
+        with self._lock:
+            idle = self.size - self._in_flight
+        try:
+            ids = self.worker.claim(idle)
+        except Exception:
+            log.exception("could not claim due managed events")
+            return 0
+        for row_id in ids:
+            with self._lock:
+                self._in_flight += 1
+            self._pool.submit(self._run, row_id)
+        return len(ids)
+
+    def _run(self, row_id: int) -> None:
+        try:
+            self.worker.process(row_id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def stop(self) -> None:
+        """Let rows in progress finish their current step, then give back every lease."""
+        self._pool.shutdown(wait=True)
+        release_managed_leases(self.engine, self.worker.worker_id)
+
+
+def install_managed_event_job(
+    scheduler: BaseScheduler,
+    engine: Engine,
+    settings: Settings,
+    box: SecretBox,
+    worker_id: str,
+    stop_event: threading.Event,
+) -> ManagedEventJob:
+    job = ManagedEventJob(engine, settings, box, worker_id, stop_event)
+    job.install(scheduler)
+    return job
