@@ -72,7 +72,7 @@ from syncd.store.models import (
     Profile,
     utcnow,
 )
-from syncd.store.profiles import profile_credentials, store_credentials
+from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
 
 log = logging.getLogger(__name__)
 
@@ -248,14 +248,7 @@ class ManagedEventWorker:
                 provider_name=profile.provider,
                 profile_id=profile.id,
                 credentials=profile_credentials(self.box, profile),
-                remote_calendar=RemoteCalendar(
-                    provider_calendar_id=calendar.provider_calendar_id,
-                    name=calendar.name,
-                    readonly=calendar.readonly,
-                    primary=calendar.primary,
-                    integrated_conferencing_available=calendar.integrated_conferencing_available,
-                    timezone=calendar.timezone,
-                ),
+                remote_calendar=remote_calendar(calendar),
                 default_tz=account.timezone,
                 plan=plan,
             )

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from providers.base import RemoteCalendar
 from syncd.ids import new_id
 from syncd.store.crypto import SecretBox
 from syncd.store.models import (
@@ -119,3 +120,15 @@ def list_calendars(
     if not include_deleted:
         query = query.where(col(Calendar.deleted).is_(False))
     return list(session.exec(query))
+
+
+def remote_calendar(calendar: Calendar) -> RemoteCalendar:
+    """A stored calendar as the adapters know it."""
+    return RemoteCalendar(
+        provider_calendar_id=calendar.provider_calendar_id,
+        name=calendar.name,
+        readonly=calendar.readonly,
+        primary=calendar.primary,
+        integrated_conferencing_available=calendar.integrated_conferencing_available,
+        timezone=calendar.timezone,
+    )

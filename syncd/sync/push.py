@@ -39,13 +39,13 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Engine, delete, text
 from sqlmodel import col, select
 
-from providers.base import CalendarProvider, NotFound, ProviderError, RemoteCalendar
+from providers.base import CalendarProvider, NotFound, ProviderError
 from syncd.config import Settings
 from syncd.ids import new_id
 from syncd.registry import UnknownProvider, provider_class
 from syncd.store.db import read_only, session_scope
 from syncd.store.models import Calendar, Profile, PushChannel, utcnow
-from syncd.store.profiles import profile_credentials, store_credentials
+from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
 from syncd.sync.leases import request_sync_now
 from syncd.sync.status import ACTIVE, PENDING
 
@@ -352,7 +352,9 @@ class PushMaintenance:
                 return None
             session.add(channel)
         try:
-            watch = provider.watch_calendar(_remote(target.calendar), channel.id, secret, url, ttl)
+            watch = provider.watch_calendar(
+                remote_calendar(target.calendar), channel.id, secret, url, ttl
+            )
         except ProviderError as error:
             log.warning(
                 "could not watch calendar %s of profile %s: %s",
@@ -481,17 +483,6 @@ def _can_push(profile: Profile) -> bool:
 def _renews_in_place(provider: CalendarProvider) -> bool:
     """Whether the adapter implements ``renew_watch`` (the base class only refuses)."""
     return type(provider).renew_watch is not CalendarProvider.renew_watch
-
-
-def _remote(calendar: Calendar) -> RemoteCalendar:
-    return RemoteCalendar(
-        provider_calendar_id=calendar.provider_calendar_id,
-        name=calendar.name,
-        readonly=calendar.readonly,
-        primary=calendar.primary,
-        integrated_conferencing_available=calendar.integrated_conferencing_available,
-        timezone=calendar.timezone,
-    )
 
 
 def _stop_quietly(provider: CalendarProvider, channel_id: str, resource_id: str) -> None:

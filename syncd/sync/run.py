@@ -26,7 +26,6 @@ from providers.base import (
     CursorExpired,
     ProviderError,
     RateLimited,
-    RemoteCalendar,
 )
 from syncd import metrics
 from syncd.config import Settings
@@ -44,7 +43,7 @@ from syncd.store.events import (
     series_needing_expansion,
 )
 from syncd.store.models import Account, Calendar, Profile, SyncRun, utcnow
-from syncd.store.profiles import profile_credentials, store_credentials
+from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
 from syncd.sync import status
 from syncd.sync.push import cap_next_due
 
@@ -310,16 +309,6 @@ class _ProfileSync:
         if refreshed is not None:
             store_credentials(session, self.context.box, profile, refreshed)
 
-    def _remote(self, calendar: Calendar) -> RemoteCalendar:
-        return RemoteCalendar(
-            provider_calendar_id=calendar.provider_calendar_id,
-            name=calendar.name,
-            readonly=calendar.readonly,
-            primary=calendar.primary,
-            integrated_conferencing_available=calendar.integrated_conferencing_available,
-            timezone=calendar.timezone,
-        )
-
     def _sync_calendar(self, calendar: Calendar) -> None:
         cursor = calendar.sync_cursor if calendar.cursor_version == CURSOR_VERSION else None
         try:
@@ -342,7 +331,7 @@ class _ProfileSync:
             generation = calendar.sync_generation + 1
         else:
             generation = calendar.sync_generation
-        for page in self.provider.sync_events(self._remote(calendar), cursor):
+        for page in self.provider.sync_events(remote_calendar(calendar), cursor):
             self._check_stop()
             self._commit_page(calendar.id, page, generation)
 
