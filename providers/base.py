@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
+
+_T = TypeVar("_T")
 
 # ---------------------------------------------------------------------------
 # Errors
@@ -195,6 +197,11 @@ class CalendarProvider(ABC):
     #: changes, so a sync can start within seconds instead of at the next poll.
     supports_push: ClassVar[bool] = False
 
+    #: Retry policy for provider requests (instances may shrink it, e.g. in tests).
+    retry_attempts: int = 5
+    retry_initial_wait: float = 0.5
+    retry_max_wait: float = 30.0
+
     def __init__(
         self,
         credentials: dict[str, Any],
@@ -206,6 +213,17 @@ class CalendarProvider(ABC):
         self.endpoints = endpoints or ProviderEndpoints()
         self.oauth_client = oauth_client or OAuthClient()
         self.timeout = timeout
+
+    def _with_retries(self, func: Callable[[], _T]) -> _T:
+        """Run one provider request under the shared retry policy (providers.retry)."""
+        from providers.retry import with_retries  # retry.py imports this module's errors
+
+        return with_retries(
+            func,
+            attempts=self.retry_attempts,
+            initial_wait=self.retry_initial_wait,
+            max_wait=self.retry_max_wait,
+        )
 
     @abstractmethod
     def profile_name(self) -> str:

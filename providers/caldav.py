@@ -52,7 +52,7 @@ from providers.base import (
     TransientError,
     Transparency,
 )
-from providers.retry import parse_retry_after, with_retries
+from providers.retry import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -557,10 +557,6 @@ class CalDAVProvider(CalendarProvider):
     """
 
     name: ClassVar[str] = "caldav"
-    #: Retry policy knobs (instances may shrink them, e.g. in tests), as in the other adapters.
-    retry_attempts: int = 5
-    retry_initial_wait: float = 0.5
-    retry_max_wait: float = 30.0
 
     def __init__(
         self,
@@ -628,12 +624,7 @@ class CalDAVProvider(CalendarProvider):
                 raise error
             return response
 
-        return with_retries(
-            attempt,
-            attempts=self.retry_attempts,
-            initial_wait=self.retry_initial_wait,
-            max_wait=self.retry_max_wait,
-        )
+        return self._with_retries(attempt)
 
     def _propfind(self, url: str, props: Iterable[str], depth: str) -> Multistatus:
         response = self._request("PROPFIND", url, body=_propfind_body(props), depth=depth)

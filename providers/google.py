@@ -62,7 +62,7 @@ from providers.base import (
     RemoteEvent,
     TransientError,
 )
-from providers.retry import parse_retry_after, with_retries
+from providers.retry import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +152,6 @@ class GoogleProvider(OAuthCalendarProvider):
     #: sync in ~0.2-0.3 s at 250 or 2500 alike; what differs is round trips (20 vs 2), which
     #: dominate against the real API.
     page_size: ClassVar[int] = 2500
-    #: Retry policy knobs (instances may shrink them, e.g. in tests).
-    retry_attempts: int = 5
-    retry_initial_wait: float = 0.5
-    retry_max_wait: float = 30.0
 
     def __init__(
         self,
@@ -223,12 +219,7 @@ class GoogleProvider(OAuthCalendarProvider):
                     raise
                 raise mapped from exc
 
-        return with_retries(
-            attempt,
-            attempts=self.retry_attempts,
-            initial_wait=self.retry_initial_wait,
-            max_wait=self.retry_max_wait,
-        )
+        return self._with_retries(attempt)
 
     def refreshed_credentials(self) -> dict[str, Any] | None:
         current = self._google_credentials

@@ -69,7 +69,7 @@ from providers.base import (
     RemoteEvent,
     TransientError,
 )
-from providers.retry import parse_retry_after, with_retries
+from providers.retry import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -242,10 +242,6 @@ class MicrosoftProvider(OAuthCalendarProvider):
     #: A window whose end has come this many days closer than ``horizon_days`` is renewed
     #: by a full sync.
     window_refresh_days: int = 30
-    #: Retry policy knobs (instances may shrink them, e.g. in tests).
-    retry_attempts: int = 5
-    retry_initial_wait: float = 0.5
-    retry_max_wait: float = 30.0
 
     def __init__(
         self,
@@ -352,12 +348,7 @@ class MicrosoftProvider(OAuthCalendarProvider):
             ) from exc
 
     def _retrying(self, call: Callable[[], T]) -> T:
-        return with_retries(
-            call,
-            attempts=self.retry_attempts,
-            initial_wait=self.retry_initial_wait,
-            max_wait=self.retry_max_wait,
-        )
+        return self._with_retries(call)
 
     def _get(self, path: str, **options: Any) -> dict[str, Any]:
         payload = self._send("GET", path, **options)
