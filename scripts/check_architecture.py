@@ -11,7 +11,8 @@ Fails (exit 1, one line per violation) on:
 - ``syncd.availability`` importing ``syncd.store``, ``syncd.api`` or ``syncd.sync``;
 - any import cycle between modules, imports under ``TYPE_CHECKING`` and inside
   functions included;
-- ``select(`` or raw SQL (``text(``, ``.execute("…")``) under ``syncd/api/``.
+- ``select(`` or raw SQL (``text(``, ``.execute("…")``) under ``syncd/api/``;
+- a module longer than ``MAX_MODULE_LINES`` (one sitting's reading).
 
 Run it from anywhere: ``python scripts/check_architecture.py``.
 """
@@ -40,6 +41,7 @@ ADAPTER_CONTRACT = (
     "retry_policy",
 )
 AVAILABILITY_FORBIDDEN = ("syncd.store", "syncd.api", "syncd.sync")
+MAX_MODULE_LINES = 600
 SQL_BUILDERS = {"select", "text", "insert", "update", "delete"}
 RAW_SQL = re.compile(r"^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s)")
 
@@ -143,6 +145,9 @@ def check() -> list[str]:
     graph: dict[str, set[str]] = {m: set() for m in modules}
     for module, path in files.items():
         rel = path.relative_to(ROOT)
+        length = len(path.read_text(encoding="utf-8").splitlines())
+        if length > MAX_MODULE_LINES:
+            problems.append(f"{rel}: {length} lines (more than {MAX_MODULE_LINES})")
         for lineno, target in imported_modules(path, module):
             where = f"{rel}:{lineno}"
             if within(module, ADAPTER_PACKAGES) and within(target, ADAPTER_FORBIDDEN):
