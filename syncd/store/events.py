@@ -33,8 +33,8 @@ from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
+from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
-from syncd.sync.expansion import InvalidSeries, OccurrenceSpan, expand_series
 
 log = logging.getLogger(__name__)
 
