@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlmodel import Session, col
 
 from syncd.ids import new_id
+from syncd.statuses import ManagedEventState
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.models import (
@@ -27,11 +28,11 @@ from syncd.store.models import (
 )
 from syncd.store.tenants import NotFoundError
 
-PENDING_WRITE = "pending_write"
-WRITTEN = "written"
-PENDING_DELETE = "pending_delete"
-DELETED = "deleted"
-FAILED = "failed"
+PENDING_WRITE = ManagedEventState.PENDING_WRITE
+WRITTEN = ManagedEventState.WRITTEN
+PENDING_DELETE = ManagedEventState.PENDING_DELETE
+DELETED = ManagedEventState.DELETED
+FAILED = ManagedEventState.FAILED
 
 #: Prefix of the ``event_id`` of rows that delete an event we do not manage (``event_uid``).
 EXTERNAL_DELETE_PREFIX = "external-delete:"

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from providers.base import RemoteCalendar
 from syncd.ids import new_id
+from syncd.statuses import SyncStatus
 from syncd.store.crypto import SecretBox
 from syncd.store.models import (
     Account,
@@ -37,7 +38,7 @@ def create_profile(
         provider=provider,
         name=name,
         credentials_encrypted=box.encrypt(credentials),
-        sync_status="pending",
+        sync_status=SyncStatus.PENDING,
         status_reason="waiting for the first full sync",
         next_due_at=utcnow(),
     )
@@ -86,7 +87,7 @@ def reauthorize_profile(
 ) -> None:
     """New credentials for a (usually disconnected) profile: pending until the next success."""
     store_credentials(session, box, profile, credentials)
-    profile.sync_status = "pending"
+    profile.sync_status = SyncStatus.PENDING
     profile.status_reason = "reauthorized; waiting for the next successful sync"
     profile.failure_count = 0
     profile.last_error = None

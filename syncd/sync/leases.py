@@ -15,9 +15,9 @@ from sqlalchemy import Engine, or_, select, update
 from sqlmodel import col
 
 from syncd import metrics
+from syncd.statuses import SyncStatus
 from syncd.store.db import session_scope
 from syncd.store.models import Profile, utcnow
-from syncd.sync.status import DISCONNECTED
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def claim_due_profiles(
         .where(
             col(Profile.next_due_at).is_not(None),
             col(Profile.next_due_at) <= now,
-            Profile.sync_status != DISCONNECTED,
+            Profile.sync_status != SyncStatus.DISCONNECTED,
             or_(col(Profile.lease_expires_at).is_(None), col(Profile.lease_expires_at) < now),
         )
         # Strict FIFO (ties broken by id, served by the next_due_at index): claims never
