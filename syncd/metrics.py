@@ -242,13 +242,13 @@ def fleet_counts(connection: Connection, staleness_bound: float) -> FleetCounts:
         SyncStatus.DISCONNECTED: 0,
     }
     stale = and_(
-        Profile.sync_status == SyncStatus.ACTIVE,
+        col(Profile.sync_status) == SyncStatus.ACTIVE,
         col(Profile.last_success_at).is_not(None),
         col(Profile.last_success_at) < stale_before,
     )
     rows = connection.execute(
-        select(Profile.sync_status, stale.label("stale"), func.count()).group_by(
-            Profile.sync_status, stale
+        select(col(Profile.sync_status), stale.label("stale"), func.count()).group_by(
+            col(Profile.sync_status), stale
         )
     )
     for stored, is_stale, count in rows:
@@ -257,7 +257,7 @@ def fleet_counts(connection: Connection, staleness_bound: float) -> FleetCounts:
     due = connection.execute(
         select(func.count()).where(
             col(Profile.next_due_at) <= now,
-            Profile.sync_status != SyncStatus.DISCONNECTED,
+            col(Profile.sync_status) != SyncStatus.DISCONNECTED,
             or_(col(Profile.lease_expires_at).is_(None), col(Profile.lease_expires_at) < now),
         )
     ).scalar_one()

@@ -93,7 +93,7 @@ def retry_delay(attempts: int, settings: Settings, rng: random.Random | None = N
     not hit by every sender at once."""
     exponent = min(max(attempts - 1, 0), 60)
     step = min(settings.webhook_retry_max_delay, settings.webhook_retry_initial * 2**exponent)
-    return step / 2 + (rng or random).uniform(0, step / 2)
+    return float(step / 2 + (rng or random).uniform(0, step / 2))
 
 
 def lease_seconds(settings: Settings, limit: int) -> float:
@@ -246,7 +246,7 @@ def _update_if_leased(
     with session_scope(engine) as session:
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.lease_owner == worker_id)
+            .where(col(OutboxMessage.id) == message.id, col(OutboxMessage.lease_owner) == worker_id)
             .values(**values)
         )
 

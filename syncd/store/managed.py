@@ -178,7 +178,7 @@ def release_managed_leases(engine: Engine, worker_id: str) -> None:
     with session_scope(engine) as session:
         session.execute(
             update(ManagedEvent)
-            .where(ManagedEvent.lease_owner == worker_id)
+            .where(col(ManagedEvent.lease_owner) == worker_id)
             .values(lease_owner=None, lease_expires_at=None)
         )
 

@@ -70,7 +70,7 @@ def renew_leases(engine: Engine, worker_id: str, lease_seconds: float) -> int:
     with session_scope(engine) as session:
         result = session.execute(
             update(Profile)
-            .where(Profile.lease_owner == worker_id)
+            .where(col(Profile.lease_owner) == worker_id)
             .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_seconds))
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -81,7 +81,7 @@ def release_leases(engine: Engine, worker_id: str) -> None:
     with session_scope(engine) as session:
         session.execute(
             update(Profile)
-            .where(Profile.lease_owner == worker_id)
+            .where(col(Profile.lease_owner) == worker_id)
             .values(lease_owner=None, lease_expires_at=None)
         )
 
@@ -90,5 +90,5 @@ def request_sync_now(engine: Engine, profile_id: str) -> None:
     """Make a profile due immediately (push notification, operator request)."""
     with session_scope(engine) as session:
         session.execute(
-            update(Profile).where(Profile.id == profile_id).values(next_due_at=utcnow())
+            update(Profile).where(col(Profile.id) == profile_id).values(next_due_at=utcnow())
         )
