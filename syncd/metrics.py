@@ -38,8 +38,8 @@ from sqlalchemy import Connection, Engine, and_, func, inspect, or_, select
 from sqlmodel import col
 
 from providers.base import ProviderError
+from syncd.statuses import ManagedEventState, SyncStatus
 from syncd.store.models import ManagedEvent, OutboxMessage, Profile, utcnow
-from syncd.sync import status
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,11 @@ def _managed_event_backlog(*clauses: Any) -> BacklogSource:
 register_backlog_source("webhooks", _outbox_backlog)
 register_backlog_source(
     "event_writes",
-    _managed_event_backlog(col(ManagedEvent.state).in_(["pending_write", "pending_delete"])),
+    _managed_event_backlog(
+        col(ManagedEvent.state).in_(
+            [ManagedEventState.PENDING_WRITE, ManagedEventState.PENDING_DELETE]
+        )
+    ),
 )
 register_backlog_source(
     "conferencing",
@@ -232,24 +236,28 @@ def fleet_counts(connection: Connection, staleness_bound: float) -> FleetCounts:
     older than ``staleness_bound`` counts as ``pending`` (as ``effective_status`` does)."""
     now = utcnow()
     stale_before = now - dt.timedelta(seconds=staleness_bound)
-    by_status = {status.PENDING: 0, status.ACTIVE: 0, status.DISCONNECTED: 0}
+    by_status: dict[str, int] = {
+        SyncStatus.PENDING: 0,
+        SyncStatus.ACTIVE: 0,
+        SyncStatus.DISCONNECTED: 0,
+    }
     stale = and_(
-        Profile.sync_status == status.ACTIVE,
+        col(Profile.sync_status) == SyncStatus.ACTIVE,
         col(Profile.last_success_at).is_not(None),
         col(Profile.last_success_at) < stale_before,
     )
     rows = connection.execute(
-        select(Profile.sync_status, stale.label("stale"), func.count()).group_by(
-            Profile.sync_status, stale
+        select(col(Profile.sync_status), stale.label("stale"), func.count()).group_by(
+            col(Profile.sync_status), stale
         )
     )
     for stored, is_stale, count in rows:
-        shown = status.PENDING if is_stale else stored
+        shown = SyncStatus.PENDING if is_stale else stored
         by_status[shown] = by_status.get(shown, 0) + int(count)
     due = connection.execute(
         select(func.count()).where(
             col(Profile.next_due_at) <= now,
-            Profile.sync_status != status.DISCONNECTED,
+            col(Profile.sync_status) != SyncStatus.DISCONNECTED,
             or_(col(Profile.lease_expires_at).is_(None), col(Profile.lease_expires_at) < now),
         )
     ).scalar_one()

@@ -282,6 +282,23 @@ def test_a_stale_profile_makes_its_member_pending(
     ]
 
 
+def test_a_profile_with_an_unknown_status_keeps_its_member_pending_not_active(
+    api_client: TestClient, api_world: ApiWorld, tenant: ApiApplication
+) -> None:
+    """The API uses the one member rule (``syncd.availability.member_sync_status``): a
+    status it does not know does not vouch for the data, so the member is not active.
+
+    (The API once had its own copy of the rule, which called this member ``active``.)
+    """
+    mixed = api_world.account(tenant, "mixed@example.com")
+    api_world.profile(mixed)
+    api_world.profile(mixed, sync_status="refreshing")
+    body = query(group(mixed), include_member_statuses=True)
+    assert post(api_client, tenant, body).json()["member_statuses"] == [
+        {"sub": mixed.id, "sync_status": "pending"}
+    ]
+
+
 def test_member_statuses_are_absent_unless_asked_for(
     api_client: TestClient, tenant: ApiApplication, alice: ApiAccount
 ) -> None:

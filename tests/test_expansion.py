@@ -11,8 +11,8 @@ import pytest
 import recurring_ical_events
 
 from providers.base import RemoteEvent
-from syncd.sync import expansion
-from syncd.sync.expansion import (
+from syncd.calendar import expansion
+from syncd.calendar.expansion import (
     MAX_OCCURRENCES_PER_SERIES,
     InvalidSeries,
     OccurrenceSpan,

@@ -9,8 +9,8 @@ after the commit. Bodies are Cronofy's: ``{"notification": {...}, "channel": {..
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -22,9 +22,6 @@ from syncd.notify.urls import validate_webhook_url
 from syncd.store.models import Account, Event, NotificationChannel, Profile, utcnow
 from syncd.store.queries import calendars_of_account
 from syncd.store.tenants import NotFoundError
-
-if TYPE_CHECKING:
-    from syncd.sync.run import SyncContext
 
 #: Open channels one account may have (Cronofy's documented limit).
 MAX_CHANNELS_PER_ACCOUNT = 128
@@ -61,7 +58,7 @@ def _open_channels(session: Session, account_id: str) -> list[NotificationChanne
         session.execute(
             select(NotificationChannel)
             .where(
-                NotificationChannel.account_id == account_id,
+                col(NotificationChannel.account_id) == account_id,
                 col(NotificationChannel.closed_at).is_(None),
             )
             .order_by(col(NotificationChannel.created_at), col(NotificationChannel.id))
@@ -103,7 +100,7 @@ def create_channel(
         select(func.count())
         .select_from(NotificationChannel)
         .where(
-            NotificationChannel.account_id == account.id,
+            col(NotificationChannel.account_id) == account.id,
             col(NotificationChannel.closed_at).is_(None),
         )
     ).scalar_one()
@@ -162,7 +159,7 @@ def _changed_managed_calendars(
     if not ids:
         return set()
     rows = session.execute(
-        select(Event.calendar_id)
+        select(col(Event.calendar_id))
         .where(
             col(Event.calendar_id).in_(ids),
             col(Event.managed_event_id).is_not(None),
@@ -226,8 +223,21 @@ def on_profile_disconnected(session: Session, profile: Profile) -> None:
         _notify(session, channel, {"type": "profile_disconnected"})
 
 
-def install_sync_hooks(context: SyncContext) -> None:
-    """Wire channel notifications into a ``SyncContext`` (daemon and ``syncd sync``)."""
+class SyncHooks(Protocol):
+    """Where a sync run calls back (``syncd.sync.run.SyncContext`` is one).
+
+    Declared here so notify does not import the sync engine that drives it.
+    """
+
+    @property
+    def on_disconnected(self) -> list[Callable[[Session, Profile], None]]: ...
+
+    @property
+    def on_synced(self) -> list[Callable[[Session, Profile, set[str], dt.datetime], None]]: ...
+
+
+def install_sync_hooks(context: SyncHooks) -> None:
+    """Wire channel notifications into a sync context (daemon and ``syncd sync``)."""
     if on_profile_disconnected not in context.on_disconnected:
         context.on_disconnected.append(on_profile_disconnected)
     if on_profile_synced not in context.on_synced:

@@ -1,9 +1,9 @@
 """The delivery worker: sends outbox rows until each is acknowledged or too old.
 
-- A batch of due rows is leased (``FOR UPDATE SKIP LOCKED`` on Postgres, like profile
-  leases) and sent outside any transaction, so a slow receiver holds no database locks
-  and two workers never send the same row at the same time. A worker that dies keeps
-  its lease only until it expires; then the rows are due again.
+- A batch of due rows is leased (``syncd.store.leasing``: ``FOR UPDATE SKIP LOCKED`` on
+  Postgres, like profile leases) and sent outside any transaction, so a slow receiver
+  holds no database locks and two workers never send the same row at the same time. A
+  worker that dies keeps its lease only until it expires; then the rows are due again.
 - The exact stored body is POSTed with ``Content-Type: application/json; charset=utf-8``,
   the ``Cronofy-HMAC-SHA256`` signature of the application's webhook secret and the
   row's stable ``Syncd-Delivery-Id`` (the same on every attempt, so receivers can
@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 from sqlmodel import col
 
 from syncd.config import Settings
@@ -35,6 +35,7 @@ from syncd.notify.outbox import SIGNATURE_HEADER, sign
 from syncd.notify.urls import url_origin, validate_webhook_url
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
+from syncd.store.leasing import claim_due, lease_table
 from syncd.store.models import Application, OutboxMessage, utcnow
 from syncd.store.tenants import webhook_secret
 
@@ -92,7 +93,7 @@ def retry_delay(attempts: int, settings: Settings, rng: random.Random | None = N
     not hit by every sender at once."""
     exponent = min(max(attempts - 1, 0), 60)
     step = min(settings.webhook_retry_max_delay, settings.webhook_retry_initial * 2**exponent)
-    return step / 2 + (rng or random).uniform(0, step / 2)
+    return float(step / 2 + (rng or random).uniform(0, step / 2))
 
 
 def lease_seconds(settings: Settings, limit: int) -> float:
@@ -113,31 +114,28 @@ def claim_due_messages(
         return []
     now = now or utcnow()
     with session_scope(engine) as session:
-        query = (
-            select(OutboxMessage)
-            .where(
+        claimed = claim_due(
+            session,
+            lease_table(OutboxMessage),
+            due=[
                 col(OutboxMessage.delivered_at).is_(None),
                 col(OutboxMessage.abandoned_at).is_(None),
                 col(OutboxMessage.next_attempt_at).is_not(None),
                 col(OutboxMessage.next_attempt_at) <= now,
-                or_(
-                    col(OutboxMessage.lease_expires_at).is_(None),
-                    col(OutboxMessage.lease_expires_at) < now,
-                ),
-            )
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-            .limit(limit)
+            ],
+            order_by=["next_attempt_at", "id"],
+            worker_id=worker_id,
+            limit=limit,
+            now=now,
+            lease_seconds=lease_for,
         )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = list(session.execute(query).scalars())
-        if not rows:
+        if not claimed:
             return []
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_([row.id for row in rows]))
-            .values(lease_owner=worker_id, lease_expires_at=now + dt.timedelta(seconds=lease_for))
-        )
+        rows = session.execute(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_([row.id for row in claimed]))
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        ).scalars()
         return [
             Leased(
                 id=int(row.id or 0),
@@ -248,7 +246,7 @@ def _update_if_leased(
     with session_scope(engine) as session:
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.lease_owner == worker_id)
+            .where(col(OutboxMessage.id) == message.id, col(OutboxMessage.lease_owner) == worker_id)
             .values(**values)
         )
 

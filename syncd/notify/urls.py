@@ -92,18 +92,7 @@ def validate_webhook_url(url: str, settings: Settings, resolve: Resolver = resol
             f"the URL must use https (plain http is allowed only for hosts the operator "
             f"allow-lists in webhook_allowed_hosts; {host!r} is not one)"
         )
-    literal = _parse_ip(host)
-    if literal is not None:
-        addresses = [literal]
-    else:
-        try:
-            resolved = resolve(host, port or 443)
-        except (OSError, UnicodeError):
-            raise ValueError(f"the host {host!r} does not resolve") from None
-        addresses = [a for a in (_parse_ip(text) for text in resolved) if a is not None]
-        if not addresses:
-            raise ValueError(f"the host {host!r} does not resolve")
-    for address in addresses:
+    for address in _addresses_of(host, port or 443, resolve):
         if not is_public_address(address):
             raise ValueError(
                 f"the host {host!r} is a private, loopback or link-local address "
@@ -111,6 +100,21 @@ def validate_webhook_url(url: str, settings: Settings, resolve: Resolver = resol
                 "operator allow-lists the host in webhook_allowed_hosts"
             )
     return url
+
+
+def _addresses_of(host: str, port: int, resolve: Resolver) -> list[IPAddress]:
+    """The addresses a connection to ``host`` might reach (a literal is its own)."""
+    literal = _parse_ip(host)
+    if literal is not None:
+        return [literal]
+    try:
+        resolved = resolve(host, port)
+    except (OSError, UnicodeError):
+        raise ValueError(f"the host {host!r} does not resolve") from None
+    addresses = [a for a in (_parse_ip(text) for text in resolved) if a is not None]
+    if not addresses:
+        raise ValueError(f"the host {host!r} does not resolve")
+    return addresses
 
 
 def url_origin(url: str) -> str:

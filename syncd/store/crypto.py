@@ -15,6 +15,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Column, Connection, Engine, Table, select, update
+from sqlmodel import SQLModel
+
+import syncd.store.models  # noqa: F401  (registers the tables encrypted_columns reads)
 
 
 class SecretBoxError(Exception):
@@ -40,7 +43,8 @@ class SecretBox:
 
     def decrypt(self, token: str) -> dict[str, Any]:
         try:
-            return json.loads(self._fernet.decrypt(token.encode()))
+            document: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
+            return document
         except InvalidToken:
             raise SecretBoxError(
                 "stored secret cannot be decrypted with the configured keys"
@@ -94,10 +98,6 @@ class RotationReport:
 def encrypted_columns() -> list[tuple[Table, Column[Any]]]:
     """Every ``*_encrypted`` column of every table, so a new table with secrets is covered
     by rotation without editing this function."""
-    from sqlmodel import SQLModel
-
-    import syncd.store.models  # noqa: F401  (registers the tables)
-
     return [
         (table, column)
         for table in SQLModel.metadata.sorted_tables

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -93,6 +93,12 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 def upgrade_schema(engine: Engine) -> None:
     """Bring the schema to the newest migration (run by the daemon and CLI on start)."""
     command.upgrade(_alembic_config(engine), "head")
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database (``SELECT 1``); raises the driver's error if it fails."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def schema_is_current(engine: Engine) -> bool:

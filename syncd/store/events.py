@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -29,12 +29,13 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
+from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
-from syncd.sync.expansion import InvalidSeries, OccurrenceSpan, expand_series
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +220,8 @@ def _existing_rows(
     for start in range(0, len(provider_ids), 500):
         chunk = provider_ids[start : start + 500]
         rows = session.execute(
-            select(Event.provider_event_id, Event.id, Event.series_key).where(
-                Event.calendar_id == calendar_id, col(Event.provider_event_id).in_(chunk)
+            select(col(Event.provider_event_id), col(Event.id), col(Event.series_key)).where(
+                col(Event.calendar_id) == calendar_id, col(Event.provider_event_id).in_(chunk)
             )
         )
         found.update({pid: (rid, series) for pid, rid, series in rows})
@@ -235,8 +236,8 @@ def _delete_items(
     for start in range(0, len(provider_ids), 500):
         chunk = provider_ids[start : start + 500]
         rows = session.execute(
-            select(Event.id, Event.series_key, Event.is_override).where(
-                Event.calendar_id == calendar_id, col(Event.provider_event_id).in_(chunk)
+            select(col(Event.id), col(Event.series_key), col(Event.is_override)).where(
+                col(Event.calendar_id) == calendar_id, col(Event.provider_event_id).in_(chunk)
             )
         ).all()
         if not rows:
@@ -246,8 +247,8 @@ def _delete_items(
         if masters:
             ids += list(
                 session.execute(
-                    select(Event.id).where(
-                        Event.calendar_id == calendar_id, col(Event.series_key).in_(masters)
+                    select(col(Event.id)).where(
+                        col(Event.calendar_id) == calendar_id, col(Event.series_key).in_(masters)
                     )
                 ).scalars()
             )
@@ -287,7 +288,7 @@ def rebuild_series(
     rows_by_series: dict[str, list[Row[Any]]] = defaultdict(list)
     for chunk in _chunks(sorted(series_keys)):
         query = select(*Event.__table__.columns).where(  # type: ignore[attr-defined]
-            Event.calendar_id == calendar_id, col(Event.series_key).in_(chunk)
+            col(Event.calendar_id) == calendar_id, col(Event.series_key).in_(chunk)
         )
         for row in session.execute(query):
             rows_by_series[row.series_key].append(row)
@@ -318,9 +319,9 @@ def rebuild_series(
             expanded_masters.append(master_row.id)
     if occurrences:
         session.execute(insert(Occurrence.__table__), occurrences)  # type: ignore[attr-defined]
-    for chunk in _chunks(expanded_masters):
+    for id_chunk in _chunks(expanded_masters):
         session.execute(
-            update(Event).where(col(Event.id).in_(chunk)).values(expanded_until=window.end)
+            update(Event).where(col(Event.id).in_(id_chunk)).values(expanded_until=window.end)
         )
     return skipped
 
@@ -345,18 +346,22 @@ def _occurrence_values(
 
 def delete_stale_generation(session: Session, calendar_id: str, generation: int) -> int:
     """After a full sync: drop every item the provider no longer listed."""
-    stale = select(Event.id).where(Event.calendar_id == calendar_id, Event.generation < generation)
+    stale = select(col(Event.id)).where(
+        col(Event.calendar_id) == calendar_id, col(Event.generation) < generation
+    )
     session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(stale)))
     result = session.execute(
-        delete(Event).where(Event.calendar_id == calendar_id, Event.generation < generation)
+        delete(Event).where(
+            col(Event.calendar_id) == calendar_id, col(Event.generation) < generation
+        )
     )
-    return int(result.rowcount or 0)
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def count_events(session: Session, calendar_id: str, generation: int | None = None) -> int:
-    query = select(func.count()).select_from(Event).where(Event.calendar_id == calendar_id)
+    query = select(func.count()).select_from(Event).where(col(Event.calendar_id) == calendar_id)
     if generation is not None:
-        query = query.where(Event.generation == generation)
+        query = query.where(col(Event.generation) == generation)
     return int(session.execute(query).scalar() or 0)
 
 
@@ -366,8 +371,8 @@ def series_needing_expansion(
     """Recurring series whose materialised spans end too early for the moving window."""
     return list(
         session.execute(
-            select(Event.series_key).where(
-                Event.calendar_id == calendar_id,
+            select(col(Event.series_key)).where(
+                col(Event.calendar_id) == calendar_id,
                 col(Event.recurring).is_(True),
                 col(Event.is_override).is_(False),
                 (col(Event.expanded_until).is_(None))
@@ -399,16 +404,18 @@ def spans_in_range(
     )
 
 
-def select_spans(calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime) -> Select[Any]:
+def select_spans(
+    calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> Select[str, dt.datetime, dt.datetime, str, bool, str, str]:
     """The columns of a ``BusySpan`` for spans overlapping ``[start, end)``."""
     return select(
-        Occurrence.calendar_id,
-        Occurrence.start_utc,
-        Occurrence.end_utc,
-        Occurrence.free_busy_status,
-        Occurrence.all_day,
-        Occurrence.start_text,
-        Occurrence.end_text,
+        col(Occurrence.calendar_id),
+        col(Occurrence.start_utc),
+        col(Occurrence.end_utc),
+        col(Occurrence.free_busy_status),
+        col(Occurrence.all_day),
+        col(Occurrence.start_text),
+        col(Occurrence.end_text),
     ).where(spans_in_range(calendar_ids, start, end))
 
 
@@ -476,7 +483,7 @@ def read_busy_microseconds(
     try:
         # The driver's own tuples, fetched in one call: nothing is processed per column,
         # and a Row object per row costs ~5 ms (allocations, collector passes) at 17k rows.
-        rows = result.cursor.fetchall()
+        rows = cast(CursorResult[Any], result).cursor.fetchall()
     finally:
         result.close()
     microseconds = _EpochMicroseconds()

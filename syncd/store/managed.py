@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session, col
 
 from syncd.ids import new_id
+from syncd.statuses import ManagedEventState
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
+from syncd.store.leasing import claim_due, lease_table
 from syncd.store.models import (
     Account,
     Calendar,
@@ -27,11 +29,11 @@ from syncd.store.models import (
 )
 from syncd.store.tenants import NotFoundError
 
-PENDING_WRITE = "pending_write"
-WRITTEN = "written"
-PENDING_DELETE = "pending_delete"
-DELETED = "deleted"
-FAILED = "failed"
+PENDING_WRITE = ManagedEventState.PENDING_WRITE
+WRITTEN = ManagedEventState.WRITTEN
+PENDING_DELETE = ManagedEventState.PENDING_DELETE
+DELETED = ManagedEventState.DELETED
+FAILED = ManagedEventState.FAILED
 
 #: Prefix of the ``event_id`` of rows that delete an event we do not manage (``event_uid``).
 EXTERNAL_DELETE_PREFIX = "external-delete:"
@@ -151,44 +153,32 @@ def request_external_delete(
 def claim_due_managed_events(
     engine: Engine, worker_id: str, limit: int, lease_seconds: float, now: dt.datetime | None = None
 ) -> list[int]:
-    """Lease up to ``limit`` due managed events (SKIP LOCKED on Postgres); their ids."""
+    """Lease up to ``limit`` due managed events (``syncd.store.leasing``); their ids."""
     if limit <= 0:
         return []
     now = now or utcnow()
     with session_scope(engine) as session:
-        query = (
-            select(ManagedEvent.id)
-            .where(
+        claimed = claim_due(
+            session,
+            lease_table(ManagedEvent),
+            due=[
                 col(ManagedEvent.next_attempt_at).is_not(None),
                 col(ManagedEvent.next_attempt_at) <= now,
-                or_(
-                    col(ManagedEvent.lease_expires_at).is_(None),
-                    col(ManagedEvent.lease_expires_at) < now,
-                ),
-            )
-            .order_by(col(ManagedEvent.next_attempt_at))
-            .limit(limit)
+            ],
+            order_by=["next_attempt_at"],
+            worker_id=worker_id,
+            limit=limit,
+            now=now,
+            lease_seconds=lease_seconds,
         )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = [int(i) for i in session.execute(query).scalars()]
-        if ids:
-            session.execute(
-                update(ManagedEvent)
-                .where(col(ManagedEvent.id).in_(ids))
-                .values(
-                    lease_owner=worker_id,
-                    lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-                )
-            )
-    return ids
+    return [int(row.id) for row in claimed]
 
 
 def release_managed_leases(engine: Engine, worker_id: str) -> None:
     with session_scope(engine) as session:
         session.execute(
             update(ManagedEvent)
-            .where(ManagedEvent.lease_owner == worker_id)
+            .where(col(ManagedEvent.lease_owner) == worker_id)
             .values(lease_owner=None, lease_expires_at=None)
         )
 

@@ -7,10 +7,13 @@ Postgres index and compare them the same way.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
+
+from syncd.statuses import ManagedEventState, SyncStatus
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -30,6 +33,37 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC)
+
+
+class StatusString(TypeDecorator[str]):
+    """A ``StrEnum`` column stored as its plain string (the same VARCHAR as a ``str`` field).
+
+    Values read back are members of the enum; a value the enum does not know (written by
+    a newer version, or by hand) comes back as the plain string rather than failing the
+    read, so the rules that interpret statuses decide what it means.
+    """
+
+    impl = AutoString
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            return self.enum(value)
+        except ValueError:
+            return value
+
+
+def _status(enum: type[StrEnum], default: StrEnum) -> Any:
+    return Field(default=default, sa_column=Column(StatusString(enum), nullable=False))
 
 
 def utcnow() -> dt.datetime:
@@ -100,7 +134,7 @@ class Profile(SQLModel, table=True):
     provider: str
     name: str = ""
     credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
-    sync_status: str = "pending"  # pending | active | disconnected
+    sync_status: SyncStatus = _status(SyncStatus, SyncStatus.PENDING)
     status_reason: str = "waiting for the first full sync"
     initial_sync_done: bool = False
     last_success_at: dt.datetime | None = _utc()
@@ -259,8 +293,7 @@ class ManagedEvent(SQLModel, table=True):
     calendar_id: str = Field(foreign_key="calendar.id")
     event_id: str  # the caller's id
     request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    #: pending_write | written | pending_delete | deleted | failed
-    state: str = "pending_write"
+    state: ManagedEventState = _status(ManagedEventState, ManagedEventState.PENDING_WRITE)
     provider_event_id: str | None = None
     #: none | pending | assigned | failing
     conferencing_state: str = "none"

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from providers.base import RemoteCalendar
 from syncd.ids import new_id
+from syncd.statuses import SyncStatus
 from syncd.store.crypto import SecretBox
 from syncd.store.models import (
     Account,
@@ -37,7 +38,7 @@ def create_profile(
         provider=provider,
         name=name,
         credentials_encrypted=box.encrypt(credentials),
-        sync_status="pending",
+        sync_status=SyncStatus.PENDING,
         status_reason="waiting for the first full sync",
         next_due_at=utcnow(),
     )
@@ -86,7 +87,7 @@ def reauthorize_profile(
 ) -> None:
     """New credentials for a (usually disconnected) profile: pending until the next success."""
     store_credentials(session, box, profile, credentials)
-    profile.sync_status = "pending"
+    profile.sync_status = SyncStatus.PENDING
     profile.status_reason = "reauthorized; waiting for the next successful sync"
     profile.failure_count = 0
     profile.last_error = None
@@ -102,10 +103,10 @@ def remove_profile(session: Session, profile: Profile) -> None:
     Stop the channels at the provider first (``syncd.sync.push.stop_profile_channels``).
     """
     calendar_ids = select(Calendar.id).where(Calendar.profile_id == profile.id)
-    session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))  # type: ignore[call-overload]
-    session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
-    session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
-    session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))  # type: ignore[call-overload]
+    session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
+    session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))
+    session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))
+    session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))
     session.delete(profile)
 
 

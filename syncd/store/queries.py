@@ -28,7 +28,7 @@ def accounts_of_application(
     rows = session.execute(
         select(Account).where(
             col(Account.id).in_(list(set(account_ids))),
-            Account.application_id == application_id,
+            col(Account.application_id) == application_id,
         )
     ).scalars()
     return {account.id: account for account in rows}
@@ -55,7 +55,7 @@ def calendar_ids_by_account(session: Session, account_ids: Sequence[str]) -> dic
     if not account_ids:
         return found
     rows = session.execute(
-        select(Profile.account_id, Calendar.id)
+        select(col(Profile.account_id), col(Calendar.id))
         .join(Profile, col(Profile.id) == col(Calendar.profile_id))
         .where(col(Profile.account_id).in_(list(found)), col(Calendar.deleted).is_(False))
         .order_by(col(Calendar.id))
@@ -70,7 +70,7 @@ def calendars_of_account(session: Session, account_id: str) -> list[tuple[Calend
     rows = session.execute(
         select(Calendar, Profile)
         .join(Profile, col(Profile.id) == col(Calendar.profile_id))
-        .where(Profile.account_id == account_id, col(Calendar.deleted).is_(False))
+        .where(col(Profile.account_id) == account_id, col(Calendar.deleted).is_(False))
         .order_by(col(Profile.created_at), col(Profile.id), col(Calendar.name), col(Calendar.id))
     )
     return [(calendar, profile) for calendar, profile in rows]

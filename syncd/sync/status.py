@@ -7,6 +7,9 @@
 
 Transient failures never change the stored status: they only delay the next attempt,
 and staleness (computed on read) makes an active profile ``pending`` if they last.
+
+The values are :class:`syncd.statuses.SyncStatus`; a member's status (the worst of its
+profiles') is :func:`syncd.availability.member_sync_status`.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
+from syncd.statuses import SyncStatus
 from syncd.store.models import Profile
 
-PENDING = "pending"
-ACTIVE = "active"
-DISCONNECTED = "disconnected"
+PENDING = SyncStatus.PENDING
+ACTIVE = SyncStatus.ACTIVE
+DISCONNECTED = SyncStatus.DISCONNECTED
 
 #: First retry delay after a failed sync; doubles per consecutive failure up to max_backoff.
 BASE_BACKOFF_SECONDS = 30.0
@@ -27,7 +31,7 @@ BASE_BACKOFF_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class EffectiveStatus:
-    sync_status: str
+    sync_status: SyncStatus
     reason: str
 
 
@@ -43,15 +47,6 @@ def effective_status(profile: Profile, now: dt.datetime, staleness_bound: float)
                 + (f"; last error: {profile.last_error}" if profile.last_error else ""),
             )
     return EffectiveStatus(profile.sync_status, profile.status_reason)
-
-
-def member_status(statuses: list[str]) -> str:
-    """A member is as trustworthy as its least trustworthy profile (no profile: pending)."""
-    if DISCONNECTED in statuses:
-        return DISCONNECTED
-    if PENDING in statuses or not statuses:
-        return PENDING
-    return ACTIVE
 
 
 def jittered(seconds: float, jitter: float, rng: random.Random | None = None) -> float:

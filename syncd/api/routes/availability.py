@@ -17,6 +17,7 @@ from sqlmodel import Session
 from syncd.api.auth import Caller, authenticated_caller
 from syncd.api.context import app_settings, db_session, now
 from syncd.api.errors import FieldErrors
+from syncd.api.routes.views import wire_sync_status
 from syncd.api.schemas import (
     MAX_QUERY_SPAN_DAYS,
     START_INTERVALS,
@@ -36,6 +37,7 @@ from syncd.availability import (
     Member,
     ParticipantGroup,
     evaluate_availability,
+    member_sync_status,
 )
 from syncd.config import Settings
 from syncd.store.events import read_busy_microseconds
@@ -44,7 +46,7 @@ from syncd.store.queries import (
     calendar_ids_by_account,
     profiles_by_account,
 )
-from syncd.sync.status import effective_status, member_status
+from syncd.sync.status import effective_status
 
 router = APIRouter(tags=["availability"])
 
@@ -224,16 +226,17 @@ def _result(item: AvailableTime) -> AvailableTimeOut:
 def _member_statuses(
     session: Session, subs: list[str], current_time: dt.datetime, settings: Settings
 ) -> list[MemberStatus]:
-    """Each member's worst effective profile status (staleness applied; none: pending)."""
+    """Each member's status by ``member_sync_status`` over its profiles' effective
+    (staleness-aware) statuses."""
     profiles = profiles_by_account(session, subs)
     return [
         MemberStatus(
             sub=sub,
-            sync_status=member_status(  # type: ignore[arg-type]
-                [
+            sync_status=wire_sync_status(
+                member_sync_status(
                     effective_status(profile, current_time, settings.staleness_bound).sync_status
                     for profile in profiles[sub]
-                ]
+                )
             ),
         )
         for sub in subs

@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from syncd.api.schemas import Health
-from syncd.store.db import schema_is_current
+from syncd.store.db import ping, schema_is_current
 
 router = APIRouter(tags=["health"])
 
@@ -38,8 +38,7 @@ def readyz(request: Request) -> JSONResponse:
     engine: Engine = request.app.state.engine
     checks: dict[str, Any] = {}
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        ping(engine)
         checks["database"] = "ok"
     except Exception as error:  # any driver error means "not reachable" to a probe
         checks["database"] = f"unreachable: {type(error).__name__}"

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from syncd.api.schemas import CalendarOut, ProfileCalendarOut, ProfileOut
+from syncd.api.schemas import SyncStatus as WireSyncStatus
+from syncd.statuses import SyncStatus
 from syncd.store.models import Calendar, Profile
-from syncd.sync.status import DISCONNECTED, effective_status
+from syncd.sync.status import effective_status
 
 #: syncd reads and writes calendars with the user's own authorization, never sandboxed.
 PERMISSION_LEVEL = "unrestricted"
+
+
+def wire_sync_status(status: SyncStatus) -> WireSyncStatus:
+    """The response field's value: each ``SyncStatus`` member is the string the schema lists."""
+    return cast(WireSyncStatus, status)
 
 
 def profile_view(profile: Profile, now: dt.datetime, staleness_bound: float) -> ProfileOut:
@@ -20,9 +28,9 @@ def profile_view(profile: Profile, now: dt.datetime, staleness_bound: float) -> 
         provider_service=profile.provider,
         profile_id=profile.id,
         profile_name=profile.name,
-        profile_connected=profile.sync_status != DISCONNECTED,
+        profile_connected=profile.sync_status != SyncStatus.DISCONNECTED,
         profile_initial_sync_required=not profile.initial_sync_done,
-        sync_status=status.sync_status,  # type: ignore[arg-type]
+        sync_status=wire_sync_status(status.sync_status),
         sync_status_reason=status.reason,
     )
 

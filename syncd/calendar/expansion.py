@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
@@ -26,6 +27,7 @@ from recurring_ical_events.occurrence import Occurrence
 from recurring_ical_events.util import to_recurrence_ids
 
 from providers.base import RemoteEvent
+from syncd.errors import SyncdError
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +65,12 @@ _FREQUENCY_SECONDS = {
 _UTC = dt.UTC
 
 
-class InvalidSeries(ValueError):
+class InvalidSeries(SyncdError, ValueError):
     """The item cannot be expanded: malformed RRULE/iCalendar/times, or a rule too dense.
 
     The only exception ``expand_series`` raises for bad provider data, so the engine can
-    log the item, skip it and keep syncing the rest of the calendar.
+    log the item, skip it and keep syncing the rest of the calendar. Still a
+    ``ValueError`` for callers that catch bad values broadly.
     """
 
 
@@ -206,7 +209,7 @@ def _is_date(value: object) -> bool:
 
 def _to_utc(value: dt.date | dt.datetime, naive_zone: dt.tzinfo) -> dt.datetime:
     """Dates become local midnight and naive datetimes local time in ``naive_zone``."""
-    if _is_date(value):
+    if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time(), tzinfo=naive_zone)
     elif value.tzinfo is None:
         value = value.replace(tzinfo=naive_zone)
@@ -228,7 +231,7 @@ def _make_span(
 ) -> OccurrenceSpan:
     """A span from local values: all-day dates are days in the account's zone."""
     all_day = _is_date(start)
-    if all_day and not _is_date(end):
+    if all_day and isinstance(end, dt.datetime):
         end = end.date()
     naive_zone = account_zone if all_day else floating_zone
     start_utc = _to_utc(start, naive_zone)
@@ -289,7 +292,7 @@ def _series_zone(event: RemoteEvent, account_zone: ZoneInfo) -> ZoneInfo:
 
 def _in_zone(value: dt.date | dt.datetime, zone: ZoneInfo) -> dt.date | dt.datetime:
     """Express a time in the series zone so the expander repeats local wall-clock time."""
-    if _is_date(value):
+    if not isinstance(value, dt.datetime):
         return value
     if value.tzinfo is None:
         return value.replace(tzinfo=zone)
@@ -307,6 +310,8 @@ def _parse_recurrence_lines(event: RemoteEvent) -> icalendar.Event:
         component = icalendar.Event.from_ical(text)
     except ValueError as error:
         raise InvalidSeries(f"{event.provider_event_id}: {error}") from error
+    if not isinstance(component, icalendar.Event):
+        raise InvalidSeries(f"{event.provider_event_id}: recurrence lines are not a VEVENT")
     _raise_for_broken_properties(component, event.provider_event_id)
     return component
 
@@ -398,7 +403,7 @@ def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
     parsed = event.extra.get("icalendar")  # the adapter's own parse, when still in memory
     if not isinstance(parsed, icalendar.Calendar):
         try:
-            parsed = icalendar.Calendar.from_ical(event.ical)
+            parsed = icalendar.Calendar.from_ical(event.ical or "")
         except ValueError as error:
             raise InvalidSeries(
                 f"{event.provider_event_id}: unparsable iCalendar: {error}"
@@ -409,11 +414,16 @@ def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
         parsed = calendar
     if not isinstance(parsed, icalendar.Calendar) or not parsed.walk("VEVENT"):
         raise InvalidSeries(f"{event.provider_event_id}: iCalendar text holds no VEVENT")
-    for component in parsed.walk("VEVENT"):
+    for component in _vevents(parsed):
         _raise_for_broken_properties(component, event.provider_event_id)
         if "DTSTART" not in component:
             raise InvalidSeries(f"{event.provider_event_id}: VEVENT without DTSTART")
     return parsed
+
+
+def _vevents(calendar: icalendar.Calendar) -> list[icalendar.Event]:
+    """The calendar's VEVENTs (icalendar's parser makes each one an ``icalendar.Event``)."""
+    return cast(list[icalendar.Event], calendar.walk("VEVENT"))
 
 
 def _ical_state(component: icalendar.Event, item: RemoteEvent) -> _InstanceState:
@@ -443,7 +453,7 @@ def _expand_ical_text(
 ) -> list[OccurrenceSpan]:
     calendar = _parse_ical_text(item)
     floating_zone = _zone_or_none(str(calendar.get("X-WR-TIMEZONE", ""))) or account_zone
-    events = calendar.walk("VEVENT")
+    events = _vevents(calendar)
     if not any("RRULE" in event or "RDATE" in event for event in events):
         return _spans_of_plain_components(events, item, floating_zone, account_zone)
 
@@ -497,11 +507,11 @@ def _check_rule_density(calendar: icalendar.Calendar, window: _Window, item_id: 
     dateutil iterates every period from DTSTART, so FREQ=SECONDLY begun a year before
     the window costs tens of millions of steps before the first occurrence we want.
     """
-    for component in calendar.walk("VEVENT"):
+    for component in _vevents(calendar):
         rules = component.get("RRULE")
         if rules is None:
             continue
-        start = _to_utc(component["DTSTART"].dt, _UTC)
+        start = _to_utc(_time_of(component["DTSTART"], item_id), _UTC)
         for rule in rules if isinstance(rules, list) else [rules]:
             period = _FREQUENCY_SECONDS[rule["FREQ"][0]] * int(rule.get("INTERVAL", [1])[0])
             stop = window.start
@@ -515,6 +525,14 @@ def _check_rule_density(calendar: icalendar.Calendar, window: _Window, item_id: 
                     f"{item_id}: RRULE {rule.to_ical()!r} needs ~{periods:.0f} steps before "
                     f"the window (limit {MAX_RULE_PERIODS_BEFORE_WINDOW})"
                 )
+
+
+def _time_of(prop: object, item_id: str) -> dt.date:
+    """The date or datetime of a parsed DTSTART-like property."""
+    value = getattr(prop, "dt", None)
+    if not isinstance(value, dt.date):
+        raise InvalidSeries(f"{item_id}: DTSTART is not a date or a date-time: {value!r}")
+    return value
 
 
 def _at_most_daily(calendar: icalendar.Calendar, query_days: float) -> bool:
