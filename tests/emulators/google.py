@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from tests.emulators import faults
-from tests.emulators.push import Delivery, NotificationSender, acceptable_callback
+from tests.emulators.push import acceptable_callback
 from tests.emulators.serving import (
     AccessTokens,
     Answer,
@@ -134,7 +134,7 @@ class GoogleCalendarEmulator(RestEmulator):
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
     ) -> None:
-        super().__init__()
+        super().__init__(AccessTokens("ya29.emulator-", ACCESS_TOKEN_LIFETIME_SECONDS))
         self.client_id = client_id
         self.client_secret = client_secret
         self.rotate_refresh_tokens = False
@@ -142,11 +142,9 @@ class GoogleCalendarEmulator(RestEmulator):
         self.conference_create_status = "success"
         self._calendars: dict[str, _Calendar] = {}
         self._grants: dict[str, _Grant] = {}  # refresh token -> grant
-        self._access_tokens = AccessTokens("ya29.emulator-", ACCESS_TOKEN_LIFETIME_SECONDS)
         self._codes: dict[str, str] = {}  # authorization code -> user
         self._counter = 0
         self._channels: dict[str, _Channel] = {}
-        self._push = NotificationSender("google-emulator")
         self.open_routes = Router(route("POST", "token", self._route_token, locked=False))
         self.api_routes = Router(
             route("POST", f"{_V3}/channels/stop", self._route_stop_channel),
@@ -158,9 +156,6 @@ class GoogleCalendarEmulator(RestEmulator):
             route("*", f"{_V3}/calendars/{{calendar}}/events/{{event}}", self._route_event),
         )
         self._server = QuietServer((host, port), self._handler_class())
-
-    def _stopped(self) -> None:
-        self._push.close()
 
     @property
     def base_url(self) -> str:
@@ -216,11 +211,6 @@ class GoogleCalendarEmulator(RestEmulator):
             tokens = [t for t, grant in self._grants.items() if grant.user == user]
         for refresh_token in tokens:
             self.revoke_grant(refresh_token)
-
-    def expire_access_tokens(self) -> None:
-        """Every issued access token stops working (as after an hour)."""
-        with self._lock:
-            self._access_tokens.clear()
 
     # -- calendars and events ---------------------------------------------
 
@@ -380,15 +370,6 @@ class GoogleCalendarEmulator(RestEmulator):
         """The channel reached its expiration: no more notifications."""
         with self._lock:
             self._channels[channel_id].expires_at = time.time() - 1
-
-    @property
-    def push_deliveries(self) -> list[Delivery]:
-        """Every notification sent so far, with the receiver's status code."""
-        return list(self._push.deliveries)
-
-    def wait_for_notifications(self, timeout: float = 10.0) -> bool:
-        """Block until every queued notification has been delivered."""
-        return self._push.wait_idle(timeout)
 
     def _watch(
         self, user: str, calendar: _Calendar, payload: dict[str, Any]
@@ -553,9 +534,6 @@ class GoogleCalendarEmulator(RestEmulator):
 
     def unreadable_body(self) -> Answer:
         return 400, google_error(400, "parseError", "Parse Error"), {}
-
-    def _user_for(self, authorization: str | None) -> str | None:
-        return self._access_tokens.user_for(authorization)
 
     def _route_token(self, request: Request) -> Answer:
         status, body = self._token_endpoint(parse_qs(request.body.decode()))

@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo
 import trustme
 
 from tests.emulators import faults
-from tests.emulators.push import Delivery, NotificationSender, acceptable_callback
+from tests.emulators.push import acceptable_callback
 from tests.emulators.push import request as push_request
 from tests.emulators.serving import (
     AccessTokens,
@@ -216,7 +216,7 @@ class GraphEmulator(RestEmulator):
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
     ) -> None:
-        super().__init__()
+        super().__init__(AccessTokens("emu-at-", ACCESS_TOKEN_LIFETIME_SECONDS, 24))
         self.client_id = client_id
         self.client_secret = client_secret
         #: Azure AD hands out a new refresh token with every refresh.
@@ -230,11 +230,9 @@ class GraphEmulator(RestEmulator):
         self._users: dict[str, _User] = {}
         self._calendars: dict[str, _Calendar] = {}
         self._grants: dict[str, _Grant] = {}
-        self._access_tokens = AccessTokens("emu-at-", ACCESS_TOKEN_LIFETIME_SECONDS, 24)
         self._codes: dict[str, str] = {}
         self._counter = 0
         self._subscriptions: dict[str, _Subscription] = {}
-        self._push = NotificationSender("graph-emulator")
         self.open_routes = Router(
             route("*", "{tenant}/v2.0/.well-known/openid-configuration", self._route_openid),
             route("POST", "{tenant}/oauth2/v2.0/token", self._route_token),
@@ -262,7 +260,7 @@ class GraphEmulator(RestEmulator):
         self.add_user(DEFAULT_USER)
 
     def _stopped(self) -> None:
-        self._push.close()
+        super()._stopped()
         self._folder.cleanup()
 
     @property
@@ -336,11 +334,6 @@ class GraphEmulator(RestEmulator):
                 if grant.user == user:
                     grant.revoked = True
             self._access_tokens.forget_user(user)
-
-    def expire_access_tokens(self) -> None:
-        """Every issued access token stops working (as after an hour)."""
-        with self._lock:
-            self._access_tokens.clear()
 
     # -- calendars and events ---------------------------------------------
 
@@ -483,15 +476,6 @@ class GraphEmulator(RestEmulator):
         """The subscription ran out: no more notifications, PATCH answers 404."""
         with self._lock:
             self._subscriptions[subscription_id].expires_at = _now() - dt.timedelta(seconds=1)
-
-    @property
-    def push_deliveries(self) -> list[Delivery]:
-        """Every notification sent so far, with the receiver's status code."""
-        return list(self._push.deliveries)
-
-    def wait_for_notifications(self, timeout: float = 10.0) -> bool:
-        """Block until every queued notification has been delivered."""
-        return self._push.wait_idle(timeout)
 
     def _create_subscription(self, user: str, payload: dict[str, Any]) -> tuple[int, Any]:
         """POST /subscriptions: validate the request, then the notification URL (unlocked)."""
@@ -978,9 +962,6 @@ class GraphEmulator(RestEmulator):
 
     def no_route(self) -> Answer:
         return 404, graph_error("ResourceNotFound", "Resource not found for the segment."), {}
-
-    def _user_for(self, authorization: str | None) -> str | None:
-        return self._access_tokens.user_for(authorization)
 
     def _route_openid(self, request: Request, tenant: str) -> Answer:
         return 200, self._openid_configuration(tenant), {}

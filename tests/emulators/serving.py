@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.emulators.faults import Fault, FaultQueue, RecordedRequest, requests_matching
+from tests.emulators.push import Delivery, NotificationSender
 
 #: (status, JSON body or None, extra headers): what a route handler answers.
 Answer = tuple[int, Any, dict[str, str]]
@@ -278,7 +279,8 @@ class AccessTokens:
 
 
 class RestEmulator(BackgroundServer):
-    """Fault queue, request log and request pipeline of an OAuth-protected JSON API.
+    """Fault queue, request log, access tokens, push sender and request pipeline of an
+    OAuth-protected JSON API.
 
     A request goes: the fault queue (the handler answers a fault itself); the open routes
     (token endpoint, discovery: no bearer token); 404 outside ``api_prefix``; 401 without
@@ -300,10 +302,33 @@ class RestEmulator(BackgroundServer):
     open_routes: Router
     api_routes: Router
 
-    def __init__(self) -> None:
+    def __init__(self, access_tokens: AccessTokens) -> None:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.RLock()
         self._faults = FaultQueue()
+        self._access_tokens = access_tokens
+        self._push = NotificationSender(self.thread_name)
+
+    def _stopped(self) -> None:
+        self._push.close()
+
+    # -- tokens and push notifications ------------------------------------
+
+    def expire_access_tokens(self) -> None:
+        """Every issued access token stops working (as after an hour)."""
+        self._access_tokens.clear()
+
+    @property
+    def push_deliveries(self) -> list[Delivery]:
+        """Every notification sent so far, with the receiver's status code."""
+        return list(self._push.deliveries)
+
+    def wait_for_notifications(self, timeout: float = 10.0) -> bool:
+        """Block until every queued notification has been delivered."""
+        return self._push.wait_idle(timeout)
+
+    def _user_for(self, authorization: str | None) -> str | None:
+        return self._access_tokens.user_for(authorization)
 
     # -- faults and request log -------------------------------------------
 
@@ -371,9 +396,6 @@ class RestEmulator(BackgroundServer):
         if found is None:
             return self.no_route()
         return self._run(found, Request(method, path, query, headers, body, user, payload))
-
-    def _user_for(self, authorization: str | None) -> str | None:
-        raise NotImplementedError
 
     def _run(self, found: tuple[Route, dict[str, str]], request: Request) -> Answer:
         chosen, captured = found
