@@ -233,10 +233,16 @@ class GraphEmulator(RestEmulator):
         self._codes: dict[str, str] = {}
         self._counter = 0
         self._subscriptions: dict[str, _Subscription] = {}
+        identity = "{tenant}/oauth2/v2.0"
         self.open_routes = Router(
-            route("*", "{tenant}/v2.0/.well-known/openid-configuration", self._route_openid),
-            route("POST", "{tenant}/oauth2/v2.0/token", self._route_token),
-            route("GET", "{tenant}/oauth2/v2.0/authorize", self._route_authorize),
+            route(
+                "*",
+                "{tenant}/v2.0/.well-known/openid-configuration",
+                self._route_openid,
+                locked=False,
+            ),
+            route("POST", f"{identity}/token", self._route_token, locked=False),
+            route("GET", f"{identity}/authorize", self._route_authorize, locked=False),
         )
         calendar = f"{_V1}/me/calendars/{{calendar}}"
         self.api_routes = Router(
