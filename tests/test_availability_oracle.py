@@ -174,20 +174,32 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(query, base, spans(query_periods), oracle_groups)
 
 
-def oracle(case: Case) -> list[tuple[int, int, tuple[str, ...]]]:
+Minutes = list[list[bool]]
+Answer = list[tuple[int, int, tuple[str, ...]]]
+
+
+def oracle(case: Case) -> Answer:
     """Brute force: decide every minute for every member, then scan minutes."""
-    query = case.query
-    before, after = query.buffer_before_minutes, query.buffer_after_minutes
-    duration = query.required_duration_minutes
-    horizon = HORIZON_MINUTES
     members = [member for group_members, _ in case.groups for member in group_members]
+    in_query = [in_any(minute, case.query_periods) for minute in range(HORIZON_MINUTES)]
+    free = [free_minutes(case, member, in_query) for member in members]
+    if case.query.response_format == "periods":
+        results = oracle_periods(case, members, free)
+    else:
+        results = oracle_slots(case, members, free)
+    results.sort()
+    return results[: case.query.max_results]
 
-    def in_any(minute: int, spans: list[tuple[int, int]]) -> bool:
-        return any(start <= minute < end for start, end in spans)
 
-    in_query = [in_any(minute, case.query_periods) for minute in range(horizon)]
+def in_any(minute: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= minute < end for start, end in spans)
 
-    def usable(member: OracleMember, minute: int) -> bool:
+
+def free_minutes(case: Case, member: OracleMember, in_query: list[bool]) -> list[bool]:
+    """For every minute of the horizon: may a meeting use it, for this member?"""
+    before, after = case.query.buffer_before_minutes, case.query.buffer_after_minutes
+
+    def usable(minute: int) -> bool:
         # Meeting minute [m, m+1) needs no busy time within [m - before, m + 1 + after).
         if not in_query[minute]:
             return False
@@ -198,55 +210,77 @@ def oracle(case: Case) -> list[tuple[int, int, tuple[str, ...]]]:
             for start, end in member.busy
         )
 
-    free = [[usable(member, minute) for minute in range(horizon)] for member in members]
+    return [usable(minute) for minute in range(HORIZON_MINUTES)]
 
-    def satisfied(chosen: set[int]) -> bool:
-        position = 0
-        for group_members, required in case.groups:
-            indexes = range(position, position + len(group_members))
-            need = len(group_members) if required == "all" else required
-            if sum(1 for index in indexes if index in chosen) < need:
-                return False
-            position += len(group_members)
-        return True
 
-    def free_throughout(start: int, end: int) -> set[int]:
-        return {k for k in range(len(members)) if all(free[k][start:end])}
+def satisfied(case: Case, chosen: set[int]) -> bool:
+    """Whether the members ``chosen`` (indexes in group order) meet every group's need."""
+    position = 0
+    for group_members, required in case.groups:
+        indexes = range(position, position + len(group_members))
+        need = len(group_members) if required == "all" else required
+        if sum(1 for index in indexes if index in chosen) < need:
+            return False
+        position += len(group_members)
+    return True
 
-    def subs(chosen: set[int]) -> tuple[str, ...]:
-        return tuple(members[k].sub for k in sorted(chosen))
 
-    results: list[tuple[int, int, tuple[str, ...]]] = []
-    if query.response_format == "periods":
-        for bits in range(1, 1 << len(members)):
-            chosen = {k for k in range(len(members)) if bits >> k & 1}
-            if not satisfied(chosen):
-                continue
-            minute = 0
-            while minute < horizon:
-                if not all(free[k][minute] for k in chosen):
-                    minute += 1
-                    continue
-                run_start = minute
-                while minute < horizon and all(free[k][minute] for k in chosen):
-                    minute += 1
-                if minute - run_start >= duration and free_throughout(run_start, minute) == chosen:
-                    results.append((run_start, minute, subs(chosen)))
-    else:
-        base_epoch_minute = int(case.base.timestamp()) // 60
-        last_end = None
-        for start in range(horizon - duration + 1):
-            if (base_epoch_minute + start) % query.start_interval_minutes != 0:
-                continue
-            chosen = free_throughout(start, start + duration)
-            if not satisfied(chosen):
-                continue
-            if query.response_format == "slots" and last_end is not None and start < last_end:
-                continue
-            results.append((start, start + duration, subs(chosen)))
-            last_end = start + duration
-    results.sort()
-    return results[: query.max_results]
+def free_throughout(free: Minutes, start: int, end: int) -> set[int]:
+    return {k for k in range(len(free)) if all(free[k][start:end])}
+
+
+def subs(members: list[OracleMember], chosen: set[int]) -> tuple[str, ...]:
+    return tuple(members[k].sub for k in sorted(chosen))
+
+
+def oracle_periods(case: Case, members: list[OracleMember], free: Minutes) -> Answer:
+    """Every maximal run, at least the duration long, that exactly a satisfying set shares."""
+    results: Answer = []
+    for bits in range(1, 1 << len(members)):
+        chosen = {k for k in range(len(members)) if bits >> k & 1}
+        if satisfied(case, chosen):
+            results += [
+                (run_start, run_end, subs(members, chosen))
+                for run_start, run_end in shared_runs(free, chosen)
+                if run_end - run_start >= case.query.required_duration_minutes
+                and free_throughout(free, run_start, run_end) == chosen
+            ]
+    return results
+
+
+def shared_runs(free: Minutes, chosen: set[int]) -> list[tuple[int, int]]:
+    """The maximal runs of minutes free for every member in ``chosen``."""
+    runs: list[tuple[int, int]] = []
+    minute = 0
+    while minute < HORIZON_MINUTES:
+        if not all(free[k][minute] for k in chosen):
+            minute += 1
+            continue
+        run_start = minute
+        while minute < HORIZON_MINUTES and all(free[k][minute] for k in chosen):
+            minute += 1
+        runs.append((run_start, minute))
+    return runs
+
+
+def oracle_slots(case: Case, members: list[OracleMember], free: Minutes) -> Answer:
+    """Slots on the start interval; ``slots`` never overlap, ``overlapping_slots`` may."""
+    query = case.query
+    duration = query.required_duration_minutes
+    base_epoch_minute = int(case.base.timestamp()) // 60
+    results: Answer = []
+    last_end = None
+    for start in range(HORIZON_MINUTES - duration + 1):
+        if (base_epoch_minute + start) % query.start_interval_minutes != 0:
+            continue
+        chosen = free_throughout(free, start, start + duration)
+        if not satisfied(case, chosen):
+            continue
+        if query.response_format == "slots" and last_end is not None and start < last_end:
+            continue
+        results.append((start, start + duration, subs(members, chosen)))
+        last_end = start + duration
+    return results
 
 
 @settings(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,46 +29,79 @@ def schemas() -> dict[str, Any]:
     return json.loads(DISCOVERY_DOCUMENT.read_text())["schemas"]
 
 
+Checker = Callable[[Any, dict[str, Any], dict[str, Any], str], list[str]]
+
+
 def schema_violations(
     value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: str = "$"
 ) -> list[str]:
     """Every place ``value`` breaks a discovery-format schema (types, $ref, property names)."""
     if "$ref" in schema:
         return schema_violations(value, schemas[schema["$ref"]], schemas, where)
-    expected = schema.get("type", "any")
+    check = _CHECKERS.get(schema.get("type", "any"))
+    return [] if check is None else check(value, schema, schemas, where)
+
+
+def _object_violations(
+    value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: str
+) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{where}: expected object, got {type(value).__name__}"]
+    properties = schema.get("properties", {})
+    additional = schema.get("additionalProperties")
     problems: list[str] = []
-    if expected == "object":
-        if not isinstance(value, dict):
-            return [f"{where}: expected object, got {type(value).__name__}"]
-        properties = schema.get("properties", {})
-        additional = schema.get("additionalProperties")
-        for name, item in value.items():
-            if name in properties:
-                problems += schema_violations(item, properties[name], schemas, f"{where}.{name}")
-            elif additional is not None:
-                problems += schema_violations(item, additional, schemas, f"{where}.{name}")
-            else:
-                problems.append(f"{where}: unknown property {name!r}")
-    elif expected == "array":
-        if not isinstance(value, list):
-            return [f"{where}: expected array, got {type(value).__name__}"]
-        for index, item in enumerate(value):
-            problems += schema_violations(
-                item, schema.get("items", {}), schemas, f"{where}[{index}]"
-            )
-    elif expected == "string":
-        if not isinstance(value, str):
-            return [f"{where}: expected string, got {type(value).__name__}"]
-        problems += _format_violations(value, schema.get("format"), where)
-        if "enum" in schema and value not in schema["enum"]:
-            problems.append(f"{where}: {value!r} not in {schema['enum']}")
-    elif expected == "boolean" and not isinstance(value, bool):
-        problems.append(f"{where}: expected boolean, got {type(value).__name__}")
-    elif expected == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
-        problems.append(f"{where}: expected integer, got {type(value).__name__}")
-    elif expected == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
-        problems.append(f"{where}: expected number, got {type(value).__name__}")
+    for name, item in value.items():
+        item_schema = properties.get(name, additional)
+        if item_schema is None:
+            problems.append(f"{where}: unknown property {name!r}")
+        else:
+            problems += schema_violations(item, item_schema, schemas, f"{where}.{name}")
     return problems
+
+
+def _array_violations(
+    value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: str
+) -> list[str]:
+    if not isinstance(value, list):
+        return [f"{where}: expected array, got {type(value).__name__}"]
+    problems: list[str] = []
+    for index, item in enumerate(value):
+        problems += schema_violations(item, schema.get("items", {}), schemas, f"{where}[{index}]")
+    return problems
+
+
+def _string_violations(
+    value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: str
+) -> list[str]:
+    if not isinstance(value, str):
+        return [f"{where}: expected string, got {type(value).__name__}"]
+    problems = _format_violations(value, schema.get("format"), where)
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{where}: {value!r} not in {schema['enum']}")
+    return problems
+
+
+def _scalar_checker(expected: str, accepts: Callable[[Any], bool]) -> Checker:
+    """A checker for a JSON scalar type (booleans are not numbers here)."""
+
+    def check(value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: str) -> list[str]:
+        if accepts(value):
+            return []
+        return [f"{where}: expected {expected}, got {type(value).__name__}"]
+
+    return check
+
+
+_CHECKERS: dict[str, Checker] = {
+    "object": _object_violations,
+    "array": _array_violations,
+    "string": _string_violations,
+    "boolean": _scalar_checker("boolean", lambda v: isinstance(v, bool)),
+    "integer": _scalar_checker("integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "number": _scalar_checker(
+        "number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)
+    ),
+}
 
 
 def _format_violations(value: str, fmt: str | None, where: str) -> list[str]:

@@ -19,17 +19,15 @@ one malformed calendar object inside an otherwise healthy answer.
 from __future__ import annotations
 
 import http.client
-import socket
-import sys
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from lxml import etree
+
+from tests.emulators.faults import Fault, FaultQueue, RecordedRequest
+from tests.emulators.serving import BackgroundServer, QuietHandler, QuietServer
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -59,54 +57,10 @@ _NOT_RELAYED = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Fault:
-    """One misbehaviour the proxy performs instead of (or while) forwarding a request."""
-
-    kind: str  # "status" | "delay" | "drop" | "malformed_body"
-    status: int = 0
-    retry_after: str | None = None
-    seconds: float = 0.0
-
-    @classmethod
-    def http_status(cls, status: int, retry_after: float | str | None = None) -> Fault:
-        return cls(
-            kind="status",
-            status=status,
-            retry_after=None if retry_after is None else str(retry_after),
-        )
-
-    @classmethod
-    def rate_limited(cls, retry_after: float | str | None = 1) -> Fault:
-        """429 with a Retry-After header."""
-        return cls.http_status(429, retry_after)
-
-    @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        """Answer normally, but only after ``seconds`` (to trip client timeouts)."""
-        return cls(kind="delay", seconds=seconds)
-
-    @classmethod
-    def drop_connection(cls) -> Fault:
-        """Close the socket without sending a single byte of response."""
-        return cls(kind="drop")
-
-    @classmethod
-    def malformed_body(cls) -> Fault:
-        """The upstream status with the first half of its body only."""
-        return cls(kind="malformed_body")
-
-
-@dataclass(frozen=True)
-class ProxiedRequest:
-    """One request as the proxy received it."""
-
-    method: str
-    path: str
-
-
-class FaultyProxy:
+class FaultyProxy(BackgroundServer):
     """Forwards 127.0.0.1 HTTP to ``upstream`` (``http://host:port``), misbehaving on demand."""
+
+    thread_name = "faulty-proxy"
 
     def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 0) -> None:
         parts = urlsplit(upstream)
@@ -114,40 +68,11 @@ class FaultyProxy:
             raise ValueError(f"the proxy forwards to plain http only, not {upstream!r}")
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port or 80
-        self.requests: list[ProxiedRequest] = []
+        self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._faults: deque[Fault] = deque()
+        self._faults = FaultQueue()
         self._corrupted: set[str] = set()
-        self._server = _QuietServer((host, port), _make_handler(self))
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def start(self) -> FaultyProxy:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="faulty-proxy",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FaultyProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+        self._server = QuietServer((host, port), _make_handler(self))
 
     @property
     def url(self) -> str:
@@ -157,8 +82,7 @@ class FaultyProxy:
 
     def inject(self, fault: Fault, times: int = 1) -> None:
         """Misbehave on the next ``times`` requests."""
-        with self._lock:
-            self._faults.extend([fault] * times)
+        self._faults.add(fault, times)
 
     def corrupt_items(self, href_contains: str) -> None:
         """Serve unusable calendar-data for every item whose href contains this text."""
@@ -167,13 +91,12 @@ class FaultyProxy:
 
     def clear_faults(self) -> None:
         """The outage is over: forget queued faults and stop corrupting items."""
+        self._faults.clear()
         with self._lock:
-            self._faults.clear()
             self._corrupted.clear()
 
     def _next_fault(self) -> Fault | None:
-        with self._lock:
-            return self._faults.popleft() if self._faults else None
+        return self._faults.take("")
 
     # -- forwarding --------------------------------------------------------
 
@@ -217,34 +140,18 @@ class FaultyProxy:
         return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A threading server that ignores clients hanging up early (timeouts on purpose)."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
 def _make_handler(proxy: FaultyProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         server_version = "faulty-proxy"
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            """Silence the default stderr access log."""
-
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self.read_body()
             with proxy._lock:
-                proxy.requests.append(ProxiedRequest(self.command, self.path))
+                proxy.requests.append(RecordedRequest(self.command, self.path))
             fault = proxy._next_fault()
             if fault is not None and fault.kind == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+                self.drop()
                 return
             if fault is not None and fault.kind == "status":
                 extra = [("Retry-After", fault.retry_after)] if fault.retry_after else []

@@ -14,25 +14,31 @@ Tokens are deterministic (no randomness) so recorded cassettes replay request-fo
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
 import hashlib
-import json
 import secrets
-import socket
-import sys
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote
 
-from tests.emulators.push import Delivery, NotificationSender, acceptable_callback
+from tests.emulators import faults
+from tests.emulators.push import acceptable_callback
+from tests.emulators.serving import (
+    AccessTokens,
+    Answer,
+    QuietServer,
+    Request,
+    RestEmulator,
+    Router,
+    decode_token,
+    encode_token,
+    route,
+)
 
 API_PREFIX = "/calendar/v3"
+_V3 = API_PREFIX[1:]
 DEFAULT_USER = "alice@example.com"
 DEFAULT_CLIENT_ID = "emulator-client-id.apps.googleusercontent.com"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
@@ -54,20 +60,6 @@ def _now_rfc3339() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _encode_token(payload: dict[str, Any]) -> str:
-    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> dict[str, Any] | None:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
 def google_error(code: int, reason: str, message: str, status: str | None = None) -> dict[str, Any]:
     """An error body in the shape Google's JSON APIs return."""
     body: dict[str, Any] = {
@@ -78,62 +70,6 @@ def google_error(code: int, reason: str, message: str, status: str | None = None
     if status:
         body["status"] = status
     return {"error": body}
-
-
-# ---------------------------------------------------------------------------
-# Fault injection
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One misbehaviour the emulator performs instead of (or before) answering a request."""
-
-    kind: str  # "status" | "delay" | "drop" | "malformed_json"
-    status: int = 0
-    reason: str = ""
-    retry_after: str | None = None
-    seconds: float = 0.0
-
-    @classmethod
-    def http_status(
-        cls, status: int, reason: str = "backendError", retry_after: float | str | None = None
-    ) -> Fault:
-        return cls(
-            kind="status",
-            status=status,
-            reason=reason,
-            retry_after=None if retry_after is None else str(retry_after),
-        )
-
-    @classmethod
-    def rate_limited(cls, retry_after: float | str | None = 1) -> Fault:
-        """429 ``rateLimitExceeded`` with a Retry-After header, as Google throttles."""
-        return cls.http_status(429, "rateLimitExceeded", retry_after)
-
-    @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        """Answer normally, but only after ``seconds`` (to trip client timeouts)."""
-        return cls(kind="delay", seconds=seconds)
-
-    @classmethod
-    def drop_connection(cls) -> Fault:
-        """Close the socket without sending a single byte of response."""
-        return cls(kind="drop")
-
-    @classmethod
-    def malformed_json(cls) -> Fault:
-        """A 200 whose body is truncated JSON."""
-        return cls(kind="malformed_json")
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """What tests can assert on: one request as the emulator received it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
 
 
 # ---------------------------------------------------------------------------
@@ -176,8 +112,20 @@ class _Channel:
         return not self.stopped and self.expires_at > time.time()
 
 
-class GoogleCalendarEmulator:
+class Fault(faults.Fault):
+    """A fault rendered as Google's JSON APIs answer errors (``reason`` as Google names it)."""
+
+    default_reason = "backendError"
+    rate_limit_reason = "rateLimitExceeded"
+
+
+class GoogleCalendarEmulator(RestEmulator):
     """The fake server plus a Python API for tests to arrange state and faults."""
+
+    api_prefix = API_PREFIX
+    malformed_json = b'{"kind": "calendar#events", "items": [{"id": '
+    server_header = "ESF"
+    thread_name = "google-emulator"
 
     def __init__(
         self,
@@ -186,52 +134,28 @@ class GoogleCalendarEmulator:
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
     ) -> None:
+        super().__init__(AccessTokens("ya29.emulator-", ACCESS_TOKEN_LIFETIME_SECONDS))
         self.client_id = client_id
         self.client_secret = client_secret
         self.rotate_refresh_tokens = False
         #: Status Meet conference creation reports: "success", "pending" or "failure".
         self.conference_create_status = "success"
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.RLock()
         self._calendars: dict[str, _Calendar] = {}
         self._grants: dict[str, _Grant] = {}  # refresh token -> grant
-        self._access_tokens: dict[str, tuple[str, float]] = {}  # token -> (user, expires at)
         self._codes: dict[str, str] = {}  # authorization code -> user
-        self._faults: deque[tuple[Fault, str]] = deque()
         self._counter = 0
         self._channels: dict[str, _Channel] = {}
-        self._push = NotificationSender("google-emulator")
-        self._server = _QuietServer((host, port), _make_handler(self))
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def start(self) -> GoogleCalendarEmulator:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="google-emulator",
-            daemon=True,
+        self.open_routes = Router(route("POST", "token", self._route_token, locked=False))
+        self.api_routes = Router(
+            route("POST", f"{_V3}/channels/stop", self._route_stop_channel),
+            route("POST", f"{_V3}/calendars/{{calendar}}/events/watch", self._route_watch),
+            route("GET", f"{_V3}/users/me/calendarList", self._route_calendar_list),
+            route("GET", f"{_V3}/users/me/calendarList/{{calendar}}", self._route_list_entry),
+            route("GET", f"{_V3}/calendars/{{calendar}}/events", self._route_list_events),
+            route("POST", f"{_V3}/calendars/{{calendar}}/events", self._route_insert_event),
+            route("*", f"{_V3}/calendars/{{calendar}}/events/{{event}}", self._route_event),
         )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._push.close()
-
-    def __enter__(self) -> GoogleCalendarEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
+        self._server = QuietServer((host, port), self._handler_class())
 
     @property
     def base_url(self) -> str:
@@ -279,9 +203,7 @@ class GoogleCalendarEmulator:
         with self._lock:
             grant = self._grants[refresh_token]
             grant.revoked = True
-            for token, (user, _) in list(self._access_tokens.items()):
-                if user == grant.user:
-                    del self._access_tokens[token]
+            self._access_tokens.forget_user(grant.user)
 
     def revoke_user(self, user: str = DEFAULT_USER) -> None:
         """The user removed the app's access at Google: every grant of theirs is revoked."""
@@ -289,11 +211,6 @@ class GoogleCalendarEmulator:
             tokens = [t for t, grant in self._grants.items() if grant.user == user]
         for refresh_token in tokens:
             self.revoke_grant(refresh_token)
-
-    def expire_access_tokens(self) -> None:
-        """Every issued access token stops working (as after an hour)."""
-        with self._lock:
-            self._access_tokens.clear()
 
     # -- calendars and events ---------------------------------------------
 
@@ -454,15 +371,6 @@ class GoogleCalendarEmulator:
         with self._lock:
             self._channels[channel_id].expires_at = time.time() - 1
 
-    @property
-    def push_deliveries(self) -> list[Delivery]:
-        """Every notification sent so far, with the receiver's status code."""
-        return list(self._push.deliveries)
-
-    def wait_for_notifications(self, timeout: float = 10.0) -> bool:
-        """Block until every queued notification has been delivered."""
-        return self._push.wait_idle(timeout)
-
     def _watch(
         self, user: str, calendar: _Calendar, payload: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
@@ -549,23 +457,6 @@ class GoogleCalendarEmulator:
             headers["X-Goog-Channel-Token"] = channel.token
         self._push.send(channel.address, headers)
 
-    # -- faults and request log -------------------------------------------
-
-    def inject(self, fault: Fault, times: int = 1, path_prefix: str = API_PREFIX) -> None:
-        """Misbehave on the next ``times`` requests whose path starts with ``path_prefix``."""
-        with self._lock:
-            for _ in range(times):
-                self._faults.append((fault, path_prefix))
-
-    def clear_faults(self) -> None:
-        """The outage is over: forget every fault still queued."""
-        with self._lock:
-            self._faults.clear()
-
-    def requests_to(self, path_suffix: str, method: str = "GET") -> list[RecordedRequest]:
-        with self._lock:
-            return [r for r in self.requests if r.method == method and r.path.endswith(path_suffix)]
-
     # -- internals ---------------------------------------------------------
 
     def _new_secret(self, prefix: str) -> str:
@@ -576,10 +467,7 @@ class GoogleCalendarEmulator:
         return f"emu{self._counter:08d}"
 
     def _new_access_token(self, user: str) -> tuple[str, float]:
-        token = self._new_secret("ya29.emulator")
-        expires_at = time.time() + ACCESS_TOKEN_LIFETIME_SECONDS
-        self._access_tokens[token] = (user, expires_at)
-        return token, expires_at
+        return self._access_tokens.issue(user)
 
     def _store_event(self, calendar: _Calendar, event: dict[str, Any]) -> dict[str, Any]:
         event_id = str(event.get("id") or self._new_id())
@@ -630,74 +518,68 @@ class GoogleCalendarEmulator:
             if other.get("recurringEventId") == event_id and other.get("status") != "cancelled":
                 self._tombstone(calendar, other_id)
 
-    def _next_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for index, (fault, prefix) in enumerate(self._faults):
-                if path.startswith(prefix):
-                    del self._faults[index]
-                    return fault
-        return None
-
-    def _user_for_token(self, authorization: str | None) -> str | None:
-        if not authorization or not authorization.startswith("Bearer "):
-            return None
-        with self._lock:
-            found = self._access_tokens.get(authorization[len("Bearer ") :])
-        if found is None or found[1] < time.time():
-            return None
-        return found[0]
-
     # -- request handling (called from the server thread) -----------------
 
-    def handle(
-        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
-    ) -> tuple[int, dict[str, Any] | None]:
-        """Route one request; returns (status, JSON body or None for 204)."""
-        if path == "/token" and method == "POST":
-            return self._token_endpoint(parse_qs(body.decode()))
-        if not path.startswith(API_PREFIX + "/"):
-            return 404, google_error(404, "notFound", "Not Found")
-        user = self._user_for_token(headers.get("Authorization"))
-        if user is None:
-            return 401, google_error(
-                401,
-                "authError",
-                "Request had invalid authentication credentials.",
-                "UNAUTHENTICATED",
-            )
-        parts = [unquote(p) for p in path[len(API_PREFIX) + 1 :].split("/")]
-        payload: dict[str, Any] = {}
-        if body:
-            try:
-                payload = json.loads(body)
-            except ValueError:
-                return 400, google_error(400, "parseError", "Parse Error")
-        with self._lock:
-            if parts == ["channels", "stop"] and method == "POST":
-                return self._stop_channel(user, payload)
-            if len(parts) == 4 and parts[0] == "calendars" and parts[2:] == ["events", "watch"]:
-                watched = self._visible_calendar(user, parts[1])
-                if watched is None:
-                    return 404, google_error(404, "notFound", "Not Found")
-                if method == "POST":
-                    return self._watch(user, watched, payload)
-            if parts[:3] == ["users", "me", "calendarList"]:
-                if len(parts) == 3 and method == "GET":
-                    return self._calendar_list(user, query)
-                if len(parts) == 4 and method == "GET":
-                    return self._calendar_list_entry(user, parts[3])
-            if len(parts) >= 3 and parts[0] == "calendars" and parts[2] == "events":
-                calendar = self._visible_calendar(user, parts[1])
-                if calendar is None:
-                    return 404, google_error(404, "notFound", "Not Found")
-                if len(parts) == 3:
-                    if method == "GET":
-                        return self._list_events(calendar, query)
-                    if method == "POST":
-                        return self._insert_event(calendar, query, payload)
-                if len(parts) == 4:
-                    return self._single_event(calendar, method, parts[3], query, payload)
-        return 404, google_error(404, "notFound", "Not Found")
+    def fault_error(self, fault: faults.Fault) -> dict[str, Any]:
+        return google_error(fault.status, fault.reason, f"Injected {fault.status}")
+
+    def outside_api(self) -> Answer:
+        return 404, google_error(404, "notFound", "Not Found"), {}
+
+    no_route = outside_api
+
+    def unauthenticated(self) -> Answer:
+        message = "Request had invalid authentication credentials."
+        return 401, google_error(401, "authError", message, "UNAUTHENTICATED"), {}
+
+    def unreadable_body(self) -> Answer:
+        return 400, google_error(400, "parseError", "Parse Error"), {}
+
+    def _route_token(self, request: Request) -> Answer:
+        status, body = self._token_endpoint(parse_qs(request.body.decode()))
+        return status, body, {}
+
+    def _route_stop_channel(self, request: Request) -> Answer:
+        status, body = self._stop_channel(request.user, request.payload)
+        return status, body, {}
+
+    def _route_watch(self, request: Request, calendar: str) -> Answer:
+        watched = self._visible_calendar(request.user, calendar)
+        if watched is None:
+            return self.no_route()
+        status, body = self._watch(request.user, watched, request.payload)
+        return status, body, {}
+
+    def _route_calendar_list(self, request: Request) -> Answer:
+        status, body = self._calendar_list(request.user, request.query)
+        return status, body, {}
+
+    def _route_list_entry(self, request: Request, calendar: str) -> Answer:
+        status, body = self._calendar_list_entry(request.user, calendar)
+        return status, body, {}
+
+    def _route_list_events(self, request: Request, calendar: str) -> Answer:
+        found = self._visible_calendar(request.user, calendar)
+        if found is None:
+            return self.no_route()
+        status, body = self._list_events(found, request.query)
+        return status, body, {}
+
+    def _route_insert_event(self, request: Request, calendar: str) -> Answer:
+        found = self._visible_calendar(request.user, calendar)
+        if found is None:
+            return self.no_route()
+        status, body = self._insert_event(found, request.query, request.payload)
+        return status, body, {}
+
+    def _route_event(self, request: Request, calendar: str, event: str) -> Answer:
+        found = self._visible_calendar(request.user, calendar)
+        if found is None:
+            return self.no_route()
+        status, body = self._single_event(
+            found, request.method, event, request.query, request.payload
+        )
+        return status, body, {}
 
     def _token_endpoint(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         def one(name: str) -> str:
@@ -753,7 +635,7 @@ class GoogleCalendarEmulator:
         size = _page_size(query, DEFAULT_CALENDAR_LIST_PAGE_SIZE, MAX_CALENDAR_LIST_PAGE_SIZE)
         offset = 0
         if "pageToken" in query:
-            decoded = _decode_token(query["pageToken"][0])
+            decoded = decode_token(query["pageToken"][0])
             if decoded is None or "offset" not in decoded:
                 return 400, google_error(400, "invalid", "Invalid page token value.")
             offset = int(decoded["offset"])
@@ -763,9 +645,9 @@ class GoogleCalendarEmulator:
             "items": entries[offset : offset + size],
         }
         if offset + size < len(entries):
-            body["nextPageToken"] = _encode_token({"offset": offset + size})
+            body["nextPageToken"] = encode_token({"offset": offset + size})
         else:
-            body["nextSyncToken"] = _encode_token({"calendarList": user, "n": len(entries)})
+            body["nextSyncToken"] = encode_token({"calendarList": user, "n": len(entries)})
         return 200, body
 
     def _calendar_list_entry(self, user: str, calendar_id: str) -> tuple[int, dict[str, Any]]:
@@ -783,13 +665,13 @@ class GoogleCalendarEmulator:
             410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."
         )
         if "pageToken" in query:
-            state = _decode_token(query["pageToken"][0])
+            state = decode_token(query["pageToken"][0])
             if state is None or state.get("c") != calendar_id or "after" not in state:
                 return 400, google_error(400, "invalid", "Invalid page token value.")
             if state.get("e") != calendar.epoch:
                 return 410, gone
         elif "syncToken" in query:
-            token = _decode_token(query["syncToken"][0])
+            token = decode_token(query["syncToken"][0])
             if token is None or token.get("c") != calendar_id or "s" not in token:
                 return 400, google_error(400, "invalid", "Invalid sync token value.")
             if token.get("e") != calendar.epoch:
@@ -827,11 +709,9 @@ class GoogleCalendarEmulator:
             "items": [_public(stored) for _, stored in page],
         }
         if len(candidates) > size:
-            body["nextPageToken"] = _encode_token(dict(state, after=page[-1][0]))
+            body["nextPageToken"] = encode_token(dict(state, after=page[-1][0]))
         else:
-            body["nextSyncToken"] = _encode_token(
-                {"c": calendar_id, "e": calendar.epoch, "s": snap}
-            )
+            body["nextSyncToken"] = encode_token({"c": calendar_id, "e": calendar.epoch, "s": snap})
         return 200, body
 
     def _insert_event(
@@ -946,68 +826,3 @@ def _page_size(query: dict[str, list[str]], default: int, maximum: int) -> int:
     except ValueError:
         requested = default
     return max(1, min(requested, maximum))
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A threading server that does not print tracebacks when a client hangs up early.
-
-    Clients that time out on a delayed response (on purpose, in fault tests) close the
-    socket before the emulator answers; that is expected, not an error.
-    """
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-def _make_handler(emulator: GoogleCalendarEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "ESF"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            """Silence the default stderr access log."""
-
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            query = parse_qs(split.query, keep_blank_values=True)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            with emulator._lock:
-                emulator.requests.append(RecordedRequest(self.command, unquote(split.path), query))
-            fault = emulator._next_fault(split.path)
-            if fault is not None:
-                if fault.kind == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                if fault.kind == "delay":
-                    time.sleep(fault.seconds)
-                elif fault.kind == "malformed_json":
-                    self._send(200, b'{"kind": "calendar#events", "items": [{"id": ')
-                    return
-                elif fault.kind == "status":
-                    extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                    error = google_error(fault.status, fault.reason, f"Injected {fault.status}")
-                    self._send(fault.status, json.dumps(error).encode(), extra)
-                    return
-            status, payload = emulator.handle(self.command, split.path, query, self.headers, body)
-            self._send(status, b"" if payload is None else json.dumps(payload).encode())
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            if body:
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            if body:
-                self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    return Handler

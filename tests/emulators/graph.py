@@ -34,16 +34,11 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import socket
 import ssl
-import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -51,10 +46,23 @@ from zoneinfo import ZoneInfo
 
 import trustme
 
-from tests.emulators.push import Delivery, NotificationSender, acceptable_callback
+from tests.emulators import faults
+from tests.emulators.push import acceptable_callback
 from tests.emulators.push import request as push_request
+from tests.emulators.serving import (
+    AccessTokens,
+    Answer,
+    Request,
+    RestEmulator,
+    Router,
+    TLSServer,
+    decode_token,
+    encode_token,
+    route,
+)
 
 API_PREFIX = "/v1.0"
+_V1 = API_PREFIX[1:]
 DEFAULT_USER = "alice@contoso.com"
 DEFAULT_TENANT = "common"
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
@@ -97,20 +105,6 @@ def _graph_local(moment: dt.datetime) -> str:
     return moment.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
 
 
-def _encode_token(payload: dict[str, Any]) -> str:
-    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> dict[str, Any] | None:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
 def graph_error(code: str, message: str) -> dict[str, Any]:
     """An error body in the shape Graph returns."""
     return {
@@ -141,63 +135,6 @@ def parse_date_time_time_zone(value: dict[str, Any]) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone_of(value.get("timeZone")))
     return moment
-
-
-# ---------------------------------------------------------------------------
-# Fault injection
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One misbehaviour the emulator performs instead of (or before) answering a request."""
-
-    kind: str  # "status" | "delay" | "drop" | "malformed_json"
-    status: int = 0
-    code: str = ""
-    retry_after: str | None = None
-    seconds: float = 0.0
-
-    @classmethod
-    def http_status(
-        cls, status: int, code: str = "generalException", retry_after: float | str | None = None
-    ) -> Fault:
-        return cls(
-            kind="status",
-            status=status,
-            code=code,
-            retry_after=None if retry_after is None else str(retry_after),
-        )
-
-    @classmethod
-    def rate_limited(cls, retry_after: float | str | None = 1) -> Fault:
-        """429 ``TooManyRequests`` with a Retry-After header, as Graph throttles."""
-        return cls.http_status(429, "TooManyRequests", retry_after)
-
-    @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        """Answer normally, but only after ``seconds`` (to trip client timeouts)."""
-        return cls(kind="delay", seconds=seconds)
-
-    @classmethod
-    def drop_connection(cls) -> Fault:
-        """Close the socket without sending a single byte of response."""
-        return cls(kind="drop")
-
-    @classmethod
-    def malformed_json(cls) -> Fault:
-        """A 200 whose body is truncated JSON."""
-        return cls(kind="malformed_json")
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """What tests can assert on: one request as the emulator received it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
 
 
 # ---------------------------------------------------------------------------
@@ -254,8 +191,23 @@ class _User:
     id: str
 
 
-class GraphEmulator:
+class Fault(faults.Fault):
+    """A fault rendered as Graph answers errors (``reason`` is Graph's error ``code``)."""
+
+    default_reason = "generalException"
+    rate_limit_reason = "TooManyRequests"
+
+
+class GraphEmulator(RestEmulator):
     """The fake server plus a Python API for tests to arrange state and faults."""
+
+    api_prefix = API_PREFIX
+    malformed_json = b'{"@odata.context": "x", "value": [{"id": '
+    record_headers = True
+    server_header = "Microsoft-IIS/10.0"
+    http_version = "HTTP/1.1"
+    content_type = "application/json; charset=utf-8"
+    thread_name = "graph-emulator"
 
     def __init__(
         self,
@@ -264,6 +216,7 @@ class GraphEmulator:
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
     ) -> None:
+        super().__init__(AccessTokens("emu-at-", ACCESS_TOKEN_LIFETIME_SECONDS, 24))
         self.client_id = client_id
         self.client_secret = client_secret
         #: Azure AD hands out a new refresh token with every refresh.
@@ -274,56 +227,47 @@ class GraphEmulator:
         self.honour_prefer_timezone = True
         #: Who the authorize endpoint signs in (the browser's session).
         self.signed_in_user = DEFAULT_USER
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.RLock()
         self._users: dict[str, _User] = {}
         self._calendars: dict[str, _Calendar] = {}
         self._grants: dict[str, _Grant] = {}
-        self._access_tokens: dict[str, tuple[str, float]] = {}
         self._codes: dict[str, str] = {}
-        self._faults: deque[tuple[Fault, str]] = deque()
         self._counter = 0
         self._subscriptions: dict[str, _Subscription] = {}
-        self._push = NotificationSender("graph-emulator")
+        identity = "{tenant}/oauth2/v2.0"
+        self.open_routes = Router(
+            route(
+                "*",
+                "{tenant}/v2.0/.well-known/openid-configuration",
+                self._route_openid,
+                locked=False,
+            ),
+            route("POST", f"{identity}/token", self._route_token, locked=False),
+            route("GET", f"{identity}/authorize", self._route_authorize, locked=False),
+        )
+        calendar = f"{_V1}/me/calendars/{{calendar}}"
+        self.api_routes = Router(
+            route("POST", f"{_V1}/subscriptions", self._route_subscribe, locked=False),
+            route("*", f"{_V1}/subscriptions/{{subscription}}", self._route_subscription),
+            route("GET", f"{_V1}/me", self._route_me),
+            route("GET", f"{_V1}/me/calendars", self._route_calendars),
+            route("GET", f"{calendar}/calendarView/delta", self._route_delta),
+            route("POST", f"{calendar}/events", self._route_create_event),
+            route("*", f"{calendar}/events/{{event}}", self._route_calendar_event),
+            route("*", f"{calendar}/**", self._route_other_in_calendar),
+            route("*", f"{_V1}/me/events/{{event}}", self._route_event),
+        )
         self._ca = trustme.CA()
         self._folder = tempfile.TemporaryDirectory(prefix="graph-emulator-")
         self.ca_bundle = str(Path(self._folder.name) / "ca.pem")
         self._ca.cert_pem.write_to_path(self.ca_bundle)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        self._server = _TLSServer((host, port), _make_handler(self), context)
-        self._thread: threading.Thread | None = None
+        self._server = TLSServer((host, port), self._handler_class(), context)
         self.add_user(DEFAULT_USER)
 
-    # -- lifecycle ---------------------------------------------------------
-
-    def start(self) -> GraphEmulator:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="graph-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._push.close()
+    def _stopped(self) -> None:
+        super()._stopped()
         self._folder.cleanup()
-
-    def __enter__(self) -> GraphEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     @property
     def origin(self) -> str:
@@ -395,14 +339,7 @@ class GraphEmulator:
             for grant in self._grants.values():
                 if grant.user == user:
                     grant.revoked = True
-            for token, (owner, _) in list(self._access_tokens.items()):
-                if owner == user:
-                    del self._access_tokens[token]
-
-    def expire_access_tokens(self) -> None:
-        """Every issued access token stops working (as after an hour)."""
-        with self._lock:
-            self._access_tokens.clear()
+            self._access_tokens.forget_user(user)
 
     # -- calendars and events ---------------------------------------------
 
@@ -545,15 +482,6 @@ class GraphEmulator:
         """The subscription ran out: no more notifications, PATCH answers 404."""
         with self._lock:
             self._subscriptions[subscription_id].expires_at = _now() - dt.timedelta(seconds=1)
-
-    @property
-    def push_deliveries(self) -> list[Delivery]:
-        """Every notification sent so far, with the receiver's status code."""
-        return list(self._push.deliveries)
-
-    def wait_for_notifications(self, timeout: float = 10.0) -> bool:
-        """Block until every queued notification has been delivered."""
-        return self._push.wait_idle(timeout)
 
     def _create_subscription(self, user: str, payload: dict[str, Any]) -> tuple[int, Any]:
         """POST /subscriptions: validate the request, then the notification URL (unlocked)."""
@@ -722,23 +650,6 @@ class GraphEmulator:
                     json.dumps({"value": value}).encode(),
                 )
 
-    # -- faults and request log -------------------------------------------
-
-    def inject(self, fault: Fault, times: int = 1, path_prefix: str = API_PREFIX) -> None:
-        """Misbehave on the next ``times`` requests whose path starts with ``path_prefix``."""
-        with self._lock:
-            for _ in range(times):
-                self._faults.append((fault, path_prefix))
-
-    def clear_faults(self) -> None:
-        """The outage is over: forget every fault still queued."""
-        with self._lock:
-            self._faults.clear()
-
-    def requests_to(self, path_suffix: str, method: str = "GET") -> list[RecordedRequest]:
-        with self._lock:
-            return [r for r in self.requests if r.method == method and r.path.endswith(path_suffix)]
-
     # -- internals: storage ------------------------------------------------
 
     def _new_id(self) -> str:
@@ -751,10 +662,7 @@ class GraphEmulator:
         return token
 
     def _new_access_token(self, user: str) -> tuple[str, float]:
-        token = "emu-at-" + secrets.token_urlsafe(24)
-        expires_at = time.time() + ACCESS_TOKEN_LIFETIME_SECONDS
-        self._access_tokens[token] = (user, expires_at)
-        return token, expires_at
+        return self._access_tokens.issue(user)
 
     def _complete(
         self, calendar: _Calendar, event: dict[str, Any], previous: dict[str, Any] | None
@@ -918,23 +826,6 @@ class GraphEmulator:
 
     # -- internals: auth ---------------------------------------------------
 
-    def _next_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for index, (fault, prefix) in enumerate(self._faults):
-                if path.startswith(prefix):
-                    del self._faults[index]
-                    return fault
-        return None
-
-    def _user_for_token(self, authorization: str | None) -> str | None:
-        if not authorization or not authorization.startswith("Bearer "):
-            return None
-        with self._lock:
-            found = self._access_tokens.get(authorization[len("Bearer ") :])
-        if found is None or found[1] < time.time():
-            return None
-        return found[0]
-
     def _openid_configuration(self, tenant: str) -> dict[str, Any]:
         base = f"{self.origin}/{tenant}"
         return {
@@ -1059,77 +950,84 @@ class GraphEmulator:
 
     # -- internals: Graph --------------------------------------------------
 
-    def handle(
-        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
-    ) -> tuple[int, Any, dict[str, str]]:
-        """Route one request; returns (status, JSON body or None, extra headers)."""
-        parts = [unquote(p) for p in path.strip("/").split("/")]
-        if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
-            return 200, self._openid_configuration(parts[0]), {}
-        if len(parts) == 4 and parts[1:3] == ["oauth2", "v2.0"]:
-            if parts[3] == "token" and method == "POST":
-                status, payload = self._token_endpoint(headers, parse_qs(body.decode()))
-                return status, payload, {}
-            if parts[3] == "authorize" and method == "GET":
-                return self._authorize(query)
-        if not path.startswith(API_PREFIX + "/"):
-            return 404, graph_error("ResourceNotFound", "Resource not found."), {}
-        user = self._user_for_token(headers.get("Authorization"))
-        if user is None:
-            return (
-                401,
-                graph_error(
-                    "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
-                ),
-                {},
-            )
-        payload: dict[str, Any] = {}
-        if body:
-            try:
-                payload = json.loads(body)
-            except ValueError:
-                return 400, graph_error("BadRequest", "Unable to read JSON request payload."), {}
-        prefer = _parse_prefer(headers.get("Prefer") or "")
-        graph = parts[1:]
-        if graph == ["subscriptions"] and method == "POST":
-            status, created = self._create_subscription(user, payload)
-            return status, created, {}
-        with self._lock:
-            if len(graph) == 2 and graph[0] == "subscriptions":
-                return self._one_subscription(user, method, graph[1], payload)
-            if graph == ["me"] and method == "GET":
-                return 200, self._me(user), {}
-            if graph == ["me", "calendars"] and method == "GET":
-                return 200, self._calendar_list(user, query), {}
-            if len(graph) >= 3 and graph[:2] == ["me", "calendars"]:
-                calendar = self._calendars.get(graph[2])
-                if calendar is None or calendar.owner != user:
-                    return (
-                        404,
-                        graph_error(
-                            "ErrorItemNotFound", "The specified object was not found in the store."
-                        ),
-                        {},
-                    )
-                rest = graph[3:]
-                if rest == ["calendarView", "delta"] and method == "GET":
-                    return self._delta(calendar, path, query, prefer)
-                if rest == ["events"] and method == "POST":
-                    return self._create_event(calendar, payload, prefer)
-                if len(rest) == 2 and rest[0] == "events":
-                    return self._single_event(calendar, method, rest[1], payload, prefer)
-            if len(graph) == 3 and graph[:2] == ["me", "events"]:
-                for calendar in self._calendars.values():
-                    if calendar.owner == user and graph[2] in calendar.items:
-                        return self._single_event(calendar, method, graph[2], payload, prefer)
-                return (
-                    404,
-                    graph_error(
-                        "ErrorItemNotFound", "The specified object was not found in the store."
-                    ),
-                    {},
-                )
+    def segments(self, path: str) -> list[str]:
+        return [unquote(part) for part in path.strip("/").split("/")]
+
+    def fault_error(self, fault: faults.Fault) -> dict[str, Any]:
+        return graph_error(fault.reason, f"Injected {fault.status}")
+
+    def outside_api(self) -> Answer:
+        return 404, graph_error("ResourceNotFound", "Resource not found."), {}
+
+    def unauthenticated(self) -> Answer:
+        message = "Access token has expired or is not yet valid."
+        return 401, graph_error("InvalidAuthenticationToken", message), {}
+
+    def unreadable_body(self) -> Answer:
+        return 400, graph_error("BadRequest", "Unable to read JSON request payload."), {}
+
+    def no_route(self) -> Answer:
         return 404, graph_error("ResourceNotFound", "Resource not found for the segment."), {}
+
+    def _route_openid(self, request: Request, tenant: str) -> Answer:
+        return 200, self._openid_configuration(tenant), {}
+
+    def _route_token(self, request: Request, tenant: str) -> Answer:
+        status, payload = self._token_endpoint(request.headers, parse_qs(request.body.decode()))
+        return status, payload, {}
+
+    def _route_authorize(self, request: Request, tenant: str) -> Answer:
+        return self._authorize(request.query)
+
+    def _route_subscribe(self, request: Request) -> Answer:
+        status, created = self._create_subscription(request.user, request.payload)
+        return status, created, {}
+
+    def _route_subscription(self, request: Request, subscription: str) -> Answer:
+        return self._one_subscription(request.user, request.method, subscription, request.payload)
+
+    def _route_me(self, request: Request) -> Answer:
+        return 200, self._me(request.user), {}
+
+    def _route_calendars(self, request: Request) -> Answer:
+        return 200, self._calendar_list(request.user, request.query), {}
+
+    def _route_delta(self, request: Request, calendar: str) -> Answer:
+        found = self._owned_calendar(request.user, calendar)
+        if found is None:
+            return _item_not_found()
+        return self._delta(found, request.path, request.query, _prefer(request))
+
+    def _route_create_event(self, request: Request, calendar: str) -> Answer:
+        found = self._owned_calendar(request.user, calendar)
+        if found is None:
+            return _item_not_found()
+        return self._create_event(found, request.payload, _prefer(request))
+
+    def _route_calendar_event(self, request: Request, calendar: str, event: str) -> Answer:
+        found = self._owned_calendar(request.user, calendar)
+        if found is None:
+            return _item_not_found()
+        return self._single_event(found, request.method, event, request.payload, _prefer(request))
+
+    def _route_other_in_calendar(self, request: Request, calendar: str) -> Answer:
+        """Anything else under a calendar: the calendar must exist, the segment does not."""
+        if self._owned_calendar(request.user, calendar) is None:
+            return _item_not_found()
+        return self.no_route()
+
+    def _route_event(self, request: Request, event: str) -> Answer:
+        """``/me/events/{id}``: the event in whichever of the user's calendars holds it."""
+        for calendar in self._calendars.values():
+            if calendar.owner == request.user and event in calendar.items:
+                return self._single_event(
+                    calendar, request.method, event, request.payload, _prefer(request)
+                )
+        return _item_not_found()
+
+    def _owned_calendar(self, user: str, calendar_id: str) -> _Calendar | None:
+        calendar = self._calendars.get(calendar_id)
+        return calendar if calendar is not None and calendar.owner == user else None
 
     def _me(self, user: str) -> dict[str, Any]:
         profile = self._users[user]
@@ -1176,7 +1074,7 @@ class GraphEmulator:
         gone = graph_error("syncStateNotFound", "The sync state generation is not found.")
         if "$skiptoken" in query or "$deltatoken" in query:
             name = "$skiptoken" if "$skiptoken" in query else "$deltatoken"
-            state = _decode_token(query[name][0])
+            state = decode_token(query[name][0])
             if state is None or state.get("c") != calendar_id:
                 return 400, graph_error("BadRequest", f"Invalid {name} value."), {}
             if state.get("e") != calendar.epoch:
@@ -1237,10 +1135,10 @@ class GraphEmulator:
             "value": values,
         }
         if len(candidates) > size:
-            token = _encode_token(dict(state, after=page[-1]))
+            token = encode_token(dict(state, after=page[-1]))
             body["@odata.nextLink"] = f"{link_base}$skiptoken={token}"
         else:
-            token = _encode_token(
+            token = encode_token(
                 {
                     "c": calendar_id,
                     "e": calendar.epoch,
@@ -1282,13 +1180,7 @@ class GraphEmulator:
             return 400, graph_error("ErrorInvalidIdMalformed", "Id is malformed."), {}
         stored = calendar.items.get(event_id)
         if stored is None:
-            return (
-                404,
-                graph_error(
-                    "ErrorItemNotFound", "The specified object was not found in the store."
-                ),
-                {},
-            )
+            return _item_not_found()
         zone = prefer.get("outlook.timezone")
         if method == "GET":
             return 200, self._serialise(calendar, stored, zone), {}
@@ -1350,6 +1242,15 @@ def _parse_query_time(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def _prefer(request: Request) -> dict[str, str]:
+    return _parse_prefer(request.headers.get("Prefer") or "")
+
+
+def _item_not_found() -> Answer:
+    message = "The specified object was not found in the store."
+    return 404, graph_error("ErrorItemNotFound", message), {}
+
+
 def _parse_prefer(header: str) -> dict[str, str]:
     """``outlook.timezone="UTC", odata.maxpagesize=50`` → {name: value}."""
     preferences: dict[str, str] = {}
@@ -1389,85 +1290,3 @@ def _aad_error(error: str, code: int, message: str) -> dict[str, Any]:
         "correlation_id": trace,
         "error_uri": f"https://login.microsoftonline.com/error?code={code}",
     }
-
-
-class _TLSServer(ThreadingHTTPServer):
-    """A threading HTTPS server; the TLS handshake runs in the request's own thread.
-
-    A client that hangs up early (on purpose, in fault tests) is expected, not an error.
-    """
-
-    daemon_threads = True
-
-    def __init__(self, address: Any, handler: Any, context: ssl.SSLContext) -> None:
-        super().__init__(address, handler)
-        self._context = context
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        try:
-            wrapped = self._context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        super().finish_request(wrapped, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | ssl.SSLError):
-            return
-        super().handle_error(request, client_address)
-
-
-def _make_handler(emulator: GraphEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "Microsoft-IIS/10.0"
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            """Silence the default stderr access log."""
-
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            query = parse_qs(split.query, keep_blank_values=True)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            with emulator._lock:
-                emulator.requests.append(
-                    RecordedRequest(
-                        self.command, unquote(split.path), query, dict(self.headers.items())
-                    )
-                )
-            fault = emulator._next_fault(split.path)
-            if fault is not None:
-                if fault.kind == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                if fault.kind == "delay":
-                    time.sleep(fault.seconds)
-                elif fault.kind == "malformed_json":
-                    self._send(200, b'{"@odata.context": "x", "value": [{"id": ')
-                    return
-                elif fault.kind == "status":
-                    extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                    error = graph_error(fault.code, f"Injected {fault.status}")
-                    self._send(fault.status, json.dumps(error).encode(), extra)
-                    return
-            status, payload, headers = emulator.handle(
-                self.command, split.path, query, self.headers, body
-            )
-            self._send(status, b"" if payload is None else json.dumps(payload).encode(), headers)
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            if body:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            if body:
-                self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    return Handler

@@ -18,30 +18,17 @@ import json
 import secrets
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.emulators.faults import Fault, FaultQueue, RecordedRequest, requests_matching
+from tests.emulators.serving import BackgroundServer, QuietHandler, QuietServer
 
 ACCESS_TOKEN_LIFETIME = 3599
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    body: Any
-
-
-@dataclass
-class Fault:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class OAuthEmulator:
+class OAuthEmulator(BackgroundServer):
     """Token endpoint with rotating refresh tokens, plus a tiny router for API calls."""
 
     client_id = "emulator-client"
@@ -53,26 +40,13 @@ class OAuthEmulator:
         self.access_tokens: dict[str, tuple[str, float]] = {}  # token -> (user, expiry)
         self.codes: dict[str, str] = {}
         self.revoked_users: set[str] = set()
-        self.requests: list[Recorded] = []
-        self.faults: deque[tuple[str, Fault]] = deque()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ----------------------------------------------------------
-
-    def __enter__(self) -> OAuthEmulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.requests: list[RecordedRequest] = []
+        self.faults = FaultQueue()
+        self._server = QuietServer(("127.0.0.1", 0), _handler(self))
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def token_url(self) -> str:
@@ -114,14 +88,12 @@ class OAuthEmulator:
             self.access_tokens.clear()
 
     def inject(self, path_prefix: str, fault: Fault, times: int = 1) -> None:
-        with self.lock:
-            self.faults.extend([(path_prefix, fault)] * times)
+        """Answer the next ``times`` requests under ``path_prefix`` with ``fault``."""
+        self.faults.add(fault, times, path_prefix)
 
-    def calls(self, method: str, path_prefix: str) -> list[Recorded]:
+    def calls(self, method: str, path_prefix: str) -> list[RecordedRequest]:
         with self.lock:
-            return [
-                r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
-            ]
+            return requests_matching(self.requests, method, prefix=path_prefix)
 
     # -- serving --------------------------------------------------------------
 
@@ -176,18 +148,18 @@ class OAuthEmulator:
         with self.lock:
             if path == "/oauth/token" and method == "POST":
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                self.requests.append(Recorded(method, path, {"grant_type": form.get("grant_type")}))
+                grant = {"grant_type": form.get("grant_type")}
+                self.requests.append(RecordedRequest(method, path, body=grant))
                 status, payload = self.token(headers, form)
                 return status, payload, {}
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 return 400, {"code": 300, "message": "Request Body should be a valid JSON"}, {}
-            self.requests.append(Recorded(method, path, body))
-            for index, (prefix, fault) in enumerate(self.faults):
-                if path.startswith(prefix):
-                    del self.faults[index]
-                    return fault.status, fault.body, fault.headers
+            self.requests.append(RecordedRequest(method, path, body=body))
+            fault = self.faults.take(path)
+            if fault is not None:
+                return fault.status, fault.body, fault.headers
             user = self.user_for(headers)
             if user is None:
                 return self.unauthorized()
@@ -195,25 +167,15 @@ class OAuthEmulator:
 
 
 def _handler(emulator: OAuthEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
+        content_type = "application/json;charset=UTF-8"
+
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            raw = self.read_body()
             status, payload, headers = emulator.handle(self.command, self.path, self.headers, raw)
-            data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            if data:
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            self.send(status, b"" if payload is None else json.dumps(payload).encode(), headers)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        def log_message(self, *_args: Any) -> None:
-            pass
 
     return Handler
 
