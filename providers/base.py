@@ -15,51 +15,45 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
+from providers.errors import (
+    AuthRevoked,
+    CursorExpired,
+    InvalidRemoteData,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    RateLimited,
+    TransientError,
+)
+from providers.retry import with_retries
+
+__all__ = [
+    # errors (defined in providers.errors)
+    "AuthRevoked",
+    "CursorExpired",
+    "InvalidRemoteData",
+    "NotFound",
+    "PermissionDenied",
+    "ProviderError",
+    "RateLimited",
+    "TransientError",
+    # data
+    "ChangePage",
+    "Conferencing",
+    "EventStatus",
+    "OAuthClient",
+    "ParticipationStatus",
+    "ProviderEndpoints",
+    "PushWatch",
+    "RemoteCalendar",
+    "RemoteEvent",
+    "Transparency",
+    # the contract
+    "CalendarProvider",
+    "OAuthCalendarProvider",
+]
+
 _T = TypeVar("_T")
-
-# ---------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------
-
-
-class ProviderError(Exception):
-    """Base class of every error an adapter raises on purpose."""
-
-
-class AuthRevoked(ProviderError):
-    """The provider refused the credentials (revoked grant, invalid_grant, 401 after refresh).
-
-    Not retryable: the profile becomes ``disconnected`` until it is reauthorized.
-    """
-
-
-class RateLimited(ProviderError):
-    """429/503 from the provider; ``retry_after`` is the wait it asked for, in seconds."""
-
-    def __init__(self, message: str = "rate limited", retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class TransientError(ProviderError):
-    """5xx, timeouts, connection resets: retry with backoff, never disconnect."""
-
-
-class CursorExpired(ProviderError):
-    """The provider no longer knows the sync cursor (Google 410, CalDAV invalid sync-token)."""
-
-
-class NotFound(ProviderError):
-    """The calendar or event does not exist (any more) at the provider."""
-
-
-class PermissionDenied(ProviderError):
-    """The credentials are valid but may not do this (read-only calendar, missing scope)."""
-
-
-class InvalidRemoteData(ProviderError):
-    """A malformed payload from the provider: log it, skip the item, keep syncing."""
-
 
 # ---------------------------------------------------------------------------
 # Data
@@ -216,8 +210,6 @@ class CalendarProvider(ABC):
 
     def _with_retries(self, func: Callable[[], _T]) -> _T:
         """Run one provider request under the shared retry policy (providers.retry)."""
-        from providers.retry import with_retries  # retry.py imports this module's errors
-
         return with_retries(
             func,
             attempts=self.retry_attempts,
