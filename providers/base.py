@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -44,6 +44,9 @@ __all__ = [
     "OAuthClient",
     "ParticipationStatus",
     "ProviderEndpoints",
+    "PushCallback",
+    "PushNotification",
+    "PushRequest",
     "PushWatch",
     "RemoteCalendar",
     "RemoteEvent",
@@ -151,6 +154,50 @@ class PushWatch:
     #: The provider's id for it: Google's ``resourceId``, Graph's subscription ``id``.
     provider_resource_id: str
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """One HTTP call a provider made to the push receiver, as the receiver got it."""
+
+    method: str
+    #: Header names lower-cased; the first value of a repeated header.
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    #: ``None`` when the body was larger than the receiver reads.
+    body: bytes | None = b""
+
+
+@dataclass(frozen=True)
+class PushNotification:
+    """One "this calendar changed" entry of a callback; nothing in it is trusted yet.
+
+    The receiver finds the channel by ``find_by``: our ``channel_id`` when the provider
+    echoes it back (Google), or the provider's ``provider_resource_id`` (Graph's
+    subscription id). The other id, when present, must agree with the channel, and
+    ``secret`` must be the channel's secret (Google's token, Graph's clientState).
+    """
+
+    channel_id: str | None = None
+    provider_resource_id: str | None = None
+    secret: str | None = None
+    find_by: Literal["channel_id", "provider_resource_id"] = "channel_id"
+    #: False for a handshake that reports no change (Google's ``sync`` message).
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class PushCallback:
+    """What one callback amounted to, before any channel is looked up.
+
+    ``handshake_reply`` is text to answer as-is (text/plain) instead of processing
+    notifications: a subscription validation (Graph's ``validationToken``).
+    ``accepted_status`` is the 2xx status the provider expects for a genuine callback.
+    """
+
+    notifications: tuple[PushNotification, ...] = ()
+    handshake_reply: str | None = None
+    accepted_status: int = 200
 
 
 @dataclass(frozen=True)
@@ -275,6 +322,15 @@ class CalendarProvider(ABC):
     def stop_watch(self, channel_id: str, provider_resource_id: str) -> None:
         """End a subscription; stopping one the provider no longer knows is not an error."""
         raise PermissionDenied(f"{self.name} has no push notifications")
+
+    @classmethod
+    def parse_push_notification(cls, request: PushRequest) -> PushCallback:
+        """Read a call the provider made to ``/push/<name>`` (the ``callback_url``).
+
+        Only parsing: the receiver checks each notification against its channel.
+        Raises InvalidRemoteData when the call is not one this provider makes.
+        """
+        raise PermissionDenied(f"{cls.name} has no push notifications")
 
 
 class OAuthCalendarProvider(CalendarProvider):

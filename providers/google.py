@@ -56,6 +56,9 @@ from providers.base import (
     PermissionDenied,
     ProviderEndpoints,
     ProviderError,
+    PushCallback,
+    PushNotification,
+    PushRequest,
     PushWatch,
     RateLimited,
     RemoteCalendar,
@@ -430,6 +433,22 @@ class GoogleProvider(OAuthCalendarProvider):
             )
         except NotFound:
             log.info("Google channel %r was already gone", channel_id)
+
+    @classmethod
+    def parse_push_notification(cls, request: PushRequest) -> PushCallback:
+        """A channel notification: X-Goog-* headers and no body.
+
+        ``sync`` is the handshake Google sends when a channel is created: nothing changed.
+        """
+        headers = request.headers
+        notification = PushNotification(
+            channel_id=headers.get("x-goog-channel-id") or None,
+            provider_resource_id=headers.get("x-goog-resource-id"),
+            secret=headers.get("x-goog-channel-token"),
+            find_by="channel_id",
+            changed=headers.get("x-goog-resource-state") != "sync",
+        )
+        return PushCallback(notifications=(notification,))
 
     # -- OAuth -------------------------------------------------------------
 

@@ -63,6 +63,9 @@ from providers.base import (
     PermissionDenied,
     ProviderEndpoints,
     ProviderError,
+    PushCallback,
+    PushNotification,
+    PushRequest,
     PushWatch,
     RateLimited,
     RemoteCalendar,
@@ -83,6 +86,8 @@ SCOPES = ("Calendars.ReadWrite", "User.Read", "OnlineMeetings.ReadWrite")
 #: PEM bundle trusted for the authority and Graph instead of the system store.
 CA_BUNDLE_ENV = "SYNCD_MICROSOFT_CA_BUNDLE"
 TEAMS = "teamsForBusiness"
+#: Longest validationToken echoed back (Graph's are ~100 characters).
+MAX_VALIDATION_TOKEN = 4096
 
 #: Bumping this makes every stored cursor unusable, forcing a full resync.
 CURSOR_VERSION = 1
@@ -545,6 +550,26 @@ class MicrosoftProvider(OAuthCalendarProvider):
         except (NotFound, _BadRequest):
             log.info("Graph subscription %r was already gone", provider_resource_id)
 
+    @classmethod
+    def parse_push_notification(cls, request: PushRequest) -> PushCallback:
+        """Graph's validation handshake (echo ``validationToken``) or a batch of notifications.
+
+        Graph wants the handshake answered as text/plain within 10 s and notifications
+        with a 202 within 3 s. An entry that is not an object, or has no subscription id,
+        names no channel (it counts as unknown).
+        """
+        token = request.query.get("validationToken")
+        if token is not None:
+            if not token or len(token) > MAX_VALIDATION_TOKEN:
+                raise InvalidRemoteData("unusable validationToken")
+            return PushCallback(handshake_reply=token)
+        if request.method != "POST":
+            return PushCallback()
+        return PushCallback(
+            notifications=tuple(_notification(item) for item in _notification_batch(request.body)),
+            accepted_status=202,
+        )
+
     def _subscription_expiry(self, ttl: dt.timedelta) -> dt.datetime:
         longest = dt.timedelta(minutes=self.max_subscription_minutes)
         return dt.datetime.now(dt.UTC) + min(ttl, longest)
@@ -593,6 +618,31 @@ class MicrosoftProvider(OAuthCalendarProvider):
 # ---------------------------------------------------------------------------
 # Mapping between Graph resources and the shared dataclasses
 # ---------------------------------------------------------------------------
+
+
+def _notification_batch(body: bytes | None) -> list[Any]:
+    """The ``value`` array of a Graph notification body; InvalidRemoteData when not one."""
+    if body is None:
+        raise InvalidRemoteData("notification body too large")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRemoteData("notification body is not JSON") from exc
+    value = payload.get("value") if isinstance(payload, dict) else None
+    if not isinstance(value, list) or not value:
+        raise InvalidRemoteData("notification body has no value entries")
+    return value
+
+
+def _notification(item: Any) -> PushNotification:
+    entry = item if isinstance(item, dict) else {}
+    subscription_id = entry.get("subscriptionId")
+    client_state = entry.get("clientState")
+    return PushNotification(
+        provider_resource_id=subscription_id if isinstance(subscription_id, str) else None,
+        secret=client_state if isinstance(client_state, str) else None,
+        find_by="provider_resource_id",
+    )
 
 
 def _items(response: dict[str, Any], tolerate_non_dicts: bool = False) -> list[Any]:
