@@ -56,14 +56,14 @@ from syncd.sync.status import (
 )
 
 __all__ = [
+    "FORBIDDEN",
     "FORCED_POLL_FRACTION",
     "IGNORED",
+    "SCHEDULED",
+    "UNKNOWN",
     "PushMaintenance",
     "PushReport",
     "PushVerdict",
-    "SCHEDULED",
-    "UNKNOWN",
-    "FORBIDDEN",
     "accept_notifications",
     "callback_url",
     "hash_secret",
@@ -165,8 +165,12 @@ def accept_notifications(
 
 
 def _channel_key(notification: PushNotification) -> tuple[str, str] | None:
-    value = getattr(notification, notification.find_by)
-    return (notification.find_by, value) if isinstance(value, str) else None
+    """What the channel is looked up by: ``(find_by, id)``; None when that id is missing."""
+    if notification.find_by == "channel_id":
+        value = notification.channel_id
+    else:
+        value = notification.provider_resource_id
+    return (notification.find_by, value) if value is not None else None
 
 
 def _channels_named(
