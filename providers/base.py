@@ -359,6 +359,18 @@ class OAuthCalendarProvider(CalendarProvider):
         """Trade an authorization code for credentials to store. Raises AuthRevoked."""
 
     @classmethod
+    def _with_email(
+        cls,
+        credentials: dict[str, Any],
+        endpoints: ProviderEndpoints,
+        oauth_client: OAuthClient,
+    ) -> dict[str, Any]:
+        """``credentials`` (just granted) plus the account's ``email``, read with them."""
+        provider = cls(credentials, endpoints=endpoints, oauth_client=oauth_client)
+        credentials["email"] = provider.profile_name()
+        return credentials
+
+    @classmethod
     def credentials_from_refresh_token(cls, refresh_token: str) -> dict[str, Any]:
         """Credentials for an imported grant; the access token is fetched on first use."""
         return {"refresh_token": refresh_token}

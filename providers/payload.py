@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from providers.base import ChangePage, RemoteEvent
 from providers.errors import CursorExpired, InvalidRemoteData
 
 __all__ = [
+    "change_page",
     "decode_cursor",
     "encode_cursor",
-    "log_skipped_item",
     "parse_optional_datetime",
     "required_str",
 ]
@@ -39,14 +41,39 @@ def parse_optional_datetime(value: Any) -> dt.datetime | None:
         return None
 
 
-def log_skipped_item(
-    log: logging.Logger, provider: str, item: Any, calendar_id: str, error: Exception
-) -> None:
-    """The warning for one malformed item skipped in a change page."""
-    item_id = item.get("id") if isinstance(item, dict) else None
-    log.warning(
-        "skipping malformed %s event %r in calendar %r: %s", provider, item_id, calendar_id, error
-    )
+def change_page(
+    items: Iterable[Any],
+    *,
+    full_sync: bool,
+    is_deletion: Callable[[Any], bool],
+    event_of: Callable[[Any], RemoteEvent],
+    log: logging.Logger,
+    provider: str,
+    calendar_id: str,
+) -> ChangePage:
+    """One page of provider items: deletions by ``id``, the rest as events.
+
+    An item ``is_deletion`` or ``event_of`` finds unusable (InvalidRemoteData) is
+    logged, skipped and counted in ``ChangePage.skipped``; the page goes on.
+    """
+    page = ChangePage(full_sync=full_sync)
+    for item in items:
+        try:
+            if is_deletion(item):
+                page.deletions.append(required_str(item, "id"))
+            else:
+                page.upserts.append(event_of(item))
+        except InvalidRemoteData as exc:
+            item_id = item.get("id") if isinstance(item, dict) else None
+            log.warning(
+                "skipping malformed %s event %r in calendar %r: %s",
+                provider,
+                item_id,
+                calendar_id,
+                exc,
+            )
+            page.skipped += 1
+    return page
 
 
 def encode_cursor(state: dict[str, Any], version: int) -> str:

@@ -143,30 +143,7 @@ def remote_event_from_ical(
     masters = [event for event in events if event.get("RECURRENCE-ID") is None]
     master = masters[0] if masters else events[0]
 
-    start = _date_value(master, "DTSTART")
-    if start is None:
-        raise InvalidRemoteData("VEVENT without DTSTART")
-    all_day = not isinstance(start, dt.datetime)
-    end = _date_value(master, "DTEND")
-    if end is None and master.get("DURATION") is not None:
-        duration = getattr(master.get("DURATION"), "dt", None)
-        if not isinstance(duration, dt.timedelta):
-            raise InvalidRemoteData("DURATION is not a duration")
-        end = start + duration
-    if end is None:
-        end = start + dt.timedelta(days=1) if all_day else start
-    if all_day:
-        start = start if not isinstance(start, dt.datetime) else start.date()
-        end = end.date() if isinstance(end, dt.datetime) else end
-    else:
-        if not isinstance(end, dt.datetime):
-            raise InvalidRemoteData("DTEND is a date while DTSTART is a date-time")
-        assert isinstance(start, dt.datetime)
-        tzid = _tzid_of(start, master.get("DTSTART"))
-        start, end = _aware(start, default_zone), _aware(end, default_zone)
-    if end < start:
-        raise InvalidRemoteData("event ends before it starts")
-
+    start, end, all_day, tzid = _event_times(master, default_zone)
     recurrence_id = _date_value(master, "RECURRENCE-ID")
     updated = _informative_date(master, "LAST-MODIFIED") or _informative_date(master, "DTSTAMP")
     return RemoteEvent(
@@ -191,6 +168,45 @@ def remote_event_from_ical(
         # In memory only (never stored): lets series expansion skip a second parse.
         extra={PARSED_ICALENDAR: calendar},
     )
+
+
+def _event_times(
+    master: icalendar.cal.Component, default_zone: dt.tzinfo
+) -> tuple[dt.datetime | dt.date, dt.datetime | dt.date, bool, str | None]:
+    """(start, end, all_day, tzid) of a VEVENT; floating times are in ``default_zone``."""
+    start = _date_value(master, "DTSTART")
+    if start is None:
+        raise InvalidRemoteData("VEVENT without DTSTART")
+    all_day = not isinstance(start, dt.datetime)
+    end = _end_value(master, start, all_day)
+    tzid: str | None = None
+    if all_day:
+        start = start if not isinstance(start, dt.datetime) else start.date()
+        end = end.date() if isinstance(end, dt.datetime) else end
+    else:
+        if not isinstance(end, dt.datetime):
+            raise InvalidRemoteData("DTEND is a date while DTSTART is a date-time")
+        assert isinstance(start, dt.datetime)
+        tzid = _tzid_of(start, master.get("DTSTART"))
+        start, end = _aware(start, default_zone), _aware(end, default_zone)
+    if end < start:
+        raise InvalidRemoteData("event ends before it starts")
+    return start, end, all_day, tzid
+
+
+def _end_value(
+    master: icalendar.cal.Component, start: dt.datetime | dt.date, all_day: bool
+) -> dt.datetime | dt.date:
+    """DTEND; else DTSTART + DURATION; else one day (all-day) or an instant."""
+    end = _date_value(master, "DTEND")
+    if end is None and master.get("DURATION") is not None:
+        duration = getattr(master.get("DURATION"), "dt", None)
+        if not isinstance(duration, dt.timedelta):
+            raise InvalidRemoteData("DURATION is not a duration")
+        end = start + duration
+    if end is None:
+        end = start + dt.timedelta(days=1) if all_day else start
+    return end
 
 
 def _transparency(master: icalendar.cal.Component) -> Transparency:
@@ -220,11 +236,7 @@ def ical_from_remote_event(event: RemoteEvent, uid: str) -> str:
     vevent.add("status", event.status.upper())
     vevent.add("transp", event.transparency.upper())
     if event.recurrence:
-        lines = "\r\n".join(event.recurrence)
-        parsed = icalendar.Event.from_ical(f"BEGIN:VEVENT\r\n{lines}\r\nEND:VEVENT\r\n")
-        for line_name, line_value in parsed.property_items(recursive=False):
-            if line_name not in ("BEGIN", "END"):
-                vevent.add(line_name, line_value)
+        _add_recurrence(vevent, event.recurrence)
     if event.conferencing is not None:
         vevent.add(
             "conference",
@@ -239,6 +251,15 @@ def ical_from_remote_event(event: RemoteEvent, uid: str) -> str:
     if zone is not None and any(isinstance(v, dt.datetime) for v in (event.start, event.end)):
         calendar.add_missing_timezones()
     return str(calendar.to_ical().decode())
+
+
+def _add_recurrence(vevent: icalendar.Event, recurrence: list[str]) -> None:
+    """The RRULE/RDATE/EXDATE lines, parsed as iCalendar, onto ``vevent``."""
+    lines = "\r\n".join(recurrence)
+    parsed = icalendar.Event.from_ical(f"BEGIN:VEVENT\r\n{lines}\r\nEND:VEVENT\r\n")
+    for line_name, line_value in parsed.property_items(recursive=False):
+        if line_name not in ("BEGIN", "END"):
+            vevent.add(line_name, line_value)
 
 
 def zone_named(tzid: str | None) -> ZoneInfo | None:

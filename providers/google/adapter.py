@@ -46,10 +46,9 @@ from providers.google.mapping import (
     is_deletion,
 )
 from providers.payload import (
+    change_page,
     decode_cursor,
     encode_cursor,
-    log_skipped_item,
-    required_str,
 )
 
 log = logging.getLogger("providers.google")
@@ -205,15 +204,16 @@ class GoogleProvider(OAuthCalendarProvider):
             page = self._change_page(calendar, response, full)
             page_token = response.get("nextPageToken")
             if page_token:
-                page.cursor = _encode_cursor(
-                    {"page_token": page_token, "full": full, "sync_token": sync_token}
+                page.cursor = encode_cursor(
+                    {"page_token": page_token, "full": full, "sync_token": sync_token},
+                    CURSOR_VERSION,
                 )
                 yield page
                 continue
             next_sync_token = response.get("nextSyncToken")
             if not next_sync_token:
                 raise InvalidRemoteData("last events.list page carried no nextSyncToken")
-            page.cursor = _encode_cursor({"sync_token": next_sync_token})
+            page.cursor = encode_cursor({"sync_token": next_sync_token}, CURSOR_VERSION)
             page.complete = True
             yield page
             return
@@ -221,19 +221,17 @@ class GoogleProvider(OAuthCalendarProvider):
     def _change_page(
         self, calendar: RemoteCalendar, response: dict[str, Any], full: bool
     ) -> ChangePage:
-        page = ChangePage(full_sync=full)
         calendar_zone = response.get("timeZone") or calendar.timezone
         items = response.get("items") or []
-        for item in items if isinstance(items, list) else []:
-            try:
-                if is_deletion(item):
-                    page.deletions.append(required_str(item, "id"))
-                else:
-                    page.upserts.append(event_from_google(item, calendar_zone))
-            except InvalidRemoteData as exc:
-                log_skipped_item(log, "Google", item, calendar.provider_calendar_id, exc)
-                page.skipped += 1
-        return page
+        return change_page(
+            items if isinstance(items, list) else [],
+            full_sync=full,
+            is_deletion=is_deletion,
+            event_of=lambda item: event_from_google(item, calendar_zone),
+            log=log,
+            provider="Google",
+            calendar_id=calendar.provider_calendar_id,
+        )
 
     # -- events: writing ---------------------------------------------------
 
@@ -413,18 +411,12 @@ class GoogleProvider(OAuthCalendarProvider):
                 else None
             ),
         }
-        provider = cls(credentials, endpoints=endpoints, oauth_client=oauth_client)
-        credentials["email"] = provider.profile_name()
-        return credentials
+        return cls._with_email(credentials, endpoints, oauth_client)
 
 
 # ---------------------------------------------------------------------------
 # Cursors and credential timestamps
 # ---------------------------------------------------------------------------
-
-
-def _encode_cursor(state: dict[str, Any]) -> str:
-    return encode_cursor(state, CURSOR_VERSION)
 
 
 def _decode_cursor(cursor: str | None) -> dict[str, Any]:

@@ -48,17 +48,17 @@ from providers.microsoft.mapping import (
     event_from_graph,
     event_to_graph,
     graph_utc,
+    is_deletion,
     items_of,
     notification_batch,
     notification_from_graph,
     transaction_id,
 )
 from providers.payload import (
+    change_page,
     decode_cursor,
     encode_cursor,
-    log_skipped_item,
     parse_optional_datetime,
-    required_str,
 )
 
 log = logging.getLogger("providers.microsoft")
@@ -265,8 +265,9 @@ class MicrosoftProvider(OAuthCalendarProvider):
             page = self._change_page(calendar, response, full)
             next_link = response.get("@odata.nextLink")
             if next_link:
-                page.cursor = _encode_cursor(
-                    {"link": next_link, "full": full, "window_end": window_end.isoformat()}
+                page.cursor = encode_cursor(
+                    {"link": next_link, "full": full, "window_end": window_end.isoformat()},
+                    CURSOR_VERSION,
                 )
                 yield page
                 link, params = str(next_link), None
@@ -274,8 +275,9 @@ class MicrosoftProvider(OAuthCalendarProvider):
             delta_link = response.get("@odata.deltaLink")
             if not delta_link:
                 raise InvalidRemoteData("last delta page carried no @odata.deltaLink")
-            page.cursor = _encode_cursor(
-                {"link": delta_link, "delta": True, "window_end": window_end.isoformat()}
+            page.cursor = encode_cursor(
+                {"link": delta_link, "delta": True, "window_end": window_end.isoformat()},
+                CURSOR_VERSION,
             )
             page.complete = True
             yield page
@@ -284,19 +286,15 @@ class MicrosoftProvider(OAuthCalendarProvider):
     def _change_page(
         self, calendar: RemoteCalendar, response: dict[str, Any], full: bool
     ) -> ChangePage:
-        page = ChangePage(full_sync=full)
-        for item in items_of(response, tolerate_non_dicts=True):
-            try:
-                if not isinstance(item, dict):
-                    raise InvalidRemoteData("event is not an object")
-                if "@removed" in item or item.get("isCancelled") is True:
-                    page.deletions.append(required_str(item, "id"))
-                else:
-                    page.upserts.append(event_from_graph(item))
-            except InvalidRemoteData as exc:
-                log_skipped_item(log, "Microsoft", item, calendar.provider_calendar_id, exc)
-                page.skipped += 1
-        return page
+        return change_page(
+            items_of(response, tolerate_non_dicts=True),
+            full_sync=full,
+            is_deletion=is_deletion,
+            event_of=event_from_graph,
+            log=log,
+            provider="Microsoft",
+            calendar_id=calendar.provider_calendar_id,
+        )
 
     # -- events: writing ---------------------------------------------------
 
@@ -452,18 +450,12 @@ class MicrosoftProvider(OAuthCalendarProvider):
                 )
             )
         credentials = credentials_from_token(result, {})
-        provider = cls(credentials, endpoints=endpoints, oauth_client=oauth_client)
-        credentials["email"] = provider.profile_name()
-        return credentials
+        return cls._with_email(credentials, endpoints, oauth_client)
 
 
 # ---------------------------------------------------------------------------
 # Cursors
 # ---------------------------------------------------------------------------
-
-
-def _encode_cursor(state: dict[str, Any]) -> str:
-    return encode_cursor(state, CURSOR_VERSION)
 
 
 def _decode_cursor(cursor: str | None) -> dict[str, Any]:

@@ -81,6 +81,13 @@ def calendar_from_graph(entry: dict[str, Any]) -> RemoteCalendar:
     )
 
 
+def is_deletion(item: Any) -> bool:
+    """A removal (``@removed``) or an event its organizer cancelled; not an object: unusable."""
+    if not isinstance(item, dict):
+        raise InvalidRemoteData("event is not an object")
+    return "@removed" in item or item.get("isCancelled") is True
+
+
 def event_from_graph(item: Any) -> RemoteEvent:
     """One Graph event (a single event, occurrence or exception) as a RemoteEvent."""
     if not isinstance(item, dict):
