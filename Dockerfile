@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY syncd ./syncd
 COPY providers ./providers
 COPY conferencing_providers ./conferencing_providers
+COPY retry_policy.py ./
 RUN python -m venv /opt/syncd && /opt/syncd/bin/pip install .
 
 FROM python:3.11-slim

@@ -39,7 +39,7 @@ from providers.base import (
     RateLimited,
     TransientError,
 )
-from providers.retry import parse_retry_after
+from retry_policy import parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -11,55 +11,52 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
+from providers.errors import (
+    AuthRevoked,
+    CursorExpired,
+    InvalidRemoteData,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    RateLimited,
+    TransientError,
+)
+from providers.retry import with_retries
+
+__all__ = [
+    # errors (defined in providers.errors)
+    "AuthRevoked",
+    "CursorExpired",
+    "InvalidRemoteData",
+    "NotFound",
+    "PermissionDenied",
+    "ProviderError",
+    "RateLimited",
+    "TransientError",
+    # data
+    "ChangePage",
+    "Conferencing",
+    "EventStatus",
+    "OAuthClient",
+    "ParticipationStatus",
+    "ProviderEndpoints",
+    "PushCallback",
+    "PushNotification",
+    "PushRequest",
+    "PushWatch",
+    "RemoteCalendar",
+    "RemoteEvent",
+    "Transparency",
+    # the contract
+    "CalendarProvider",
+    "OAuthCalendarProvider",
+]
+
 _T = TypeVar("_T")
-
-# ---------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------
-
-
-class ProviderError(Exception):
-    """Base class of every error an adapter raises on purpose."""
-
-
-class AuthRevoked(ProviderError):
-    """The provider refused the credentials (revoked grant, invalid_grant, 401 after refresh).
-
-    Not retryable: the profile becomes ``disconnected`` until it is reauthorized.
-    """
-
-
-class RateLimited(ProviderError):
-    """429/503 from the provider; ``retry_after`` is the wait it asked for, in seconds."""
-
-    def __init__(self, message: str = "rate limited", retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class TransientError(ProviderError):
-    """5xx, timeouts, connection resets: retry with backoff, never disconnect."""
-
-
-class CursorExpired(ProviderError):
-    """The provider no longer knows the sync cursor (Google 410, CalDAV invalid sync-token)."""
-
-
-class NotFound(ProviderError):
-    """The calendar or event does not exist (any more) at the provider."""
-
-
-class PermissionDenied(ProviderError):
-    """The credentials are valid but may not do this (read-only calendar, missing scope)."""
-
-
-class InvalidRemoteData(ProviderError):
-    """A malformed payload from the provider: log it, skip the item, keep syncing."""
-
 
 # ---------------------------------------------------------------------------
 # Data
@@ -160,6 +157,50 @@ class PushWatch:
 
 
 @dataclass(frozen=True)
+class PushRequest:
+    """One HTTP call a provider made to the push receiver, as the receiver got it."""
+
+    method: str
+    #: Header names lower-cased; the first value of a repeated header.
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    #: ``None`` when the body was larger than the receiver reads.
+    body: bytes | None = b""
+
+
+@dataclass(frozen=True)
+class PushNotification:
+    """One "this calendar changed" entry of a callback; nothing in it is trusted yet.
+
+    The receiver finds the channel by ``find_by``: our ``channel_id`` when the provider
+    echoes it back (Google), or the provider's ``provider_resource_id`` (Graph's
+    subscription id). The other id, when present, must agree with the channel, and
+    ``secret`` must be the channel's secret (Google's token, Graph's clientState).
+    """
+
+    channel_id: str | None = None
+    provider_resource_id: str | None = None
+    secret: str | None = None
+    find_by: Literal["channel_id", "provider_resource_id"] = "channel_id"
+    #: False for a handshake that reports no change (Google's ``sync`` message).
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class PushCallback:
+    """What one callback amounted to, before any channel is looked up.
+
+    ``handshake_reply`` is text to answer as-is (text/plain) instead of processing
+    notifications: a subscription validation (Graph's ``validationToken``).
+    ``accepted_status`` is the 2xx status the provider expects for a genuine callback.
+    """
+
+    notifications: tuple[PushNotification, ...] = ()
+    handshake_reply: str | None = None
+    accepted_status: int = 200
+
+
+@dataclass(frozen=True)
 class ProviderEndpoints:
     """Base URLs an adapter talks to; overridable so tests can point at 127.0.0.1."""
 
@@ -216,8 +257,6 @@ class CalendarProvider(ABC):
 
     def _with_retries(self, func: Callable[[], _T]) -> _T:
         """Run one provider request under the shared retry policy (providers.retry)."""
-        from providers.retry import with_retries  # retry.py imports this module's errors
-
         return with_retries(
             func,
             attempts=self.retry_attempts,
@@ -284,6 +323,15 @@ class CalendarProvider(ABC):
         """End a subscription; stopping one the provider no longer knows is not an error."""
         raise PermissionDenied(f"{self.name} has no push notifications")
 
+    @classmethod
+    def parse_push_notification(cls, request: PushRequest) -> PushCallback:
+        """Read a call the provider made to ``/push/<name>`` (the ``callback_url``).
+
+        Only parsing: the receiver checks each notification against its channel.
+        Raises InvalidRemoteData when the call is not one this provider makes.
+        """
+        raise PermissionDenied(f"{cls.name} has no push notifications")
+
 
 class OAuthCalendarProvider(CalendarProvider):
     """A provider whose credentials come from an OAuth authorization-code grant."""
@@ -309,6 +357,18 @@ class OAuthCalendarProvider(CalendarProvider):
         code: str,
     ) -> dict[str, Any]:
         """Trade an authorization code for credentials to store. Raises AuthRevoked."""
+
+    @classmethod
+    def _with_email(
+        cls,
+        credentials: dict[str, Any],
+        endpoints: ProviderEndpoints,
+        oauth_client: OAuthClient,
+    ) -> dict[str, Any]:
+        """``credentials`` (just granted) plus the account's ``email``, read with them."""
+        provider = cls(credentials, endpoints=endpoints, oauth_client=oauth_client)
+        credentials["email"] = provider.profile_name()
+        return credentials
 
     @classmethod
     def credentials_from_refresh_token(cls, refresh_token: str) -> dict[str, Any]:

@@ -1,61 +1,25 @@
-"""One retry policy for every adapter: honour Retry-After, back off on transient errors.
+"""One retry policy for every calendar adapter: honour Retry-After, back off on transient errors.
 
 Only ``RateLimited`` and ``TransientError`` are retried; everything else (revoked
-credentials, expired cursors, malformed data) surfaces at once.
+credentials, expired cursors, malformed data) surfaces at once. The mechanics live in
+the top-level ``retry_policy`` module, shared with the conferencing adapters.
 """
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from tenacity import (
-    RetryCallState,
-    retry,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
+from providers.errors import RateLimited, TransientError
+from retry_policy import MAX_RETRY_AFTER_SECONDS, parse_retry_after, retry_call
 
-from providers.base import RateLimited, TransientError
+__all__ = ["MAX_RETRY_AFTER_SECONDS", "parse_retry_after", "with_retries"]
 
 T = TypeVar("T")
 
-#: Upper bound on a single Retry-After wait, so a hostile or buggy header cannot park a worker.
-MAX_RETRY_AFTER_SECONDS = 120.0
 
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-class _WaitRetryAfter:
-    """tenacity wait: the provider's Retry-After when it gave one, else exponential jitter."""
-
-    def __init__(self, initial: float, maximum: float) -> None:
-        self._fallback = wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial)
-
-    def __call__(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            return min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
-        return self._fallback(state)
+def _requested_wait(error: BaseException) -> float | None:
+    return error.retry_after if isinstance(error, RateLimited) else None
 
 
 def with_retries(
@@ -66,10 +30,11 @@ def with_retries(
     max_wait: float = 30.0,
 ) -> T:
     """Call ``func`` until it succeeds, retrying rate limits and transient failures."""
-    retrying = retry(
-        retry=retry_if_exception_type((RateLimited, TransientError)),
-        wait=_WaitRetryAfter(initial_wait, max_wait),
-        stop=stop_after_attempt(attempts),
-        reraise=True,
+    return retry_call(
+        func,
+        retry_on=(RateLimited, TransientError),
+        requested_wait=_requested_wait,
+        attempts=attempts,
+        initial_wait=initial_wait,
+        max_wait=max_wait,
     )
-    return retrying(func)()

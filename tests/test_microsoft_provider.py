@@ -31,10 +31,10 @@ from providers.base import (
 )
 from providers.microsoft import (
     MicrosoftProvider,
-    _authority,
     http_error,
     token_error,
 )
+from providers.microsoft.auth import _authority
 from tests.emulators.graph import Fault, GraphEmulator
 from tests.fixtures.graph_emulator import (
     graph_endpoints,

@@ -29,17 +29,17 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, or_, text
 from sqlmodel import col, select
 
-from providers.base import CalendarProvider, NotFound, ProviderError
+from providers.base import CalendarProvider, NotFound, ProviderError, PushNotification
 from syncd.config import Settings
 from syncd.ids import new_id
 from syncd.registry import UnknownProvider, provider_class
@@ -47,20 +47,44 @@ from syncd.store.db import read_only, session_scope
 from syncd.store.models import Calendar, Profile, PushChannel, utcnow
 from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
 from syncd.sync.leases import request_sync_now
-from syncd.sync.status import ACTIVE, PENDING
+from syncd.sync.status import (
+    ACTIVE,
+    FORCED_POLL_FRACTION,
+    PENDING,
+    push_base_url,
+    push_enabled,
+)
 
-if TYPE_CHECKING:  # run.py imports this module (cap_next_due)
+__all__ = [
+    "FORBIDDEN",
+    "FORCED_POLL_FRACTION",
+    "IGNORED",
+    "SCHEDULED",
+    "UNKNOWN",
+    "PushMaintenance",
+    "PushReport",
+    "PushVerdict",
+    "accept_notifications",
+    "callback_url",
+    "hash_secret",
+    "push_base_url",
+    "push_enabled",
+    "secret_matches",
+    "stop_profile_channels",
+]
+
+if TYPE_CHECKING:  # the context is built by syncd.sync.run, which needs nothing from here
     from syncd.sync.run import SyncContext
 
 log = logging.getLogger(__name__)
 
-#: Where each provider's notifications arrive, under the push base URL.
-CALLBACK_PATHS = {"google": "/push/google", "microsoft": "/push/microsoft"}
+#: Where a provider's notifications arrive, under the push base URL (the route is
+#: ``syncd/api/routes/push.py``).
+CALLBACK_PATH = "/push/{provider}"
+#: Most distinct channel ids (and, separately, resource ids) looked up per callback.
+MAX_LOOKUPS = 100
 #: Seconds between maintenance passes (the first runs when the daemon starts).
 MAINTENANCE_SECONDS = 60.0
-#: With push on, the next poll after a success is due at the latest after this fraction
-#: of ``staleness_bound``, so the forced poll lands before the data counts as stale.
-FORCED_POLL_FRACTION = 0.9
 #: Postgres advisory lock key of the maintenance pass ("syncd push" in ASCII).
 _ADVISORY_LOCK_KEY = 0x73796E6364707368
 
@@ -70,22 +94,12 @@ _ADVISORY_LOCK_KEY = 0x73796E6364707368
 # ---------------------------------------------------------------------------
 
 
-def push_base_url(settings: Settings) -> str | None:
-    """The base URL providers call back, or None when push is off."""
-    base = (
-        settings.push_base_url if settings.push_base_url is not None else settings.public_base_url
-    )
-    return base.rstrip("/") if base else None
-
-
-def push_enabled(settings: Settings) -> bool:
-    return push_base_url(settings) is not None
-
-
 def callback_url(settings: Settings, provider: str) -> str | None:
+    """Where ``provider`` posts notifications (``/push/<name>``); None when push is off."""
     base = push_base_url(settings)
-    path = CALLBACK_PATHS.get(provider)
-    return f"{base}{path}" if base and path else None
+    return (
+        f"{base}{CALLBACK_PATH.format(provider=provider)}" if base and _can_push(provider) else None
+    )
 
 
 def hash_secret(secret: str) -> str:
@@ -97,59 +111,20 @@ def secret_matches(presented: str | None, secret_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(presented or ""), secret_hash)
 
 
-def cap_next_due(profile: Profile, started_at: dt.datetime, settings: Settings) -> None:
-    """With push on, the next poll is no later than the forced poll before staleness.
-
-    ``poll_interval`` may be set long when push is on; the staleness bound still holds.
-    """
-    if not push_enabled(settings) or profile.next_due_at is None:
-        return
-    forced = started_at + dt.timedelta(seconds=settings.staleness_bound * FORCED_POLL_FRACTION)
-    profile.next_due_at = min(profile.next_due_at, forced)
-
-
 # ---------------------------------------------------------------------------
 # Notifications (called by syncd/api/routes/push.py)
 # ---------------------------------------------------------------------------
 
-#: What a notification amounted to; the route maps these onto HTTP statuses.
+#: What a callback amounted to; the route maps these onto HTTP statuses.
 SCHEDULED, IGNORED, UNKNOWN, FORBIDDEN = "scheduled", "ignored", "unknown", "forbidden"
 
 
-def accept_google(
-    engine: Engine,
-    channel_id: str | None,
-    token: str | None,
-    resource_id: str | None,
-    resource_state: str | None,
-) -> str:
-    """Check a Google notification against its channel; schedule a sync on a change.
-
-    ``sync`` is the handshake Google sends when a channel is created: nothing changed.
-    """
-    if not channel_id:
-        return UNKNOWN
-    with session_scope(read_only(engine)) as session:
-        channel = session.get(PushChannel, channel_id)
-        if channel is None or channel.provider != "google":
-            return UNKNOWN
-        profile_id, secret_hash = channel.profile_id, channel.secret_hash
-        known_resource = channel.provider_resource_id
-    if not secret_matches(token, secret_hash):
-        return FORBIDDEN
-    if known_resource is not None and resource_id is not None and resource_id != known_resource:
-        return FORBIDDEN
-    if resource_state == "sync":
-        return IGNORED
-    request_sync_now(engine, profile_id)
-    return SCHEDULED
-
-
 @dataclass
-class MicrosoftVerdict:
-    """How a batch of Graph notifications fared, entry by entry."""
+class PushVerdict:
+    """How the notifications of one callback fared, entry by entry."""
 
     scheduled: set[str] = field(default_factory=set)  # profile ids
+    ignored: int = 0
     unknown: int = 0
     forbidden: int = 0
 
@@ -157,46 +132,83 @@ class MicrosoftVerdict:
     def outcome(self) -> str:
         if self.scheduled:
             return SCHEDULED
+        if self.ignored:
+            return IGNORED
         return FORBIDDEN if self.forbidden else UNKNOWN
 
 
-def accept_microsoft(engine: Engine, notifications: list[Any]) -> MicrosoftVerdict:
-    """Check each Graph notification's subscription and clientState; schedule the profiles.
+def accept_notifications(
+    engine: Engine, provider: str, notifications: Sequence[PushNotification]
+) -> PushVerdict:
+    """Check each notification against its channel's secret; schedule the profiles.
 
-    A forged entry in a batch is dropped without affecting the genuine ones.
+    The adapter parsed them (``CalendarProvider.parse_push_notification``); nothing in
+    them is trusted until a channel of ``provider`` matches. A forged entry in a batch
+    is dropped without affecting the genuine ones.
     """
-    verdict = MicrosoftVerdict()
-    wanted = {
-        str(item["subscriptionId"])
-        for item in notifications
-        if isinstance(item, dict) and isinstance(item.get("subscriptionId"), str)
-    }
-    channels: dict[str, PushChannel] = {}
-    if wanted:
-        with session_scope(read_only(engine)) as session:
-            for channel in session.exec(
-                select(PushChannel).where(
-                    PushChannel.provider == "microsoft",
-                    col(PushChannel.provider_resource_id).in_(sorted(wanted)[:100]),
-                )
-            ):
-                channels[str(channel.provider_resource_id)] = channel
-    for item in notifications:
-        subscription_id = item.get("subscriptionId") if isinstance(item, dict) else None
-        channel = channels.get(subscription_id) if isinstance(subscription_id, str) else None
+    verdict = PushVerdict()
+    channels = _channels_named(engine, provider, notifications)
+    for notification in notifications:
+        key = _channel_key(notification)
+        channel = channels.get(key) if key is not None else None
         if channel is None:
             verdict.unknown += 1
-            continue
-        client_state = item.get("clientState")
-        if not isinstance(client_state, str) or not secret_matches(
-            client_state, channel.secret_hash
-        ):
+        elif not _genuine(notification, channel):
             verdict.forbidden += 1
-            continue
-        verdict.scheduled.add(channel.profile_id)
+        elif not notification.changed:
+            verdict.ignored += 1
+        else:
+            verdict.scheduled.add(channel.profile_id)
     for profile_id in sorted(verdict.scheduled):
         request_sync_now(engine, profile_id)
     return verdict
+
+
+def _channel_key(notification: PushNotification) -> tuple[str, str] | None:
+    """What the channel is looked up by: ``(find_by, id)``; None when that id is missing."""
+    if notification.find_by == "channel_id":
+        value = notification.channel_id
+    else:
+        value = notification.provider_resource_id
+    return (notification.find_by, value) if value is not None else None
+
+
+def _channels_named(
+    engine: Engine, provider: str, notifications: Sequence[PushNotification]
+) -> dict[tuple[str, str], PushChannel]:
+    """The channels of ``provider`` the notifications name, keyed like ``_channel_key``."""
+    keys = {key for key in map(_channel_key, notifications) if key is not None}
+    ids = sorted(value for kind, value in keys if kind == "channel_id")[:MAX_LOOKUPS]
+    resources = sorted(value for kind, value in keys if kind != "channel_id")[:MAX_LOOKUPS]
+    if not ids and not resources:
+        return {}
+    found: dict[tuple[str, str], PushChannel] = {}
+    with session_scope(read_only(engine)) as session:
+        for channel in session.exec(
+            select(PushChannel).where(
+                PushChannel.provider == provider,
+                or_(
+                    col(PushChannel.id).in_(ids),
+                    col(PushChannel.provider_resource_id).in_(resources),
+                ),
+            )
+        ):
+            if channel.id in ids:
+                found[("channel_id", channel.id)] = channel
+            if channel.provider_resource_id in resources:
+                found[("provider_resource_id", str(channel.provider_resource_id))] = channel
+    return found
+
+
+def _genuine(notification: PushNotification, channel: PushChannel) -> bool:
+    """The secret matches, and neither id contradicts the channel."""
+    if notification.secret is None or not secret_matches(notification.secret, channel.secret_hash):
+        return False
+    if notification.channel_id is not None and notification.channel_id != channel.id:
+        return False
+    known_resource = channel.provider_resource_id
+    presented = notification.provider_resource_id
+    return known_resource is None or presented is None or presented == known_resource
 
 
 # ---------------------------------------------------------------------------
@@ -271,7 +283,7 @@ class PushMaintenance:
             calendar.id: _Wanted(profile, calendar)
             for calendar, profile in rows
             if enabled and profile.sync_status == ACTIVE and not calendar.deleted
-            if _can_push(profile)
+            if _can_push(profile.provider)
         }
         providers = _Providers(self.context)
         margin = dt.timedelta(seconds=settings.push_renew_margin)
@@ -302,18 +314,7 @@ class PushMaintenance:
                     covered.add(channel.calendar_id)
                 else:  # push off, profile disconnected, calendar gone
                     report.stopped += self._stop(providers, owner, channel)
-            caught_up: set[str] = set()
-            for calendar_id, target in wanted.items():
-                if calendar_id not in covered:
-                    created = self._create(providers, target) is not None
-                    report.created += created
-                    report.failed += not created
-                    if created:
-                        caught_up.add(target.profile.id)
-            # Changes made between the last sync and the channel going live reached no
-            # channel: one more sync picks them up.
-            for profile_id in sorted(caught_up):
-                request_sync_now(engine, profile_id)
+            self._create_missing(providers, wanted, covered, report)
         finally:
             providers.persist_credentials()
         if report.created or report.renewed or report.stopped or report.failed:
@@ -325,6 +326,27 @@ class PushMaintenance:
                 report.failed,
             )
         return report
+
+    def _create_missing(
+        self,
+        providers: _Providers,
+        wanted: dict[str, _Wanted],
+        covered: set[str],
+        report: PushReport,
+    ) -> None:
+        """A channel on every wanted calendar that has none yet."""
+        caught_up: set[str] = set()
+        for calendar_id, target in wanted.items():
+            if calendar_id not in covered:
+                created = self._create(providers, target) is not None
+                report.created += created
+                report.failed += not created
+                if created:
+                    caught_up.add(target.profile.id)
+        # Changes made between the last sync and the channel going live reached no
+        # channel: one more sync picks them up.
+        for profile_id in sorted(caught_up):
+            request_sync_now(self.context.engine, profile_id)
 
     def _create(self, providers: _Providers, target: _Wanted) -> PushChannel | None:
         """A new channel on one calendar; the row exists before the provider is asked.
@@ -473,9 +495,9 @@ class _Providers:
                     store_credentials(session, self.context.box, profile, refreshed)
 
 
-def _can_push(profile: Profile) -> bool:
+def _can_push(provider: str) -> bool:
     try:
-        return provider_class(profile.provider).supports_push
+        return provider_class(provider).supports_push
     except UnknownProvider:
         return False
 

@@ -45,7 +45,7 @@ from syncd.store.events import (
 from syncd.store.models import Account, Calendar, Profile, SyncRun, utcnow
 from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
 from syncd.sync import status
-from syncd.sync.push import cap_next_due
+from syncd.sync.status import cap_next_due
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
+from syncd.config import Settings
 from syncd.statuses import SyncStatus
 from syncd.store.models import Profile
 
@@ -96,3 +97,35 @@ def mark_failed(
     if retry_after is not None:
         delay = max(delay, retry_after)
     profile.next_due_at = now + dt.timedelta(seconds=jittered(delay, jitter))
+
+
+# ---------------------------------------------------------------------------
+# Polling while push is on (used by syncd.sync.run and syncd.sync.push)
+# ---------------------------------------------------------------------------
+
+#: With push on, the next poll after a success is due at the latest after this fraction
+#: of ``staleness_bound``, so the forced poll lands before the data counts as stale.
+FORCED_POLL_FRACTION = 0.9
+
+
+def push_base_url(settings: Settings) -> str | None:
+    """The base URL providers call back, or None when push is off."""
+    base = (
+        settings.push_base_url if settings.push_base_url is not None else settings.public_base_url
+    )
+    return base.rstrip("/") if base else None
+
+
+def push_enabled(settings: Settings) -> bool:
+    return push_base_url(settings) is not None
+
+
+def cap_next_due(profile: Profile, started_at: dt.datetime, settings: Settings) -> None:
+    """With push on, the next poll is no later than the forced poll before staleness.
+
+    ``poll_interval`` may be set long when push is on; the staleness bound still holds.
+    """
+    if not push_enabled(settings) or profile.next_due_at is None:
+        return
+    forced = started_at + dt.timedelta(seconds=settings.staleness_bound * FORCED_POLL_FRACTION)
+    profile.next_due_at = min(profile.next_due_at, forced)

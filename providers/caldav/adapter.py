@@ -1,0 +1,452 @@
+"""The CalDAV adapter: discovery, sync (sync-collection or etags) and writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+
+from providers.base import (
+    CalendarProvider,
+    ChangePage,
+    CursorExpired,
+    InvalidRemoteData,
+    NotFound,
+    OAuthClient,
+    ProviderEndpoints,
+    ProviderError,
+    RemoteCalendar,
+    RemoteEvent,
+    TransientError,
+)
+from providers.caldav.cursor import SyncState
+from providers.caldav.errors import error_for_response
+from providers.caldav.ical import (
+    calendar_timezone,
+    ical_from_remote_event,
+    remote_event_from_ical,
+    uid_in,
+    zone_named,
+)
+from providers.caldav.webdav import (
+    CALDAV,
+    CALENDAR_PROPS,
+    DAV,
+    DISCOVERY_PROPS,
+    SAFE_PATH_CHARACTERS,
+    DavResponse,
+    Multistatus,
+    href_path,
+    is_calendar,
+    multiget_body,
+    parse_multistatus,
+    propfind_body,
+    supports_events,
+    sync_collection_body,
+)
+
+logger = logging.getLogger("providers.caldav")
+
+#: Items per ChangePage: bounded so the engine commits a big calendar incrementally.
+PAGE_SIZE = 500
+#: Hrefs per calendar-multiget request.
+MULTIGET_BATCH_SIZE = 500
+
+SyncMode = Literal["auto", "sync", "etag"]
+
+_SAFE_FILENAME = re.compile(r"^[A-Za-z0-9@._-]{1,200}$")
+_WRITE_PRIVILEGES = {f"{{{DAV}}}write", f"{{{DAV}}}write-content", f"{{{DAV}}}all"}
+
+
+class _SyncCollectionUnsupported(Exception):
+    """The server does not offer REPORT sync-collection on this calendar."""
+
+
+@dataclass
+class _FetchedItem:
+    """An href's data as fetched; ``gone`` when the server says it no longer exists."""
+
+    href: str
+    etag: str | None
+    ical_text: str | None
+    gone: bool = False
+
+
+class CalDAVProvider(CalendarProvider):
+    """A CalDAV account: credentials ``{"url", "username", "password"}`` (+ optional ``email``).
+
+    ``url`` may be the server root, a principal URL or one calendar's URL (then only that
+    calendar is listed). ``sync_mode`` chooses how a *full* sync starts: ``"auto"`` uses
+    sync-collection and falls back to etag comparison when the server lacks it; ``"etag"``
+    forces the fallback. An existing cursor always continues in its own mode.
+    """
+
+    name: ClassVar[str] = "caldav"
+
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        endpoints: ProviderEndpoints | None = None,
+        oauth_client: OAuthClient | None = None,
+        timeout: float = 30.0,
+        *,
+        sync_mode: SyncMode = "auto",
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(credentials, endpoints, oauth_client, timeout)
+        url = self.credentials.get("url") or self.endpoints.api_base_url
+        if not url:
+            raise ValueError("CalDAV credentials need a 'url'")
+        self.url: str = url
+        self.username: str = self.credentials.get("username", "")
+        self.sync_mode: SyncMode = sync_mode
+        self.page_size = page_size
+        self.session = requests.Session()
+        if self.username:
+            self.session.auth = (self.username, self.credentials.get("password", ""))
+        self.session.headers["User-Agent"] = "syncd-caldav"
+        addresses = {self.username.lower()} if self.username else set()
+        if self.credentials.get("email"):
+            addresses.add(str(self.credentials["email"]).lower())
+        self._user_addresses = frozenset(addresses)
+
+    # -- HTTP ---------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        depth: str | None = None,
+        headers: dict[str, str] | None = None,
+        passthrough: Collection[int] = (),
+    ) -> requests.Response:
+        """Send one request (retrying rate limits and transient failures); raise mapped errors.
+
+        Statuses in ``passthrough`` are returned instead of raised, for callers that
+        give them a meaning of their own.
+        """
+        request_headers = dict(headers or {})
+        if body is not None:
+            request_headers.setdefault("Content-Type", "application/xml; charset=utf-8")
+        if depth is not None:
+            request_headers["Depth"] = depth
+
+        def attempt() -> requests.Response:
+            try:
+                response = self.session.request(
+                    method, url, data=body, headers=request_headers, timeout=self.timeout
+                )
+            except requests.Timeout as error:
+                raise TransientError(f"CalDAV {method} timed out") from error
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+                raise TransientError(f"CalDAV {method} connection failed") from error
+            if response.status_code in passthrough:
+                return response
+            refused = error_for_response(response)
+            if refused is not None:
+                raise refused
+            return response
+
+        return self._with_retries(attempt)
+
+    def _propfind(self, url: str, props: Iterable[str], depth: str) -> Multistatus:
+        response = self._request("PROPFIND", url, body=propfind_body(props), depth=depth)
+        return parse_multistatus(response.content, response.url)
+
+    def _report(self, url: str, body: bytes, depth: str) -> Multistatus:
+        response = self._request("REPORT", url, body=body, depth=depth)
+        return parse_multistatus(response.content, response.url)
+
+    @staticmethod
+    def _url_of(path: str, base_url: str) -> str:
+        """The URL of an href path on the host that served ``base_url``."""
+        return urljoin(base_url, quote(path, safe=SAFE_PATH_CHARACTERS))
+
+    # -- discovery ------------------------------------------------------------------
+
+    def profile_name(self) -> str:
+        """The username; without one, the principal's displayname."""
+        if self.username:
+            return self.username
+        principal = self._principal_url(self._propfind(self.url, DISCOVERY_PROPS, "0"))
+        if principal is not None:
+            found = self._propfind(principal, ["D:displayname"], "0")
+            for response in found.responses:
+                if response.text(f"{{{DAV}}}displayname"):
+                    return str(response.text(f"{{{DAV}}}displayname"))
+        return urlsplit(self.url).hostname or "caldav"
+
+    @staticmethod
+    def _principal_url(found: Multistatus) -> str | None:
+        for response in found.responses:
+            hrefs = response.hrefs(f"{{{DAV}}}current-user-principal")
+            if hrefs:
+                return found.absolute_url(hrefs[0])
+        return None
+
+    def list_calendars(self) -> list[RemoteCalendar]:
+        """RFC 4791 discovery from a root, principal or calendar URL."""
+        start = self._propfind(self.url, [*DISCOVERY_PROPS, *CALENDAR_PROPS], "0")
+        here = start.responses[0] if start.responses else None
+        if here is not None and is_calendar(here):
+            return [self._remote_calendar(here, start.base_url, primary=True)]
+        homes = [
+            start.absolute_url(href)
+            for href in (here.hrefs(f"{{{CALDAV}}}calendar-home-set") if here else [])
+        ]
+        if not homes:
+            principal = self._principal_url(start)
+            if principal is None:
+                well_known = self._propfind(
+                    urljoin(self.url, "/.well-known/caldav"), DISCOVERY_PROPS, "0"
+                )
+                principal = self._principal_url(well_known)
+            if principal is None:
+                raise NotFound("no CalDAV principal found at this URL")
+            found = self._propfind(principal, ["C:calendar-home-set"], "0")
+            homes = [
+                found.absolute_url(href)
+                for response in found.responses
+                for href in response.hrefs(f"{{{CALDAV}}}calendar-home-set")
+            ]
+        if not homes:
+            raise NotFound("the CalDAV principal has no calendar-home-set")
+        calendars: list[RemoteCalendar] = []
+        for home in homes:
+            listing = self._propfind(home, CALENDAR_PROPS, "1")
+            for response in listing.responses:
+                if is_calendar(response) and supports_events(response):
+                    calendars.append(
+                        self._remote_calendar(response, listing.base_url, primary=not calendars)
+                    )
+        return calendars
+
+    def _remote_calendar(
+        self, response: DavResponse, base_url: str, primary: bool
+    ) -> RemoteCalendar:
+        privileges = response.props.get(f"{{{DAV}}}current-user-privilege-set")
+        readonly = False
+        if privileges is not None:
+            granted = {p.tag for privilege in privileges for p in privilege}
+            readonly = not (granted & _WRITE_PRIVILEGES)
+        path = response.href if response.href.endswith("/") else response.href + "/"
+        return RemoteCalendar(
+            provider_calendar_id=self._url_of(path, base_url),
+            name=response.text(f"{{{DAV}}}displayname") or path.rstrip("/").rsplit("/", 1)[-1],
+            readonly=readonly,
+            primary=primary,
+            timezone=calendar_timezone(response.text(f"{{{CALDAV}}}calendar-timezone")),
+        )
+
+    # -- sync ---------------------------------------------------------------------
+
+    def sync_events(self, calendar: RemoteCalendar, cursor: str | None) -> Iterator[ChangePage]:
+        """Pages of changes since ``cursor``; raises CursorExpired on an unknown sync-token."""
+        state = SyncState.load(cursor) if cursor is not None else None
+        if state is not None and state.mode == "etag":
+            yield from self._sync_by_etags(calendar, state.etags)
+            return
+        if state is None and self.sync_mode == "etag":
+            yield from self._sync_by_etags(calendar, None)
+            return
+        try:
+            yield from self._sync_collection(calendar, state.token if state else None)
+        except _SyncCollectionUnsupported:
+            if state is not None or self.sync_mode == "sync":
+                raise ProviderError("the server stopped supporting sync-collection") from None
+            logger.info("CalDAV server lacks sync-collection; comparing etags instead")
+            yield from self._sync_by_etags(calendar, None)
+
+    def _sync_collection(self, calendar: RemoteCalendar, token: str | None) -> Iterator[ChangePage]:
+        url = calendar.provider_calendar_id
+        body = sync_collection_body(token or "", ["D:getetag", "C:calendar-data"])
+        response = self._request(
+            "REPORT", url, body=body, depth="0", passthrough=(400, 403, 405, 501)
+        )
+        if response.status_code >= 400:
+            is_token_error = b"valid-sync-token" in response.content
+            if response.status_code == 403 and (is_token_error or token):
+                raise error_for_response(response) or CursorExpired("sync-token refused")
+            raise _SyncCollectionUnsupported()
+        answer = parse_multistatus(response.content, response.url)
+        if not answer.sync_token:
+            raise InvalidRemoteData("sync-collection answer carried no sync-token")
+        collection_path = href_path(url, url)
+        deletions: list[str] = []
+        items: list[_FetchedItem] = []
+        missing: list[str] = []
+        for entry in answer.responses:
+            if entry.href.rstrip("/") == collection_path.rstrip("/"):
+                continue
+            if entry.status == 404:
+                deletions.append(entry.href)
+            elif entry.text(f"{{{CALDAV}}}calendar-data"):
+                items.append(
+                    _FetchedItem(
+                        entry.href,
+                        entry.text(f"{{{DAV}}}getetag"),
+                        entry.text(f"{{{CALDAV}}}calendar-data"),
+                    )
+                )
+            elif entry.status is None and not entry.href.endswith("/"):
+                missing.append(entry.href)
+        final_cursor = SyncState(mode="sync", token=answer.sync_token).dump()
+        yield from self._pages(
+            calendar, items, missing, deletions, final_cursor, full_sync=token is None
+        )
+
+    def _sync_by_etags(
+        self, calendar: RemoteCalendar, previous: dict[str, str] | None
+    ) -> Iterator[ChangePage]:
+        url = calendar.provider_calendar_id
+        listing = self._propfind(url, ["D:getetag", "D:resourcetype"], "1")
+        current: dict[str, str] = {}
+        for entry in listing.responses:
+            resourcetype = entry.props.get(f"{{{DAV}}}resourcetype")
+            is_collection = resourcetype is not None and any(
+                child.tag == f"{{{DAV}}}collection" for child in resourcetype
+            )
+            etag = entry.text(f"{{{DAV}}}getetag")
+            if not is_collection and etag:
+                current[entry.href] = etag
+        changed = [href for href, etag in current.items() if (previous or {}).get(href) != etag]
+        deletions = [href for href in (previous or {}) if href not in current]
+        final_cursor = SyncState(mode="etag", etags=current).dump()
+        yield from self._pages(
+            calendar, [], changed, deletions, final_cursor, full_sync=previous is None
+        )
+
+    def _multiget(self, calendar: RemoteCalendar, paths: list[str]) -> Iterator[_FetchedItem]:
+        """Fetch items' data; an href the server no longer has comes back with no text."""
+        for offset in range(0, len(paths), MULTIGET_BATCH_SIZE):
+            batch = paths[offset : offset + MULTIGET_BATCH_SIZE]
+            answer = self._report(calendar.provider_calendar_id, multiget_body(batch), "1")
+            for entry in answer.responses:
+                yield _FetchedItem(
+                    entry.href,
+                    entry.text(f"{{{DAV}}}getetag"),
+                    entry.text(f"{{{CALDAV}}}calendar-data"),
+                    gone=entry.status == 404,
+                )
+
+    def _pages(
+        self,
+        calendar: RemoteCalendar,
+        items: list[_FetchedItem],
+        to_fetch: list[str],
+        deletions: list[str],
+        final_cursor: str,
+        full_sync: bool,
+    ) -> Iterator[ChangePage]:
+        """Bounded pages: deletions first, then items (fetched lazily); the last is complete."""
+        page = ChangePage(full_sync=full_sync)
+        size = 0
+
+        def flush() -> Iterator[ChangePage]:
+            nonlocal page, size
+            if size >= self.page_size:
+                yield page
+                page, size = ChangePage(full_sync=full_sync), 0
+
+        for href in deletions:
+            page.deletions.append(href)
+            size += 1
+            yield from flush()
+        zone = zone_named(calendar.timezone) or dt.UTC
+        for item in _chain(items, self._multiget(calendar, to_fetch)):
+            if item.gone:
+                page.deletions.append(item.href)
+            elif not item.ical_text:
+                logger.warning(
+                    "skipping CalDAV item %s: the server sent no calendar-data", item.href
+                )
+                page.skipped += 1
+            else:
+                try:
+                    event = remote_event_from_ical(
+                        item.href, item.etag, item.ical_text, self._user_addresses, zone
+                    )
+                except Exception as error:  # one bad event must never abort the calendar
+                    logger.warning("skipping unusable CalDAV item %s: %s", item.href, error)
+                    page.skipped += 1
+                else:
+                    if event is not None:  # None: a VTODO or VJOURNAL, not ours to sync
+                        page.upserts.append(event)
+            size += 1
+            yield from flush()
+        page.cursor = final_cursor
+        page.complete = True
+        yield page
+
+    # -- writes -------------------------------------------------------------------
+
+    def upsert_event(self, calendar: RemoteCalendar, event: RemoteEvent) -> RemoteEvent:
+        """PUT the event: at its own href when it has one here, else at ``<uid>.ics``."""
+        collection_path = href_path(calendar.provider_calendar_id, calendar.provider_calendar_id)
+        headers = {"Content-Type": "text/calendar; charset=utf-8"}
+        if event.provider_event_id.startswith(collection_path) and event.provider_event_id.endswith(
+            ".ics"
+        ):
+            path = event.provider_event_id
+            if event.etag:
+                headers["If-Match"] = event.etag
+        else:
+            path = None
+        if event.ical:
+            ical_text = event.ical
+            uid = event.ical_uid or uid_in(ical_text)
+        else:
+            uid = event.ical_uid or f"{uuid.uuid4()}@syncd"
+            ical_text = ical_from_remote_event(event, uid)
+        if path is None:
+            path = collection_path.rstrip("/") + "/" + _filename_for(uid)
+        response = self._request(
+            "PUT",
+            self._url_of(path, calendar.provider_calendar_id),
+            body=ical_text.encode("utf-8"),
+            headers=headers,
+        )
+        stored = remote_event_from_ical(
+            path,
+            response.headers.get("ETag"),
+            ical_text,
+            self._user_addresses,
+            zone_named(calendar.timezone) or dt.UTC,
+        )
+        if stored is None:
+            raise InvalidRemoteData("the written calendar object holds no VEVENT")
+        return stored
+
+    def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
+        """DELETE the href; one that is already gone is fine."""
+        self._request(
+            "DELETE",
+            self._url_of(provider_event_id, calendar.provider_calendar_id),
+            passthrough=(404, 410),
+        )
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.session.close()
+
+
+def _chain(first: list[_FetchedItem], rest: Iterator[_FetchedItem]) -> Iterator[_FetchedItem]:
+    yield from first
+    yield from rest
+
+
+def _filename_for(uid: str) -> str:
+    """``<uid>.ics`` when the UID is a safe file name, else a stable hash of it."""
+    if _SAFE_FILENAME.match(uid):
+        return f"{uid}.ics"
+    return hashlib.sha256(uid.encode()).hexdigest()[:40] + ".ics"

@@ -1,0 +1,38 @@
+"""CalDAV: HTTP status → shared errors (the one place this mapping lives)."""
+
+from __future__ import annotations
+
+import requests
+
+from providers.base import (
+    AuthRevoked,
+    CursorExpired,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    RateLimited,
+    TransientError,
+)
+from providers.retry import parse_retry_after
+
+
+def error_for_response(response: requests.Response) -> ProviderError | None:
+    """The shared error an HTTP answer means, or ``None`` when it is a success."""
+    status = response.status_code
+    if status < 400:
+        return None
+    if status == 401:
+        return AuthRevoked("credentials refused")
+    if status == 403:
+        if b"valid-sync-token" in response.content:
+            return CursorExpired("the server no longer knows this sync-token")
+        return PermissionDenied("the server refused this operation (403)")
+    if status in (404, 410):
+        return NotFound(f"no such resource ({status})")
+    if status in (429, 503):
+        return RateLimited(
+            f"server busy ({status})", parse_retry_after(response.headers.get("Retry-After"))
+        )
+    if status >= 500:
+        return TransientError(f"server error ({status})")
+    return ProviderError(f"unexpected HTTP {status} from the CalDAV server")

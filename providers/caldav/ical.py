@@ -1,0 +1,291 @@
+"""iCalendar ↔ RemoteEvent: one calendar object resource (a whole VCALENDAR) per event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+
+from providers.base import (
+    Conferencing,
+    EventStatus,
+    InvalidRemoteData,
+    ParticipationStatus,
+    RemoteEvent,
+    Transparency,
+)
+
+#: Key of ``RemoteEvent.extra`` holding the already parsed ``icalendar.Calendar``.
+PARSED_ICALENDAR = "icalendar"
+
+_STATUS: dict[str, EventStatus] = {
+    "CONFIRMED": "confirmed",
+    "TENTATIVE": "tentative",
+    "CANCELLED": "cancelled",
+}
+_PARTSTAT: dict[str, ParticipationStatus] = {
+    "NEEDS-ACTION": "needs_action",
+    "ACCEPTED": "accepted",
+    "DECLINED": "declined",
+    "TENTATIVE": "tentative",
+}
+
+
+def _aware(value: dt.datetime, default_zone: dt.tzinfo) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=default_zone)
+
+
+def _tzid_of(value: dt.datetime | dt.date, prop: Any) -> str | None:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        return None
+    key = getattr(value.tzinfo, "key", None)
+    if key:
+        return str(key)
+    if value.tzinfo is dt.UTC:
+        return "UTC"
+    tzid = getattr(prop, "params", {}).get("TZID")
+    return str(tzid) if tzid else value.tzinfo.tzname(value)
+
+
+def _date_value(component: icalendar.cal.Component, name: str) -> dt.datetime | dt.date | None:
+    prop = component.get(name)
+    if prop is None:
+        return None
+    value = getattr(prop, "dt", None)
+    if not isinstance(value, dt.date):
+        raise InvalidRemoteData(f"{name} is not a date or date-time")
+    return value
+
+
+def _informative_date(
+    component: icalendar.cal.Component, name: str
+) -> dt.datetime | dt.date | None:
+    """A date that only informs (LAST-MODIFIED, DTSTAMP): broken means absent."""
+    try:
+        return _date_value(component, name)
+    except InvalidRemoteData:
+        return None
+
+
+def _address(value: Any) -> str:
+    text = str(value).strip().lower()
+    return text[len("mailto:") :] if text.startswith("mailto:") else text
+
+
+def _is_me(address: str, user_addresses: Collection[str]) -> bool:
+    if address in user_addresses:
+        return True
+    local_part = address.split("@", 1)[0]
+    return any("@" not in mine and mine == local_part for mine in user_addresses)
+
+
+def participation_status(
+    master: icalendar.cal.Component, user_addresses: Collection[str]
+) -> ParticipationStatus:
+    """The user's PARTSTAT as an attendee; the organizer of their own event has accepted."""
+    attendees = master.get("ATTENDEE", [])
+    for attendee in attendees if isinstance(attendees, list) else [attendees]:
+        if _is_me(_address(attendee), user_addresses):
+            partstat = str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+            return _PARTSTAT.get(partstat, "unknown")
+    organizer = master.get("ORGANIZER")
+    if organizer is not None and _is_me(_address(organizer), user_addresses):
+        return "accepted"
+    return "unknown"
+
+
+def _recurrence_lines(master: icalendar.cal.Component) -> list[str]:
+    lines: list[str] = []
+    for name in ("RRULE", "RDATE", "EXDATE"):
+        values = master.get(name)
+        if values is None:
+            continue
+        for value in values if isinstance(values, list) else [values]:
+            lines.append(str(master.content_line(name, value)))
+    return lines
+
+
+def _conferencing(master: icalendar.cal.Component) -> Conferencing | None:
+    """RFC 7986 CONFERENCE (what :func:`ical_from_remote_event` writes)."""
+    conference = master.get("CONFERENCE")
+    if conference is None:
+        return None
+    first = conference[0] if isinstance(conference, list) else conference
+    label = str(first.params.get("LABEL", "")) if hasattr(first, "params") else ""
+    return Conferencing(provider_description=label, join_url=str(first))
+
+
+def remote_event_from_ical(
+    href: str,
+    etag: str | None,
+    ical_text: str,
+    user_addresses: Collection[str] = (),
+    default_zone: dt.tzinfo = dt.UTC,
+) -> RemoteEvent | None:
+    """One calendar object resource as a RemoteEvent; ``None`` when it holds no VEVENT.
+
+    Raises InvalidRemoteData when the text is not usable iCalendar.
+    """
+    try:
+        calendar = icalendar.Calendar.from_ical(ical_text)
+    except ValueError as error:
+        raise InvalidRemoteData(f"not iCalendar: {error}") from error
+    events = calendar.walk("VEVENT")
+    if not events:
+        if calendar.walk("VTODO") or calendar.walk("VJOURNAL"):
+            return None
+        raise InvalidRemoteData("no VEVENT in calendar object")
+    # Floating times mean "wherever the calendar is": X-WR-TIMEZONE when the object says.
+    default_zone = zone_named(str(calendar.get("X-WR-TIMEZONE", ""))) or default_zone
+    masters = [event for event in events if event.get("RECURRENCE-ID") is None]
+    master = masters[0] if masters else events[0]
+
+    start, end, all_day, tzid = _event_times(master, default_zone)
+    recurrence_id = _date_value(master, "RECURRENCE-ID")
+    updated = _informative_date(master, "LAST-MODIFIED") or _informative_date(master, "DTSTAMP")
+    return RemoteEvent(
+        provider_event_id=href,
+        start=start,
+        end=end,
+        ical_uid=str(master["UID"]) if master.get("UID") is not None else None,
+        tzid=None if all_day else (tzid or getattr(default_zone, "key", None)),
+        all_day=all_day,
+        summary=str(master.get("SUMMARY", "")),
+        description=str(master.get("DESCRIPTION", "")),
+        location=str(master.get("LOCATION", "")),
+        status=_STATUS.get(str(master.get("STATUS", "CONFIRMED")).upper(), "confirmed"),
+        transparency=_transparency(master),
+        participation_status=participation_status(master, user_addresses),
+        recurrence=_recurrence_lines(master),
+        original_start=recurrence_id if not masters else None,
+        ical=ical_text,
+        conferencing=_conferencing(master),
+        updated=updated if isinstance(updated, dt.datetime) else None,
+        etag=etag,
+        # In memory only (never stored): lets series expansion skip a second parse.
+        extra={PARSED_ICALENDAR: calendar},
+    )
+
+
+def _event_times(
+    master: icalendar.cal.Component, default_zone: dt.tzinfo
+) -> tuple[dt.datetime | dt.date, dt.datetime | dt.date, bool, str | None]:
+    """(start, end, all_day, tzid) of a VEVENT; floating times are in ``default_zone``."""
+    start = _date_value(master, "DTSTART")
+    if start is None:
+        raise InvalidRemoteData("VEVENT without DTSTART")
+    all_day = not isinstance(start, dt.datetime)
+    end = _end_value(master, start, all_day)
+    tzid: str | None = None
+    if all_day:
+        start = start if not isinstance(start, dt.datetime) else start.date()
+        end = end.date() if isinstance(end, dt.datetime) else end
+    else:
+        if not isinstance(end, dt.datetime):
+            raise InvalidRemoteData("DTEND is a date while DTSTART is a date-time")
+        assert isinstance(start, dt.datetime)
+        tzid = _tzid_of(start, master.get("DTSTART"))
+        start, end = _aware(start, default_zone), _aware(end, default_zone)
+    if end < start:
+        raise InvalidRemoteData("event ends before it starts")
+    return start, end, all_day, tzid
+
+
+def _end_value(
+    master: icalendar.cal.Component, start: dt.datetime | dt.date, all_day: bool
+) -> dt.datetime | dt.date:
+    """DTEND; else DTSTART + DURATION; else one day (all-day) or an instant."""
+    end = _date_value(master, "DTEND")
+    if end is None and master.get("DURATION") is not None:
+        duration = getattr(master.get("DURATION"), "dt", None)
+        if not isinstance(duration, dt.timedelta):
+            raise InvalidRemoteData("DURATION is not a duration")
+        end = start + duration
+    if end is None:
+        end = start + dt.timedelta(days=1) if all_day else start
+    return end
+
+
+def _transparency(master: icalendar.cal.Component) -> Transparency:
+    return "transparent" if str(master.get("TRANSP", "")).upper() == "TRANSPARENT" else "opaque"
+
+
+def ical_from_remote_event(event: RemoteEvent, uid: str) -> str:
+    """A VCALENDAR for an event given as fields (what ``upsert_event`` writes)."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//syncd//CalDAV adapter//EN")
+    calendar.add("version", "2.0")
+    vevent = icalendar.Event()
+    vevent.add("uid", uid)
+    vevent.add("dtstamp", dt.datetime.now(dt.UTC).replace(microsecond=0))
+    zone = zone_named(event.tzid)
+    for name, value in (("dtstart", event.start), ("dtend", event.end)):
+        if event.all_day and isinstance(value, dt.datetime):
+            value = value.date()
+        elif isinstance(value, dt.datetime) and zone is not None:
+            value = value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
+        vevent.add(name, value)
+    vevent.add("summary", event.summary)
+    if event.description:
+        vevent.add("description", event.description)
+    if event.location:
+        vevent.add("location", event.location)
+    vevent.add("status", event.status.upper())
+    vevent.add("transp", event.transparency.upper())
+    if event.recurrence:
+        _add_recurrence(vevent, event.recurrence)
+    if event.conferencing is not None:
+        vevent.add(
+            "conference",
+            event.conferencing.join_url,
+            parameters={
+                "VALUE": "URI",
+                "FEATURE": "VIDEO",
+                "LABEL": event.conferencing.provider_description,
+            },
+        )
+    calendar.add_component(vevent)
+    if zone is not None and any(isinstance(v, dt.datetime) for v in (event.start, event.end)):
+        calendar.add_missing_timezones()
+    return str(calendar.to_ical().decode())
+
+
+def _add_recurrence(vevent: icalendar.Event, recurrence: list[str]) -> None:
+    """The RRULE/RDATE/EXDATE lines, parsed as iCalendar, onto ``vevent``."""
+    lines = "\r\n".join(recurrence)
+    parsed = icalendar.Event.from_ical(f"BEGIN:VEVENT\r\n{lines}\r\nEND:VEVENT\r\n")
+    for line_name, line_value in parsed.property_items(recursive=False):
+        if line_name not in ("BEGIN", "END"):
+            vevent.add(line_name, line_value)
+
+
+def zone_named(tzid: str | None) -> ZoneInfo | None:
+    if not tzid:
+        return None
+    try:
+        return ZoneInfo(tzid)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def calendar_timezone(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        timezones = icalendar.Calendar.from_ical(text).walk("VTIMEZONE")
+    except ValueError:
+        return None
+    return str(timezones[0]["TZID"]) if timezones and timezones[0].get("TZID") else None
+
+
+def uid_in(ical_text: str) -> str:
+    try:
+        for component in icalendar.Calendar.from_ical(ical_text).walk("VEVENT"):
+            if component.get("UID"):
+                return str(component["UID"])
+    except ValueError as error:
+        raise InvalidRemoteData(f"not iCalendar: {error}") from error
+    raise InvalidRemoteData("the calendar object has no UID")

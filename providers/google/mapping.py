@@ -1,0 +1,188 @@
+"""Mapping between Google Calendar resources and the shared dataclasses."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from providers.base import (
+    Conferencing,
+    InvalidRemoteData,
+    ParticipationStatus,
+    RemoteCalendar,
+    RemoteEvent,
+)
+from providers.payload import (
+    parse_optional_datetime,
+    required_str,
+)
+
+_READONLY_ROLES = frozenset({"reader", "freeBusyReader"})
+_PARTICIPATION: dict[str, ParticipationStatus] = {
+    "needsAction": "needs_action",
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentative": "tentative",
+}
+#: Google's client-chosen event ids: base32hex characters, 5 to 1024 long.
+_GOOGLE_EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+
+
+def calendar_from_entry(entry: dict[str, Any]) -> RemoteCalendar:
+    allowed = (entry.get("conferenceProperties") or {}).get("allowedConferenceSolutionTypes") or []
+    return RemoteCalendar(
+        provider_calendar_id=str(entry["id"]),
+        name=str(entry.get("summaryOverride") or entry.get("summary") or entry["id"]),
+        readonly=entry.get("accessRole") in _READONLY_ROLES,
+        primary=bool(entry.get("primary", False)),
+        integrated_conferencing_available="hangoutsMeet" in allowed,
+        timezone=entry.get("timeZone"),
+    )
+
+
+def is_deletion(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and item.get("status") == "cancelled"
+        and not item.get("recurringEventId")
+    )
+
+
+def event_from_google(item: Any, calendar_zone: str | None) -> RemoteEvent:
+    """One Google event resource as a RemoteEvent; InvalidRemoteData when it is unusable."""
+    if not isinstance(item, dict):
+        raise InvalidRemoteData("event is not an object")
+    event_id = required_str(item, "id")
+    original_start = (
+        _parse_event_time(item["originalStartTime"], calendar_zone)[0]
+        if item.get("originalStartTime")
+        else None
+    )
+    status = item.get("status")
+    if status == "cancelled" and not item.get("start"):
+        # A cancelled occurrence may carry nothing but its original start.
+        if original_start is None:
+            raise InvalidRemoteData("cancelled instance without originalStartTime")
+        start, tzid = original_start, None
+        all_day = not isinstance(original_start, dt.datetime)
+        end: dt.datetime | dt.date = start
+    else:
+        if not isinstance(item.get("start"), dict) or not isinstance(item.get("end"), dict):
+            raise InvalidRemoteData("event without start or end")
+        start, all_day, tzid = _parse_event_time(item["start"], calendar_zone)
+        end, end_all_day, _ = _parse_event_time(item["end"], calendar_zone)
+        if end_all_day != all_day:
+            raise InvalidRemoteData("start and end disagree about being all-day")
+        if end < start:
+            raise InvalidRemoteData("event ends before it starts")
+    recurrence = item.get("recurrence") or []
+    if not isinstance(recurrence, list):
+        raise InvalidRemoteData("recurrence is not a list")
+    return RemoteEvent(
+        provider_event_id=event_id,
+        start=start,
+        end=end,
+        ical_uid=item.get("iCalUID"),
+        tzid=tzid if not all_day else None,
+        all_day=all_day,
+        summary=str(item.get("summary") or ""),
+        description=str(item.get("description") or ""),
+        location=str(item.get("location") or ""),
+        status=status if status in ("tentative", "cancelled") else "confirmed",
+        transparency="transparent" if item.get("transparency") == "transparent" else "opaque",
+        participation_status=_participation(item),
+        recurrence=[str(line) for line in recurrence],
+        recurring_event_id=item.get("recurringEventId"),
+        original_start=original_start,
+        conferencing=conferencing_of(item.get("conferenceData") or {}),
+        updated=parse_optional_datetime(item.get("updated")),
+        etag=item.get("etag"),
+        extra={"event_type": item["eventType"]} if item.get("eventType") else {},
+    )
+
+
+def _parse_event_time(
+    value: Any, calendar_zone: str | None
+) -> tuple[dt.datetime | dt.date, bool, str | None]:
+    """(moment, all_day, tzid) from a Google EventDateTime."""
+    if not isinstance(value, dict):
+        raise InvalidRemoteData("time is not an object")
+    zone_name = value.get("timeZone") or calendar_zone
+    try:
+        if value.get("date"):
+            return dt.date.fromisoformat(str(value["date"])), True, zone_name
+        if value.get("dateTime"):
+            moment = dt.datetime.fromisoformat(str(value["dateTime"]))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=ZoneInfo(zone_name or "UTC"))
+            return moment, False, zone_name
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise InvalidRemoteData(f"unparseable time {value!r}") from exc
+    raise InvalidRemoteData("time has neither date nor dateTime")
+
+
+def _participation(item: dict[str, Any]) -> ParticipationStatus:
+    for attendee in item.get("attendees") or []:
+        if isinstance(attendee, dict) and attendee.get("self"):
+            return _PARTICIPATION.get(str(attendee.get("responseStatus")), "unknown")
+    organizer = item.get("organizer") or {}
+    if isinstance(organizer, dict) and organizer.get("self"):
+        return "accepted"
+    return "unknown"
+
+
+def conferencing_of(conference: dict[str, Any]) -> Conferencing | None:
+    for entry_point in conference.get("entryPoints") or []:
+        if isinstance(entry_point, dict) and entry_point.get("entryPointType") == "video":
+            uri = entry_point.get("uri")
+            if not uri:
+                continue
+            solution = conference.get("conferenceSolution") or {}
+            return Conferencing(
+                provider_description=str(solution.get("name") or "Google Meet"),
+                join_url=str(uri),
+                password=entry_point.get("passcode") or entry_point.get("password"),
+                provider_meeting_id=conference.get("conferenceId"),
+            )
+    return None
+
+
+def google_event_id(provider_event_id: str) -> str:
+    """A valid Google event id for ours: itself when Google accepts it, else a stable hash.
+
+    Deterministic, so a retried upsert lands on the same event instead of a duplicate.
+    """
+    if _GOOGLE_EVENT_ID.match(provider_event_id):
+        return provider_event_id
+    digest = hashlib.sha256(provider_event_id.encode()).digest()[:20]
+    return base64.b32hexencode(digest).decode().lower().rstrip("=")
+
+
+def event_to_google(event: RemoteEvent, event_id: str) -> dict[str, Any]:
+    """The Google event resource for a RemoteEvent we write."""
+
+    def when(value: dt.datetime | dt.date) -> dict[str, str]:
+        if event.all_day or not isinstance(value, dt.datetime):
+            return {"date": value.isoformat()}
+        moment: dict[str, str] = {"dateTime": value.isoformat()}
+        if event.tzid:
+            moment["timeZone"] = event.tzid
+        return moment
+
+    body: dict[str, Any] = {
+        "id": event_id,
+        "summary": event.summary,
+        "description": event.description,
+        "location": event.location,
+        "start": when(event.start),
+        "end": when(event.end),
+        "transparency": event.transparency,
+        "status": event.status,
+    }
+    if event.recurrence:
+        body["recurrence"] = list(event.recurrence)
+    return body

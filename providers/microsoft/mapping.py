@@ -1,0 +1,269 @@
+"""Mapping between Microsoft Graph resources and the shared dataclasses (and back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tzlocal.windows_tz import win_tz
+
+from providers.base import (
+    Conferencing,
+    EventStatus,
+    InvalidRemoteData,
+    ParticipationStatus,
+    PermissionDenied,
+    PushNotification,
+    RemoteCalendar,
+    RemoteEvent,
+)
+from providers.payload import (
+    parse_optional_datetime,
+    required_str,
+)
+
+TEAMS = "teamsForBusiness"
+_PARTICIPATION: dict[str, ParticipationStatus] = {
+    "organizer": "accepted",
+    "accepted": "accepted",
+    "tentativelyaccepted": "tentative",
+    "declined": "declined",
+    "notresponded": "needs_action",
+    "none": "unknown",
+}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def notification_batch(body: bytes | None) -> list[Any]:
+    """The ``value`` array of a Graph notification body; InvalidRemoteData when not one."""
+    if body is None:
+        raise InvalidRemoteData("notification body too large")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRemoteData("notification body is not JSON") from exc
+    value = payload.get("value") if isinstance(payload, dict) else None
+    if not isinstance(value, list) or not value:
+        raise InvalidRemoteData("notification body has no value entries")
+    return value
+
+
+def notification_from_graph(item: Any) -> PushNotification:
+    entry = item if isinstance(item, dict) else {}
+    subscription_id = entry.get("subscriptionId")
+    client_state = entry.get("clientState")
+    return PushNotification(
+        provider_resource_id=subscription_id if isinstance(subscription_id, str) else None,
+        secret=client_state if isinstance(client_state, str) else None,
+        find_by="provider_resource_id",
+    )
+
+
+def items_of(response: dict[str, Any], tolerate_non_dicts: bool = False) -> list[Any]:
+    value = response.get("value")
+    if not isinstance(value, list):
+        return []
+    return value if tolerate_non_dicts else [item for item in value if isinstance(item, dict)]
+
+
+def calendar_from_graph(entry: dict[str, Any]) -> RemoteCalendar:
+    providers = entry.get("allowedOnlineMeetingProviders") or []
+    return RemoteCalendar(
+        provider_calendar_id=str(entry["id"]),
+        name=str(entry.get("name") or entry["id"]),
+        readonly=not entry.get("canEdit", True),
+        primary=bool(entry.get("isDefaultCalendar", False)),
+        integrated_conferencing_available=TEAMS in providers,
+    )
+
+
+def is_deletion(item: Any) -> bool:
+    """A removal (``@removed``) or an event its organizer cancelled; not an object: unusable."""
+    if not isinstance(item, dict):
+        raise InvalidRemoteData("event is not an object")
+    return "@removed" in item or item.get("isCancelled") is True
+
+
+def event_from_graph(item: Any) -> RemoteEvent:
+    """One Graph event (a single event, occurrence or exception) as a RemoteEvent."""
+    if not isinstance(item, dict):
+        raise InvalidRemoteData("event is not an object")
+    event_id = required_str(item, "id")
+    all_day = item.get("isAllDay") is True
+    start = _parse_graph_time(item.get("start"), all_day)
+    end = _parse_graph_time(item.get("end"), all_day)
+    if end < start:
+        raise InvalidRemoteData("event ends before it starts")
+    location = _object(item.get("location"))
+    body = _object(item.get("body"))
+    extra: dict[str, Any] = {}
+    if item.get("seriesMasterId"):
+        extra["series_master_id"] = item["seriesMasterId"]
+    if item.get("type"):
+        extra["type"] = item["type"]
+    return RemoteEvent(
+        provider_event_id=event_id,
+        start=start,
+        end=end,
+        ical_uid=item.get("iCalUId"),
+        tzid=None if all_day else _zone_name(item.get("originalStartTimeZone")),
+        all_day=all_day,
+        summary=str(item.get("subject") or ""),
+        description=str(body.get("content") or item.get("bodyPreview") or ""),
+        location=str(location.get("displayName") or ""),
+        status=_status(item),
+        transparency="transparent" if item.get("showAs") == "free" else "opaque",
+        participation_status=_participation(item),
+        conferencing=conferencing_of(item),
+        updated=parse_optional_datetime(item.get("lastModifiedDateTime")),
+        etag=item.get("@odata.etag") or item.get("changeKey"),
+        extra=extra,
+    )
+
+
+def _status(item: dict[str, Any]) -> EventStatus:
+    return "tentative" if item.get("showAs") == "tentative" else "confirmed"
+
+
+def _participation(item: dict[str, Any]) -> ParticipationStatus:
+    status = item.get("responseStatus")
+    response = status.get("response") if isinstance(status, dict) else None
+    if item.get("isOrganizer") is True and response in (None, "none", "organizer"):
+        return "accepted"
+    return _PARTICIPATION.get(str(response).lower(), "unknown")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def conferencing_of(item: dict[str, Any]) -> Conferencing | None:
+    meeting = _object(item.get("onlineMeeting"))
+    join_url = meeting.get("joinUrl")
+    if not join_url:
+        return None
+    provider = item.get("onlineMeetingProvider")
+    return Conferencing(
+        provider_description="Microsoft Teams" if provider in (TEAMS, None) else str(provider),
+        join_url=str(join_url),
+        provider_meeting_id=meeting.get("conferenceId"),
+    )
+
+
+def _zone(name: Any) -> ZoneInfo | None:
+    """A ZoneInfo for an IANA or Windows zone name Graph uses; None when unknown."""
+    if not isinstance(name, str) or not name:
+        return None
+    if name in ("UTC", "tzone://Microsoft/Utc"):
+        return ZoneInfo("UTC")
+    for candidate in (win_tz.get(name), name):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return None
+
+
+def _zone_name(name: Any) -> str | None:
+    zone = _zone(name)
+    return zone.key if zone is not None else None
+
+
+def _parse_graph_time(value: Any, all_day: bool) -> dt.datetime | dt.date:
+    """A Graph dateTimeTimeZone as an aware datetime, or a date for all-day events."""
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        raise InvalidRemoteData("time is not a dateTimeTimeZone")
+    text = value["dateTime"]
+    if "." in text:  # Graph sends seven fractional digits; Python reads at most six
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidRemoteData(f"unparseable time {value!r}") from exc
+    if all_day:
+        return moment.date()
+    if moment.tzinfo is None:
+        zone = _zone(value.get("timeZone") or "UTC")
+        if zone is None:
+            raise InvalidRemoteData(f"unknown time zone {value.get('timeZone')!r}")
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def transaction_id(provider_event_id: str) -> str:
+    """A stable Graph ``transactionId`` for our id, so retried creates are deduplicated."""
+    return "syncd-" + hashlib.sha256(provider_event_id.encode()).hexdigest()[:32]
+
+
+def event_to_graph(event: RemoteEvent) -> dict[str, Any]:
+    """The Graph event body for a RemoteEvent we write."""
+
+    def when(value: dt.datetime | dt.date) -> dict[str, str]:
+        if event.all_day or not isinstance(value, dt.datetime):
+            day = value.date() if isinstance(value, dt.datetime) else value
+            return {"dateTime": f"{day.isoformat()}T00:00:00", "timeZone": "UTC"}
+        zone = event.tzid if event.tzid and _zone(event.tzid) else "UTC"
+        local = value.astimezone(ZoneInfo(zone)) if value.tzinfo else value
+        return {"dateTime": local.replace(tzinfo=None).isoformat(), "timeZone": zone}
+
+    body: dict[str, Any] = {
+        "subject": event.summary,
+        "body": {"contentType": "text", "content": event.description},
+        "location": {"displayName": event.location},
+        "start": when(event.start),
+        "end": when(event.end),
+        "isAllDay": event.all_day,
+        "showAs": "free"
+        if event.transparency == "transparent"
+        else ("tentative" if event.status == "tentative" else "busy"),
+    }
+    if event.recurrence:
+        body["recurrence"] = recurrence_to_graph(event.recurrence, event.start, event.tzid)
+    return body
+
+
+def recurrence_to_graph(
+    lines: list[str], start: dt.datetime | dt.date, tzid: str | None
+) -> dict[str, Any]:
+    """A Graph patternedRecurrence for a daily or weekly RRULE; other rules are refused."""
+    rules = [line for line in lines if line.upper().startswith("RRULE:")]
+    if len(rules) != 1 or len(lines) != 1:
+        raise PermissionDenied("Microsoft takes exactly one RRULE and no EXDATE/RDATE lines")
+    parts = dict(part.split("=", 1) for part in rules[0][6:].upper().split(";") if "=" in part)
+    frequency = parts.get("FREQ")
+    if frequency not in ("DAILY", "WEEKLY") or set(parts) - {
+        "FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "WKST"
+    }:  # fmt: skip
+        raise PermissionDenied(f"Microsoft adapter cannot write the rule {rules[0]!r}")
+    local_start = (
+        start.astimezone(ZoneInfo(tzid or "UTC")) if isinstance(start, dt.datetime) else start
+    )
+    first_day = local_start.date() if isinstance(local_start, dt.datetime) else local_start
+    pattern: dict[str, Any] = {
+        "type": frequency.lower(),
+        "interval": int(parts.get("INTERVAL", "1")),
+    }
+    if frequency == "WEEKLY":
+        days = parts.get("BYDAY", _RRULE_DAYS[first_day.weekday()]).split(",")
+        pattern["daysOfWeek"] = [_WEEKDAYS[_RRULE_DAYS.index(day[-2:])] for day in days]
+        pattern["firstDayOfWeek"] = "monday"
+    recurrence_range: dict[str, Any] = {"type": "noEnd", "startDate": first_day.isoformat()}
+    if "COUNT" in parts:
+        recurrence_range.update(type="numbered", numberOfOccurrences=int(parts["COUNT"]))
+    elif "UNTIL" in parts:
+        until = dt.datetime.strptime(parts["UNTIL"][:8], "%Y%m%d").date()
+        recurrence_range.update(type="endDate", endDate=until.isoformat())
+    if tzid:
+        recurrence_range["recurrenceTimeZone"] = tzid
+    return {"pattern": pattern, "range": recurrence_range}
+
+
+def graph_utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
