@@ -12,8 +12,8 @@ import recurring_ical_events
 
 from providers.base import RemoteEvent
 from syncd.calendar import expansion
+from syncd.calendar.bounds import MAX_OCCURRENCES_PER_SERIES
 from syncd.calendar.expansion import (
-    MAX_OCCURRENCES_PER_SERIES,
     InvalidSeries,
     OccurrenceSpan,
     expand_series,

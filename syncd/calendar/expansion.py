@@ -16,62 +16,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
-import recurring_ical_events
-from recurring_ical_events.occurrence import Occurrence
 from recurring_ical_events.util import to_recurrence_ids
 
 from providers.base import RemoteEvent
-from syncd.errors import SyncdError
+from syncd.calendar.bounds import (
+    FREQUENCY_SECONDS,
+    InvalidSeries,
+    Window,
+    bounded_occurrences,
+)
+
+__all__ = ["InvalidSeries", "OccurrenceSpan", "expand_series", "free_busy_status"]
 
 logger = logging.getLogger(__name__)
 
-#: Most spans one series may produce in one window; the earliest are kept. A calendar
-#: entry repeating more often than this within a sync window (e.g. FREQ=SECONDLY) is
-#: not a meeting, and expanding it fully would stall the sync worker.
-MAX_OCCURRENCES_PER_SERIES = 10_000
-
-#: Most rule periods the RRULE engine may have to step through *before* the window
-#: starts (it always iterates from DTSTART). Beyond this a series is rejected with
-#: InvalidSeries rather than blocking a worker for minutes, e.g. FREQ=SECONDLY begun a
-#: year ago. A daily series may start ~500 years before the window.
-MAX_RULE_PERIODS_BEFORE_WINDOW = 200_000
-
-#: The widest UTC offset in use (+14:00); date and floating series are queried this much
-#: wider than the window and then filtered exactly in UTC.
-_WIDEST_UTC_OFFSET = dt.timedelta(hours=14)
-
-#: First slice of the window handed to the expander; slices then double. Slicing lets
-#: the occurrence cap stop a dense rule after a few thousand instances instead of after
-#: materialising the whole window.
-_FIRST_SLICE = dt.timedelta(hours=1)
-
 _RECURRENCE_PROPERTIES = frozenset({"RRULE", "RDATE", "EXDATE"})
 _TIME_PROPERTIES = frozenset({"DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"})
-_FREQUENCY_SECONDS = {
-    "SECONDLY": 1,
-    "MINUTELY": 60,
-    "HOURLY": 3_600,
-    "DAILY": 86_400,
-    "WEEKLY": 7 * 86_400,
-    "MONTHLY": 28 * 86_400,
-    "YEARLY": 365 * 86_400,
-}
 _UTC = dt.UTC
-
-
-class InvalidSeries(SyncdError, ValueError):
-    """The item cannot be expanded: malformed RRULE/iCalendar/times, or a rule too dense.
-
-    The only exception ``expand_series`` raises for bad provider data, so the engine can
-    log the item, skip it and keep syncing the rest of the calendar. Still a
-    ``ValueError`` for callers that catch bad values broadly.
-    """
 
 
 @dataclass(frozen=True)
@@ -145,7 +111,7 @@ def expand_series(
     Raises InvalidSeries for malformed items; ValueError for a naive window or an
     unknown ``default_tz`` (caller bugs, not provider data).
     """
-    window = _Window.of(window_start, window_end)
+    window = Window.of(window_start, window_end)
     account_zone = _zone_or_none(default_tz)
     if account_zone is None:
         raise ValueError(f"unknown time zone {default_tz!r}")
@@ -174,24 +140,6 @@ def expand_series(
 # ---------------------------------------------------------------------------
 # Window and span construction
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Window:
-    start: dt.datetime
-    end: dt.datetime
-
-    @classmethod
-    def of(cls, start: dt.datetime, end: dt.datetime) -> _Window:
-        if start.tzinfo is None or end.tzinfo is None:
-            raise ValueError("the expansion window must be timezone-aware")
-        return cls(start.astimezone(_UTC), end.astimezone(_UTC))
-
-    def overlaps(self, span: OccurrenceSpan) -> bool:
-        """Half-open overlap; a zero-length span counts when it lies inside the window."""
-        if span.start_utc == span.end_utc:
-            return self.start <= span.start_utc < self.end
-        return span.start_utc < self.end and span.end_utc > self.start
 
 
 def _zone_or_none(name: str | None) -> ZoneInfo | None:
@@ -362,13 +310,13 @@ def _build_remote_calendar(
 def _expand_remote_series(
     master: RemoteEvent,
     overrides: list[RemoteEvent],
-    window: _Window,
+    window: Window,
     account_zone: ZoneInfo,
 ) -> list[OccurrenceSpan]:
     calendar, override_states, unmatched = _build_remote_calendar(master, overrides, account_zone)
     master_state = _state_of(master)
     spans = [_single_span(o, account_zone) for o in unmatched if o.status != "cancelled"]
-    for occurrence in _occurrences(calendar, window, master.provider_event_id):
+    for occurrence in bounded_occurrences(calendar, window, master.provider_event_id):
         recurrence_ids = occurrence.recurrence_ids
         state = master_state
         if recurrence_ids:
@@ -393,7 +341,7 @@ def _raise_for_broken_properties(component: icalendar.Component, item_id: str) -
     rules = component.get("RRULE")
     for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
         frequency = rule.get("FREQ", [None])[0]
-        if frequency not in _FREQUENCY_SECONDS:
+        if frequency not in FREQUENCY_SECONDS:
             raise InvalidSeries(f"{item_id}: RRULE without a valid FREQ: {rule.to_ical()!r}")
         if int(rule.get("INTERVAL", [1])[0]) < 1:
             raise InvalidSeries(f"{item_id}: RRULE INTERVAL must be positive: {rule.to_ical()!r}")
@@ -449,7 +397,7 @@ def _single_vevent(ical_text: str) -> bool:
 
 
 def _expand_ical_text(
-    item: RemoteEvent, window: _Window, account_zone: ZoneInfo
+    item: RemoteEvent, window: Window, account_zone: ZoneInfo
 ) -> list[OccurrenceSpan]:
     calendar = _parse_ical_text(item)
     floating_zone = _zone_or_none(str(calendar.get("X-WR-TIMEZONE", ""))) or account_zone
@@ -464,7 +412,7 @@ def _expand_ical_text(
         states[(str(component.get("UID", "")), key)] = _ical_state(component, item)
 
     spans: list[OccurrenceSpan] = []
-    for occurrence in _occurrences(calendar, window, item.provider_event_id):
+    for occurrence in bounded_occurrences(calendar, window, item.provider_event_id):
         key = occurrence.recurrence_ids[0] if occurrence.recurrence_ids else None
         state = states.get((occurrence.uid, key)) or states.get((occurrence.uid, None))
         if state is None:
@@ -494,117 +442,3 @@ def _spans_of_plain_components(
             raise InvalidSeries(f"{item.provider_event_id}: {error}") from error
         spans.append(_make_span(start, end, state, floating_zone, account_zone))
     return spans
-
-
-# ---------------------------------------------------------------------------
-# Bounded expansion
-# ---------------------------------------------------------------------------
-
-
-def _check_rule_density(calendar: icalendar.Calendar, window: _Window, item_id: str) -> None:
-    """Refuse rules the RRULE engine would have to step through for too long.
-
-    dateutil iterates every period from DTSTART, so FREQ=SECONDLY begun a year before
-    the window costs tens of millions of steps before the first occurrence we want.
-    """
-    for component in _vevents(calendar):
-        rules = component.get("RRULE")
-        if rules is None:
-            continue
-        start = _to_utc(_time_of(component["DTSTART"], item_id), _UTC)
-        for rule in rules if isinstance(rules, list) else [rules]:
-            period = _FREQUENCY_SECONDS[rule["FREQ"][0]] * int(rule.get("INTERVAL", [1])[0])
-            stop = window.start
-            if "UNTIL" in rule:
-                stop = min(stop, _to_utc(rule["UNTIL"][0], _UTC))
-            periods = (stop - start).total_seconds() / period
-            if "COUNT" in rule:
-                periods = min(periods, int(rule["COUNT"][0]))
-            if periods > MAX_RULE_PERIODS_BEFORE_WINDOW:
-                raise InvalidSeries(
-                    f"{item_id}: RRULE {rule.to_ical()!r} needs ~{periods:.0f} steps before "
-                    f"the window (limit {MAX_RULE_PERIODS_BEFORE_WINDOW})"
-                )
-
-
-def _time_of(prop: object, item_id: str) -> dt.date:
-    """The date or datetime of a parsed DTSTART-like property."""
-    value = getattr(prop, "dt", None)
-    if not isinstance(value, dt.date):
-        raise InvalidSeries(f"{item_id}: DTSTART is not a date or a date-time: {value!r}")
-    return value
-
-
-def _at_most_daily(calendar: icalendar.Calendar, query_days: float) -> bool:
-    """Whether no series can exceed the cap in this window, so one query suffices.
-
-    A rule repeating DAILY or less often, without BYHOUR/BYMINUTE/BYSECOND, keeps
-    DTSTART's time of day and so yields at most one instance per day.
-    """
-    bound = 0.0
-    for component in calendar.walk("VEVENT"):
-        rules = component.get("RRULE")
-        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
-            if _FREQUENCY_SECONDS[rule["FREQ"][0]] < _FREQUENCY_SECONDS["DAILY"] or any(
-                part in rule for part in ("BYHOUR", "BYMINUTE", "BYSECOND")
-            ):
-                return False
-            bound += query_days
-        rdates = component.get("RDATE")
-        for rdate_list in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
-            bound += len(rdate_list.dts)
-    return bound <= MAX_OCCURRENCES_PER_SERIES
-
-
-def _occurrences(
-    calendar: icalendar.Calendar, window: _Window, item_id: str
-) -> Iterator[Occurrence]:
-    """Every occurrence overlapping the window, at most MAX_OCCURRENCES_PER_SERIES each.
-
-    Queried a little wider than the window (dates and floating times are only placed in
-    UTC later). Rules that may be denser than the cap are queried in doubling slices so
-    they stop at the cap early instead of materialising the whole window.
-    """
-    _check_rule_density(calendar, window, item_id)
-    query_start = window.start - _WIDEST_UTC_OFFSET
-    query_end = window.end + _WIDEST_UTC_OFFSET
-    query_days = (query_end - query_start) / dt.timedelta(days=1) + 1
-    first_slice = query_end - query_start if _at_most_daily(calendar, query_days) else _FIRST_SLICE
-    try:
-        query = recurring_ical_events.of(calendar)
-        for series in query.series:
-            yield from _occurrences_of_series(series, query_start, query_end, first_slice, item_id)
-    except (ValueError, TypeError, OverflowError) as error:  # InvalidCalendar is a ValueError
-        raise InvalidSeries(f"{item_id}: cannot expand: {error}") from error
-
-
-def _occurrences_of_series(
-    series: recurring_ical_events.Series,
-    query_start: dt.datetime,
-    query_end: dt.datetime,
-    first_slice: dt.timedelta,
-    item_id: str,
-) -> list[Occurrence]:
-    if first_slice >= query_end - query_start:
-        occurrences = list(series.between(query_start, query_end))
-    else:
-        # An instance overlapping a slice boundary comes back from both slices.
-        found: dict[object, Occurrence] = {}
-        slice_start, slice_length = query_start, first_slice
-        while slice_start < query_end and len(found) <= MAX_OCCURRENCES_PER_SERIES:
-            slice_end = min(slice_start + slice_length, query_end)
-            for occurrence in series.between(slice_start, slice_end):
-                found.setdefault(occurrence.id, occurrence)
-            slice_start, slice_length = slice_end, slice_length * 2
-        occurrences = list(found.values())
-    if len(occurrences) > MAX_OCCURRENCES_PER_SERIES:
-        occurrences.sort()
-        logger.warning(
-            "series %s (%s) has more than %d occurrences in the window; keeping the first %d",
-            item_id,
-            series.uid,
-            MAX_OCCURRENCES_PER_SERIES,
-            MAX_OCCURRENCES_PER_SERIES,
-        )
-        occurrences = occurrences[:MAX_OCCURRENCES_PER_SERIES]
-    return occurrences
