@@ -53,7 +53,7 @@ from syncd.conferencing.adapters import (
     not_served_reason,
     serves_calendar,
 )
-from syncd.conferencing.views import event_view, managed_view
+from syncd.cronofy.events import event_view, managed_view
 from syncd.config import Settings
 from syncd.ids import new_id
 from syncd.notify.outbox import enqueue

@@ -27,7 +27,7 @@ from syncd.api.schemas import (
     Participant,
     Period,
 )
-from syncd.api.times import format_utc
+from syncd.cronofy.times import format_utc
 from syncd.availability import (
     DEFAULT_START_INTERVAL_MINUTES,
     AvailabilityQuery,

@@ -20,7 +20,7 @@ from syncd.api.context import app_settings, db_session
 from syncd.api.errors import ApiError, FieldErrors, invalid
 from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
 from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, Pages
-from syncd.api.times import format_local, format_utc, parse_bound, parse_zone
+from syncd.cronofy.times import format_local, format_utc, parse_bound, parse_zone
 from syncd.config import Settings
 from syncd.store.events import BusySpan
 from syncd.store.models import Account
