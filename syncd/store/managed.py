@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from syncd.ids import new_id
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
+from syncd.store.managed_states import ConferencingProfileStatus, ConferencingState, ManagedState
 from syncd.store.models import (
     Account,
     Calendar,
@@ -27,11 +28,11 @@ from syncd.store.models import (
 )
 from syncd.store.tenants import NotFoundError
 
-PENDING_WRITE = "pending_write"
-WRITTEN = "written"
-PENDING_DELETE = "pending_delete"
-DELETED = "deleted"
-FAILED = "failed"
+PENDING_WRITE = ManagedState.PENDING_WRITE
+WRITTEN = ManagedState.WRITTEN
+PENDING_DELETE = ManagedState.PENDING_DELETE
+DELETED = ManagedState.DELETED
+FAILED = ManagedState.FAILED
 
 #: Prefix of the ``event_id`` of rows that delete an event we do not manage (``event_uid``).
 EXTERNAL_DELETE_PREFIX = "external-delete:"
@@ -98,8 +99,8 @@ def upsert_managed_event(
         )
     row.request = request
     row.state = PENDING_WRITE
-    if row.conferencing_state == "failing":
-        row.conferencing_state = "none"  # a changed request gets a fresh conferencing attempt
+    if row.conferencing_state == ConferencingState.FAILING:
+        row.conferencing_state = ConferencingState.NONE  # a changed request: a fresh attempt
     row.attempts = 0
     row.last_error = None
     row.next_attempt_at = now
@@ -275,7 +276,7 @@ def mark_conferencing_disconnected(session: Session, profile_id: str, reason: st
     """The grant was revoked: this conferencing profile only, calendar sync is untouched."""
     profile = session.get(ConferencingProfile, profile_id)
     if profile is not None:
-        profile.status = "disconnected"
+        profile.status = ConferencingProfileStatus.DISCONNECTED
         profile.status_reason = reason
         session.add(profile)
 
