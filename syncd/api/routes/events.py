@@ -26,7 +26,7 @@ from syncd.api.errors import ApiError, FieldErrors, invalid
 from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
 from syncd.api.schemas import Pages
 from syncd.cronofy.times import EARLIEST, LATEST, parse_bound, parse_zone
-from syncd.conferencing.adapters import not_served_reason, serves_calendar
+from syncd.conferencing.capabilities import not_served_reason, serves_calendar
 from syncd.cronofy.events import event_view, managed_view, parse_event_uid
 from syncd.config import Settings
 from syncd.store import managed as store
