@@ -25,7 +25,7 @@ from syncd.api.schemas import Pages
 from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
 from syncd.cronofy.events import event_view, managed_view, parse_event_uid
-from syncd.cronofy.times import EARLIEST, LATEST, parse_bound, parse_zone
+from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_or_error
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
 from syncd.store import managed as store
@@ -163,9 +163,9 @@ def _normalised(
 ) -> dict[str, Any]:
     """The request as stored: validated, times resolved; equal bodies give equal dicts."""
     problems = FieldErrors()
-    zone = _zone_or_error(body.tzid, "tzid", problems)
-    start = _event_time(body.start, zone, "start", problems)
-    end = _event_time(body.end, zone, "end", problems)
+    zone = zone_or_error(body.tzid, "tzid", problems)
+    start = parse_event_time(body.start, zone, "start", problems)
+    end = parse_event_time(body.end, zone, "end", problems)
     all_day = isinstance(start, dt.date) and not isinstance(start, dt.datetime)
     if start is not None and end is not None:
         if all_day != (isinstance(end, dt.date) and not isinstance(end, dt.datetime)):
@@ -207,45 +207,6 @@ def _start_zone(body: EventUpsert) -> str | None:
     if isinstance(body.start, dict) and isinstance(body.start.get("tzid"), str):
         return str(body.start["tzid"])
     return None
-
-
-def _zone_or_error(name: str, field: str, problems: FieldErrors) -> ZoneInfo | None:
-    try:
-        return parse_zone(name, field)
-    except FieldErrors as error:
-        problems.errors.update(error.errors)
-        return None
-
-
-def _event_time(
-    value: str | dict[str, Any], zone: ZoneInfo | None, field: str, problems: FieldErrors
-) -> dt.datetime | dt.date | None:
-    if isinstance(value, dict):
-        text = value.get("time")
-        tzid = value.get("tzid")
-        if not isinstance(text, str):
-            problems.add(f"{field}.time", "errors.required", "time is required")
-            return None
-        if isinstance(tzid, str):
-            zone = _zone_or_error(tzid, f"{field}.tzid", problems)
-    else:
-        text = value
-    if zone is None:
-        return None
-    try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        problems.add(field, "errors.invalid", f"{field} must be a date or an ISO 8601 time")
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    utc = moment.astimezone(dt.UTC)
-    if not EARLIEST <= utc < LATEST:
-        problems.add(field, "errors.out_of_range", f"{field} is out of range")
-        return None
-    return moment.astimezone(zone)
 
 
 def _subscriptions(
