@@ -75,6 +75,13 @@ class ConferencingProvider(ABC):
     uses_oauth: ClassVar[bool] = False
     #: Whether meetings exist at the provider (and so must be moved and deleted).
     has_remote_meetings: ClassVar[bool] = False
+    #: Whether this adapter serves ``profile_id: "default"`` when the account's own choice
+    #: cannot (no default, disconnected, or unable to serve the calendar): 8x8.
+    is_default_fallback: ClassVar[bool] = False
+    #: Whether this adapter serves ``profile_id: "explicit"``: it writes the caller's own
+    #: join details (``MeetingRequest.join_url``/``provider_description``), so a changed
+    #: request means a new meeting rather than a moved one.
+    takes_explicit_details: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -87,6 +94,15 @@ class ConferencingProvider(ABC):
         self.endpoints = endpoints or ProviderEndpoints()
         self.oauth_client = oauth_client or OAuthClient()
         self.timeout = timeout
+
+    @classmethod
+    def validate_join_url(cls, url: str) -> str | None:
+        """Why ``url`` cannot be a caller's join URL, or None (``takes_explicit_details``).
+
+        The API asks this when it accepts the request, so a bad URL is a 422 at once
+        instead of a failure in the daemon later.
+        """
+        return None
 
     @abstractmethod
     def create_meeting(self, request: MeetingRequest) -> Conferencing:

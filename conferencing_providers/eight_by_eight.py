@@ -18,6 +18,7 @@ ROOM_BASE_URL = "https://8x8.vc/"
 class EightByEightProvider(ConferencingProvider):
     name: ClassVar[str] = "eight_by_eight"
     description: ClassVar[str] = "8x8"
+    is_default_fallback: ClassVar[bool] = True
 
     def create_meeting(self, request: MeetingRequest) -> Conferencing:
         room = "syncd-" + secrets.token_urlsafe(16).replace("_", "x").replace("-", "y")

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ManagedEventState", "SyncStatus"]
+__all__ = [
+    "ConferencingProfileStatus",
+    "ConferencingState",
+    "ManagedEventState",
+    "SyncStatus",
+]
 
 
 class SyncStatus(StrEnum):
@@ -41,3 +46,24 @@ class ManagedEventState(StrEnum):
     PENDING_DELETE = "pending_delete"
     DELETED = "deleted"
     FAILED = "failed"
+
+
+class ConferencingState(StrEnum):
+    """``ManagedEvent.conferencing_state``: where the event's conferencing stands.
+
+    ``pending_failure`` is "failed for good, not yet signalled": the next commit of the row
+    turns it into ``failing`` and enqueues ``conferencing_failing`` in one transaction.
+    """
+
+    NONE = "none"
+    PENDING = "pending"
+    ASSIGNED = "assigned"
+    PENDING_FAILURE = "pending_failure"
+    FAILING = "failing"
+
+
+class ConferencingProfileStatus(StrEnum):
+    """``ConferencingProfile.status``: whether its grant still works."""
+
+    ACTIVE = "active"
+    DISCONNECTED = "disconnected"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from syncd.conferencing import meeting as meeting_step
 from syncd.config import OAuthProviderSettings
 from syncd.store.db import session_scope
 from syncd.store.managed import create_conferencing_profile
@@ -166,7 +167,7 @@ def test_goto_meeting_is_written_with_its_join_url(world: World, zoom: ZoomEmula
 
 
 def test_a_meeting_created_before_a_crash_is_found_and_reused(
-    world: World, zoom: ZoomEmulator
+    world: World, zoom: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     profile_id = connect(world, "zoom", zoom.issue_grant())
     world.upsert(world.google, conferencing={"profile_id": profile_id}, subscriptions=subscribed())
@@ -175,10 +176,11 @@ def test_a_meeting_created_before_a_crash_is_found_and_reused(
     def die(*_args: Any, **_kwargs: Any) -> None:
         raise SystemExit("killed between Zoom's 201 and our commit")
 
-    worker._store_meeting = die  # type: ignore[method-assign]
-    (row_id,) = worker.claim(10)
-    with pytest.raises(SystemExit):
-        worker.process(row_id)
+    with monkeypatch.context() as patched:
+        patched.setattr(meeting_step, "store_meeting", die)
+        (row_id,) = worker.claim(10)
+        with pytest.raises(SystemExit):
+            worker.process(row_id)
     assert len(zoom.meetings) == 1
 
     with session_scope(world.engine) as session:  # the dead worker's lease runs out

@@ -17,9 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-log = logging.getLogger(__name__)
+from syncd.errors import FieldErrorMap, FieldErrors, UserError, invalid  # noqa: F401 (re-exported)
 
-FieldErrorMap = dict[str, list[dict[str, str]]]
+log = logging.getLogger(__name__)
 
 #: Pydantic error types → Cronofy-style error keys (anything else is ``errors.invalid``).
 _PYDANTIC_KEYS = {
@@ -57,28 +57,6 @@ class ApiError(Exception):
         self.code = code
         self.description = description
         self.headers = headers
-
-
-class FieldErrors(Exception):
-    """422: one or more request fields are invalid (collect them all, then raise once)."""
-
-    def __init__(self, errors: FieldErrorMap | None = None) -> None:
-        super().__init__("invalid request")
-        self.errors: FieldErrorMap = errors or {}
-
-    def add(self, field: str, key: str, description: str) -> None:
-        self.errors.setdefault(field, []).append({"key": key, "description": description})
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise self
-
-
-def invalid(field: str, key: str, description: str) -> FieldErrors:
-    """A single-field 422, ready to raise."""
-    errors = FieldErrors()
-    errors.add(field, key, description)
-    return errors
 
 
 def field_path(location: Sequence[int | str]) -> str:
@@ -139,6 +117,13 @@ async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_user_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UserError)
+    return JSONResponse(
+        error_body(exc.code, exc.description), status_code=exc.http_status, headers=exc.headers
+    )
+
+
 async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (unknown route, wrong method) as JSON in our shape."""
     assert isinstance(exc, StarletteHTTPException)
@@ -161,5 +146,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(FieldErrors, _on_field_errors)
     app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(UserError, _on_user_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(Exception, _on_unexpected_error)

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from syncd.api.times import UtcTime
 from syncd.availability import DEFAULT_MAX_RESULTS, MAX_RESULTS_CAP
+from syncd.cronofy.times import UtcTime
 
 #: Limits of one availability query (docs/api.md, "Limits").
 MAX_QUERY_PERIODS = 50

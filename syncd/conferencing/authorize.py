@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlmodel import Session, select
 
 from providers.base import OAuthClient, ProviderEndpoints, ProviderError
-from syncd.conferencing.adapters import AUTHORIZABLE, CALENDAR_BACKED, oauth_settings_name
+from syncd.conferencing.capabilities import AUTHORIZABLE, CALENDAR_BACKED, oauth_settings_name
 from syncd.config import Settings
 from syncd.registry import (
     build_provider,

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session, col
 
 from syncd.ids import new_id
-from syncd.statuses import ManagedEventState
+from syncd.statuses import ConferencingProfileStatus, ConferencingState, ManagedEventState
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.leasing import claim_due, lease_table
@@ -100,8 +100,8 @@ def upsert_managed_event(
         )
     row.request = request
     row.state = PENDING_WRITE
-    if row.conferencing_state == "failing":
-        row.conferencing_state = "none"  # a changed request gets a fresh conferencing attempt
+    if row.conferencing_state == ConferencingState.FAILING:
+        row.conferencing_state = ConferencingState.NONE  # a changed request: a fresh attempt
     row.attempts = 0
     row.last_error = None
     row.next_attempt_at = now
@@ -265,7 +265,7 @@ def mark_conferencing_disconnected(session: Session, profile_id: str, reason: st
     """The grant was revoked: this conferencing profile only, calendar sync is untouched."""
     profile = session.get(ConferencingProfile, profile_id)
     if profile is not None:
-        profile.status = "disconnected"
+        profile.status = ConferencingProfileStatus.DISCONNECTED
         profile.status_reason = reason
         session.add(profile)
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from syncd import metrics
-from syncd.conferencing.job import ManagedEventJob
+from syncd.conferencing.dispatch import ManagedEventJob
 from syncd.config import Settings
 from syncd.ids import new_id
 from syncd.notify.channels import install_sync_hooks

@@ -28,7 +28,6 @@ from syncd.api.schemas import (
     Participant,
     Period,
 )
-from syncd.api.times import format_utc
 from syncd.availability import (
     DEFAULT_START_INTERVAL_MINUTES,
     AvailabilityQuery,
@@ -40,6 +39,7 @@ from syncd.availability import (
     member_sync_status,
 )
 from syncd.config import Settings
+from syncd.cronofy.times import format_utc
 from syncd.store.events import read_busy_microseconds
 from syncd.store.queries import (
     accounts_of_application,

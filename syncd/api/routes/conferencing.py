@@ -24,7 +24,7 @@ from syncd.api.context import app_settings
 from syncd.api.errors import FieldErrors
 from syncd.api.paging import public_base_url
 from syncd.conferencing import authorize
-from syncd.conferencing.adapters import AUTHORIZABLE
+from syncd.conferencing.capabilities import AUTHORIZABLE
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope

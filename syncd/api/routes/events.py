@@ -16,28 +16,21 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, func, or_, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from conferencing_providers.explicit import validate_join_url
 from syncd.api.auth import account_caller
 from syncd.api.context import app_settings, db_session, now, write_session
-from syncd.api.errors import ApiError, FieldErrors, invalid
 from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
 from syncd.api.schemas import Pages
-from syncd.api.times import EARLIEST, LATEST, parse_bound, parse_zone
-from syncd.conferencing.adapters import not_served_reason, serves_calendar
-from syncd.conferencing.views import event_view, managed_view, parse_event_uid
+from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
+from syncd.cronofy.events import event_view, managed_view, parse_event_uid
+from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_or_error
+from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
+from syncd.notify.urls import validate_webhook_url
 from syncd.store import managed as store
-from syncd.store.models import (
-    Account,
-    ConferencingProfile,
-    Event,
-    ManagedEvent,
-    Occurrence,
-    Profile,
-)
+from syncd.store.event_reads import EventsFilter, events_page
+from syncd.store.models import Account, Calendar, Event
 from syncd.store.queries import calendar_ids_by_account
 
 router = APIRouter(tags=["events"])
@@ -112,12 +105,14 @@ class EventsResponse(BaseModel):
 # --------------------------------------------------------------------------- upsert/delete
 
 
-def _writable_calendar(session: Session, account: Account, calendar_id: str) -> Any:
+def _writable_calendar(session: Session, account: Account, calendar_id: str) -> Calendar:
     calendar = store.calendar_of_account(session, account.id, calendar_id)
     if calendar is None:
-        raise ApiError(404, "not_found", "no such calendar for this account")
+        raise NotFoundError("no such calendar for this account")
     if calendar.readonly:
-        raise ApiError(403, "calendar_readonly", f"calendar {calendar_id} is read-only")
+        raise UserError(
+            f"calendar {calendar_id} is read-only", code="calendar_readonly", http_status=403
+        )
     return calendar
 
 
@@ -164,22 +159,32 @@ def delete_event(
 
 
 def _normalised(
-    session: Session, account: Account, calendar: Any, body: EventUpsert, settings: Settings
+    session: Session, account: Account, calendar: Calendar, body: EventUpsert, settings: Settings
 ) -> dict[str, Any]:
     """The request as stored: validated, times resolved; equal bodies give equal dicts."""
     problems = FieldErrors()
-    zone = _zone_or_error(body.tzid, "tzid", problems)
-    start = _event_time(body.start, zone, "start", problems)
-    end = _event_time(body.end, zone, "end", problems)
+    zone = zone_or_error(body.tzid, "tzid", problems)
+    start = parse_event_time(body.start, zone, "start", problems)
+    end = parse_event_time(body.end, zone, "end", problems)
     all_day = isinstance(start, dt.date) and not isinstance(start, dt.datetime)
     if start is not None and end is not None:
         if all_day != (isinstance(end, dt.date) and not isinstance(end, dt.datetime)):
             problems.add("end", "errors.invalid", "start and end must both be dates or both times")
-        elif end <= start:  # type: ignore[operator]
+        elif end <= start:
             problems.add("end", "errors.invalid_time_pair", "end must be after start")
     if not body.summary.strip():
         problems.add("summary", "errors.required", "summary is required")
-    conferencing = _conferencing(session, account, calendar, body.conferencing, problems)
+    conferencing = None
+    if body.conferencing is not None:
+        conferencing = check_requested_conferencing(
+            session,
+            account,
+            calendar,
+            body.conferencing.profile_id,
+            body.conferencing.provider_description,
+            body.conferencing.join_url,
+            problems,
+        )
     subscriptions = _subscriptions(body.subscriptions or [], settings, problems)
     problems.raise_if_any()
     assert start is not None and end is not None
@@ -202,111 +207,6 @@ def _start_zone(body: EventUpsert) -> str | None:
     if isinstance(body.start, dict) and isinstance(body.start.get("tzid"), str):
         return str(body.start["tzid"])
     return None
-
-
-def _zone_or_error(name: str, field: str, problems: FieldErrors) -> ZoneInfo | None:
-    try:
-        return parse_zone(name, field)
-    except FieldErrors as error:
-        problems.errors.update(error.errors)
-        return None
-
-
-def _event_time(
-    value: str | dict[str, Any], zone: ZoneInfo | None, field: str, problems: FieldErrors
-) -> dt.datetime | dt.date | None:
-    if isinstance(value, dict):
-        text = value.get("time")
-        tzid = value.get("tzid")
-        if not isinstance(text, str):
-            problems.add(f"{field}.time", "errors.required", "time is required")
-            return None
-        if isinstance(tzid, str):
-            zone = _zone_or_error(tzid, f"{field}.tzid", problems)
-    else:
-        text = value
-    if zone is None:
-        return None
-    try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        problems.add(field, "errors.invalid", f"{field} must be a date or an ISO 8601 time")
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    utc = moment.astimezone(dt.UTC)
-    if not EARLIEST <= utc < LATEST:
-        problems.add(field, "errors.out_of_range", f"{field} is out of range")
-        return None
-    return moment.astimezone(zone)
-
-
-def _conferencing(
-    session: Session,
-    account: Account,
-    calendar: Any,
-    conferencing: ConferencingIn | None,
-    problems: FieldErrors,
-) -> dict[str, Any] | None:
-    if conferencing is None:
-        return None
-    profile_id = conferencing.profile_id
-    if profile_id == "none":
-        return None
-    if profile_id == "explicit":
-        if not conferencing.join_url:
-            problems.add("conferencing.join_url", "errors.required", "join_url is required")
-        else:
-            reason = validate_join_url(conferencing.join_url)
-            if reason:
-                problems.add("conferencing.join_url", "errors.invalid", reason)
-        if not conferencing.provider_description:
-            problems.add(
-                "conferencing.provider_description",
-                "errors.required",
-                "provider_description is required",
-            )
-        return {
-            "profile_id": "explicit",
-            "provider_description": conferencing.provider_description,
-            "join_url": conferencing.join_url,
-        }
-    if profile_id == "integrated" and not calendar.integrated_conferencing_available:
-        problems.add(
-            "conferencing.profile_id",
-            "errors.integrated_conferencing_unavailable",
-            "this calendar has no integrated conferencing "
-            "(calendar_integrated_conferencing_available is false)",
-        )
-    elif profile_id not in ("default", "integrated"):
-        profile = session.get(ConferencingProfile, profile_id)
-        if profile is None or profile.account_id != account.id:
-            problems.add(
-                "conferencing.profile_id",
-                "errors.unknown_profile",
-                'profile_id must be "default", "integrated", "explicit", "none" or one of '
-                "the account's conferencing profiles",
-            )
-        elif profile.status != "active":
-            problems.add(
-                "conferencing.profile_id",
-                "errors.profile_disconnected",
-                f"conferencing profile {profile_id} is disconnected: authorize it again",
-            )
-        elif not serves_calendar(profile.provider, _calendar_provider(session, calendar)):
-            problems.add(
-                "conferencing.profile_id",
-                "errors.conferencing_unavailable",
-                not_served_reason(profile.provider),
-            )
-    return {"profile_id": profile_id}
-
-
-def _calendar_provider(session: Session, calendar: Any) -> str:
-    profile = session.get(Profile, calendar.profile_id)
-    return profile.provider if profile is not None else ""
 
 
 def _subscriptions(
@@ -333,8 +233,6 @@ def _subscriptions(
 
 def _webhook_url_problem(url: str, settings: Settings) -> str | None:
     """Why the webhook URL is refused (not http(s), private address…), or None."""
-    from syncd.notify.urls import validate_webhook_url
-
     try:
         validate_webhook_url(url, settings)
     except ValueError as error:
@@ -448,7 +346,7 @@ def read_events_page(
     except (TypeError, ValueError, KeyError, OSError):
         query = None
     if query is None:
-        raise ApiError(404, "not_found", "unknown page")
+        raise NotFoundError("unknown page")
     return _answer(request, query, account, session, settings)
 
 
@@ -465,63 +363,22 @@ def _answer(
         calendar_ids = list(dict.fromkeys(query.calendar_ids))
     else:
         calendar_ids = own
-    start = dt.datetime.fromisoformat(query.start)
-    end = dt.datetime.fromisoformat(query.end)
-    modified = dt.datetime.fromisoformat(query.last_modified) if query.last_modified else None
-    page_size: int = getattr(request.app.state, "events_page_size", EVENTS_PAGE_SIZE)
-
-    live = _live_condition(calendar_ids, start, end, query, modified)
-    live_count = int(
-        session.execute(
-            select(func.count())
-            .select_from(Occurrence)
-            .join(Event, col(Event.id) == col(Occurrence.event_id))
-            .where(live)
-        ).scalar()
-        or 0
+    where = EventsFilter(
+        calendar_ids=calendar_ids,
+        start=dt.datetime.fromisoformat(query.start),
+        end=dt.datetime.fromisoformat(query.end),
+        include_managed=query.include_managed,
+        only_managed=query.only_managed,
+        include_deleted=query.include_deleted,
+        modified_since=(
+            dt.datetime.fromisoformat(query.last_modified) if query.last_modified else None
+        ),
     )
-    deleted_condition = _deleted_condition(calendar_ids, query, modified)
-    deleted_count = 0
-    if deleted_condition is not None:
-        deleted_count = int(
-            session.execute(
-                select(func.count()).select_from(ManagedEvent).where(deleted_condition)
-            ).scalar()
-            or 0
-        )
-    total = page_count(live_count + deleted_count, page_size)
-    offset = (query.page - 1) * page_size
-    events: list[dict[str, Any]] = []
-    if offset < live_count:
-        rows = session.execute(
-            select(Event, ManagedEvent, Occurrence.start_text, Occurrence.end_text)
-            .select_from(Occurrence)
-            .join(Event, col(Event.id) == col(Occurrence.event_id))
-            .outerjoin(
-                ManagedEvent,
-                and_(
-                    col(ManagedEvent.calendar_id) == col(Event.calendar_id),
-                    col(ManagedEvent.event_id) == col(Event.managed_event_id),
-                ),
-            )
-            .where(live)
-            .order_by(col(Occurrence.start_utc), col(Occurrence.end_utc), col(Occurrence.id))
-            .offset(offset)
-            .limit(page_size)
-        )
-        for event, managed, start_text, end_text in rows:
-            events.append(event_view(event, managed, start_text, end_text))
-    remaining = page_size - len(events)
-    if deleted_condition is not None and remaining > 0:
-        deleted_offset = max(0, offset - live_count)
-        rows = session.execute(
-            select(ManagedEvent)
-            .where(deleted_condition)
-            .order_by(col(ManagedEvent.deleted_at), col(ManagedEvent.id))
-            .offset(deleted_offset)
-            .limit(remaining)
-        ).scalars()
-        events.extend(managed_view(row, deleted=True) for row in rows)
+    page_size: int = getattr(request.app.state, "events_page_size", EVENTS_PAGE_SIZE)
+    page = events_page(session, where, (query.page - 1) * page_size, page_size)
+    events = [event_view(row.event, row.managed, row.start_text, row.end_text) for row in page.live]
+    events.extend(managed_view(row, deleted=True) for row in page.deleted)
+    total = page_count(page.total, page_size)
     next_page = None
     if query.page < total:
         token = encode_page_token(asdict(query) | {"page": query.page + 1})
@@ -529,40 +386,3 @@ def _answer(
     return EventsResponse(
         pages=Pages(current=query.page, total=total, next_page=next_page), events=events
     )
-
-
-def _live_condition(
-    calendar_ids: list[str],
-    start: dt.datetime,
-    end: dt.datetime,
-    query: EventsQuery,
-    modified: dt.datetime | None,
-) -> Any:
-    conditions = [
-        col(Occurrence.calendar_id).in_(calendar_ids or [""]),
-        col(Occurrence.start_utc) < end,
-        or_(col(Occurrence.end_utc) > start, col(Occurrence.start_utc) >= start),
-    ]
-    if query.only_managed:
-        conditions.append(col(Event.managed_event_id).is_not(None))
-    elif not query.include_managed:
-        conditions.append(col(Event.managed_event_id).is_(None))
-    if modified is not None:
-        conditions.append(col(Event.updated_at) >= modified)
-    return and_(*conditions)
-
-
-def _deleted_condition(
-    calendar_ids: list[str], query: EventsQuery, modified: dt.datetime | None
-) -> Any:
-    """Managed events deleted through the API, listed after the live ones."""
-    if not query.include_deleted or not query.include_managed:
-        return None
-    conditions = [
-        col(ManagedEvent.calendar_id).in_(calendar_ids or [""]),
-        ManagedEvent.state == store.DELETED,
-        ~col(ManagedEvent.event_id).startswith(store.EXTERNAL_DELETE_PREFIX),
-    ]
-    if modified is not None:
-        conditions.append(col(ManagedEvent.deleted_at) >= modified)
-    return and_(*conditions)

@@ -20,8 +20,8 @@ from syncd.api.context import app_settings, db_session
 from syncd.api.errors import ApiError, FieldErrors, invalid
 from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
 from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, Pages
-from syncd.api.times import format_local, format_utc, parse_bound, parse_zone
 from syncd.config import Settings
+from syncd.cronofy.times import format_local, format_utc, parse_bound, parse_zone
 from syncd.store.events import BusySpan
 from syncd.store.models import Account
 from syncd.store.queries import calendar_ids_by_account, count_spans, page_of_spans

@@ -7,13 +7,13 @@ calendar, and small enough that buffer and zone arithmetic can never overflow.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
-from syncd.api.errors import invalid
+from syncd.errors import FieldErrors, invalid
 
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
@@ -81,3 +81,45 @@ def parse_bound(text: str, zone: ZoneInfo, field: str) -> dt.datetime:
             field, "errors.out_of_range", f"{field} must be between 1970-01-01 and 2200-01-01"
         )
     return utc
+
+
+def zone_or_error(name: str, field: str, problems: FieldErrors) -> ZoneInfo | None:
+    """``parse_zone``, collecting the 422 in ``problems`` (None) instead of raising it."""
+    try:
+        return parse_zone(name, field)
+    except FieldErrors as error:
+        problems.errors.update(error.errors)
+        return None
+
+
+def parse_event_time(
+    value: str | dict[str, Any], zone: ZoneInfo | None, field: str, problems: FieldErrors
+) -> dt.datetime | dt.date | None:
+    """An event's ``start``/``end``: a date (all-day), a time (read in ``zone`` without an
+    offset) or ``{"time": …, "tzid": …}``; None with the reason added to ``problems``."""
+    if isinstance(value, dict):
+        text = value.get("time")
+        tzid = value.get("tzid")
+        if not isinstance(text, str):
+            problems.add(f"{field}.time", "errors.required", "time is required")
+            return None
+        if isinstance(tzid, str):
+            zone = zone_or_error(tzid, f"{field}.tzid", problems)
+    else:
+        text = value
+    if zone is None:
+        return None
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        problems.add(field, "errors.invalid", f"{field} must be a date or an ISO 8601 time")
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    utc = moment.astimezone(dt.UTC)
+    if not EARLIEST <= utc < LATEST:
+        problems.add(field, "errors.out_of_range", f"{field} is out of range")
+        return None
+    return moment.astimezone(zone)

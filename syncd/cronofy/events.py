@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from syncd.api.times import format_utc
+from syncd.cronofy.times import format_utc
 from syncd.store.models import Event, ManagedEvent
 
 

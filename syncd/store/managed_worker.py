@@ -1,0 +1,31 @@
+"""What the managed-event worker reads and writes besides ``syncd.store.managed``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session, col
+
+from syncd.store.db import session_scope
+from syncd.store.models import ManagedEvent, OutboxMessage
+
+__all__ = ["outbox_delivery_exists", "release_managed_event"]
+
+
+def outbox_delivery_exists(session: Session, delivery_id: str) -> bool:
+    """Whether a webhook with this ``delivery_id`` was enqueued already."""
+    found = session.execute(
+        select(col(OutboxMessage.id)).where(col(OutboxMessage.delivery_id) == delivery_id)
+    ).scalar_one_or_none()
+    return found is not None
+
+
+def release_managed_event(engine: Engine, row_id: int, next_attempt_at: dt.datetime | None) -> None:
+    """Give back one row's lease, due again at ``next_attempt_at`` (None: not due)."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(ManagedEvent)
+            .where(col(ManagedEvent.id) == row_id)
+            .values(lease_owner=None, lease_expires_at=None, next_attempt_at=next_attempt_at)
+        )
