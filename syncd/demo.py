@@ -18,7 +18,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 from sqlmodel import Session
 
 from syncd.config import load_settings
@@ -28,8 +27,9 @@ from syncd.registry import build_provider
 from syncd.signals import stop_on_signals, stopped_after
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
-from syncd.store.models import Calendar, Event, Profile, utcnow
-from syncd.store.profiles import create_profile
+from syncd.store.models import Profile, utcnow
+from syncd.store.profiles import create_profile, list_profiles
+from syncd.store.queries import calendars_and_event_count
 from syncd.store.tenants import create_account, create_application, issue_access_token
 from syncd.sync.daemon import SyncDaemon
 from syncd.sync.status import ACTIVE, effective_status
@@ -191,7 +191,7 @@ def _wait_until_synced(engine: Any, settings: Any, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with Session(engine) as session:
-            profiles = list(session.execute(select(Profile)).scalars())
+            profiles = list_profiles(session)
         now = utcnow()
         if profiles and all(
             effective_status(p, now, settings.staleness_bound).sync_status == ACTIVE
@@ -218,14 +218,7 @@ def _print_summary(
         for user, info in setup["accounts"].items():
             profile = session.get(Profile, info["profile_id"])
             assert profile is not None
-            calendars = list(
-                session.execute(select(Calendar).where(Calendar.profile_id == profile.id)).scalars()
-            )
-            events = session.execute(
-                select(func.count())
-                .select_from(Event)
-                .where(Event.calendar_id.in_([c.id for c in calendars]))  # type: ignore[attr-defined]
-            ).scalar()
+            calendars, events = calendars_and_event_count(session, profile.id)
             status = effective_status(profile, now, settings.staleness_bound).sync_status
             table.add_row(
                 f"{user} ({info['sub']})",

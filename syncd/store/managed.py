@@ -48,8 +48,8 @@ def calendar_of_account(session: Session, account_id: str, calendar_id: str) -> 
         select(Calendar)
         .join(Profile, col(Profile.id) == col(Calendar.profile_id))
         .where(
-            Calendar.id == calendar_id,
-            Profile.account_id == account_id,
+            col(Calendar.id) == calendar_id,
+            col(Profile.account_id) == account_id,
             col(Calendar.deleted).is_(False),
         )
     ).scalar_one_or_none()
@@ -62,7 +62,7 @@ def calendar_of_account(session: Session, account_id: str, calendar_id: str) -> 
 def find_managed_event(session: Session, calendar_id: str, event_id: str) -> ManagedEvent | None:
     return session.execute(
         select(ManagedEvent).where(
-            ManagedEvent.calendar_id == calendar_id, ManagedEvent.event_id == event_id
+            col(ManagedEvent.calendar_id) == calendar_id, col(ManagedEvent.event_id) == event_id
         )
     ).scalar_one_or_none()
 
@@ -185,23 +185,25 @@ def release_managed_leases(engine: Engine, worker_id: str) -> None:
 
 def delete_managed_event_rows(session: Session, calendar_id: str, event_id: str) -> None:
     """Drop the stored provider item of a managed event (and its occurrences)."""
-    ids = select(Event.id).where(
-        Event.calendar_id == calendar_id, Event.managed_event_id == event_id
-    )
-    session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
-    session.execute(
-        delete(Event).where(Event.calendar_id == calendar_id, Event.managed_event_id == event_id)
-    )
-
-
-def delete_provider_item(session: Session, calendar_id: str, provider_event_id: str) -> None:
-    ids = select(Event.id).where(
-        Event.calendar_id == calendar_id, Event.provider_event_id == provider_event_id
+    ids = select(col(Event.id)).where(
+        col(Event.calendar_id) == calendar_id, col(Event.managed_event_id) == event_id
     )
     session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
     session.execute(
         delete(Event).where(
-            Event.calendar_id == calendar_id, Event.provider_event_id == provider_event_id
+            col(Event.calendar_id) == calendar_id, col(Event.managed_event_id) == event_id
+        )
+    )
+
+
+def delete_provider_item(session: Session, calendar_id: str, provider_event_id: str) -> None:
+    ids = select(col(Event.id)).where(
+        col(Event.calendar_id) == calendar_id, col(Event.provider_event_id) == provider_event_id
+    )
+    session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
+    session.execute(
+        delete(Event).where(
+            col(Event.calendar_id) == calendar_id, col(Event.provider_event_id) == provider_event_id
         )
     )
 
@@ -243,7 +245,7 @@ def list_conferencing_profiles(
 ) -> list[ConferencingProfile]:
     query = select(ConferencingProfile).order_by(col(ConferencingProfile.created_at))
     if account_id is not None:
-        query = query.where(ConferencingProfile.account_id == account_id)
+        query = query.where(col(ConferencingProfile.account_id) == account_id)
     return list(session.execute(query).scalars())
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from syncd.store.events import BusySpan, select_spans, spans_in_range
-from syncd.store.models import Account, Calendar, Occurrence, Profile
+from syncd.store.models import Account, Calendar, Event, Occurrence, Profile
 
 
 def accounts_of_application(
@@ -112,3 +112,16 @@ def page_of_spans(
         .limit(limit)
     )
     return [BusySpan(*row) for row in session.execute(query)]
+
+
+def calendars_and_event_count(session: Session, profile_id: str) -> tuple[list[Calendar], int]:
+    """A profile's calendars and how many provider items are stored for them."""
+    calendars = list(
+        session.execute(select(Calendar).where(col(Calendar.profile_id) == profile_id)).scalars()
+    )
+    events = session.execute(
+        select(func.count())
+        .select_from(Event)
+        .where(col(Event.calendar_id).in_([c.id for c in calendars]))
+    ).scalar_one()
+    return calendars, int(events)
