@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,17 +27,17 @@ from sqlmodel import Session, col
 
 from providers.base import ProviderError
 from syncd import metrics
-from syncd.config import ConfigError, Settings, load_settings
+from syncd.config import Settings, load_settings
+from syncd.errors import ConfigError, OperatorError, SecretBoxError, SyncdError
 from syncd.logs import configure_logging, redact
 from syncd.logs import set_level as set_log_level
 from syncd.notify.channels import install_sync_hooks
-from syncd.oauth_flow import AuthorizationFailed, authorize_interactively
-from syncd.registry import UnknownProvider, build_provider, oauth_client, provider_class
+from syncd.oauth_flow import authorize_interactively
+from syncd.registry import build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
 from syncd.signals import stop_on_signals, stopped_after, wait_until_set
 from syncd.store.crypto import (
     SecretBox,
-    SecretBoxError,
     count_not_on_newest_key,
     generate_key,
     reencrypt_secrets,
@@ -53,8 +53,6 @@ from syncd.store.profiles import (
     remove_profile,
 )
 from syncd.store.tenants import (
-    ConflictError,
-    NotFoundError,
     create_account,
     create_application,
     find_account,
@@ -66,7 +64,7 @@ from syncd.store.tenants import (
     revoke_api_key,
     rotate_api_key,
 )
-from syncd.sync.daemon import DatabaseBusy, SyncDaemon
+from syncd.sync.daemon import SyncDaemon
 from syncd.sync.push import stop_profile_channels
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 from syncd.sync.status import effective_status
@@ -88,14 +86,6 @@ out = Console()
 err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
-
-
-def fail(message: str) -> NoReturn:
-    raise CliError(message)
 
 
 @dataclass
@@ -364,7 +354,7 @@ def _oauth_credentials(provider: str, refresh_token: str | None) -> dict[str, An
     settings = _runtime.settings
     client = oauth_client(settings, provider)
     if not client.client_id:
-        fail(
+        raise ConfigError(
             f"no OAuth client configured for {provider}: "
             f"set [{provider}] client_id and client_secret"
         )
@@ -891,7 +881,7 @@ def status_command(as_json: JsonOption = False) -> None:
 def migrate_command() -> None:
     """Upgrade the database schema to this version's newest migration, then exit."""
     if not schema_is_current(_runtime.engine):  # the engine property has just upgraded
-        fail("the schema is still behind after upgrading")
+        raise OperatorError("the schema is still behind after upgrading")
     out.print("database schema is current")
 
 
@@ -1005,25 +995,15 @@ def demo_command(
 
 
 def main() -> None:
-    """Console entry point: turns known errors into one line and exit status 2."""
+    """Console entry point, and the CLI's one error mapping: a ``SyncdError`` (or an
+    adapter's ``ProviderError``) is one line on stderr and exit status 2."""
     global _runtime
     _runtime = Runtime(config_path=None)
     try:
         status = app(standalone_mode=False)
         if isinstance(status, int) and status:
             sys.exit(status)
-    except (
-        CliError,
-        ConfigError,
-        NotFoundError,
-        ConflictError,
-        UnknownProvider,
-        SecretBoxError,
-        AuthorizationFailed,
-        DatabaseBusy,
-        ProviderError,
-        ValueError,
-    ) as error:
+    except (SyncdError, ProviderError) as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         sys.exit(2)
     except typer.Exit as done:

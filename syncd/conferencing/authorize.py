@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from providers.base import OAuthClient, ProviderEndpoints, ProviderError
 from syncd.conferencing.adapters import AUTHORIZABLE, CALENDAR_BACKED, oauth_settings_name
 from syncd.config import Settings
+from syncd.errors import AuthorizationError, SecretBoxError
 from syncd.registry import (
     build_provider,
     conferencing_providers,
@@ -28,7 +29,7 @@ from syncd.registry import (
     provider_class,
     provider_endpoints,
 )
-from syncd.store.crypto import SecretBox, SecretBoxError
+from syncd.store.crypto import SecretBox
 from syncd.store.managed import create_conferencing_profile
 from syncd.store.models import Account, ConferencingProfile
 
@@ -36,10 +37,6 @@ from syncd.store.models import Account, ConferencingProfile
 STATE_TTL_SECONDS = 900
 #: What the daemon's callback is served at; register ``{public URL}`` + this path.
 CALLBACK_PATH = "/oauth/conferencing/callback"
-
-
-class AuthorizationError(ValueError):
-    """The request or the redirect cannot be honoured (bad state, refused code…)."""
 
 
 class OAuthFlow(Protocol):

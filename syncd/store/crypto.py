@@ -16,9 +16,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Column, Connection, Engine, Table, select, update
 
-
-class SecretBoxError(Exception):
-    """No key configured, or a stored secret cannot be decrypted with the configured keys."""
+from syncd.errors import SecretBoxError
 
 
 class SecretBox:

@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from providers.base import RemoteCalendar
+from syncd.errors import NotFoundError
 from syncd.ids import new_id
 from syncd.store.crypto import SecretBox
 from syncd.store.models import (
@@ -19,7 +20,6 @@ from syncd.store.models import (
     PushChannel,
     utcnow,
 )
-from syncd.store.tenants import NotFoundError
 
 
 def create_profile(
