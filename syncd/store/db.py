@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -93,6 +93,25 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 def upgrade_schema(engine: Engine) -> None:
     """Bring the schema to the newest migration (run by the daemon and CLI on start)."""
     command.upgrade(_alembic_config(engine), "head")
+
+
+#: Postgres advisory lock key held while migrating ("syncd" in ASCII).
+MIGRATION_LOCK = 0x73796E6364
+
+
+def upgrade_schema_exclusively(engine: Engine) -> None:
+    """:func:`upgrade_schema`, one process at a time: daemons started together on an
+    empty Postgres would otherwise race to create the same tables."""
+    if engine.dialect.name != "postgresql":
+        upgrade_schema(engine)
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            upgrade_schema(engine)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
 
 
 def schema_is_current(engine: Engine) -> bool:
