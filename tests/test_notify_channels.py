@@ -252,7 +252,7 @@ def test_syncd_sync_once_queues_profile_disconnected(
         context.provider_factory = lambda *_: FakeProvider(remote)
         return real_sync_profile(context, profile_id)
 
-    monkeypatch.setattr(cli, "sync_profile", sync_with_fake_provider)
+    monkeypatch.setattr(cli.daemon, "sync_profile", sync_with_fake_provider)
     monkeypatch.setattr(sys, "argv", ["syncd", "sync", "--once", "--json"])
     with pytest.raises(SystemExit):
         cli.main()  # exits 1: the profile's credentials were refused
