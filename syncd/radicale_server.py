@@ -331,7 +331,8 @@ def sample_event_ics(
 
     if tzid is not None:
         calendar.subcomponents.insert(0, _vtimezone(tzid))
-    return calendar.to_ical().decode()
+    ical: bytes = calendar.to_ical()
+    return ical.decode()
 
 
 @functools.lru_cache(maxsize=32)
@@ -382,7 +383,11 @@ def seeded_radicale(
     steady-state server rather than that one-off cost.
     """
     owned = storage_folder is None
-    folder = Path(tempfile.mkdtemp(prefix="syncd-seeded-")) if owned else Path(storage_folder)
+    folder = (
+        Path(tempfile.mkdtemp(prefix="syncd-seeded-"))
+        if storage_folder is None
+        else Path(storage_folder)
+    )
     try:
         seed_calendar_files(folder / "storage", user, calendar, sample_series(event_count))
         with RadicaleServer(folder / "storage") as server:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlmodel import Session, select
 
@@ -63,8 +63,8 @@ def flow_class(name: str) -> OAuthFlow:
             f"unknown conferencing service {name!r} (one of {', '.join(AUTHORIZABLE)})"
         )
     if name in CALENDAR_BACKED:
-        return provider_class(CALENDAR_BACKED[name])  # type: ignore[return-value]
-    return conferencing_providers()[name]  # type: ignore[no-any-return]
+        return cast("OAuthFlow", provider_class(CALENDAR_BACKED[name]))
+    return cast("OAuthFlow", conferencing_providers()[name])
 
 
 def configured(settings: Settings) -> list[str]:

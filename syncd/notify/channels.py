@@ -51,7 +51,7 @@ def _open_channels(session: Session, account_id: str) -> list[NotificationChanne
         session.execute(
             select(NotificationChannel)
             .where(
-                NotificationChannel.account_id == account_id,
+                col(NotificationChannel.account_id) == account_id,
                 col(NotificationChannel.closed_at).is_(None),
             )
             .order_by(col(NotificationChannel.created_at), col(NotificationChannel.id))
@@ -93,7 +93,7 @@ def create_channel(
         select(func.count())
         .select_from(NotificationChannel)
         .where(
-            NotificationChannel.account_id == account.id,
+            col(NotificationChannel.account_id) == account.id,
             col(NotificationChannel.closed_at).is_(None),
         )
     ).scalar_one()
@@ -152,7 +152,7 @@ def _changed_managed_calendars(
     if not ids:
         return set()
     rows = session.execute(
-        select(Event.calendar_id)
+        select(col(Event.calendar_id))
         .where(
             col(Event.calendar_id).in_(ids),
             col(Event.managed_event_id).is_not(None),

@@ -38,7 +38,8 @@ class SecretBox:
 
     def decrypt(self, token: str) -> dict[str, Any]:
         try:
-            return json.loads(self._fernet.decrypt(token.encode()))
+            document: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
+            return document
         except InvalidToken:
             raise SecretBoxError(
                 "stored secret cannot be decrypted with the configured keys"

@@ -102,10 +102,10 @@ def remove_profile(session: Session, profile: Profile) -> None:
     Stop the channels at the provider first (``syncd.sync.push.stop_profile_channels``).
     """
     calendar_ids = select(Calendar.id).where(Calendar.profile_id == profile.id)
-    session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))  # type: ignore[call-overload]
-    session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
-    session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))  # type: ignore[call-overload]
-    session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))  # type: ignore[call-overload]
+    session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
+    session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))
+    session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))
+    session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))
     session.delete(profile)
 
 

@@ -176,5 +176,5 @@ def _block(span: BusySpan, zone: ZoneInfo | None) -> FreeBusyBlock:
         calendar_id=span.calendar_id,
         start=start,
         end=end,
-        free_busy_status=span.free_busy_status,  # type: ignore[arg-type]
+        free_busy_status=span.free_busy_status,
     )
