@@ -11,7 +11,7 @@ from sqlmodel import Session
 from providers.base import OAuthCalendarProvider
 from syncd.cli.output import JsonOption, err, out, print_json, table
 from syncd.cli.runtime import runtime
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, UserError
 from syncd.oauth_flow import authorize_interactively
 from syncd.registry import build_provider, oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
@@ -39,7 +39,10 @@ profiles_app.add_typer(profiles_connect_app, name="connect")
 
 def _add_profile(account_id: str, provider: str, credentials: dict[str, Any]) -> Profile:
     settings = runtime.settings
-    adapter = build_provider(settings, provider, credentials)
+    try:
+        adapter = build_provider(settings, provider, credentials)
+    except ValueError as error:  # how an adapter (it cannot import syncd) refuses credentials
+        raise UserError(str(error), code="invalid_credentials") from None
     name = adapter.profile_name()
     with runtime.session() as session:
         account = find_account(session, account_id)
