@@ -21,9 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-
-class ConfigError(Exception):
-    """A configuration problem, phrased for the operator (names the offending key)."""
+from syncd.errors import ConfigError
 
 
 class OAuthProviderSettings(BaseModel):

@@ -1,11 +1,17 @@
 """The one error taxonomy of syncd's core.
 
-Every error syncd raises on purpose derives from :class:`SyncdError`. Those a caller or
-an operator can act on are :class:`UserError`\\ s: each carries a stable ``code`` (the
-Cronofy error code where Cronofy has one) and the HTTP status the API answers with. They
-are turned into output in exactly two places: ``syncd.cli`` (one line on stderr, exit 2)
-and ``syncd.api.errors`` (Cronofy's error shapes). Nothing else catches them to print or
-to build a response.
+Every error syncd raises on purpose derives from :class:`SyncdError`. Those the caller
+(an API client, or the operator at the CLI) can act on are :class:`UserError`\\ s: each
+carries a stable ``code`` (the Cronofy error code where Cronofy has one) and the HTTP
+status the API answers with. They are turned into output in exactly two places:
+``syncd.cli`` (every :class:`SyncdError`: one line on stderr, exit 2) and
+``syncd.api.errors`` (every :class:`UserError`, in Cronofy's error shapes). Nothing else
+catches them to print or to build a response.
+
+:class:`OperatorError`\\ s are deliberate too, but only the operator can fix them (a key
+that does not decrypt the stored secrets, an adapter that is not installed): the CLI
+prints them like a :class:`UserError`; the API answers 500 and logs them, as the caller
+can do nothing about them.
 
 Adapter errors (``providers.errors``) are a separate tree on purpose: adapters may not
 import syncd, and the sync engine decides what a provider failure means for a profile.
@@ -15,14 +21,18 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationError",
+    "AuthorizationError",
     "ConfigError",
     "ConflictError",
     "FieldErrorMap",
     "FieldErrors",
     "ForbiddenError",
     "NotFoundError",
+    "OperatorError",
+    "SecretBoxError",
     "ServiceUnavailableError",
     "SyncdError",
+    "UnknownProvider",
     "UserError",
     "invalid",
 ]
@@ -73,6 +83,20 @@ class UserError(SyncdError):
         return self.message
 
 
+class OperatorError(SyncdError):
+    """Deliberate, but only the operator can fix it; the API answers 500 (and logs it)."""
+
+
+class SecretBoxError(OperatorError):
+    """No key configured, a key that is not a Fernet key, or a stored secret that none of
+    the configured keys decrypts."""
+
+
+class UnknownProvider(OperatorError):
+    """No adapter is installed under that name (``syncd.providers`` or
+    ``syncd.conferencing_providers`` entry points)."""
+
+
 class ConfigError(UserError):
     """The settings (file or ``SYNCD_*`` variable) are invalid; names the key."""
 
@@ -84,6 +108,13 @@ class AuthenticationError(UserError):
 
     code = "unauthorized"
     http_status = 401
+
+
+class AuthorizationError(UserError):
+    """An OAuth authorization cannot be completed: a forged or expired ``state``, a refused
+    code, a redirect the CLI cannot catch, an unknown or unconfigured service."""
+
+    code = "authorization_failed"
 
 
 class ForbiddenError(UserError):

@@ -13,10 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from providers.base import AuthRevoked, OAuthCalendarProvider, OAuthClient, ProviderEndpoints
-
-
-class AuthorizationFailed(RuntimeError):
-    pass
+from syncd.errors import AuthorizationError
 
 
 class _CallbackServer(HTTPServer):
@@ -57,7 +54,7 @@ def authorize_interactively(
     """Run the authorization-code flow; returns credentials to store."""
     redirect = urlparse(oauth_client.redirect_uri)
     if redirect.hostname not in ("127.0.0.1", "localhost"):
-        raise AuthorizationFailed(
+        raise AuthorizationError(
             f"redirect_uri {oauth_client.redirect_uri} is not on 127.0.0.1; the CLI can only "
             "catch redirects locally (or import a grant with --refresh-token)"
         )
@@ -70,16 +67,16 @@ def authorize_interactively(
     try:
         announce(provider.authorization_url(oauth_client, endpoints, state))
         if not server.done.wait(timeout):
-            raise AuthorizationFailed("timed out waiting for the authorization redirect")
+            raise AuthorizationError("timed out waiting for the authorization redirect")
     finally:
         server.shutdown()
         server.server_close()
     result = server.result
     if result.get("state") != state:
-        raise AuthorizationFailed("the redirect's state does not match: refusing the code")
+        raise AuthorizationError("the redirect's state does not match: refusing the code")
     if "error" in result:
-        raise AuthorizationFailed(f"the provider refused: {result['error']}")
+        raise AuthorizationError(f"the provider refused: {result['error']}")
     try:
         return provider.exchange_code(oauth_client, endpoints, result["code"])
     except AuthRevoked as error:
-        raise AuthorizationFailed(f"the provider refused the code: {error}") from None
+        raise AuthorizationError(f"the provider refused the code: {error}") from None

@@ -28,12 +28,10 @@ from urllib.parse import quote
 import icalendar
 import requests
 
+from syncd.errors import ServiceUnavailableError
+
 #: How long a starting server may take before we give up on it.
 STARTUP_TIMEOUT_SECONDS = 30.0
-
-
-class RadicaleStartupError(RuntimeError):
-    """The Radicale subprocess exited or never answered."""
 
 
 def free_port() -> int:
@@ -125,7 +123,7 @@ class RadicaleServer:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise RadicaleStartupError(
+                raise ServiceUnavailableError(
                     f"radicale exited with {self._process.returncode}: {self.log_tail()}"
                 )
             try:
@@ -134,7 +132,7 @@ class RadicaleServer:
             except requests.ConnectionError:
                 time.sleep(0.05)
         self.stop()
-        raise RadicaleStartupError(f"radicale did not answer on {self.url}: {self.log_tail()}")
+        raise ServiceUnavailableError(f"radicale did not answer on {self.url}: {self.log_tail()}")
 
     def log_tail(self, characters: int = 2000) -> str:
         """The end of the server's log, for error messages."""
@@ -333,7 +331,8 @@ def sample_event_ics(
 
     if tzid is not None:
         calendar.subcomponents.insert(0, _vtimezone(tzid))
-    return str(calendar.to_ical().decode())
+    ical: bytes = calendar.to_ical()
+    return ical.decode()
 
 
 @functools.lru_cache(maxsize=32)

@@ -8,10 +8,16 @@ from typing import Any
 
 from providers.base import CalendarProvider, OAuthClient, ProviderEndpoints
 from syncd.config import OAuthProviderSettings, Settings
+from syncd.errors import UnknownProvider
 
-
-class UnknownProvider(LookupError):
-    pass
+__all__ = [
+    "build_provider",
+    "calendar_providers",
+    "conferencing_providers",
+    "oauth_client",
+    "provider_class",
+    "provider_endpoints",
+]
 
 
 @cache

@@ -119,6 +119,16 @@ def test_unknown_ids_give_one_line_and_status_2(run_cli: Callable[..., CliResult
         assert error.strip().count("\n") == 0 and error.startswith("error:"), error
 
 
+def test_credentials_an_adapter_refuses_give_one_line_and_status_2(
+    run_cli: Callable[..., CliResult], account_id: str
+) -> None:
+    status, _, error = run_cli(
+        "profiles", "connect", "caldav", "--account", account_id, "--url", "",
+        "--username", "ada", "--password", "secret",
+    )  # fmt: skip
+    assert (status, error) == (2, "error: CalDAV credentials need a 'url'\n")
+
+
 def test_bad_arguments_exit_with_status_2(run_cli: Callable[..., CliResult]) -> None:
     assert run_cli("accounts", "create", "--app")[0] == 2
     assert run_cli("profiles", "connect", "nowhere")[0] == 2

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import ConfigError, Settings, load_settings
+from syncd.config import Settings, load_settings
+from syncd.errors import ConfigError
 
 EXAMPLE = Path(__file__).parents[1] / "config" / "syncd.example.toml"
 

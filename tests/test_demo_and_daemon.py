@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from syncd.errors import ServiceUnavailableError
 from syncd.store.crypto import generate_key
-from syncd.sync.daemon import DatabaseBusy, SQLiteOwnerLock
+from syncd.sync.daemon import SQLiteOwnerLock
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def test_a_second_daemon_on_the_same_sqlite_database_refuses_to_start(tmp_path: 
     first = SQLiteOwnerLock(url)
     first.acquire()
     try:
-        with pytest.raises(DatabaseBusy, match="already running"):
+        with pytest.raises(ServiceUnavailableError, match="already running"):
             SQLiteOwnerLock(url).acquire()
     finally:
         first.release()

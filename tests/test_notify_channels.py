@@ -17,18 +17,13 @@ from sqlalchemy import Engine, select, update
 from providers.base import RemoteEvent
 from syncd import cli
 from syncd.config import Settings
-from syncd.notify.channels import (
-    ChannelInputError,
-    close_channel,
-    create_channel,
-    install_sync_hooks,
-    list_channels,
-)
+from syncd.errors import FieldErrors, NotFoundError
+from syncd.notify.channels import close_channel, create_channel, install_sync_hooks, list_channels
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.models import Account, Calendar, Event, OutboxMessage, SyncRun
 from syncd.store.profiles import create_profile
-from syncd.store.tenants import NotFoundError, create_account, create_application
+from syncd.store.tenants import create_account, create_application
 from syncd.sync.daemon import SyncDaemon
 from syncd.sync.run import SyncContext, sync_profile
 from tests.fake_provider import FakeAccount, FakeProvider
@@ -209,19 +204,19 @@ def test_changes_committed_before_a_failure_are_still_notified(world: World) -> 
 def test_channel_input_is_checked(world: World) -> None:
     with session_scope(world.engine) as session:
         account = world.account()
-        with pytest.raises(ChannelInputError) as private:
+        with pytest.raises(FieldErrors) as private:
             create_channel(session, world.settings, account, "https://10.0.0.8/hook")
-        with pytest.raises(ChannelInputError) as unknown:
+        with pytest.raises(FieldErrors) as unknown:
             create_channel(session, world.settings, account, HOOK, calendar_ids=["cal_nope"])
         with pytest.raises(NotFoundError):
             close_channel(session, world.account_id, "chn_nope")
-    assert private.value.field == "callback_url"
-    assert unknown.value.field == "filters.calendar_ids"
+    assert list(private.value.errors) == ["callback_url"]
+    assert list(unknown.value.errors) == ["filters.calendar_ids"]
 
 
 def test_an_account_may_have_128_open_channels(world: World) -> None:
     ids = [world.channel() for _ in range(128)]
-    with pytest.raises(ChannelInputError, match="at most 128"):
+    with pytest.raises(FieldErrors, match="at most 128"):
         world.channel()
     with session_scope(world.engine) as session:
         close_channel(session, world.account_id, ids[0])
@@ -257,7 +252,7 @@ def test_syncd_sync_once_queues_profile_disconnected(
         context.provider_factory = lambda *_: FakeProvider(remote)
         return real_sync_profile(context, profile_id)
 
-    monkeypatch.setattr(cli, "sync_profile", sync_with_fake_provider)
+    monkeypatch.setattr(cli.daemon, "sync_profile", sync_with_fake_provider)
     monkeypatch.setattr(sys, "argv", ["syncd", "sync", "--once", "--json"])
     with pytest.raises(SystemExit):
         cli.main()  # exits 1: the profile's credentials were refused

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from syncd.api.context import db_session
-from syncd.api.errors import ApiError
+from syncd.errors import AuthenticationError, ForbiddenError
 from syncd.store.models import Account
 from syncd.store.tenants import account_for_access_token, application_for_api_key
 
@@ -36,8 +36,8 @@ class Caller:
     account: Account | None = None
 
 
-def _unauthorized(description: str) -> ApiError:
-    return ApiError(401, "unauthorized", description, headers=_CHALLENGE)
+def _unauthorized(description: str) -> AuthenticationError:
+    return AuthenticationError(description, headers=_CHALLENGE)
 
 
 def authenticated_caller(
@@ -60,9 +60,7 @@ def authenticated_caller(
 def account_caller(caller: Caller = Depends(authenticated_caller)) -> Account:
     """The account whose own data is asked for; an API key names no account (403)."""
     if caller.account is None:
-        raise ApiError(
-            403,
-            "forbidden",
+        raise ForbiddenError(
             "this endpoint reads one account's data: authenticate with that account's "
             "access token, not the application's API key",
         )

@@ -1,9 +1,16 @@
 """JSON errors for every failure, in Cronofy's shapes, and never with a stack trace.
 
-- 422: ``{"errors": {"<field>": [{"key": "errors.<what>", "description": "<text>"}]}}``,
+The one place the API turns errors into answers: routes and the domain raise
+``syncd.errors`` classes (a :class:`~syncd.errors.UserError` carries its status, code and
+headers) and never build an error response themselves.
+
+- 422 (:class:`~syncd.errors.FieldErrors`, and FastAPI's own validation):
+  ``{"errors": {"<field>": [{"key": "errors.<what>", "description": "<text>"}]}}``,
   the shape Cronofy clients (and pycronofy's ``create_calendar``) parse;
-- anything else: ``{"error": "<code>", "description": "<text>"}``; clients key off the
-  status code, the body is for the humans reading logs.
+- any other :class:`~syncd.errors.UserError` (and Starlette's 404/405):
+  ``{"error": "<code>", "description": "<text>"}``; clients key off the status code, the
+  body is for the humans reading logs;
+- anything else, :class:`~syncd.errors.OperatorError` included: a logged, bare 500.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from syncd.errors import FieldErrorMap, FieldErrors, UserError, invalid  # noqa: F401 (re-exported)
+from syncd.errors import FieldErrorMap, FieldErrors, UserError
+
+__all__ = ["error_body", "field_path", "install_error_handlers", "validation_error_map"]
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +53,6 @@ _STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
-
-
-class ApiError(Exception):
-    """A non-validation failure with a status code, e.g. 401, 403, 404."""
-
-    def __init__(
-        self, status_code: int, code: str, description: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(description)
-        self.status_code = status_code
-        self.code = code
-        self.description = description
-        self.headers = headers
 
 
 def field_path(location: Sequence[int | str]) -> str:
@@ -105,20 +101,11 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return JSONResponse({"errors": validation_error_map(exc.errors())}, status_code=422)
 
 
-async def _on_field_errors(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, FieldErrors)
-    return JSONResponse({"errors": exc.errors}, status_code=422)
-
-
-async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return JSONResponse(
-        error_body(exc.code, exc.description), status_code=exc.status_code, headers=exc.headers
-    )
-
-
 async def _on_user_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Every :class:`~syncd.errors.UserError`: its status, headers and Cronofy body."""
     assert isinstance(exc, UserError)
+    if isinstance(exc, FieldErrors):
+        return JSONResponse({"errors": exc.errors}, status_code=exc.http_status)
     return JSONResponse(
         error_body(exc.code, exc.description), status_code=exc.http_status, headers=exc.headers
     )
@@ -144,8 +131,6 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(FieldErrors, _on_field_errors)
-    app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(UserError, _on_user_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(Exception, _on_unexpected_error)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlmodel import Session, select
 
 from providers.base import OAuthClient, ProviderEndpoints, ProviderError
 from syncd.conferencing.capabilities import AUTHORIZABLE, CALENDAR_BACKED, oauth_settings_name
 from syncd.config import Settings
+from syncd.errors import AuthorizationError, SecretBoxError
 from syncd.registry import (
     build_provider,
     conferencing_providers,
@@ -28,7 +29,7 @@ from syncd.registry import (
     provider_class,
     provider_endpoints,
 )
-from syncd.store.crypto import SecretBox, SecretBoxError
+from syncd.store.crypto import SecretBox
 from syncd.store.managed import create_conferencing_profile
 from syncd.store.models import Account, ConferencingProfile
 
@@ -36,10 +37,6 @@ from syncd.store.models import Account, ConferencingProfile
 STATE_TTL_SECONDS = 900
 #: What the daemon's callback is served at; register ``{public URL}`` + this path.
 CALLBACK_PATH = "/oauth/conferencing/callback"
-
-
-class AuthorizationError(ValueError):
-    """The request or the redirect cannot be honoured (bad state, refused code…)."""
 
 
 class OAuthFlow(Protocol):
@@ -66,8 +63,8 @@ def flow_class(name: str) -> OAuthFlow:
             f"unknown conferencing service {name!r} (one of {', '.join(AUTHORIZABLE)})"
         )
     if name in CALENDAR_BACKED:
-        return provider_class(CALENDAR_BACKED[name])  # type: ignore[return-value]
-    return conferencing_providers()[name]  # type: ignore[no-any-return]
+        return cast("OAuthFlow", provider_class(CALENDAR_BACKED[name]))
+    return cast("OAuthFlow", conferencing_providers()[name])
 
 
 def configured(settings: Settings) -> list[str]:

@@ -23,7 +23,8 @@ from typing import Any
 
 from conferencing_providers.base import ConferencingProvider
 from syncd.config import Settings
-from syncd.registry import UnknownProvider, conferencing_providers, oauth_client
+from syncd.errors import UnknownProvider
+from syncd.registry import conferencing_providers, oauth_client
 from syncd.registry import provider_endpoints as endpoints_for
 
 #: ``ConferencingProfile.provider`` values an account can authorize.

@@ -16,25 +16,15 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from syncd.config import Settings
+from syncd.errors import NotFoundError, invalid
 from syncd.ids import new_id
 from syncd.notify.outbox import enqueue
 from syncd.notify.urls import validate_webhook_url
 from syncd.store.models import Account, Event, NotificationChannel, Profile, utcnow
 from syncd.store.queries import calendars_of_account
-from syncd.store.tenants import NotFoundError
 
 #: Open channels one account may have (Cronofy's documented limit).
 MAX_CHANNELS_PER_ACCOUNT = 128
-
-
-class ChannelInputError(ValueError):
-    """A request field is invalid; ``field`` and ``key`` map onto the API's 422 shape."""
-
-    def __init__(self, field: str, key: str, description: str) -> None:
-        super().__init__(description)
-        self.field = field
-        self.key = key
-        self.description = description
 
 
 def iso_z(moment: dt.datetime) -> str:
@@ -74,21 +64,21 @@ def create_channel(
     calendar_ids: Sequence[str] | None = None,
     only_managed: bool | None = None,
 ) -> NotificationChannel:
-    """Open a channel and queue its ``verification`` notification (same transaction)."""
+    """Open a channel and queue its ``verification`` notification (same transaction).
+
+    An invalid field is a :class:`~syncd.errors.FieldErrors` naming it (the API's 422)."""
     try:
         validate_webhook_url(callback_url, settings)
     except ValueError as error:
-        raise ChannelInputError("callback_url", "errors.invalid", str(error)) from None
+        raise invalid("callback_url", "errors.invalid", str(error)) from None
     filters: dict[str, Any] = {}
     if calendar_ids is not None:
         if not calendar_ids:
-            raise ChannelInputError(
-                "filters.calendar_ids", "errors.too_few", "give at least one calendar id"
-            )
+            raise invalid("filters.calendar_ids", "errors.too_few", "give at least one calendar id")
         own = {calendar.id for calendar, _profile in calendars_of_account(session, account.id)}
         unknown = [calendar_id for calendar_id in calendar_ids if calendar_id not in own]
         if unknown:
-            raise ChannelInputError(
+            raise invalid(
                 "filters.calendar_ids",
                 "errors.not_found",
                 f"not calendars of this account: {', '.join(unknown)}",
@@ -105,7 +95,7 @@ def create_channel(
         )
     ).scalar_one()
     if open_count >= MAX_CHANNELS_PER_ACCOUNT:
-        raise ChannelInputError(
+        raise invalid(
             "base",
             "errors.too_many",
             f"an account may have at most {MAX_CHANNELS_PER_ACCOUNT} open channels; "

@@ -18,10 +18,7 @@ from sqlalchemy import Column, Connection, Engine, Table, select, update
 from sqlmodel import SQLModel
 
 import syncd.store.models  # noqa: F401  (registers the tables encrypted_columns reads)
-
-
-class SecretBoxError(Exception):
-    """No key configured, or a stored secret cannot be decrypted with the configured keys."""
+from syncd.errors import SecretBoxError
 
 
 class SecretBox:

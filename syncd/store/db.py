@@ -101,6 +101,25 @@ def ping(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
+#: Postgres advisory lock key held while migrating ("syncd" in ASCII).
+MIGRATION_LOCK = 0x73796E6364
+
+
+def upgrade_schema_exclusively(engine: Engine) -> None:
+    """:func:`upgrade_schema`, one process at a time: daemons started together on an
+    empty Postgres would otherwise race to create the same tables."""
+    if engine.dialect.name != "postgresql":
+        upgrade_schema(engine)
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            upgrade_schema(engine)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
+
+
 def schema_is_current(engine: Engine) -> bool:
     script = ScriptDirectory.from_config(_alembic_config(engine))
     with engine.connect() as connection:

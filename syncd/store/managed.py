@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session, col
 
+from syncd.errors import NotFoundError
 from syncd.ids import new_id
 from syncd.statuses import ConferencingProfileStatus, ConferencingState, ManagedEventState
 from syncd.store.crypto import SecretBox
@@ -27,7 +28,6 @@ from syncd.store.models import (
     Profile,
     utcnow,
 )
-from syncd.store.tenants import NotFoundError
 
 PENDING_WRITE = ManagedEventState.PENDING_WRITE
 WRITTEN = ManagedEventState.WRITTEN

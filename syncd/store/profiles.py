@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from providers.base import RemoteCalendar
+from syncd.errors import NotFoundError
 from syncd.ids import new_id
 from syncd.statuses import SyncStatus
 from syncd.store.crypto import SecretBox
@@ -20,7 +21,6 @@ from syncd.store.models import (
     PushChannel,
     utcnow,
 )
-from syncd.store.tenants import NotFoundError
 
 
 def create_profile(

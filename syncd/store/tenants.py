@@ -10,17 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
+from syncd.errors import ConflictError, NotFoundError, UserError
 from syncd.ids import new_id
 from syncd.store.crypto import SecretBox, hash_secret, new_api_secret
 from syncd.store.models import AccessToken, Account, ApiKey, Application, utcnow
-
-
-class NotFoundError(LookupError):
-    """An id the caller gave does not exist (or belongs to another application)."""
-
-
-class ConflictError(ValueError):
-    """The request conflicts with existing data (e.g. a duplicate application name)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,7 @@ def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
+        raise UserError(f"unknown time zone {name!r}", code="invalid_timezone") from None
     return name
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from syncd import metrics
 from syncd.conferencing.dispatch import ManagedEventJob
 from syncd.config import Settings
+from syncd.errors import ServiceUnavailableError
 from syncd.ids import new_id
 from syncd.notify.channels import install_sync_hooks
 from syncd.notify.delivery import deliver_due
@@ -46,10 +47,6 @@ STALL_SECONDS = 30.0
 RESTART_ONLY = ("database_url", "workers", "api_host", "api_port", "lease_seconds")
 
 
-class DatabaseBusy(RuntimeError):
-    """Another daemon already owns this SQLite database."""
-
-
 class SQLiteOwnerLock:
     """An exclusive lock beside a SQLite file: one daemon per embedded database."""
 
@@ -66,7 +63,7 @@ class SQLiteOwnerLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            raise DatabaseBusy(
+            raise ServiceUnavailableError(
                 f"another syncd daemon is already running on {self.path.with_suffix('')}; "
                 "SQLite supports one daemon per database (use Postgres to run several)"
             ) from None

@@ -41,8 +41,9 @@ from sqlmodel import col, select
 
 from providers.base import CalendarProvider, NotFound, ProviderError, PushNotification
 from syncd.config import Settings
+from syncd.errors import UnknownProvider
 from syncd.ids import new_id
-from syncd.registry import UnknownProvider, provider_class
+from syncd.registry import provider_class
 from syncd.store.db import read_only, session_scope
 from syncd.store.models import Calendar, Profile, PushChannel, utcnow
 from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials

@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from syncd.api.auth import Caller, authenticated_caller
 from syncd.api.context import app_settings, db_session, now
-from syncd.api.errors import FieldErrors
 from syncd.api.routes.views import wire_sync_status
 from syncd.api.schemas import (
     MAX_QUERY_SPAN_DAYS,
@@ -40,6 +39,7 @@ from syncd.availability import (
 )
 from syncd.config import Settings
 from syncd.cronofy.times import format_utc
+from syncd.errors import FieldErrors
 from syncd.store.events import read_busy_microseconds
 from syncd.store.queries import (
     accounts_of_application,

@@ -1,7 +1,8 @@
 """POST/GET/DELETE /v1/channels: the calling account's push notification channels.
 
 Thin: validation, limits and the ``verification`` notification live in
-``syncd.notify.channels``; this module maps them onto Cronofy's request and error shapes.
+``syncd.notify.channels``, whose errors (``syncd.errors``) ``syncd.api.errors`` answers;
+this module maps the rest onto Cronofy's request shapes.
 """
 
 from __future__ import annotations
@@ -14,17 +15,9 @@ from sqlmodel import Session
 
 from syncd.api.auth import account_caller
 from syncd.api.context import app_settings, db_session, write_session
-from syncd.api.errors import ApiError, invalid
 from syncd.config import Settings
-from syncd.notify.channels import (
-    ChannelInputError,
-    channel_view,
-    close_channel,
-    create_channel,
-    list_channels,
-)
+from syncd.notify.channels import channel_view, close_channel, create_channel, list_channels
 from syncd.store.models import Account
-from syncd.store.tenants import NotFoundError
 
 router = APIRouter(tags=["channels"])
 
@@ -71,17 +64,14 @@ def post_channel(
 ) -> dict[str, Any]:
     """Open a channel; a ``verification`` notification is sent to ``callback_url``."""
     filters = body.filters or ChannelFilters()
-    try:
-        channel = create_channel(
-            session,
-            settings,
-            account,
-            body.callback_url,
-            calendar_ids=filters.calendar_ids,
-            only_managed=filters.only_managed,
-        )
-    except ChannelInputError as error:
-        raise invalid(error.field, error.key, error.description) from None
+    channel = create_channel(
+        session,
+        settings,
+        account,
+        body.callback_url,
+        calendar_ids=filters.calendar_ids,
+        only_managed=filters.only_managed,
+    )
     session.commit()  # durable before the caller hears of it (yield cleanup may run later)
     return {"channel": channel_view(channel)}
 
@@ -101,9 +91,6 @@ def delete_channel(
     session: Session = Depends(write_session),
 ) -> Response:
     """Close a channel: no further notifications are queued for it."""
-    try:
-        close_channel(session, account.id, channel_id)
-    except NotFoundError:
-        raise ApiError(404, "not_found", f"no channel {channel_id!r}") from None
+    close_channel(session, account.id, channel_id)
     session.commit()
     return Response(status_code=202)

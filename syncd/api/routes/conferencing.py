@@ -21,11 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from syncd.api.auth import account_caller
 from syncd.api.context import app_settings
-from syncd.api.errors import FieldErrors
 from syncd.api.paging import public_base_url
 from syncd.conferencing import authorize
 from syncd.conferencing.capabilities import AUTHORIZABLE
 from syncd.config import Settings
+from syncd.errors import AuthorizationError, FieldErrors
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.models import Account
@@ -108,7 +108,7 @@ def choose_service(
     """The end user picks one of the configured services."""
     try:
         authorize.read_state(_box(request), state)
-    except authorize.AuthorizationError as error:
+    except AuthorizationError as error:
         return PlainTextResponse(str(error), status_code=400)
     base = public_base_url(request, settings)
     items = "".join(
@@ -136,8 +136,8 @@ def start_authorization(
     try:
         flow = authorize.read_state(box, state)
         if provider_name not in authorize.configured(settings):
-            raise authorize.AuthorizationError(f"{provider_name!r} is not available here")
-    except authorize.AuthorizationError as error:
+            raise AuthorizationError(f"{provider_name!r} is not available here")
+    except AuthorizationError as error:
         return PlainTextResponse(str(error), status_code=400)
     url = authorize.authorization_url(
         settings,
@@ -161,8 +161,8 @@ def authorization_callback(
     try:
         flow = authorize.read_state(box, state)
         if flow.provider is None:
-            raise authorize.AuthorizationError("invalid state")
-    except authorize.AuthorizationError as problem:
+            raise AuthorizationError("invalid state")
+    except AuthorizationError as problem:
         # Without a trustworthy state there is nowhere safe to send the user.
         return PlainTextResponse(str(problem), status_code=400)
     provider = flow.provider
@@ -172,7 +172,7 @@ def authorization_callback(
         credentials = authorize.exchange_code(
             settings, provider, code, _callback_url(request, settings)
         )
-    except authorize.AuthorizationError:
+    except AuthorizationError:
         return _back(flow.redirect_uri, {"error": "access_denied", "provider_name": provider})
     engine = request.app.state.engine
     with session_scope(engine) as session:

@@ -17,11 +17,11 @@ from sqlmodel import Session
 
 from syncd.api.auth import account_caller
 from syncd.api.context import app_settings, db_session
-from syncd.api.errors import ApiError, FieldErrors, invalid
 from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
 from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, Pages
 from syncd.config import Settings
 from syncd.cronofy.times import format_local, format_utc, parse_bound, parse_zone
+from syncd.errors import FieldErrors, NotFoundError, invalid
 from syncd.store.events import BusySpan
 from syncd.store.models import Account
 from syncd.store.queries import calendar_ids_by_account, count_spans, page_of_spans
@@ -107,7 +107,7 @@ def _query_from_token(token: str) -> FreeBusyQuery:
     except (TypeError, ValueError, KeyError, OSError):
         query = None
     if query is None:
-        raise ApiError(404, "not_found", "unknown page")
+        raise NotFoundError("unknown page")
     return query
 
 

@@ -17,7 +17,8 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
 
 from providers.base import CalendarProvider, ProviderError, PushRequest
-from syncd.registry import UnknownProvider, provider_class
+from syncd.errors import UnknownProvider
+from syncd.registry import provider_class
 from syncd.sync.push import FORBIDDEN, IGNORED, SCHEDULED, UNKNOWN, accept_notifications
 
 router = APIRouter(tags=["push"], include_in_schema=False)

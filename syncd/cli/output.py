@@ -1,0 +1,34 @@
+"""What every command prints through: the two consoles, ``--json`` and tables.
+
+Tests replace ``out.print`` to stand in for the operator's browser, so every module
+prints through these two objects rather than consoles of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    shown = Table(title=title)
+    for column in columns:
+        # ids must stay copy-pastable: fold long values instead of truncating them
+        shown.add_column(column, overflow="fold")
+    for row in rows:
+        shown.add_row(*["" if value is None else str(value) for value in row])
+    out.print(shown)

@@ -1,0 +1,207 @@
+"""``syncd profiles``: connecting calendar services to accounts, listing, reauthorizing
+and removing them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+import typer
+from sqlmodel import Session
+
+from providers.base import OAuthCalendarProvider
+from syncd.cli.output import JsonOption, err, out, print_json, table
+from syncd.cli.runtime import runtime
+from syncd.errors import ConfigError, UserError
+from syncd.oauth_flow import authorize_interactively
+from syncd.registry import build_provider, oauth_client, provider_class
+from syncd.registry import provider_endpoints as endpoints_for
+from syncd.store.models import Profile, utcnow
+from syncd.store.profiles import (
+    create_profile,
+    find_profile,
+    list_profiles,
+    profile_credentials,
+    reauthorize_profile,
+    remove_profile,
+)
+from syncd.store.tenants import find_account
+from syncd.sync.push import stop_profile_channels
+from syncd.sync.run import SyncContext
+from syncd.sync.status import effective_status
+
+profiles_app = typer.Typer(help="Connected calendar services.", no_args_is_help=True)
+
+profiles_connect_app = typer.Typer(
+    help="Connect a calendar service to an account.", no_args_is_help=True
+)
+profiles_app.add_typer(profiles_connect_app, name="connect")
+
+
+def _add_profile(account_id: str, provider: str, credentials: dict[str, Any]) -> Profile:
+    settings = runtime.settings
+    try:
+        adapter = build_provider(settings, provider, credentials)
+    except ValueError as error:  # how an adapter (it cannot import syncd) refuses credentials
+        raise UserError(str(error), code="invalid_credentials") from None
+    name = adapter.profile_name()
+    with runtime.session() as session:
+        account = find_account(session, account_id)
+        refreshed = adapter.refreshed_credentials()
+        return create_profile(
+            session, runtime.box, account, provider, name, refreshed or credentials
+        )
+
+
+@profiles_connect_app.command("caldav")
+def connect_caldav(
+    account_id: Annotated[str, typer.Option("--account")],
+    url: Annotated[str, typer.Option("--url", help="Server, principal or calendar URL.")],
+    username: Annotated[str, typer.Option("--username")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True)],
+) -> None:
+    """Connect a CalDAV account (iCloud, Fastmail, Nextcloud, Radicale, …)."""
+    with runtime.session() as session:
+        find_account(session, account_id)
+    profile = _add_profile(
+        account_id, "caldav", {"url": url, "username": username, "password": password}
+    )
+    out.print(profile.id)
+
+
+def _oauth_credentials(provider: str, refresh_token: str | None) -> dict[str, Any]:
+    # Only OAuth providers get here (google, microsoft, or `uses_oauth` on reauthorize).
+    cls = cast("type[OAuthCalendarProvider]", provider_class(provider))
+    if refresh_token:
+        return cls.credentials_from_refresh_token(refresh_token)
+    settings = runtime.settings
+    client = oauth_client(settings, provider)
+    if not client.client_id:
+        raise ConfigError(
+            f"no OAuth client configured for {provider}: "
+            f"set [{provider}] client_id and client_secret"
+        )
+    err.print(f"Open this URL to authorize {provider} access (waiting for the redirect):")
+    return authorize_interactively(
+        cls,
+        client,
+        endpoints_for(settings, provider),
+        announce=lambda url: out.print(url, soft_wrap=True),
+    )
+
+
+@profiles_connect_app.command("google")
+def connect_google(
+    account_id: Annotated[str, typer.Option("--account")],
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-token", help="Import an existing grant instead of the browser flow."
+        ),
+    ] = None,
+) -> None:
+    """Connect Google Calendar through OAuth (or import a refresh token)."""
+    with runtime.session() as session:
+        find_account(session, account_id)
+    profile = _add_profile(account_id, "google", _oauth_credentials("google", refresh_token))
+    out.print(profile.id)
+
+
+@profiles_connect_app.command("microsoft")
+def connect_microsoft(
+    account_id: Annotated[str, typer.Option("--account")],
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-token", help="Import an existing grant instead of the browser flow."
+        ),
+    ] = None,
+) -> None:
+    """Connect Microsoft 365 / Outlook through OAuth (or import a refresh token)."""
+    with runtime.session() as session:
+        find_account(session, account_id)
+    profile = _add_profile(account_id, "microsoft", _oauth_credentials("microsoft", refresh_token))
+    out.print(profile.id)
+
+
+def profile_rows(session: Session, account_id: str | None) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows = []
+    for profile in list_profiles(session, account_id=account_id):
+        current = effective_status(profile, now, runtime.settings.staleness_bound)
+        rows.append(
+            {
+                "profile_id": profile.id,
+                "account_id": profile.account_id,
+                "provider": profile.provider,
+                "profile_name": profile.name,
+                "sync_status": current.sync_status,
+                "reason": current.reason,
+                "last_success": profile.last_success_at.isoformat()
+                if profile.last_success_at
+                else None,
+            }
+        )
+    return rows
+
+
+@profiles_app.command("list")
+def profiles_list(
+    account_id: Annotated[str | None, typer.Option("--account")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List profiles with their sync_status, reason and last success."""
+    with runtime.session() as session:
+        if account_id:
+            find_account(session, account_id)
+        rows = profile_rows(session, account_id)
+    if as_json:
+        print_json(rows)
+        return
+    columns = [
+        "profile_id",
+        "account_id",
+        "provider",
+        "profile_name",
+        "sync_status",
+        "reason",
+        "last_success",
+    ]
+    table("profiles", columns, [[row[c] for c in columns] for row in rows])
+
+
+@profiles_app.command("reauthorize")
+def profiles_reauthorize(
+    profile_id: str,
+    refresh_token: Annotated[str | None, typer.Option("--refresh-token")] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", help="CalDAV: the new password.")
+    ] = None,
+    username: Annotated[
+        str | None, typer.Option("--username", help="CalDAV: a new username.")
+    ] = None,
+) -> None:
+    """Authorize a profile again; it is pending until its next successful sync."""
+    with runtime.session() as session:
+        profile = find_profile(session, profile_id)
+        provider = profile.provider
+        old = profile_credentials(runtime.box, profile)
+    if provider_class(provider).uses_oauth:
+        credentials = _oauth_credentials(provider, refresh_token)
+    else:
+        if password is None:
+            password = typer.prompt("password", hide_input=True)
+        credentials = {**old, "password": password, **({"username": username} if username else {})}
+    with runtime.session() as session:
+        reauthorize_profile(session, runtime.box, find_profile(session, profile_id), credentials)
+    out.print(f"{profile_id} reauthorized: pending until its next successful sync")
+
+
+@profiles_app.command("remove")
+def profiles_remove(profile_id: str) -> None:
+    """Remove a profile and everything synced from it (its push channels are stopped)."""
+    with runtime.session() as session:
+        find_profile(session, profile_id)  # a missing profile fails before anything is stopped
+    stop_profile_channels(SyncContext(runtime.engine, runtime.settings, runtime.box), profile_id)
+    with runtime.session() as session:
+        remove_profile(session, find_profile(session, profile_id))
+    out.print(f"removed {profile_id}")

@@ -1,0 +1,61 @@
+"""Settings, database and key material, set up lazily once per command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from syncd.config import Settings, load_settings
+from syncd.logs import configure_logging
+from syncd.store.crypto import SecretBox
+from syncd.store.db import make_engine, session_scope, upgrade_schema_exclusively
+
+
+@dataclass
+class Runtime:
+    """Settings plus the database and key material, set up once per command."""
+
+    config_path: str | None
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+    _box: SecretBox | None = None
+
+    def reset(self) -> None:
+        """Forget everything: the next command reads its settings afresh."""
+        self.config_path = None
+        self._settings = None
+        self._engine = None
+        self._box = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+            configure_logging(self._settings.log_level)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+            upgrade_schema_exclusively(self._engine)
+        return self._engine
+
+    @property
+    def box(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox(self.settings.secret_keys)
+        return self._box
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as session:
+            yield session
+
+
+#: The one runtime every command module uses; ``syncd.cli.main`` resets it per run.
+runtime = Runtime(config_path=None)

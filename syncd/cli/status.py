@@ -1,0 +1,122 @@
+"""``syncd status``: a summary of the fleet, read from the store and the metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine
+
+from syncd import metrics
+from syncd.cli.output import JsonOption, print_json, table
+from syncd.cli.runtime import runtime
+from syncd.config import Settings
+from syncd.logs import redact
+from syncd.store import fleet
+from syncd.store.models import utcnow
+
+
+def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[str, Any]:
+    """What `syncd status` shows: profiles by status and provider, scheduling, daemons seen
+    in the last hour, queue backlogs and the latest errors (redacted)."""
+    now = utcnow()
+    hour_ago = now - dt.timedelta(hours=1)
+    with engine.connect() as connection:
+        counts = metrics.fleet_counts(connection, settings.staleness_bound)
+        queues = metrics.backlogs(connection)
+        providers = fleet.stored_status_counts_by_provider(connection)
+        oldest_due = fleet.oldest_due_at(connection, now)
+        outcomes = fleet.sync_outcome_counts_since(connection, hour_ago)
+        workers = [
+            {"worker": row.worker, "runs": row.runs, "last_run_at": row.last_run_at.isoformat()}
+            for row in fleet.workers_active_since(connection, hour_ago)
+        ]
+        failing = fleet.latest_profile_errors(connection, errors)
+    return {
+        "profiles": {"total": sum(counts.by_status.values()), **counts.by_status},
+        "by_provider": providers,
+        "scheduling": {
+            "due": counts.due,
+            "leased": counts.leased,
+            "most_overdue_seconds": round((now - oldest_due).total_seconds(), 1)
+            if oldest_due
+            else 0,
+        },
+        "syncs_last_hour": outcomes,
+        "daemons_last_hour": workers,
+        "queues": {
+            queue: {
+                "pending": item.pending,
+                "oldest_pending_age_seconds": round((now - item.oldest_pending_at).total_seconds())
+                if item.oldest_pending_at
+                else 0,
+            }
+            for queue, item in queues.items()
+        },
+        "last_errors": [
+            {
+                "profile_id": row.profile_id,
+                "provider": row.provider,
+                "sync_status": row.sync_status,
+                "failures": row.failure_count,
+                "last_attempt_at": row.last_attempt_at.isoformat() if row.last_attempt_at else None,
+                "error": redact(row.last_error or ""),
+            }
+            for row in failing
+        ],
+    }
+
+
+def status_command(as_json: JsonOption = False) -> None:
+    """A summary of the fleet: profiles by status, scheduling, daemons, backlogs, errors."""
+    summary = fleet_summary(runtime.engine, runtime.settings)
+    if as_json:
+        print_json(summary)
+        return
+    profiles = summary["profiles"]
+    table(
+        "profiles",
+        ["total", "active", "pending", "disconnected"],
+        [[profiles[key] for key in ("total", "active", "pending", "disconnected")]],
+    )
+    if summary["by_provider"]:
+        table(
+            "stored sync_status by provider",
+            ["provider", "active", "pending", "disconnected"],
+            [
+                [name, row.get("active", 0), row.get("pending", 0), row.get("disconnected", 0)]
+                for name, row in sorted(summary["by_provider"].items())
+            ],
+        )
+    scheduling = summary["scheduling"]
+    table(
+        "scheduling",
+        ["due now", "leased now", "most overdue (s)", "syncs last hour"],
+        [
+            [
+                scheduling["due"],
+                scheduling["leased"],
+                scheduling["most_overdue_seconds"],
+                ", ".join(f"{k}: {v}" for k, v in sorted(summary["syncs_last_hour"].items()))
+                or "none",
+            ]
+        ],
+    )
+    if summary["daemons_last_hour"]:
+        table(
+            "daemons (last hour)",
+            ["worker", "runs", "last_run_at"],
+            [list(row.values()) for row in summary["daemons_last_hour"]],
+        )
+    if summary["queues"]:
+        table(
+            "queues",
+            ["queue", "pending", "oldest pending (s)"],
+            [
+                [queue, item["pending"], item["oldest_pending_age_seconds"]]
+                for queue, item in summary["queues"].items()
+            ],
+        )
+    if summary["last_errors"]:
+        columns = ["profile_id", "provider", "sync_status", "failures", "last_attempt_at", "error"]
+        table("last errors", columns, [[row[c] for c in columns] for row in summary["last_errors"]])
