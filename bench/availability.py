@@ -35,8 +35,14 @@ Figures printed (every line that starts with a capitalised word is a figure):
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import http.client
+import io
 import json
+import os
+import platform
+import pstats
 import random
 import re
 import secrets
@@ -54,6 +60,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy import DateTime, Engine, create_engine, text
@@ -197,7 +205,6 @@ class EventSpec:
 
 def member_events(member: int, events: int) -> list[EventSpec]:
     """``events`` occurrences over DATA_DAYS for one member: ~10 % from weekly series."""
-    from zoneinfo import ZoneInfo
 
     rng = random.Random(1000 + member)
     zone = ZoneInfo(SERIES_ZONE)
@@ -486,10 +493,6 @@ def bench_in_process(world: World, repeat: int, profile: bool) -> None:
     print(ratio_line("in-process handler / floor", handler, floor, 2.0))
     print(ratio_line("in-process previous route path / floor", previous, floor, 2.0))
     if profile:
-        import cProfile
-        import io
-        import pstats
-
         profiler = cProfile.Profile()
         profiler.runcall(
             lambda: [core_availability(world, calendars, start, end, warm) for _ in range(5)]
@@ -755,8 +758,6 @@ def run_python_load(
 
 def _load_generator(argv: list[str]) -> None:
     """``_load URL KEY CONCURRENCY SECONDS MAX_REQUESTS`` (body on stdin); prints JSON."""
-    import http.client
-    from urllib.parse import urlsplit
 
     url, key, concurrency, seconds, max_requests = argv
     body = sys.stdin.read().encode()
@@ -913,9 +914,6 @@ def main(argv: list[str] | None = None) -> None:
     load_seconds = options.load_seconds or (1.0 if smoke else 10.0)
     levels = [int(c) for c in (options.concurrency or ("1,4" if smoke else "1,4,16,64")).split(",")]
     use_wrk = not options.python_load and shutil.which("wrk") is not None
-
-    import os
-    import platform
 
     print(
         f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import cProfile
 import io
 import json
+import os
 import platform
 import pstats
 import statistics
@@ -35,14 +36,16 @@ from unittest import mock
 
 import httplib2
 import requests
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from bench.google_samples import seed_google_events
 from syncd.config import Settings, load_settings
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import create_account, create_application
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
+from tests.emulators.google import GoogleCalendarEmulator
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -108,7 +111,6 @@ def ratio_line(label: str, numerator: Timings, denominator: Timings, target: flo
 
 def machine_line() -> str:
     """What the figures were measured on."""
-    import os
 
     return (
         f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
@@ -204,7 +206,6 @@ def new_store(
 
 def count_rows(store: SyncStore, table: str) -> int:
     """Rows in one table of the store (``event``, ``occurrence``)."""
-    from sqlalchemy import text
 
     with store.engine.connect() as connection:
         return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
@@ -277,9 +278,6 @@ def google_emulator_process(events: int, calendar_id: str) -> Iterator[EmulatorH
 
 def _serve_google_emulator(events: int, calendar_id: str) -> None:
     """The child side of :func:`google_emulator_process`."""
-    from bench.sync_google import seed_google_events
-    from tests.emulators.google import GoogleCalendarEmulator
-
     with GoogleCalendarEmulator() as emulator:
         started = time.perf_counter()
         emulator.add_calendar(calendar_id, primary=True, time_zone="Europe/Berlin")

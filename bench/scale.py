@@ -47,7 +47,8 @@ from syncd.store.db import make_engine, upgrade_schema
 from syncd.store.models import Profile, SyncRun, utcnow
 from syncd.sync.leases import claim_due_profiles, release_leases
 from syncd.sync.run import SyncContext, sync_profile
-from tests.fleet import Daemon, insert_profiles, start_daemon, wait_for
+from tests.emulators.google import Fault, GoogleCalendarEmulator
+from tests.fleet import Daemon, insert_profiles, seed_users, start_daemon, wait_for
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVENTS_PER_CALENDAR = 3
@@ -102,9 +103,6 @@ def emulator_process(users: int, latency: float = 0.0) -> Iterator[EmulatorInfo]
 
 
 def _serve_emulator(users: int, grants_path: str, latency: float) -> None:
-    from tests.emulators.google import Fault, GoogleCalendarEmulator
-    from tests.fleet import seed_users
-
     with GoogleCalendarEmulator() as emulator:
         grants = seed_users(emulator, users, EVENTS_PER_CALENDAR)
         if latency > 0:

@@ -54,6 +54,7 @@ from bench.common import (
 )
 from providers.microsoft import CA_BUNDLE_ENV, MicrosoftProvider
 from syncd.config import OAuthProviderSettings
+from tests.emulators.graph import DEFAULT_USER, GraphEmulator
 
 FLOOR_TARGET = 1.3
 SMOKE_EVENTS = 300
@@ -171,8 +172,6 @@ def graph_emulator_process(events: int) -> Iterator[GraphHandle]:
 
 
 def _serve_emulator(events: int) -> None:
-    from tests.emulators.graph import DEFAULT_USER, GraphEmulator
-
     with GraphEmulator() as emulator:
         started = time.perf_counter()
         emulator.add_calendar(CALENDAR_ID, name="Bench", default=True)

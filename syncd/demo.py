@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from syncd.api.server import ApiServer
 from syncd.config import load_settings
 from syncd.logs import configure_logging
 from syncd.radicale_server import RadicaleServer, sample_event_ics, seed_calendar_files
@@ -139,8 +140,6 @@ def run_demo(
     engine = make_engine(settings.database_url)
     upgrade_schema(engine)
     box = SecretBox(settings.secret_keys)
-
-    from syncd.api.server import ApiServer
 
     with RadicaleServer(storage_folder=storage) as radicale:
         setup = _create_demo_tenants(engine, box, settings, radicale.url)

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import icalendar
 import requests
@@ -283,7 +284,6 @@ def sample_event_ics(
     of an RRULE line (``"FREQ=WEEKLY;COUNT=5"``). ``attendees`` maps e-mail addresses to
     PARTSTAT values. Each override is ``(recurrence_id, start, end, summary)``.
     """
-    from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(tzid) if tzid else None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from syncd.store.db import session_scope
+from syncd.store.tenants import revoke_access_tokens
 from tests.fixtures.api import ApiWorld
 
 
@@ -33,8 +35,6 @@ def test_an_unknown_token_is_401(api_client: TestClient) -> None:
 
 
 def test_a_revoked_access_token_is_401(api_client: TestClient, api_world: ApiWorld) -> None:
-    from syncd.store.db import session_scope
-    from syncd.store.tenants import revoke_access_tokens
 
     account = api_world.account(api_world.application("acme"), "a@example.com")
     with session_scope(api_world.engine) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import threading
@@ -201,7 +202,6 @@ def _browser_that_consents(emulator: GoogleCalendarEmulator, user: str) -> Calla
 
 
 def _one_hour_tomorrow() -> tuple[Any, Any]:
-    import datetime as dt
 
     start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(10), dt.UTC)
     return start, start + dt.timedelta(hours=1)

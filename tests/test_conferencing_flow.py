@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from syncd.conferencing import meeting as meeting_step
 from syncd.config import OAuthProviderSettings
 from syncd.store.db import session_scope
 from syncd.store.managed import create_conferencing_profile
-from syncd.store.models import ConferencingProfile, Profile
+from syncd.store.models import ConferencingProfile, ManagedEvent, Profile, utcnow
 from syncd.store.tenants import find_account
 from tests import test_events_api as events_api
 from tests.emulators.goto import GoToEmulator
@@ -255,9 +256,6 @@ def test_rotated_refresh_tokens_are_persisted(world: World, zoom: ZoomEmulator) 
 
 
 def _make_due(world: World) -> None:
-    from sqlalchemy import update
-
-    from syncd.store.models import ManagedEvent, utcnow
 
     with session_scope(world.engine) as session:
         session.execute(update(ManagedEvent).values(next_attempt_at=utcnow()))

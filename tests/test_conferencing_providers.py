@@ -11,7 +11,7 @@ from conferencing_providers.base import MeetingRequest
 from conferencing_providers.eight_by_eight import EightByEightProvider
 from conferencing_providers.goto import GoToProvider
 from conferencing_providers.zoom import ZoomProvider
-from providers.base import AuthRevoked, OAuthClient, ProviderEndpoints, RateLimited
+from providers.base import AuthRevoked, OAuthClient, ProviderEndpoints, RateLimited, TransientError
 from tests.emulators.goto import GoToEmulator
 from tests.emulators.zoom import Fault, OAuthEmulator, ZoomEmulator
 
@@ -111,7 +111,6 @@ def test_zoom_daily_limit_waits_until_the_next_day(zoom: ZoomEmulator) -> None:
 
 
 def test_zoom_server_errors_are_transient(zoom: ZoomEmulator) -> None:
-    from providers.base import TransientError
 
     zoom.inject("/v2/users/me/meetings", Fault(503, {"code": 503, "message": "busy"}))
     with pytest.raises(TransientError):

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import httplib2
 import pytest
+from googleapiclient.errors import HttpError
 
 from providers.base import (
     AuthRevoked,
@@ -816,8 +818,6 @@ def test_exchange_of_an_unknown_code_raises_auth_revoked(
 
 
 def _http_error(status: int, reason: str, retry_after: str | None = None):
-    import httplib2
-    from googleapiclient.errors import HttpError
 
     headers = {"status": str(status)}
     if retry_after:

@@ -29,7 +29,7 @@ from providers.base import RemoteEvent, TransientError
 from syncd import cli, metrics
 from syncd.api.app import create_app
 from syncd.config import Settings, load_settings
-from syncd.logs import JsonFormatter, log_context, redact
+from syncd.logs import ContextFilter, JsonFormatter, log_context, redact
 from syncd.notify.outbox import enqueue
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
@@ -202,7 +202,6 @@ def test_logs_of_a_sync_run_carry_profile_and_account_ids_and_never_a_token(
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    from syncd.logs import ContextFilter
 
     handler.addFilter(ContextFilter())
     root = logging.getLogger()

@@ -18,6 +18,7 @@ from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.models import Calendar, Profile, PushChannel
+from syncd.sync.leases import request_sync_now
 from syncd.sync.push import FORCED_POLL_FRACTION, PushMaintenance, hash_secret
 from syncd.sync.run import SyncContext, sync_profile
 from syncd.sync.status import DISCONNECTED
@@ -360,7 +361,6 @@ def test_with_push_off_the_poll_interval_is_left_alone(
 def test_a_push_that_arrives_during_a_sync_is_not_lost(
     context: SyncContext, google: GoogleCalendarEmulator
 ) -> None:
-    from syncd.sync.leases import request_sync_now
 
     profile_id = synced_profile(context, "google", google.issue_grant())
     base_factory = context.provider_factory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select
@@ -229,7 +230,6 @@ def test_cancelled_transparent_and_declined_events_are_not_busy(
 def test_weekly_series_keeps_local_time_across_the_dst_change(
     context: SyncContext, engine: Engine, profile_id: str, remote: FakeAccount
 ) -> None:
-    from zoneinfo import ZoneInfo
 
     london = ZoneInfo("Europe/London")
     change = next_spring_forward_in_europe(dt.date.today())
