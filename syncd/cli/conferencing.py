@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from syncd.cli.output import JsonOption, err, out, print_json, table
+from syncd.cli.output import JsonOption, err, listing, out
 from syncd.cli.runtime import runtime
 from syncd.conferencing import authorize
 from syncd.oauth_flow import authorize_interactively
@@ -88,11 +88,8 @@ def conferencing_list(
         if account_id:
             find_account(session, account_id)
         rows = conferencing_rows(session, account_id)
-    if as_json:
-        print_json(rows)
-        return
     columns = ["profile_id", "account_id", "provider", "profile_name", "status", "default"]
-    table("conferencing profiles", columns, [[row[c] for c in columns] for row in rows])
+    listing("conferencing profiles", columns, rows, as_json)
 
 
 @conferencing_app.command("default")

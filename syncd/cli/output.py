@@ -32,3 +32,11 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         shown.add_row(*["" if value is None else str(value) for value in row])
     out.print(shown)
+
+
+def listing(title: str, columns: list[str], rows: list[dict[str, Any]], as_json: bool) -> None:
+    """What every ``list`` command prints: the rows as JSON, or these columns as a table."""
+    if as_json:
+        print_json(rows)
+        return
+    table(title, columns, [[row[c] for c in columns] for row in rows])

@@ -9,7 +9,7 @@ import typer
 from sqlmodel import Session
 
 from providers.base import OAuthCalendarProvider
-from syncd.cli.output import JsonOption, err, out, print_json, table
+from syncd.cli.output import JsonOption, err, listing, out
 from syncd.cli.runtime import runtime
 from syncd.errors import ConfigError, UserError
 from syncd.oauth_flow import authorize_interactively
@@ -89,38 +89,35 @@ def _oauth_credentials(provider: str, refresh_token: str | None) -> dict[str, An
     )
 
 
+RefreshTokenOption = Annotated[
+    str | None,
+    typer.Option("--refresh-token", help="Import an existing grant instead of the browser flow."),
+]
+
+
+def _connect_oauth(provider: str, account_id: str, refresh_token: str | None) -> None:
+    with runtime.session() as session:
+        find_account(session, account_id)
+    profile = _add_profile(account_id, provider, _oauth_credentials(provider, refresh_token))
+    out.print(profile.id)
+
+
 @profiles_connect_app.command("google")
 def connect_google(
     account_id: Annotated[str, typer.Option("--account")],
-    refresh_token: Annotated[
-        str | None,
-        typer.Option(
-            "--refresh-token", help="Import an existing grant instead of the browser flow."
-        ),
-    ] = None,
+    refresh_token: RefreshTokenOption = None,
 ) -> None:
     """Connect Google Calendar through OAuth (or import a refresh token)."""
-    with runtime.session() as session:
-        find_account(session, account_id)
-    profile = _add_profile(account_id, "google", _oauth_credentials("google", refresh_token))
-    out.print(profile.id)
+    _connect_oauth("google", account_id, refresh_token)
 
 
 @profiles_connect_app.command("microsoft")
 def connect_microsoft(
     account_id: Annotated[str, typer.Option("--account")],
-    refresh_token: Annotated[
-        str | None,
-        typer.Option(
-            "--refresh-token", help="Import an existing grant instead of the browser flow."
-        ),
-    ] = None,
+    refresh_token: RefreshTokenOption = None,
 ) -> None:
     """Connect Microsoft 365 / Outlook through OAuth (or import a refresh token)."""
-    with runtime.session() as session:
-        find_account(session, account_id)
-    profile = _add_profile(account_id, "microsoft", _oauth_credentials("microsoft", refresh_token))
-    out.print(profile.id)
+    _connect_oauth("microsoft", account_id, refresh_token)
 
 
 def profile_rows(session: Session, account_id: str | None) -> list[dict[str, Any]]:
@@ -154,9 +151,6 @@ def profiles_list(
         if account_id:
             find_account(session, account_id)
         rows = profile_rows(session, account_id)
-    if as_json:
-        print_json(rows)
-        return
     columns = [
         "profile_id",
         "account_id",
@@ -166,7 +160,7 @@ def profiles_list(
         "reason",
         "last_success",
     ]
-    table("profiles", columns, [[row[c] for c in columns] for row in rows])
+    listing("profiles", columns, rows, as_json)
 
 
 @profiles_app.command("reauthorize")
