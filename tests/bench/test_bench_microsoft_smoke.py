@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.bench.test_bench_smoke import COMMON_FIGURES, assert_figures, run_benchmark
+from tests.support.bench import COMMON_FIGURES, assert_figures, run_benchmark
 
 pytestmark = pytest.mark.slow
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -16,53 +14,11 @@ import requests
 
 from syncd import cli
 from syncd.radicale_server import free_port, sample_event_ics
-from syncd.store.crypto import generate_key
 from tests.emulators.google import GoogleCalendarEmulator
+from tests.support.cli import CliResult, account_id, connect_caldav, run_cli
 from tests.support.radicale import CalDAVAccount
 
-CliResult = tuple[int, str, str]
-
-
-@pytest.fixture
-def run_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., CliResult]:
-    """``run_cli("accounts", "list")`` → (exit status, stdout, stderr), in-process."""
-    monkeypatch.setenv("SYNCD_DATABASE_URL", f"sqlite:///{tmp_path / 'syncd.db'}")
-    monkeypatch.setenv("SYNCD_SECRET_KEYS", generate_key())
-
-    def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
-
-    return run
-
-
-@pytest.fixture
-def account_id(run_cli: Callable[..., CliResult]) -> str:
-    assert run_cli("apps", "create", "acme")[0] == 0
-    status, output, _ = run_cli("accounts", "create", "--app", "acme", "--email", "ada@example.com")
-    assert status == 0
-    return output.strip()
-
-
-def connect_caldav(
-    run_cli: Callable[..., CliResult], account_id: str, caldav: CalDAVAccount
-) -> str:
-    creds = caldav.credentials
-    status, output, error = run_cli(
-        "profiles", "connect", "caldav", "--account", account_id, "--url", creds["url"],
-        "--username", creds["username"], "--password", creds["password"],
-    )  # fmt: skip
-    assert status == 0, error
-    return output.strip()
+__all__ = ["account_id", "run_cli"]  # fixtures from tests/support/cli.py
 
 
 def test_apps_create_prints_the_api_key_once(run_cli: Callable[..., CliResult]) -> None:

@@ -20,10 +20,10 @@ from syncd.store.db import make_engine, session_scope
 from syncd.store.managed import upsert_managed_event
 from syncd.store.models import Account, Calendar, ManagedEvent
 from tests.emulators.zoom import ZoomEmulator
+from tests.support.cli import CliResult, account_id, connect_caldav, run_cli
 from tests.support.radicale import CalDAVAccount
-from tests.unit.cli.test_cli import CliResult, account_id, connect_caldav, run_cli
 
-__all__ = ["account_id", "run_cli"]  # fixtures shared with tests/unit/cli/test_cli.py
+__all__ = ["account_id", "run_cli"]  # fixtures from tests/support/cli.py
 
 
 @pytest.fixture

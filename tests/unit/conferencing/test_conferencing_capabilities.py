@@ -16,10 +16,9 @@ from conferencing_providers.base import Conferencing, ConferencingProvider, Meet
 from syncd.conferencing import capabilities
 from syncd.conferencing.record import MeetingRecord
 from syncd.registry import conferencing_providers
-from tests.unit.api import test_events_api as events_api
-from tests.unit.api.test_events_api import World, subscribed
+from tests.support.events_world import World, subscribed, world
 
-world = events_api.world  # the shared fixture
+__all__ = ["world"]  # the shared fixture, from tests/support/events_world.py
 
 
 class AcmeRooms(ConferencingProvider):

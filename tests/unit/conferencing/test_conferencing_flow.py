@@ -18,16 +18,16 @@ from syncd.store.models import ConferencingProfile, ManagedEvent, Profile, utcno
 from syncd.store.tenants import find_account
 from tests.emulators.goto import GoToEmulator
 from tests.emulators.zoom import Fault, ZoomEmulator
-from tests.unit.api import test_events_api as events_api
-from tests.unit.api.test_events_api import (
+from tests.support.events_world import (
     GOOGLE_CALENDAR,
     World,
     at,
     set_default_conferencing,
     subscribed,
+    world,
 )
 
-world = events_api.world  # the shared fixture
+__all__ = ["world"]  # the shared fixture, from tests/support/events_world.py
 
 
 @pytest.fixture(autouse=True)
