@@ -36,13 +36,13 @@ from sqlalchemy import create_engine, text
 
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, upgrade_schema
-from tests.fixtures.conferencing_live import (
+from tests.support.conferencing_live import (
     LiveWorld,
     emulator_environment,
     live_world,
     wait_for,
 )
-from tests.fleet import daemon_environment, start_daemon
+from tests.support.fleet import daemon_environment, start_daemon
 
 TARGET_P99_SECONDS = 2.0
 

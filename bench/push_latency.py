@@ -47,7 +47,13 @@ from syncd.sync.daemon import SyncDaemon
 from tests.emulators.google import GoogleCalendarEmulator
 from tests.emulators.graph import DEFAULT_USER as GRAPH_USER
 from tests.emulators.graph import GraphEmulator
-from tests.push_world import add_profile, channels_of, emulated_settings, profile_row, wait_until
+from tests.support.push_world import (
+    add_profile,
+    channels_of,
+    emulated_settings,
+    profile_row,
+    wait_until,
+)
 
 PUSH_TARGET_P95 = 2.0
 DEFAULT_POLL_INTERVAL = Settings.model_fields["poll_interval"].default

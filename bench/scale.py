@@ -48,7 +48,7 @@ from syncd.store.models import Profile, SyncRun, utcnow
 from syncd.sync.leases import claim_due_profiles, release_leases
 from syncd.sync.run import SyncContext, sync_profile
 from tests.emulators.google import Fault, GoogleCalendarEmulator
-from tests.fleet import Daemon, insert_profiles, seed_users, start_daemon, wait_for
+from tests.support.fleet import Daemon, insert_profiles, seed_users, start_daemon, wait_for
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVENTS_PER_CALENDAR = 3

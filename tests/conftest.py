@@ -1,9 +1,9 @@
-"""Shared pytest configuration; fixtures live in tests/fixtures/, one module per concern."""
+"""Shared pytest configuration; fixtures live in tests/support/, one module per concern."""
 
 pytest_plugins = [
-    "tests.fixtures.store",
-    "tests.fixtures.api",
-    "tests.fixtures.google_emulator",
-    "tests.fixtures.graph_emulator",
-    "tests.fixtures.radicale",
+    "tests.support.store",
+    "tests.support.api",
+    "tests.support.google_emulator",
+    "tests.support.graph_emulator",
+    "tests.support.radicale",
 ]

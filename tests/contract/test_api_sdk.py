@@ -1,0 +1,142 @@
+"""The official pycronofy SDK, pointed at a real syncd server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pycronofy
+import pytest
+from pycronofy.exceptions import PyCronofyRequestError
+
+from syncd.api.server import ApiServer
+from tests.support.api import ApiAccount, ApiApplication, ApiWorld
+
+DAY = dt.date(2030, 1, 8)
+
+
+def at(hour: int, day: dt.date = DAY) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
+
+
+def sdk(server: ApiServer, bearer: str) -> pycronofy.Client:
+    """A client whose requests go to ``server`` (pycronofy has no base-URL option)."""
+    client = pycronofy.Client(access_token=bearer)
+    client.request_handler.base_url = server.url
+    return client
+
+
+@pytest.fixture
+def tenant(api_world: ApiWorld) -> ApiApplication:
+    return api_world.application("acme")
+
+
+@pytest.fixture
+def alice(api_world: ApiWorld, tenant: ApiApplication) -> ApiAccount:
+    account = api_world.account(tenant, "alice@example.com")
+    api_world.profile(account, name="alice@gmail.com")
+    api_world.calendar(account, "Work", primary=True, integrated_conferencing=True)
+    return account
+
+
+@pytest.fixture
+def bob(api_world: ApiWorld, tenant: ApiApplication) -> ApiAccount:
+    account = api_world.account(tenant, "bob@example.com")
+    api_world.profile(account)
+    api_world.calendar(account, "Work")
+    return account
+
+
+def test_sdk_lists_calendars(api_server: ApiServer, alice: ApiAccount) -> None:
+    (calendar,) = sdk(api_server, alice.token).list_calendars()
+    assert calendar["calendar_id"] == alice.calendar_ids[0]
+    assert calendar["calendar_integrated_conferencing_available"] is True
+
+
+def test_sdk_lists_profiles(api_server: ApiServer, alice: ApiAccount) -> None:
+    (profile,) = sdk(api_server, alice.token).list_profiles()
+    assert (profile["profile_name"], profile["sync_status"]) == ("alice@gmail.com", "active")
+
+
+def test_sdk_reads_userinfo(api_server: ApiServer, alice: ApiAccount) -> None:
+    assert sdk(api_server, alice.token).userinfo()["sub"] == alice.id
+
+
+def test_sdk_reads_free_busy_across_pages(
+    api_server: ApiServer, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    api_server.app.state.free_busy_page_size = 2
+    for hour in range(9, 14):
+        api_world.event(alice.calendar_ids[0], at(hour), at(hour) + dt.timedelta(minutes=30))
+    pages = sdk(api_server, alice.token).read_free_busy(
+        calendar_ids=alice.calendar_ids, from_date=DAY, to_date=DAY + dt.timedelta(days=1)
+    )
+    assert pages.total == 3
+    starts = [block["start"] for block in pages.all()]
+    assert starts == [at(hour).strftime("%Y-%m-%dT%H:%M:%SZ") for hour in range(9, 14)]
+
+
+def test_sdk_availability_with_the_api_key_finds_common_free_time(
+    api_server: ApiServer,
+    api_world: ApiWorld,
+    tenant: ApiApplication,
+    alice: ApiAccount,
+    bob: ApiAccount,
+) -> None:
+    api_world.event(alice.calendar_ids[0], at(9), at(11))
+    api_world.event(bob.calendar_ids[0], at(12), at(17))
+    periods = sdk(api_server, tenant.api_key).availability(
+        participants=[{"members": [alice.id, bob.id]}],
+        required_duration=30,
+        available_periods=[{"start": at(9), "end": at(17)}],
+    )
+    assert periods == [
+        {
+            "start": "2030-01-08T11:00:00Z",
+            "end": "2030-01-08T12:00:00Z",
+            "participants": [{"sub": alice.id}, {"sub": bob.id}],
+        }
+    ]
+
+
+def test_sdk_availability_slots_with_buffer_and_interval(
+    api_server: ApiServer, api_world: ApiWorld, tenant: ApiApplication, alice: ApiAccount
+) -> None:
+    api_world.event(alice.calendar_ids[0], at(10), at(11))
+    slots = sdk(api_server, tenant.api_key).availability(
+        participants=[{"members": [{"sub": alice.id}], "required": "all"}],
+        required_duration=60,
+        available_periods=[{"start": at(9), "end": at(13)}],
+        buffer={"after": {"minutes": 0}, "before": {"minutes": 30}},
+        start_interval=30,
+        response_format="slots",
+    )
+    assert [(s["start"], s["end"]) for s in slots] == [
+        ("2030-01-08T09:00:00Z", "2030-01-08T10:00:00Z"),
+        ("2030-01-08T11:30:00Z", "2030-01-08T12:30:00Z"),
+    ]
+
+
+def test_sdk_availability_with_an_account_token_covers_that_account(
+    api_server: ApiServer, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    api_world.event(alice.calendar_ids[0], at(9), at(16))
+    periods = sdk(api_server, alice.token).availability(
+        participants=[{"members": [alice.id]}],
+        required_duration=30,
+        available_periods=[{"start": at(9), "end": at(17)}],
+    )
+    assert [(p["start"], p["end"]) for p in periods] == [
+        ("2030-01-08T16:00:00Z", "2030-01-08T17:00:00Z")
+    ]
+
+
+def test_sdk_sees_a_422_in_the_cronofy_shape(api_server: ApiServer, tenant: ApiApplication) -> None:
+    with pytest.raises(PyCronofyRequestError) as raised:
+        sdk(api_server, tenant.api_key).availability(
+            participants=[{"members": ["acc_unknown"]}],
+            required_duration=30,
+            available_periods=[{"start": at(9), "end": at(17)}],
+        )
+    assert raised.value.response.status_code == 422
+    errors = raised.value.response.json()["errors"]
+    assert errors["participants[0].members[0].sub"][0]["key"] == "errors.not_found"
