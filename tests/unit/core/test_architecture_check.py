@@ -9,7 +9,9 @@ from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_architecture.py"
+from tests.support.paths import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "check_architecture.py"
 
 
 def _load_checker() -> ModuleType:
