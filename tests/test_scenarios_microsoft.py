@@ -333,6 +333,38 @@ def test_declined_and_free_events_are_not_busy(
     assert statuses.get(11, "free") == "free" and statuses.get(12, "free") == "free"
 
 
+def test_a_free_or_declined_series_is_not_busy_though_its_occurrences_are_sparse(
+    microsoft_context: SyncContext, engine: Engine, profile_id: str, emulator: GraphEmulator
+) -> None:
+    """Issue 15, defect 5: delta serves the occurrences without showAs or responseStatus.
+
+    The emulator's default sparse shape (tests/unit/providers/
+    test_graph_sparse_occurrences.py names the sources); the adapter reads the master.
+    """
+    daily = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": DAY.isoformat(), "numberOfOccurrences": 2},
+    }
+    declined = {"response": "declined", "time": "2024-01-01T00:00:00Z"}
+    emulator.put_event(CALENDAR, timed("AAMkAGfree", at(9), showAs="free", recurrence=daily))
+    emulator.put_event(
+        CALENDAR,
+        timed("AAMkAGno", at(11), isOrganizer=False, responseStatus=declined, recurrence=daily),
+    )
+    emulator.put_event(CALENDAR, timed("AAMkAGbusy", at(13), recurrence=daily))
+
+    outcome = sync_profile(microsoft_context, profile_id)
+
+    assert outcome.outcome == "ok", outcome.detail
+    statuses = {
+        (span.start.date(), span.start.astimezone(LONDON).hour): span.free_busy_status
+        for span in spans_on(engine, at(0), days=2)
+    }
+    assert {key: value for key, value in statuses.items() if value == "busy"} == {
+        (DAY + dt.timedelta(days=n), 13): "busy" for n in range(2)
+    }
+
+
 # -- the admin CLI -------------------------------------------------------------
 
 CliResult = tuple[int, str, str]

@@ -34,6 +34,15 @@ _PARTICIPATION: dict[str, ParticipationStatus] = {
     "notresponded": "needs_action",
     "none": "unknown",
 }
+#: What an occurrence shares with its series master. Real ``calendarView/delta`` answers
+#: often carry only ``@odata.type``, ``@odata.etag``, ``seriesMasterId``, ``type``, ``id``,
+#: ``start`` and ``end`` on occurrences; the rest is read from the master.
+SERIES_PROPERTIES = (
+    "subject", "showAs", "isAllDay", "responseStatus", "sensitivity", "bodyPreview", "body",
+    "location", "locations", "isOnlineMeeting", "onlineMeeting", "onlineMeetingProvider",
+    "onlineMeetingUrl", "isOrganizer", "organizer", "attendees", "importance", "categories",
+    "isCancelled", "originalStartTimeZone", "originalEndTimeZone",
+)  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
@@ -88,6 +97,27 @@ def is_deletion(item: Any) -> bool:
     return "@removed" in item or item.get("isCancelled") is True
 
 
+def is_series_master(item: Any) -> bool:
+    """A series master delta listed beside its occurrences (calendarView expands it)."""
+    return isinstance(item, dict) and item.get("type") == "seriesMaster" and "@removed" not in item
+
+
+def series_master_of(item: Any) -> str | None:
+    """The master id of an occurrence or exception missing some of the series' properties."""
+    if not isinstance(item, dict) or "@removed" in item:
+        return None
+    master_id = item.get("seriesMasterId")
+    if not isinstance(master_id, str) or not master_id:
+        return None
+    return master_id if any(key not in item for key in SERIES_PROPERTIES) else None
+
+
+def with_series(item: dict[str, Any], master: dict[str, Any]) -> dict[str, Any]:
+    """``item`` with the series properties it lacks taken from ``master``; its own win."""
+    inherited = {key: master[key] for key in SERIES_PROPERTIES if key in master and key not in item}
+    return {**item, **inherited}
+
+
 def event_from_graph(item: Any) -> RemoteEvent:
     """One Graph event (a single event, occurrence or exception) as a RemoteEvent."""
     if not isinstance(item, dict):
@@ -105,6 +135,8 @@ def event_from_graph(item: Any) -> RemoteEvent:
         extra["series_master_id"] = item["seriesMasterId"]
     if item.get("type"):
         extra["type"] = item["type"]
+    if isinstance(item.get("sensitivity"), str):
+        extra["sensitivity"] = item["sensitivity"]
     return RemoteEvent(
         provider_event_id=event_id,
         start=start,

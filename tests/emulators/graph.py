@@ -24,6 +24,12 @@ calling it later returns exactly the occurrences changed since, removed ones as
 with a ``recurrence`` pattern (daily or weekly, numbered / end date / no end) and served
 expanded: occurrences and exceptions, never the master. Tokens are deterministic so
 recorded cassettes replay request-for-request.
+
+Occurrences come back from delta as sparse as real Graph sends them (``SPARSE_OCCURRENCE``:
+``@odata.type``, ``@odata.etag``, ``seriesMasterId``, ``type``, ``id``, ``start``, ``end``;
+microsoftgraph/microsoft-graph-docs issues #1716 (2017), #7632 (2020), #22197 (2023)):
+subject, showAs, isAllDay and the rest live on the series master only
+(``GET /me/events/{seriesMasterId}``). Exceptions keep their own full properties.
 """
 
 from __future__ import annotations
@@ -90,6 +96,8 @@ MAX_SUBSCRIPTION_MINUTES = 10080
 #: Seconds Graph waits for a notification URL to echo its validationToken.
 VALIDATION_TIMEOUT_SECONDS = 10.0
 CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
+#: The only properties real ``calendarView/delta`` answers carry on an occurrence.
+SPARSE_OCCURRENCE = ("@odata.type", "@odata.etag", "seriesMasterId", "type", "id", "start", "end")
 
 
 def _now() -> dt.datetime:
@@ -225,6 +233,9 @@ class GraphEmulator(RestEmulator):
         self.online_meetings_ready = True
         #: Whether ``Prefer: outlook.timezone`` is honoured (else times stay as written).
         self.honour_prefer_timezone = True
+        #: Whether delta serves occurrences in the sparse shape real Graph uses (see the
+        #: module docstring); False copies every master property into them.
+        self.sparse_occurrences = True
         #: Who the authorize endpoint signs in (the browser's session).
         self.signed_in_user = DEFAULT_USER
         self._users: dict[str, _User] = {}
@@ -1120,7 +1131,10 @@ class GraphEmulator(RestEmulator):
         for served_id in page:
             item = served.get(served_id)
             if item is not None and (item.get("_raw") or _in_window(item, window)):
-                values.append(self._serialise(calendar, item, prefer.get("outlook.timezone")))
+                value = self._serialise(calendar, item, prefer.get("outlook.timezone"))
+                if self.sparse_occurrences and not item.get("_raw"):
+                    value = _sparse(value)
+                values.append(value)
             else:
                 values.append(
                     {
@@ -1226,6 +1240,14 @@ def _occurrence_days(recurrence: dict[str, Any], first: dt.date) -> list[dt.date
     else:
         raise ValueError(f"the emulator expands daily and weekly patterns only, not {pattern}")
     return days
+
+
+def _sparse(value: dict[str, Any]) -> dict[str, Any]:
+    """An occurrence as delta serves it: nothing of its series but what places it."""
+    if value.get("type") != "occurrence":
+        return value
+    value = dict(value, **{"@odata.type": "#microsoft.graph.event"})
+    return {key: value[key] for key in SPARSE_OCCURRENCE if key in value}
 
 
 def _in_window(item: dict[str, Any], window: tuple[dt.datetime, dt.datetime]) -> bool:
