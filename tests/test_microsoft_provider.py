@@ -1073,6 +1073,7 @@ def test_cassette_calendar_list(cassette_provider: MicrosoftProvider) -> None:
 
     assert not calendar.readonly
     assert calendar.integrated_conferencing_available
+    assert calendar.primary  # named by /me/calendar: the listed entries lack isDefaultCalendar
 
 
 @pytest.mark.vcr

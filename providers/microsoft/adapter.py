@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -230,7 +231,23 @@ class MicrosoftProvider(OAuthCalendarProvider):
                 except (KeyError, TypeError):
                     log.warning("skipping malformed Microsoft calendar %r", entry.get("id"))
             link = response.get("@odata.nextLink")
+        if calendars and not any(calendar.primary for calendar in calendars):
+            calendars = self._with_default_marked(calendars)
         return calendars
+
+    def _with_default_marked(self, calendars: list[RemoteCalendar]) -> list[RemoteCalendar]:
+        """``/me/calendars`` entries often lack ``isDefaultCalendar``: ``/me/calendar`` names it."""
+        try:
+            default_id = self._get("me/calendar").get("id")
+        except (NotFound, BadRequest, PermissionDenied):
+            log.info("Microsoft Graph names no default calendar")
+            return calendars
+        return [
+            dataclasses.replace(calendar, primary=True)
+            if calendar.provider_calendar_id == default_id
+            else calendar
+            for calendar in calendars
+        ]
 
     # -- events: reading ---------------------------------------------------
 

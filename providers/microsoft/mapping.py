@@ -43,6 +43,15 @@ SERIES_PROPERTIES = (
     "onlineMeetingUrl", "isOrganizer", "organizer", "attendees", "importance", "categories",
     "isCancelled", "originalStartTimeZone", "originalEndTimeZone",
 )  # fmt: skip
+#: Names Graph uses for UTC besides "UTC" (a Windows display name among them).
+_UTC_NAMES = frozenset(
+    {
+        "UTC",
+        "tzone://Microsoft/Utc",
+        "Coordinated Universal Time",
+        "(UTC) Coordinated Universal Time",
+    }
+)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
@@ -191,7 +200,7 @@ def _zone(name: Any) -> ZoneInfo | None:
     """A ZoneInfo for an IANA or Windows zone name Graph uses; None when unknown."""
     if not isinstance(name, str) or not name:
         return None
-    if name in ("UTC", "tzone://Microsoft/Utc"):
+    if name in _UTC_NAMES:
         return ZoneInfo("UTC")
     for candidate in (win_tz.get(name), name):
         if candidate:
@@ -222,10 +231,11 @@ def _parse_graph_time(value: Any, all_day: bool) -> dt.datetime | dt.date:
     if all_day:
         return moment.date()
     if moment.tzinfo is None:
-        zone = _zone(value.get("timeZone") or "UTC")
-        if zone is None:
-            raise InvalidRemoteData(f"unknown time zone {value.get('timeZone')!r}")
-        moment = moment.replace(tzinfo=zone)
+        # Every read asks for ``Prefer: outlook.timezone="UTC"`` (UTC is also Graph's
+        # default), so the times are UTC whatever odd label Graph leaves on them
+        # ("Customized Time Zone", "tzone://Microsoft/Custom"); a zone name we know is
+        # still honoured, in case Graph did not apply the preference.
+        moment = moment.replace(tzinfo=_zone(value.get("timeZone")) or dt.UTC)
     return moment
 
 
