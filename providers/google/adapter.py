@@ -189,10 +189,11 @@ class GoogleProvider(OAuthCalendarProvider):
                 "calendarId": calendar.provider_calendar_id,
                 "maxResults": self.page_size,
             }
+            # The discovery document: with a syncToken "all other query parameters should
+            # be the same as for the initial synchronization to avoid undefined behavior".
+            params.update(singleEvents=False, showDeleted=True)
             if sync_token:
                 params["syncToken"] = sync_token
-            else:
-                params.update(singleEvents=False, showDeleted=True)
             if page_token:
                 params["pageToken"] = page_token
             try:

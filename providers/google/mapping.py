@@ -30,6 +30,9 @@ _PARTICIPATION: dict[str, ParticipationStatus] = {
 }
 #: Google's client-chosen event ids: base32hex characters, 5 to 1024 long.
 _GOOGLE_EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+#: The id Google gives one instance of a series: ``<master id>_<original start>``, the
+#: start as ``YYYYMMDDTHHMMSSZ`` (UTC) or, for all-day series, ``YYYYMMDD``.
+_INSTANCE_ID = re.compile(r"^(?P<master>.+)_(?P<day>\d{8})(?:T(?P<time>\d{6})Z)?$")
 
 
 def calendar_from_entry(entry: dict[str, Any]) -> RemoteCalendar:
@@ -45,11 +48,33 @@ def calendar_from_entry(entry: dict[str, Any]) -> RemoteCalendar:
 
 
 def is_deletion(item: Any) -> bool:
+    """A deleted event; a cancelled instance of a series (even a bare one) is not one."""
     return (
         isinstance(item, dict)
         and item.get("status") == "cancelled"
         and not item.get("recurringEventId")
+        and instance_of(item.get("id")) is None
     )
+
+
+def instance_of(event_id: Any) -> tuple[str, dt.datetime | dt.date] | None:
+    """(master id, original start) named by an instance id ``<master>_<instant>``, else None.
+
+    Google's own ids are base32hex (no ``_``), so only instance ids match. Real incremental
+    syncs report a cancelled instance as nothing but ``{id, status: "cancelled"}``: the id
+    is then all that says which instance of which series it cancels.
+    """
+    match = _INSTANCE_ID.match(event_id) if isinstance(event_id, str) else None
+    if match is None:
+        return None
+    try:
+        day = dt.datetime.strptime(match["day"], "%Y%m%d").date()
+        if match["time"] is None:
+            return match["master"], day
+        clock = dt.datetime.strptime(match["time"], "%H%M%S").time()
+    except ValueError:
+        return None
+    return match["master"], dt.datetime.combine(day, clock, dt.UTC)
 
 
 def event_from_google(item: Any, calendar_zone: str | None) -> RemoteEvent:
@@ -63,6 +88,11 @@ def event_from_google(item: Any, calendar_zone: str | None) -> RemoteEvent:
         else None
     )
     status = item.get("status")
+    recurring_event_id = item.get("recurringEventId")
+    bare_instance = instance_of(event_id) if status == "cancelled" else None
+    if bare_instance is not None and not recurring_event_id:
+        recurring_event_id = bare_instance[0]
+        original_start = original_start or bare_instance[1]
     if status == "cancelled" and not item.get("start"):
         # A cancelled occurrence may carry nothing but its original start.
         if original_start is None:
@@ -96,7 +126,7 @@ def event_from_google(item: Any, calendar_zone: str | None) -> RemoteEvent:
         transparency="transparent" if item.get("transparency") == "transparent" else "opaque",
         participation_status=_participation(item),
         recurrence=[str(line) for line in recurrence],
-        recurring_event_id=item.get("recurringEventId"),
+        recurring_event_id=recurring_event_id,
         original_start=original_start,
         conferencing=conferencing_of(item.get("conferenceData") or {}),
         updated=parse_optional_datetime(item.get("updated")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -49,10 +50,13 @@ from providers.microsoft.mapping import (
     event_to_graph,
     graph_utc,
     is_deletion,
+    is_series_master,
     items_of,
     notification_batch,
     notification_from_graph,
+    series_master_of,
     transaction_id,
+    with_series,
 )
 from providers.payload import (
     change_page,
@@ -227,7 +231,23 @@ class MicrosoftProvider(OAuthCalendarProvider):
                 except (KeyError, TypeError):
                     log.warning("skipping malformed Microsoft calendar %r", entry.get("id"))
             link = response.get("@odata.nextLink")
+        if calendars and not any(calendar.primary for calendar in calendars):
+            calendars = self._with_default_marked(calendars)
         return calendars
+
+    def _with_default_marked(self, calendars: list[RemoteCalendar]) -> list[RemoteCalendar]:
+        """``/me/calendars`` entries often lack ``isDefaultCalendar``: ``/me/calendar`` names it."""
+        try:
+            default_id = self._get("me/calendar").get("id")
+        except (NotFound, BadRequest, PermissionDenied):
+            log.info("Microsoft Graph names no default calendar")
+            return calendars
+        return [
+            dataclasses.replace(calendar, primary=True)
+            if calendar.provider_calendar_id == default_id
+            else calendar
+            for calendar in calendars
+        ]
 
     # -- events: reading ---------------------------------------------------
 
@@ -255,6 +275,7 @@ class MicrosoftProvider(OAuthCalendarProvider):
             }
             full = True
         prefer = f'outlook.timezone="UTC", odata.maxpagesize={self.page_size}'
+        masters: dict[str, dict[str, Any] | None] = {}  # series masters, each read once
         while True:
             try:
                 response = self._get(link, params=params, prefer=prefer)
@@ -262,7 +283,7 @@ class MicrosoftProvider(OAuthCalendarProvider):
                 if params is None:  # a stored link Graph no longer accepts
                     raise CursorExpired("Microsoft no longer accepts the stored link") from exc
                 raise
-            page = self._change_page(calendar, response, full)
+            page = self._change_page(calendar, response, full, masters)
             next_link = response.get("@odata.nextLink")
             if next_link:
                 page.cursor = encode_cursor(
@@ -284,10 +305,14 @@ class MicrosoftProvider(OAuthCalendarProvider):
             return
 
     def _change_page(
-        self, calendar: RemoteCalendar, response: dict[str, Any], full: bool
+        self,
+        calendar: RemoteCalendar,
+        response: dict[str, Any],
+        full: bool,
+        masters: dict[str, dict[str, Any] | None],
     ) -> ChangePage:
         return change_page(
-            items_of(response, tolerate_non_dicts=True),
+            self._with_series(calendar, items_of(response, tolerate_non_dicts=True), masters),
             full_sync=full,
             is_deletion=is_deletion,
             event_of=event_from_graph,
@@ -295,6 +320,48 @@ class MicrosoftProvider(OAuthCalendarProvider):
             provider="Microsoft",
             calendar_id=calendar.provider_calendar_id,
         )
+
+    def _with_series(
+        self,
+        calendar: RemoteCalendar,
+        items: list[Any],
+        masters: dict[str, dict[str, Any] | None],
+    ) -> list[Any]:
+        """The page's items with sparse occurrences completed from their series masters.
+
+        A master listed in the page is used (and not passed on: calendarView serves its
+        occurrences); one that is not is read once per sync (``masters`` remembers it).
+        """
+        for item in items:
+            if is_series_master(item):
+                masters[str(item.get("id"))] = item
+        completed: list[Any] = []
+        for item in items:
+            if is_series_master(item):
+                continue
+            master_id = series_master_of(item)
+            master = self._series_master(calendar, master_id, masters) if master_id else None
+            completed.append(with_series(item, master) if master is not None else item)
+        return completed
+
+    def _series_master(
+        self,
+        calendar: RemoteCalendar,
+        master_id: str,
+        masters: dict[str, dict[str, Any] | None],
+    ) -> dict[str, Any] | None:
+        """The series master (``None`` when Graph no longer has it), read at most once."""
+        if master_id not in masters:
+            path = (
+                f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}"
+                f"/events/{quote(master_id, safe='')}"
+            )
+            try:
+                masters[master_id] = self._get(path, prefer='outlook.timezone="UTC"')
+            except (NotFound, BadRequest):
+                log.warning("series master %r of an occurrence is gone; kept as sent", master_id)
+                masters[master_id] = None
+        return masters[master_id]
 
     # -- events: writing ---------------------------------------------------
 

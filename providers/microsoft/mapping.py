@@ -34,6 +34,24 @@ _PARTICIPATION: dict[str, ParticipationStatus] = {
     "notresponded": "needs_action",
     "none": "unknown",
 }
+#: What an occurrence shares with its series master. Real ``calendarView/delta`` answers
+#: often carry only ``@odata.type``, ``@odata.etag``, ``seriesMasterId``, ``type``, ``id``,
+#: ``start`` and ``end`` on occurrences; the rest is read from the master.
+SERIES_PROPERTIES = (
+    "subject", "showAs", "isAllDay", "responseStatus", "sensitivity", "bodyPreview", "body",
+    "location", "locations", "isOnlineMeeting", "onlineMeeting", "onlineMeetingProvider",
+    "onlineMeetingUrl", "isOrganizer", "organizer", "attendees", "importance", "categories",
+    "isCancelled", "originalStartTimeZone", "originalEndTimeZone",
+)  # fmt: skip
+#: Names Graph uses for UTC besides "UTC" (a Windows display name among them).
+_UTC_NAMES = frozenset(
+    {
+        "UTC",
+        "tzone://Microsoft/Utc",
+        "Coordinated Universal Time",
+        "(UTC) Coordinated Universal Time",
+    }
+)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
@@ -88,6 +106,27 @@ def is_deletion(item: Any) -> bool:
     return "@removed" in item or item.get("isCancelled") is True
 
 
+def is_series_master(item: Any) -> bool:
+    """A series master delta listed beside its occurrences (calendarView expands it)."""
+    return isinstance(item, dict) and item.get("type") == "seriesMaster" and "@removed" not in item
+
+
+def series_master_of(item: Any) -> str | None:
+    """The master id of an occurrence or exception missing some of the series' properties."""
+    if not isinstance(item, dict) or "@removed" in item:
+        return None
+    master_id = item.get("seriesMasterId")
+    if not isinstance(master_id, str) or not master_id:
+        return None
+    return master_id if any(key not in item for key in SERIES_PROPERTIES) else None
+
+
+def with_series(item: dict[str, Any], master: dict[str, Any]) -> dict[str, Any]:
+    """``item`` with the series properties it lacks taken from ``master``; its own win."""
+    inherited = {key: master[key] for key in SERIES_PROPERTIES if key in master and key not in item}
+    return {**item, **inherited}
+
+
 def event_from_graph(item: Any) -> RemoteEvent:
     """One Graph event (a single event, occurrence or exception) as a RemoteEvent."""
     if not isinstance(item, dict):
@@ -105,6 +144,8 @@ def event_from_graph(item: Any) -> RemoteEvent:
         extra["series_master_id"] = item["seriesMasterId"]
     if item.get("type"):
         extra["type"] = item["type"]
+    if isinstance(item.get("sensitivity"), str):
+        extra["sensitivity"] = item["sensitivity"]
     return RemoteEvent(
         provider_event_id=event_id,
         start=start,
@@ -159,7 +200,7 @@ def _zone(name: Any) -> ZoneInfo | None:
     """A ZoneInfo for an IANA or Windows zone name Graph uses; None when unknown."""
     if not isinstance(name, str) or not name:
         return None
-    if name in ("UTC", "tzone://Microsoft/Utc"):
+    if name in _UTC_NAMES:
         return ZoneInfo("UTC")
     for candidate in (win_tz.get(name), name):
         if candidate:
@@ -190,10 +231,11 @@ def _parse_graph_time(value: Any, all_day: bool) -> dt.datetime | dt.date:
     if all_day:
         return moment.date()
     if moment.tzinfo is None:
-        zone = _zone(value.get("timeZone") or "UTC")
-        if zone is None:
-            raise InvalidRemoteData(f"unknown time zone {value.get('timeZone')!r}")
-        moment = moment.replace(tzinfo=zone)
+        # Every read asks for ``Prefer: outlook.timezone="UTC"`` (UTC is also Graph's
+        # default), so the times are UTC whatever odd label Graph leaves on them
+        # ("Customized Time Zone", "tzone://Microsoft/Custom"); a zone name we know is
+        # still honoured, in case Graph did not apply the preference.
+        moment = moment.replace(tzinfo=_zone(value.get("timeZone")) or dt.UTC)
     return moment
 
 

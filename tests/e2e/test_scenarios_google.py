@@ -223,6 +223,40 @@ def test_cancelled_instance_is_not_busy(
     assert starts == [first.astimezone(dt.UTC), (first + dt.timedelta(days=2)).astimezone(dt.UTC)]
 
 
+def test_deleting_a_moved_instance_cancels_it_and_never_brings_the_original_back(
+    google_context: SyncContext, engine: Engine, profile_id: str, emulator: GoogleCalendarEmulator
+) -> None:
+    """Issue 15, defect 6: the incremental sync reports the deleted exception bare.
+
+    The emulator serves it as real incremental syncs do, ``{id, status: "cancelled"}``
+    with the id ``<master>_<instant>`` and no ``recurringEventId`` (see
+    tests/unit/providers/test_google_bare_tombstones.py for the sources).
+    """
+    first = at(10)
+    emulator.put_event(CALENDAR, timed("daily", first, recurrence=["RRULE:FREQ=DAILY;COUNT=3"]))
+    second = first + dt.timedelta(days=1)
+    original = {"dateTime": second.isoformat(), "timeZone": "Europe/London"}
+    moved = second + dt.timedelta(hours=4)
+    emulator.override_instance(
+        CALENDAR,
+        "daily",
+        original,
+        start={"dateTime": moved.isoformat(), "timeZone": "Europe/London"},
+        end={"dateTime": (moved + dt.timedelta(hours=1)).isoformat(), "timeZone": "Europe/London"},
+    )
+    sync_profile(google_context, profile_id)
+    window = first - dt.timedelta(hours=1)
+    assert moved.astimezone(dt.UTC) in [span.start for span in spans_on(engine, window, days=4)]
+    instance_id = "daily_" + second.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    emulator.delete_event(CALENDAR, instance_id)
+
+    outcome = sync_profile(google_context, profile_id)
+
+    assert outcome.outcome == "ok", outcome.detail
+    starts = [span.start for span in spans_on(engine, window, days=4)]
+    assert starts == [first.astimezone(dt.UTC), (first + dt.timedelta(days=2)).astimezone(dt.UTC)]
+
+
 def test_declined_event_is_not_busy(
     google_context: SyncContext, engine: Engine, profile_id: str, emulator: GoogleCalendarEmulator
 ) -> None:

@@ -30,7 +30,7 @@ from syncd.store.models import Calendar, Event, Profile
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import create_account, create_application
 from syncd.sync.run import SyncContext, sync_profile
-from tests.emulators.graph import DEFAULT_USER, Fault, GraphEmulator
+from tests.emulators.graph import CUSTOM_ZONE, DEFAULT_USER, Fault, GraphEmulator
 
 CALENDAR = "AAMkAGcalendar-primary"
 DAY = dt.date.today() + dt.timedelta(days=3)
@@ -331,6 +331,66 @@ def test_declined_and_free_events_are_not_busy(
     }
     assert statuses.get(13) == "busy"
     assert statuses.get(11, "free") == "free" and statuses.get(12, "free") == "free"
+
+
+def test_a_free_or_declined_series_is_not_busy_though_its_occurrences_are_sparse(
+    microsoft_context: SyncContext, engine: Engine, profile_id: str, emulator: GraphEmulator
+) -> None:
+    """Issue 15, defect 5: delta serves the occurrences without showAs or responseStatus.
+
+    The emulator's default sparse shape (tests/unit/providers/
+    test_graph_sparse_occurrences.py names the sources); the adapter reads the master.
+    """
+    daily = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": DAY.isoformat(), "numberOfOccurrences": 2},
+    }
+    declined = {"response": "declined", "time": "2024-01-01T00:00:00Z"}
+    emulator.put_event(CALENDAR, timed("AAMkAGfree", at(9), showAs="free", recurrence=daily))
+    emulator.put_event(
+        CALENDAR,
+        timed("AAMkAGno", at(11), isOrganizer=False, responseStatus=declined, recurrence=daily),
+    )
+    emulator.put_event(CALENDAR, timed("AAMkAGbusy", at(13), recurrence=daily))
+
+    outcome = sync_profile(microsoft_context, profile_id)
+
+    assert outcome.outcome == "ok", outcome.detail
+    statuses = {
+        (span.start.date(), span.start.astimezone(LONDON).hour): span.free_busy_status
+        for span in spans_on(engine, at(0), days=2)
+    }
+    assert {key: value for key, value in statuses.items() if value == "busy"} == {
+        (DAY + dt.timedelta(days=n), 13): "busy" for n in range(2)
+    }
+
+
+def test_an_event_in_an_odd_zone_is_stored_at_its_utc_time_and_the_default_is_primary(
+    microsoft_context: SyncContext, engine: Engine, profile_id: str, emulator: GraphEmulator
+) -> None:
+    """Issue 15, defect 11, through the engine and the store.
+
+    The emulator's default shapes: the event's times keep the "Customized Time Zone" label
+    under ``Prefer: outlook.timezone="UTC"``, and ``/me/calendars`` has no
+    isDefaultCalendar (sources in tests/unit/providers/
+    test_graph_odd_time_zones_and_default_calendar.py).
+    """
+    emulator.add_calendar("AAMkAGcalendar-second", name="Second")
+    local = dt.datetime.combine(DAY, dt.time(15), ZoneInfo(CUSTOM_ZONE))
+    event = timed("AAMkAGcustom", local)
+    for key in ("start", "end"):
+        event[key]["timeZone"] = "Customized Time Zone"
+    emulator.put_event(CALENDAR, event)
+
+    outcome = sync_profile(microsoft_context, profile_id)
+
+    assert outcome.outcome == "ok", outcome.detail
+    assert [span.start for span in spans_on(engine, at(0))] == [local.astimezone(dt.UTC)]
+    with Session(engine) as session:
+        primaries = session.execute(
+            select(Calendar.provider_calendar_id).where(Calendar.primary == True)  # noqa: E712
+        ).scalars()
+        assert list(primaries) == [CALENDAR]
 
 
 # -- the admin CLI -------------------------------------------------------------

@@ -140,6 +140,12 @@ class GoogleCalendarEmulator(RestEmulator):
         self.rotate_refresh_tokens = False
         #: Status Meet conference creation reports: "success", "pending" or "failure".
         self.conference_create_status = "success"
+        #: Whether incremental (syncToken) listings report a cancelled instance of a series
+        #: as bare ``{kind, etag, id, status}``, with no ``recurringEventId`` or
+        #: ``originalStartTime``: what real incremental syncs often do (see
+        #: ``_bare_tombstone``). Full listings keep the fields the discovery document
+        #: guarantees for cancelled exceptions.
+        self.bare_cancelled_instances = True
         self._calendars: dict[str, _Calendar] = {}
         self._grants: dict[str, _Grant] = {}  # refresh token -> grant
         self._codes: dict[str, str] = {}  # authorization code -> user
@@ -706,7 +712,12 @@ class GoogleCalendarEmulator(RestEmulator):
             "timeZone": calendar.entry["timeZone"],
             "accessRole": calendar.entry["accessRole"],
             "defaultReminders": [],
-            "items": [_public(stored) for _, stored in page],
+            "items": [
+                _bare_tombstone(stored)
+                if since is not None and self.bare_cancelled_instances
+                else _public(stored)
+                for _, stored in page
+            ],
         }
         if len(candidates) > size:
             body["nextPageToken"] = encode_token(dict(state, after=page[-1][0]))
@@ -810,6 +821,20 @@ def _instance_suffix(original_start: dict[str, str]) -> str:
         return original_start["date"].replace("-", "")
     moment = dt.datetime.fromisoformat(original_start["dateTime"]).astimezone(dt.UTC)
     return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _bare_tombstone(stored: dict[str, Any]) -> dict[str, Any]:
+    """A cancelled instance as real incremental syncs report it: only what names it.
+
+    The discovery document (``Event.status``) only guarantees ``id``, ``recurringEventId``
+    and ``originalStartTime`` on cancelled exceptions, yet real incremental syncs send a
+    deleted recurring instance as ``{id, status: "cancelled"}`` alone, the id being
+    ``<master>_<instant>`` (reported e.g. in KeepSoftwareSimple/compass-calendar PR #2808).
+    Anything else is served as stored.
+    """
+    if stored.get("status") != "cancelled" or not stored.get("recurringEventId"):
+        return _public(stored)
+    return {k: stored[k] for k in ("kind", "etag", "id", "status") if k in stored}
 
 
 def _public(stored: dict[str, Any]) -> dict[str, Any]:

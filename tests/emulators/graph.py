@@ -24,6 +24,12 @@ calling it later returns exactly the occurrences changed since, removed ones as
 with a ``recurrence`` pattern (daily or weekly, numbered / end date / no end) and served
 expanded: occurrences and exceptions, never the master. Tokens are deterministic so
 recorded cassettes replay request-for-request.
+
+Occurrences come back from delta as sparse as real Graph sends them (``SPARSE_OCCURRENCE``:
+``@odata.type``, ``@odata.etag``, ``seriesMasterId``, ``type``, ``id``, ``start``, ``end``;
+microsoftgraph/microsoft-graph-docs issues #1716 (2017), #7632 (2020), #22197 (2023)):
+subject, showAs, isAllDay and the rest live on the series master only
+(``GET /me/events/{seriesMasterId}``). Exceptions keep their own full properties.
 """
 
 from __future__ import annotations
@@ -81,6 +87,17 @@ WINDOWS_ZONES = {
     "W. Europe Standard Time": "Europe/Berlin",
     "Tokyo Standard Time": "Asia/Tokyo",
 }
+#: Odd zone names real Graph answers carry: Outlook desktop's legacy custom zones (the
+#: Graph event resource documents ``tzone://Microsoft/Custom`` for originalStartTimeZone;
+#: MicrosoftDocs/azure-docs #39454 reports "Customized Time Zone"; OutlookGoogleCalendarSync
+#: #2148 "tzone://Microsoft/Custom not found") and Windows display names. The emulator's
+#: mailbox defines its custom zone as ``CUSTOM_ZONE``.
+CUSTOM_ZONE = "Asia/Kolkata"
+ODD_ZONES = {
+    "Customized Time Zone": CUSTOM_ZONE,
+    "tzone://Microsoft/Custom": CUSTOM_ZONE,
+    "Coordinated Universal Time": "UTC",
+}
 #: How far a series without an end is materialised (the emulator's own bound).
 _SERIES_HORIZON = dt.timedelta(days=1000)
 _MAX_OCCURRENCES = 2000
@@ -90,6 +107,8 @@ MAX_SUBSCRIPTION_MINUTES = 10080
 #: Seconds Graph waits for a notification URL to echo its validationToken.
 VALIDATION_TIMEOUT_SECONDS = 10.0
 CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
+#: The only properties real ``calendarView/delta`` answers carry on an occurrence.
+SPARSE_OCCURRENCE = ("@odata.type", "@odata.etag", "seriesMasterId", "type", "id", "start", "end")
 
 
 def _now() -> dt.datetime:
@@ -123,7 +142,7 @@ def graph_error(code: str, message: str) -> dict[str, Any]:
 def zone_of(name: str | None) -> ZoneInfo:
     """The zone a Graph time zone name (IANA or Windows) denotes."""
     name = name or "UTC"
-    return ZoneInfo(WINDOWS_ZONES.get(name, name))
+    return ZoneInfo(ODD_ZONES.get(name) or WINDOWS_ZONES.get(name, name))
 
 
 def parse_date_time_time_zone(value: dict[str, Any]) -> dt.datetime:
@@ -225,6 +244,15 @@ class GraphEmulator(RestEmulator):
         self.online_meetings_ready = True
         #: Whether ``Prefer: outlook.timezone`` is honoured (else times stay as written).
         self.honour_prefer_timezone = True
+        #: Whether delta serves occurrences in the sparse shape real Graph uses (see the
+        #: module docstring); False copies every master property into them.
+        self.sparse_occurrences = True
+        #: Whether an event written in an odd zone (``ODD_ZONES``) keeps that name as the
+        #: ``timeZone`` label of times converted to the Prefer zone, as real answers do.
+        self.label_odd_zones = True
+        #: Whether ``/me/calendars`` entries carry ``isDefaultCalendar``; real answers
+        #: often lack it, and ``/me/calendar`` names the default calendar.
+        self.list_default_flag = False
         #: Who the authorize endpoint signs in (the browser's session).
         self.signed_in_user = DEFAULT_USER
         self._users: dict[str, _User] = {}
@@ -250,6 +278,7 @@ class GraphEmulator(RestEmulator):
             route("*", f"{_V1}/subscriptions/{{subscription}}", self._route_subscription),
             route("GET", f"{_V1}/me", self._route_me),
             route("GET", f"{_V1}/me/calendars", self._route_calendars),
+            route("GET", f"{_V1}/me/calendar", self._route_default_calendar),
             route("GET", f"{calendar}/calendarView/delta", self._route_delta),
             route("POST", f"{calendar}/events", self._route_create_event),
             route("*", f"{calendar}/events/{{event}}", self._route_calendar_event),
@@ -817,8 +846,10 @@ class GraphEmulator(RestEmulator):
         if zone_name and not body.get("isAllDay"):
             target = zone_of(zone_name)
             for key in ("start", "end"):
+                written = body[key].get("timeZone")
+                label = written if self.label_odd_zones and written in ODD_ZONES else zone_name
                 moment = parse_date_time_time_zone(body[key]).astimezone(target)
-                body[key] = {"dateTime": _graph_local(moment), "timeZone": zone_name}
+                body[key] = {"dateTime": _graph_local(moment), "timeZone": label}
         elif zone_name and body.get("isAllDay"):
             for key in ("start", "end"):
                 body[key] = {"dateTime": body[key]["dateTime"], "timeZone": zone_name}
@@ -992,6 +1023,18 @@ class GraphEmulator(RestEmulator):
     def _route_calendars(self, request: Request) -> Answer:
         return 200, self._calendar_list(request.user, request.query), {}
 
+    def _route_default_calendar(self, request: Request) -> Answer:
+        """``/me/calendar``: the user's default calendar."""
+        for calendar in self._calendars.values():
+            if calendar.owner == request.user and calendar.entry.get("isDefaultCalendar"):
+                return 200, self._listed(calendar.entry), {}
+        return _item_not_found()
+
+    def _listed(self, entry: dict[str, Any]) -> dict[str, Any]:
+        if self.list_default_flag:
+            return entry
+        return {k: v for k, v in entry.items() if k != "isDefaultCalendar"}
+
     def _route_delta(self, request: Request, calendar: str) -> Answer:
         found = self._owned_calendar(request.user, calendar)
         if found is None:
@@ -1055,7 +1098,7 @@ class GraphEmulator(RestEmulator):
             "@odata.context": (
                 f"https://graph.microsoft.com/v1.0/$metadata#users('{quote(user)}')/calendars"
             ),
-            "value": entries[skip : skip + top],
+            "value": [self._listed(entry) for entry in entries[skip : skip + top]],
         }
         if skip + top < len(entries):
             body["@odata.nextLink"] = (
@@ -1120,7 +1163,10 @@ class GraphEmulator(RestEmulator):
         for served_id in page:
             item = served.get(served_id)
             if item is not None and (item.get("_raw") or _in_window(item, window)):
-                values.append(self._serialise(calendar, item, prefer.get("outlook.timezone")))
+                value = self._serialise(calendar, item, prefer.get("outlook.timezone"))
+                if self.sparse_occurrences and not item.get("_raw"):
+                    value = _sparse(value)
+                values.append(value)
             else:
                 values.append(
                     {
@@ -1226,6 +1272,14 @@ def _occurrence_days(recurrence: dict[str, Any], first: dt.date) -> list[dt.date
     else:
         raise ValueError(f"the emulator expands daily and weekly patterns only, not {pattern}")
     return days
+
+
+def _sparse(value: dict[str, Any]) -> dict[str, Any]:
+    """An occurrence as delta serves it: nothing of its series but what places it."""
+    if value.get("type") != "occurrence":
+        return value
+    value = dict(value, **{"@odata.type": "#microsoft.graph.event"})
+    return {key: value[key] for key in SPARSE_OCCURRENCE if key in value}
 
 
 def _in_window(item: dict[str, Any], window: tuple[dt.datetime, dt.datetime]) -> bool:

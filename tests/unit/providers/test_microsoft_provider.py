@@ -1040,7 +1040,11 @@ def cassette_calendar(provider: MicrosoftProvider) -> RemoteCalendar:
 
 
 def write_cassette_event(
-    provider: MicrosoftProvider, calendar: RemoteCalendar, our_id: str, summary: str
+    provider: MicrosoftProvider,
+    calendar: RemoteCalendar,
+    our_id: str,
+    summary: str,
+    recurrence: list[str] | None = None,
 ) -> RemoteEvent:
     start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(10), UTC)
     return provider.upsert_event(
@@ -1051,8 +1055,16 @@ def write_cassette_event(
             end=start + dt.timedelta(hours=1),
             tzid="Europe/Berlin",
             summary=summary,
+            recurrence=recurrence or [],
         ),
     )
+
+
+def occurrences_of(events: dict[str, RemoteEvent], master: RemoteEvent) -> list[RemoteEvent]:
+    """The series' occurrences (Graph's delta serves them sparse; the adapter completes them)."""
+    return [
+        e for e in events.values() if e.extra.get("series_master_id") == master.provider_event_id
+    ]
 
 
 @pytest.mark.vcr
@@ -1061,6 +1073,7 @@ def test_cassette_calendar_list(cassette_provider: MicrosoftProvider) -> None:
 
     assert not calendar.readonly
     assert calendar.integrated_conferencing_available
+    assert calendar.primary  # named by /me/calendar: the listed entries lack isDefaultCalendar
 
 
 @pytest.mark.vcr
@@ -1070,6 +1083,9 @@ def test_cassette_full_sync_with_paging(cassette_provider: MicrosoftProvider) ->
         write_cassette_event(cassette_provider, calendar, f"cassette{index:03d}", f"Seeded {index}")
         for index in range(5)
     ]
+    series = write_cassette_event(
+        cassette_provider, calendar, "cassetteseries", "Seeded series", ["RRULE:FREQ=DAILY;COUNT=3"]
+    )
     cassette_provider.page_size = 2
 
     pages = full_sync(cassette_provider, calendar)
@@ -1079,6 +1095,9 @@ def test_cassette_full_sync_with_paging(cassette_provider: MicrosoftProvider) ->
     events = upserts_by_id(pages)
     assert {event.provider_event_id for event in written} <= set(events)
     assert events[written[0].provider_event_id].summary == "Seeded 0"
+    occurrences = occurrences_of(events, series)
+    assert len(occurrences) == 3
+    assert {(e.summary, e.extra["type"]) for e in occurrences} == {("Seeded series", "occurrence")}
 
 
 @pytest.mark.vcr
@@ -1086,13 +1105,20 @@ def test_cassette_incremental_sync(cassette_provider: MicrosoftProvider) -> None
     calendar = cassette_calendar(cassette_provider)
     stays = write_cassette_event(cassette_provider, calendar, "cassetteincr1", "Stays")
     goes = write_cassette_event(cassette_provider, calendar, "cassetteincr2", "Goes")
+    series = write_cassette_event(
+        cassette_provider, calendar, "cassetteincr3", "Series", ["RRULE:FREQ=DAILY;COUNT=2"]
+    )
     cursor = full_sync(cassette_provider, calendar)[-1].cursor
     stays.summary = "Renamed"
     cassette_provider.upsert_event(calendar, stays)
     cassette_provider.delete_event(calendar, goes.provider_event_id)
+    series.summary = "Renamed series"
+    cassette_provider.upsert_event(calendar, series)
 
     pages = list(cassette_provider.sync_events(calendar, cursor))
 
-    assert [e.summary for e in upserts_by_id(pages).values()] == ["Renamed"]
+    events = upserts_by_id(pages)
+    assert sorted(e.summary for e in events.values()) == ["Renamed"] + ["Renamed series"] * 2
+    assert len(occurrences_of(events, series)) == 2
     assert [d for page in pages for d in page.deletions] == [goes.provider_event_id]
     assert pages[-1].complete
