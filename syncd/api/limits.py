@@ -77,8 +77,13 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 def _is_json(scope: Scope) -> bool:
+    """Whether FastAPI would parse the body as JSON: a JSON media type, or none at all."""
     content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
-    return content_type == "application/json" or content_type.endswith("+json")
+    return (
+        not content_type
+        or content_type == "application/json"
+        or (content_type.startswith("application/") and content_type.endswith("+json"))
+    )
 
 
 class RequestLimits:
