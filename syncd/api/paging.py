@@ -65,8 +65,8 @@ def encode_page_token(state: dict[str, Any], keys: Sequence[bytes]) -> str:
 
 def decode_page_token(token: str, keys: Sequence[bytes]) -> dict[str, Any] | None:
     """The state behind a token, or None when it does not verify or is not an object."""
-    if len(token) > MAX_TOKEN_LENGTH:
-        return None
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        return None  # ours are short base64url; compare_digest refuses non-ASCII text
     payload, _, signature = token.partition(".")
     if not any(hmac.compare_digest(signature, _signature(key, payload)) for key in keys):
         return None

@@ -79,6 +79,14 @@ def test_an_unsigned_token_with_a_huge_page_number_is_404_not_500(
     _assert_not_found(api_client.get(path + _unsigned(state), headers=alice.auth()))
 
 
+@pytest.mark.parametrize("token", ["é.é", "x" * 20_000, ".", "abc.def", "%00"])
+@pytest.mark.parametrize("path", [FREE_BUSY, EVENTS])
+def test_junk_tokens_are_404(
+    api_client: TestClient, alice: ApiAccount, path: str, token: str
+) -> None:
+    _assert_not_found(api_client.get(path + token, headers=alice.auth()))
+
+
 @pytest.mark.parametrize("path", [FREE_BUSY, EVENTS])
 def test_a_token_signed_with_another_key_is_404(
     api_client: TestClient, alice: ApiAccount, path: str
