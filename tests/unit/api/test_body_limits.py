@@ -134,11 +134,21 @@ def test_the_limit_is_a_setting(settings: Settings, engine: Engine, api_key: str
         assert allowed.status_code == 422  # read and parsed: the route's own validation
 
 
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def test_over_a_real_socket_a_50_mb_stream_gets_413_after_about_1_mb(
     api_server: ApiServer, api_key: str
 ) -> None:
     """A client streaming 50 MB (chunked) gets its 413 long before it is done; what it
-    managed to send stays within the limit plus the sockets' buffers."""
+    managed to send stays within the limit plus the sockets' buffers, and the process
+    (server and client alike) grows by far less than the upload."""
+    rss_before = _rss_bytes()
     sock = socket.create_connection((api_server.host, api_server.port), timeout=10)
     head = (
         f"POST /v1/availability HTTP/1.1\r\nHost: {api_server.host}\r\n"
@@ -177,8 +187,11 @@ def test_over_a_real_socket_a_50_mb_stream_gets_413_after_about_1_mb(
         pass
     finally:
         sock.close()
+    growth = _rss_bytes() - rss_before
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
     assert sent < 20 * MB, f"the client sent {sent / MB:.1f} MB before the 413"
+    assert growth < 20 * MB, f"RSS grew {growth / MB:.1f} MB while refusing 50 MB"
+    print(f"sent {sent / MB:.2f} MB before the 413; RSS grew {growth / MB:.2f} MB")
 
 
 def _nested(depth: int) -> str:
