@@ -16,6 +16,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "TransientError",
+    "UntrustedHost",
 ]
 
 
@@ -52,6 +53,12 @@ class NotFound(ProviderError):
 
 class PermissionDenied(ProviderError):
     """The credentials are valid but may not do this (read-only calendar, missing scope)."""
+
+
+class UntrustedHost(PermissionDenied):
+    """The provider pointed at a host the credentials may not be sent to (CalDAV
+    discovery naming or redirecting to another domain, or to a private address); the
+    message names the host. Nothing was sent there."""
 
 
 class InvalidRemoteData(ProviderError):

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
+    #: Largest request body the API reads, in bytes (push callbacks have their own cap);
+    #: a larger one is answered 413 as soon as it is seen, unread.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Deepest JSON nesting (objects and arrays) a request body may have.
+    max_json_depth: int = Field(default=32, ge=2, le=1000)
+    #: Most items one JSON array in a request body may have.
+    max_json_array_length: int = Field(default=1000, ge=1)
     #: Base URL callers reach the API at (absolute ``next_page`` links); default: the request's.
     public_base_url: str | None = None
     #: Base URL Google and Microsoft call back for push notifications (``/push/google``,

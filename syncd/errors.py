@@ -29,6 +29,7 @@ __all__ = [
     "ForbiddenError",
     "NotFoundError",
     "OperatorError",
+    "PayloadTooLarge",
     "SecretBoxError",
     "ServiceUnavailableError",
     "SyncdError",
@@ -136,6 +137,13 @@ class ConflictError(UserError):
 
     code = "conflict"
     http_status = 409
+
+
+class PayloadTooLarge(UserError):
+    """The request body is larger than the route accepts (HTTP 413)."""
+
+    code = "payload_too_large"
+    http_status = 413
 
 
 class ServiceUnavailableError(UserError):

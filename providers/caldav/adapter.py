@@ -36,6 +36,7 @@ from providers.caldav.ical import (
     uid_in,
     zone_named,
 )
+from providers.caldav.scope import CredentialScope, Resolver
 from providers.caldav.webdav import (
     CALDAV,
     CALENDAR_PROPS,
@@ -61,6 +62,10 @@ PAGE_SIZE = 500
 MULTIGET_BATCH_SIZE = 500
 
 SyncMode = Literal["auto", "sync", "etag"]
+
+#: Redirects followed per request (each hop's host checked by the credential scope).
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9@._-]{1,200}$")
 _WRITE_PRIVILEGES = {f"{{{DAV}}}write", f"{{{DAV}}}write-content", f"{{{DAV}}}all"}
@@ -100,6 +105,7 @@ class CalDAVProvider(CalendarProvider):
         *,
         sync_mode: SyncMode = "auto",
         page_size: int = PAGE_SIZE,
+        resolve: Resolver | None = None,
     ) -> None:
         super().__init__(credentials, endpoints, oauth_client, timeout)
         url = self.credentials.get("url") or self.endpoints.api_base_url
@@ -110,8 +116,10 @@ class CalDAVProvider(CalendarProvider):
         self.sync_mode: SyncMode = sync_mode
         self.page_size = page_size
         self.session = requests.Session()
-        if self.username:
-            self.session.auth = (self.username, self.credentials.get("password", ""))
+        # Sent per request, and only where the scope allows (providers.caldav.scope).
+        password = self.credentials.get("password", "")
+        self.auth = (self.username, password) if self.username else None
+        self.scope = CredentialScope(self.url, resolve)
         self.session.headers["User-Agent"] = "syncd-caldav"
         addresses = {self.username.lower()} if self.username else set()
         if self.credentials.get("email"):
@@ -143,9 +151,7 @@ class CalDAVProvider(CalendarProvider):
 
         def attempt() -> requests.Response:
             try:
-                response = self.session.request(
-                    method, url, data=body, headers=request_headers, timeout=self.timeout
-                )
+                response = self._send(method, url, body, request_headers)
             except requests.Timeout as error:
                 raise TransientError(f"CalDAV {method} timed out") from error
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
@@ -158,6 +164,31 @@ class CalDAVProvider(CalendarProvider):
             return response
 
         return self._with_retries(attempt)
+
+    def _send(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> requests.Response:
+        """One request, following redirects ourselves: every URL, first and each hop, is
+        checked by ``self.scope`` before anything (credentials included) is sent."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            self.scope.check(url)
+            response = self.session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                auth=self.auth,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            location = response.headers.get("Location")
+            if response.status_code not in _REDIRECTS or not location:
+                return response
+            response.close()
+            url = urljoin(url, location)
+            if response.status_code == 303:
+                method, body = "GET", None
+        raise TransientError(f"CalDAV {method}: more than {MAX_REDIRECTS} redirects")
 
     def _propfind(self, url: str, props: Iterable[str], depth: str) -> Multistatus:
         response = self._request("PROPFIND", url, body=propfind_body(props), depth=depth)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from syncd.api.errors import install_error_handlers
+from syncd.api.limits import RequestLimits
 from syncd.api.routes import availability, calendars, free_busy, health, profiles, userinfo
 from syncd.api.routes import channels as channels_route
 from syncd.api.routes import conferencing as conferencing_route
@@ -56,6 +57,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.clock = lambda: dt.datetime.now(dt.UTC)
     app.state.free_busy_page_size = free_busy.FREE_BUSY_PAGE_SIZE
     install_error_handlers(app)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_json_array_length=settings.max_json_array_length,
+    )
     app.include_router(events_route.router)
     app.include_router(conferencing_route.router)
     for module in (availability, free_busy, calendars, channels_route, profiles, userinfo, health):

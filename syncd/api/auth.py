@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from syncd.api.context import db_session
 from syncd.errors import AuthenticationError, ForbiddenError
+from syncd.store.db import read_only, session_scope
 from syncd.store.models import Account
 from syncd.store.tenants import account_for_access_token, application_for_api_key
 
@@ -54,6 +56,27 @@ def authenticated_caller(
     account = account_for_access_token(session, secret)
     if account is not None:
         return Caller(application_id=account.application_id, account=account)
+    raise _unauthorized("the credentials are not recognised")
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    """The credential of an ``Authorization: Bearer …`` header value, if there is one."""
+    scheme, _, secret = (authorization or "").partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
+
+
+def check_bearer(engine: Engine, authorization: str | None) -> None:
+    """Raise the 401 :func:`authenticated_caller` would, without a request: the
+    request-limits middleware calls it before a body is read."""
+    secret = bearer_secret(authorization)
+    if secret is None:
+        raise _unauthorized("an Authorization: Bearer header is required")
+    with session_scope(read_only(engine)) as session:
+        if application_for_api_key(session, secret) is not None:
+            return
+        if account_for_access_token(session, secret) is not None:
+            return
     raise _unauthorized("the credentials are not recognised")
 
 

@@ -26,7 +26,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd.errors import FieldErrorMap, FieldErrors, UserError
 
-__all__ = ["error_body", "field_path", "install_error_handlers", "validation_error_map"]
+__all__ = [
+    "error_body",
+    "field_path",
+    "install_error_handlers",
+    "user_error_response",
+    "validation_error_map",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +107,20 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return JSONResponse({"errors": validation_error_map(exc.errors())}, status_code=422)
 
 
-async def _on_user_error(_request: Request, exc: Exception) -> JSONResponse:
-    """Every :class:`~syncd.errors.UserError`: its status, headers and Cronofy body."""
-    assert isinstance(exc, UserError)
+def user_error_response(exc: UserError) -> JSONResponse:
+    """A :class:`~syncd.errors.UserError`'s answer: its status, headers and Cronofy body
+    (also used by the request-limits middleware, which runs outside the handlers)."""
     if isinstance(exc, FieldErrors):
         return JSONResponse({"errors": exc.errors}, status_code=exc.http_status)
     return JSONResponse(
         error_body(exc.code, exc.description), status_code=exc.http_status, headers=exc.headers
     )
+
+
+async def _on_user_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Every :class:`~syncd.errors.UserError`: its status, headers and Cronofy body."""
+    assert isinstance(exc, UserError)
+    return user_error_response(exc)
 
 
 async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:

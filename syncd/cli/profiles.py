@@ -3,6 +3,8 @@ and removing them."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated, Any, cast
 
 import typer
@@ -52,14 +54,55 @@ def _add_profile(account_id: str, provider: str, credentials: dict[str, Any]) ->
         )
 
 
+#: Environment variable a CalDAV password may come from (kept out of the process list).
+CALDAV_PASSWORD_ENV = "SYNCD_CALDAV_PASSWORD"
+
+
+def caldav_password(given: str | None, from_stdin: bool) -> str:
+    """The CalDAV password: stdin's first line, ``--password``, the environment, or a
+    hidden prompt, in that order."""
+    if from_stdin:
+        if given is not None:
+            raise UserError("give either --password or --password-stdin, not both")
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UserError("--password-stdin: no password on stdin")
+        return password
+    if given is not None:
+        return given
+    from_env = os.environ.get(CALDAV_PASSWORD_ENV)
+    if from_env:
+        return from_env
+    return cast(str, typer.prompt("Password", hide_input=True))
+
+
 @profiles_connect_app.command("caldav")
 def connect_caldav(
     account_id: Annotated[str, typer.Option("--account")],
     url: Annotated[str, typer.Option("--url", help="Server, principal or calendar URL.")],
     username: Annotated[str, typer.Option("--username")],
-    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True)],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            show_default=False,
+            help=(
+                "The password (visible in the process list: prefer the prompt, "
+                f"--password-stdin or {CALDAV_PASSWORD_ENV})."
+            ),
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+    ] = False,
 ) -> None:
-    """Connect a CalDAV account (iCloud, Fastmail, Nextcloud, Radicale, …)."""
+    """Connect a CalDAV account (iCloud, Fastmail, Nextcloud, Radicale, …).
+
+    The password comes from --password-stdin, --password, the SYNCD_CALDAV_PASSWORD
+    environment variable, or else a hidden prompt.
+    """
+    password = caldav_password(password, password_stdin)
     with runtime.session() as session:
         find_account(session, account_id)
     profile = _add_profile(

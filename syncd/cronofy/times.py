@@ -111,15 +111,29 @@ def parse_event_time(
         return None
     try:
         if len(text) == 10:
-            return dt.date.fromisoformat(text)
+            day = dt.date.fromisoformat(text)
+            if not EARLIEST.date() <= day < LATEST.date():
+                problems.add(field, "errors.out_of_range", _out_of_range(field))
+                return None
+            return day
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         problems.add(field, "errors.invalid", f"{field} must be a date or an ISO 8601 time")
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    utc = moment.astimezone(dt.UTC)
-    if not EARLIEST <= utc < LATEST:
-        problems.add(field, "errors.out_of_range", f"{field} is out of range")
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        problems.add(field, "errors.out_of_range", _out_of_range(field))
         return None
     return moment.astimezone(zone)
+
+
+def _out_of_range(field: str) -> str:
+    return (
+        f"{field} must be between {EARLIEST.date().isoformat()} and "
+        f"{LATEST.date().isoformat()} (exclusive)"
+    )

@@ -32,7 +32,7 @@ from sqlmodel import col
 
 from syncd.config import Settings
 from syncd.notify.outbox import SIGNATURE_HEADER, sign
-from syncd.notify.urls import url_origin, validate_webhook_url
+from syncd.notify.urls import url_origin, webhook_target
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.leasing import claim_due, lease_table
@@ -163,7 +163,7 @@ def attempt(
 ) -> AttemptResult:
     """POST one row once. Never raises; the error text names no secret, path or query."""
     try:
-        validate_webhook_url(message.url, settings)
+        target = webhook_target(message.url, settings)
     except ValueError as error:
         return AttemptResult(False, f"refused: {error}")
     body = message.body.encode("utf-8")
@@ -173,11 +173,15 @@ def attempt(
         DELIVERY_ID_HEADER: message.delivery_id,
         ATTEMPT_HEADER: str(message.attempts + 1),
         "User-Agent": USER_AGENT,
+        **target.headers,
     }
     _sending.active = True
     try:
         # Streamed so a receiver's (possibly huge) response body is never read.
-        with client.stream("POST", message.url, content=body, headers=headers) as response:
+        # To the address that was checked, not a second DNS answer (target.url).
+        with client.stream(
+            "POST", target.url, content=body, headers=headers, extensions=target.extensions
+        ) as response:
             status = response.status_code
     except httpx.TimeoutException:
         return AttemptResult(False, f"timed out after {settings.webhook_timeout:g} s")

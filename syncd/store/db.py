@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -22,9 +23,42 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+#: Mode of the SQLite database file; SQLite gives its -wal and -shm files the same.
+DATABASE_FILE_MODE = 0o600
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file a SQLite URL names (``None`` for an in-memory database)."""
+    database = make_url(database_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def secure_sqlite_files(database_url: str) -> None:
+    """Create the database file 0600 whatever the umask, before SQLite opens it, and
+    tighten an existing one (and its -wal/-shm): they hold emails, event data and
+    callback URLs with their query secrets. SQLite creates -wal and -shm with the
+    database file's mode."""
+    path = sqlite_path(database_url)
+    if path is None or not path.parent.is_dir():
+        return  # SQLite reports a missing directory when it connects, as before
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_FILE_MODE)
+    try:
+        os.fchmod(descriptor, DATABASE_FILE_MODE)
+    finally:
+        os.close(descriptor)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            sidecar.chmod(DATABASE_FILE_MODE)
+
+
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for the backend: WAL + busy timeout + foreign keys on SQLite."""
+    """An engine tuned for the backend: WAL + busy timeout + foreign keys on SQLite; the
+    SQLite files are the owner's only (:func:`secure_sqlite_files`)."""
     if is_sqlite(database_url):
+        secure_sqlite_files(database_url)
         connect_args = {"check_same_thread": False, "timeout": 30}
         if database_url in ("sqlite://", "sqlite:///:memory:"):
             kwargs.setdefault("poolclass", StaticPool)

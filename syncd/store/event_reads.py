@@ -2,22 +2,26 @@
 
 ``GET /v1/events`` lists occurrences of live events first (by start), then managed
 events deleted through the API (by deletion time); ``events_page`` reads one page of
-that sequence and how long the whole sequence is.
+that sequence after a key (keyset paging, see ``syncd.store.keyset``) and how long the
+whole sequence is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlmodel import Session, col
 
 from syncd.statuses import ManagedEventState
+from syncd.store.keyset import after_key
 from syncd.store.managed import EXTERNAL_DELETE_PREFIX
 from syncd.store.models import Event, ManagedEvent, Occurrence
 
 __all__ = [
+    "EventsCursor",
     "EventsFilter",
     "EventsPage",
     "OccurrenceRow",
@@ -49,68 +53,116 @@ class OccurrenceRow:
     managed: ManagedEvent | None
     start_text: str
     end_text: str
+    #: Its place in the order (start, end, occurrence id), for the next page's cursor.
+    key: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventsCursor:
+    """Where the next page starts: after this live occurrence (``phase`` ``live``, key
+    start, end, occurrence id) or after this deleted managed event (``deleted``, key
+    deletion time, managed event id)."""
+
+    phase: str
+    key: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class EventsPage:
-    """One page: live occurrences, then deleted managed events; ``total`` counts both."""
+    """One page: live occurrences, then deleted managed events; ``total`` counts both;
+    ``next`` is where the following page starts (``None`` on the last)."""
 
     total: int
     live: list[OccurrenceRow]
     deleted: list[ManagedEvent]
+    next: EventsCursor | None = None
 
 
-def events_page(session: Session, where: EventsFilter, offset: int, limit: int) -> EventsPage:
-    """``limit`` items from ``offset`` of the sequence ``where`` selects, and its length."""
+LIVE = "live"
+DELETED = "deleted"
+_LIVE_ORDER = (col(Occurrence.start_utc), col(Occurrence.end_utc), col(Occurrence.id))
+_DELETED_ORDER = (col(ManagedEvent.deleted_at), col(ManagedEvent.id))
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.execute(query).scalar() or 0)
+
+
+def events_page(
+    session: Session, where: EventsFilter, after: EventsCursor | None, limit: int
+) -> EventsPage:
+    """Up to ``limit`` items of the sequence ``where`` selects, after ``after`` (from the
+    start when ``None``), and the sequence's length."""
     live = _live_condition(where)
-    live_count = int(
-        session.execute(
-            select(func.count())
-            .select_from(Occurrence)
-            .join(Event, col(Event.id) == col(Occurrence.event_id))
-            .where(live)
-        ).scalar()
-        or 0
+    total = _count(
+        session,
+        select(func.count())
+        .select_from(Occurrence)
+        .join(Event, col(Event.id) == col(Occurrence.event_id))
+        .where(live),
     )
     deleted = _deleted_condition(where)
-    deleted_count = 0
     if deleted is not None:
-        deleted_count = int(
-            session.execute(select(func.count()).select_from(ManagedEvent).where(deleted)).scalar()
-            or 0
-        )
+        total += _count(session, select(func.count()).select_from(ManagedEvent).where(deleted))
     occurrences: list[OccurrenceRow] = []
-    if offset < live_count:
-        rows = session.execute(
-            select(Event, ManagedEvent, col(Occurrence.start_text), col(Occurrence.end_text))
-            .select_from(Occurrence)
-            .join(Event, col(Event.id) == col(Occurrence.event_id))
-            .outerjoin(
-                ManagedEvent,
-                and_(
-                    col(ManagedEvent.calendar_id) == col(Event.calendar_id),
-                    col(ManagedEvent.event_id) == col(Event.managed_event_id),
-                ),
-            )
-            .where(live)
-            .order_by(col(Occurrence.start_utc), col(Occurrence.end_utc), col(Occurrence.id))
-            .offset(offset)
-            .limit(limit)
-        )
-        occurrences = [OccurrenceRow(*row) for row in rows]
+    if after is None or after.phase == LIVE:
+        occurrences, more = _live_rows(session, live, after, limit)
+        if more:
+            return EventsPage(total, occurrences, [], _live_cursor(occurrences[-1]))
     removed: list[ManagedEvent] = []
     remaining = limit - len(occurrences)
     if deleted is not None and remaining > 0:
-        removed = list(
-            session.execute(
-                select(ManagedEvent)
-                .where(deleted)
-                .order_by(col(ManagedEvent.deleted_at), col(ManagedEvent.id))
-                .offset(max(0, offset - live_count))
-                .limit(remaining)
-            ).scalars()
+        query = select(ManagedEvent).where(deleted)
+        if after is not None and after.phase == DELETED:
+            query = query.where(after_key(_DELETED_ORDER, after.key))
+        rows = list(session.execute(query.order_by(*_DELETED_ORDER).limit(remaining + 1)).scalars())
+        removed = rows[:remaining]
+        if len(rows) > remaining:
+            last = removed[-1]
+            return EventsPage(
+                total, occurrences, removed, EventsCursor(DELETED, (last.deleted_at, last.id))
+            )
+    return EventsPage(total=total, live=occurrences, deleted=removed)
+
+
+def _live_rows(
+    session: Session, live: ColumnElement[bool], after: EventsCursor | None, limit: int
+) -> tuple[list[OccurrenceRow], bool]:
+    """Up to ``limit`` live occurrences after ``after``, and whether more follow."""
+    query = (
+        select(
+            Event,
+            ManagedEvent,
+            col(Occurrence.start_text),
+            col(Occurrence.end_text),
+            col(Occurrence.start_utc),
+            col(Occurrence.end_utc),
+            col(Occurrence.id),
         )
-    return EventsPage(total=live_count + deleted_count, live=occurrences, deleted=removed)
+        .select_from(Occurrence)
+        .join(Event, col(Event.id) == col(Occurrence.event_id))
+        .outerjoin(
+            ManagedEvent,
+            and_(
+                col(ManagedEvent.calendar_id) == col(Event.calendar_id),
+                col(ManagedEvent.event_id) == col(Event.managed_event_id),
+            ),
+        )
+        .where(live)
+    )
+    if after is not None:
+        query = query.where(after_key(_LIVE_ORDER, after.key))
+    rows = list(session.execute(query.order_by(*_LIVE_ORDER).limit(limit + 1)))
+    return [_occurrence(row) for row in rows[:limit]], len(rows) > limit
+
+
+def _occurrence(row: Any) -> OccurrenceRow:
+    event, managed, start_text, end_text, start_utc, end_utc, occurrence_id = row
+    return OccurrenceRow(event, managed, start_text, end_text, (start_utc, end_utc, occurrence_id))
+
+
+def _live_cursor(row: OccurrenceRow) -> EventsCursor:
+    return EventsCursor(LIVE, row.key)
 
 
 def _live_condition(where: EventsFilter) -> ColumnElement[bool]:
@@ -135,6 +187,7 @@ def _deleted_condition(where: EventsFilter) -> ColumnElement[bool] | None:
     conditions: list[ColumnElement[bool]] = [
         col(ManagedEvent.calendar_id).in_(where.calendar_ids or [""]),
         col(ManagedEvent.state) == ManagedEventState.DELETED,
+        col(ManagedEvent.deleted_at).is_not(None),  # the keyset's first column
         ~col(ManagedEvent.event_id).startswith(EXTERNAL_DELETE_PREFIX),
     ]
     if where.modified_since is not None:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from syncd.store.events import BusySpan, select_spans, spans_in_range
+from syncd.store.keyset import after_key
 from syncd.store.models import Account, Calendar, Event, Occurrence, Profile
 
 
@@ -88,30 +89,39 @@ def count_spans(
     return int(session.execute(query).scalar() or 0)
 
 
+#: A span's place in the free/busy order: start, end, calendar id, occurrence id.
+SpanKey = tuple[dt.datetime, dt.datetime, str, int]
+
+_SPAN_ORDER = (
+    col(Occurrence.start_utc),
+    col(Occurrence.end_utc),
+    col(Occurrence.calendar_id),
+    col(Occurrence.id),
+)
+
+
 def page_of_spans(
     session: Session,
     calendar_ids: Sequence[str],
     start: dt.datetime,
     end: dt.datetime,
-    offset: int,
+    after: SpanKey | None,
     limit: int,
-) -> list[BusySpan]:
-    """One page of the spans overlapping ``[start, end)``, in a total order so pages never
-    repeat or skip a span while the data stays the same."""
+) -> tuple[list[BusySpan], SpanKey | None]:
+    """Up to ``limit`` spans overlapping ``[start, end)`` after the span ``after`` (keyset,
+    in a total order: pages never repeat or skip a span, even while spans are added or
+    removed), and the key to read the next page from (``None`` on the last page)."""
     if not calendar_ids:
-        return []
-    query = (
-        select_spans(calendar_ids, start, end)
-        .order_by(
-            col(Occurrence.start_utc),
-            col(Occurrence.end_utc),
-            col(Occurrence.calendar_id),
-            col(Occurrence.id),
-        )
-        .offset(offset)
-        .limit(limit)
-    )
-    return [BusySpan(*row) for row in session.execute(query)]
+        return [], None
+    query = select_spans(calendar_ids, start, end).add_columns(col(Occurrence.id))
+    if after is not None:
+        query = query.where(after_key(_SPAN_ORDER, after))
+    rows = list(session.execute(query.order_by(*_SPAN_ORDER).limit(limit + 1)))
+    spans = [BusySpan(*row[:-1]) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return spans, None
+    last, last_id = spans[-1], rows[limit - 1][-1]
+    return spans, (last.start, last.end, last.calendar_id, int(last_id))
 
 
 def calendars_and_event_count(session: Session, profile_id: str) -> tuple[list[Calendar], int]:

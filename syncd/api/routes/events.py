@@ -20,7 +20,19 @@ from sqlmodel import Session
 
 from syncd.api.auth import account_caller
 from syncd.api.context import app_settings, db_session, now, write_session
-from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
+from syncd.api.paging import (
+    decode_page_token,
+    encode_page_token,
+    page_count,
+    public_base_url,
+    token_ids,
+    token_int,
+    token_keys,
+    token_page,
+    token_str,
+    token_time,
+    unknown_page,
+)
 from syncd.api.schemas import Pages
 from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
@@ -29,7 +41,7 @@ from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
 from syncd.store import managed as store
-from syncd.store.event_reads import EventsFilter, events_page
+from syncd.store.event_reads import DELETED, LIVE, EventsCursor, EventsFilter, events_page
 from syncd.store.models import Account, Calendar, Event
 from syncd.store.queries import calendar_ids_by_account
 
@@ -256,6 +268,8 @@ class EventsQuery:
     include_deleted: bool
     last_modified: str | None
     page: int = 1
+    #: Where the next page starts: ``{"phase": "live"|"deleted", "key": [...]}``.
+    after: dict[str, Any] | None = None
 
 
 @router.get("/v1/events", response_model=EventsResponse, response_model_exclude_none=True)
@@ -326,28 +340,44 @@ def read_events_page(
     settings: Settings = Depends(app_settings),
 ) -> EventsResponse:
     """A later page of an events query (the URL comes from ``pages.next_page``)."""
-    state = decode_page_token(page_token)
+    state = decode_page_token(page_token, token_keys(settings))
+    if state is None:
+        raise unknown_page()
     try:
-        query = EventsQuery(**state) if state is not None else None
-        if query is not None:
-            dt.datetime.fromisoformat(query.start)
-            dt.datetime.fromisoformat(query.end)
-            if query.last_modified:
-                dt.datetime.fromisoformat(query.last_modified)
-            ZoneInfo(query.tzid)
-            ids = query.calendar_ids
-            if (
-                not isinstance(query.page, int)
-                or query.page < 1
-                or ids is not None
-                and not all(isinstance(i, str) for i in ids)
-            ):
-                query = None
+        query = EventsQuery(**state)
+        token_time(query.start)
+        token_time(query.end)
+        if query.last_modified is not None:
+            token_time(query.last_modified)
+        ZoneInfo(token_str(query.tzid))
+        token_ids(query.calendar_ids)
+        token_page(query.page)
+        flags = (query.include_managed, query.only_managed, query.include_deleted)
+        if not all(isinstance(flag, bool) for flag in flags):
+            raise ValueError("not a flag")
+        _cursor(query.after)
     except (TypeError, ValueError, KeyError, OSError):
-        query = None
-    if query is None:
-        raise NotFoundError("unknown page")
+        raise unknown_page() from None
     return _answer(request, query, account, session, settings)
+
+
+def _cursor(after: dict[str, Any] | None) -> EventsCursor | None:
+    """The cursor a token carries; ValueError when it is not one we write."""
+    if after is None:
+        return None
+    if not isinstance(after, dict) or set(after) != {"phase", "key"}:
+        raise ValueError("not a cursor")
+    key = after["key"]
+    if after["phase"] == LIVE and isinstance(key, list) and len(key) == 3:
+        return EventsCursor(LIVE, (token_time(key[0]), token_time(key[1]), token_int(key[2])))
+    if after["phase"] == DELETED and isinstance(key, list) and len(key) == 2:
+        return EventsCursor(DELETED, (token_time(key[0]), token_int(key[1])))
+    raise ValueError("not a cursor")
+
+
+def _cursor_state(cursor: EventsCursor) -> dict[str, Any]:
+    key = [value.isoformat() if isinstance(value, dt.datetime) else value for value in cursor.key]
+    return {"phase": cursor.phase, "key": key}
 
 
 def _answer(
@@ -375,13 +405,14 @@ def _answer(
         ),
     )
     page_size: int = getattr(request.app.state, "events_page_size", EVENTS_PAGE_SIZE)
-    page = events_page(session, where, (query.page - 1) * page_size, page_size)
+    page = events_page(session, where, _cursor(query.after), page_size)
     events = [event_view(row.event, row.managed, row.start_text, row.end_text) for row in page.live]
     events.extend(managed_view(row, deleted=True) for row in page.deleted)
-    total = page_count(page.total, page_size)
+    total = max(page_count(page.total, page_size), query.page)
     next_page = None
-    if query.page < total:
-        token = encode_page_token(asdict(query) | {"page": query.page + 1})
+    if page.next is not None:
+        state = asdict(query) | {"page": query.page + 1, "after": _cursor_state(page.next)}
+        token = encode_page_token(state, token_keys(settings))
         next_page = f"{public_base_url(request, settings)}/v1/events/pages/{token}"
     return EventsResponse(
         pages=Pages(current=query.page, total=total, next_page=next_page), events=events

@@ -17,14 +17,26 @@ from sqlmodel import Session
 
 from syncd.api.auth import account_caller
 from syncd.api.context import app_settings, db_session
-from syncd.api.paging import decode_page_token, encode_page_token, page_count, public_base_url
+from syncd.api.paging import (
+    decode_page_token,
+    encode_page_token,
+    page_count,
+    public_base_url,
+    token_ids,
+    token_int,
+    token_keys,
+    token_page,
+    token_str,
+    token_time,
+    unknown_page,
+)
 from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, Pages
 from syncd.config import Settings
 from syncd.cronofy.times import format_local, format_utc, parse_bound, parse_zone
-from syncd.errors import FieldErrors, NotFoundError, invalid
+from syncd.errors import FieldErrors, invalid
 from syncd.store.events import BusySpan
 from syncd.store.models import Account
-from syncd.store.queries import calendar_ids_by_account, count_spans, page_of_spans
+from syncd.store.queries import SpanKey, calendar_ids_by_account, count_spans, page_of_spans
 
 router = APIRouter(tags=["free_busy"])
 
@@ -42,6 +54,8 @@ class FreeBusyQuery:
     calendar_ids: list[str] | None
     localized_times: bool
     page: int = 1
+    #: The last span served (start, end, calendar id, occurrence id): keyset paging.
+    after: list[Any] | None = None
 
 
 @router.get("/v1/free_busy", response_model=FreeBusyResponse, response_model_exclude_none=True)
@@ -91,34 +105,37 @@ def read_free_busy_page(
     settings: Settings = Depends(app_settings),
 ) -> FreeBusyResponse:
     """A later page of a free/busy query (the URL comes from ``pages.next_page``)."""
-    return _answer(request, _query_from_token(page_token), account, session, settings)
+    query = _query_from_token(page_token, token_keys(settings))
+    return _answer(request, query, account, session, settings)
 
 
-def _query_from_token(token: str) -> FreeBusyQuery:
-    state = decode_page_token(token)
+def _query_from_token(token: str, keys: list[bytes]) -> FreeBusyQuery:
+    """The query a verified token carries; a token that does not verify, or carries
+    anything we would not have written, is a 404."""
+    state = decode_page_token(token, keys)
+    if state is None:
+        raise unknown_page()
     try:
-        query = FreeBusyQuery(**state) if state is not None else None
-        if query is not None:
-            dt.datetime.fromisoformat(query.start)
-            dt.datetime.fromisoformat(query.end)
-            ZoneInfo(query.tzid)
-            if not _well_typed(query):
-                query = None
+        query = FreeBusyQuery(**state)
+        token_time(query.start)
+        token_time(query.end)
+        ZoneInfo(token_str(query.tzid))
+        token_ids(query.calendar_ids)
+        token_page(query.page)
+        if not isinstance(query.localized_times, bool):
+            raise ValueError("not a flag")
+        _span_key(query.after)
     except (TypeError, ValueError, KeyError, OSError):
-        query = None
-    if query is None:
-        raise NotFoundError("unknown page")
+        raise unknown_page() from None
     return query
 
 
-def _well_typed(query: FreeBusyQuery) -> bool:
-    ids = query.calendar_ids
-    return (
-        isinstance(query.page, int)
-        and query.page >= 1
-        and isinstance(query.localized_times, bool)
-        and (ids is None or (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
-    )
+def _span_key(after: list[Any] | None) -> SpanKey | None:
+    if after is None:
+        return None
+    if not isinstance(after, list) or len(after) != 4:
+        raise ValueError("not a span key")
+    return (token_time(after[0]), token_time(after[1]), token_str(after[2]), token_int(after[3]))
 
 
 def _answer(
@@ -133,16 +150,18 @@ def _answer(
     end = dt.datetime.fromisoformat(query.end)
     page_size: int = getattr(request.app.state, "free_busy_page_size", FREE_BUSY_PAGE_SIZE)
     total = page_count(count_spans(session, calendar_ids, start, end), page_size)
-    spans = page_of_spans(
-        session, calendar_ids, start, end, offset=(query.page - 1) * page_size, limit=page_size
+    spans, last = page_of_spans(
+        session, calendar_ids, start, end, _span_key(query.after), limit=page_size
     )
     zone = ZoneInfo(query.tzid) if query.localized_times else None
     next_page = None
-    if query.page < total:
-        token = encode_page_token(asdict(query) | {"page": query.page + 1})
+    if last is not None:
+        after = [last[0].isoformat(), last[1].isoformat(), last[2], last[3]]
+        state = asdict(query) | {"page": query.page + 1, "after": after}
+        token = encode_page_token(state, token_keys(settings))
         next_page = f"{public_base_url(request, settings)}/v1/free_busy/pages/{token}"
     return FreeBusyResponse(
-        pages=Pages(current=query.page, total=total, next_page=next_page),
+        pages=Pages(current=query.page, total=max(total, query.page), next_page=next_page),
         free_busy=[_block(span, zone) for span in spans],
     )
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import syncd.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from syncd.store.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -15,7 +15,8 @@ target_metadata = SQLModel.metadata
 def run_migrations() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        # make_engine: a SQLite file is created 0600 here too (syncd.store.db).
+        engine = make_engine(str(config.get_main_option("sqlalchemy.url")))
     with engine.connect() as connection:
         context.configure(
             connection=connection,

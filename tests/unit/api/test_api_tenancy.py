@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from syncd.api.paging import encode_page_token
+from syncd.api.paging import encode_page_token, token_keys
 from syncd.conferencing.authorize import read_state, store_profile
 from syncd.store.db import session_scope
 from syncd.store.models import Account
@@ -171,7 +171,8 @@ def test_a_forged_page_token_naming_foreign_calendars_reveals_nothing(
             "calendar_ids": tenants.b_user.calendar_ids,
             "localized_times": False,
             "page": 1,
-        }
+        },
+        token_keys(api_client.app.state.settings),  # type: ignore[attr-defined]
     )
     response = api_client.get(f"/v1/free_busy/pages/{token}", headers=tenants.a_user.auth())
     assert response.status_code == 422
@@ -300,7 +301,8 @@ def test_a_forged_events_page_token_naming_foreign_calendars_reveals_nothing(
             "include_deleted": False,
             "last_modified": None,
             "page": 1,
-        }
+        },
+        token_keys(api_client.app.state.settings),  # type: ignore[attr-defined]
     )
     response = api_client.get(f"/v1/events/pages/{token}", headers=tenants.a_user.auth())
     assert response.status_code == 422

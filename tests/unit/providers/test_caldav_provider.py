@@ -497,7 +497,7 @@ def test_credentials_that_stop_working_mid_life_raise_auth_revoked(
     )
     (calendar,) = provider.list_calendars()
     cursor = _sync(provider, calendar, None)[-1].cursor
-    provider.session.auth = (HTPASSWD_USER, "changed-by-the-user")
+    provider.auth = (HTPASSWD_USER, "changed-by-the-user")
 
     with pytest.raises(AuthRevoked):
         _sync(provider, calendar, cursor)

@@ -1,0 +1,172 @@
+"""Request limits, enforced before a route (and FastAPI's body parsing) sees the request.
+
+An ASGI middleware, so nothing is buffered that it has not allowed:
+
+- a ``/v1`` request that carries a body must authenticate first (401 before one byte
+  of the body is read: an anonymous client cannot make the daemon hold its upload);
+- a ``Content-Length`` above ``max_body_bytes`` is a 413 at once, unread; a body that
+  comes without one (chunked) is counted while it streams in and refused with 413 as
+  soon as the count passes the limit, the rest never read;
+- a JSON body nested deeper than ``max_json_depth`` or with an array longer than
+  ``max_json_array_length`` is a 422 in Cronofy's shape (field ``body``).
+
+The body that passes is handed on to the app as one message. ``/push/…`` is left alone:
+that route caps what it reads itself and answers bare statuses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from syncd.api.auth import check_bearer
+from syncd.api.errors import user_error_response
+from syncd.errors import PayloadTooLarge, UserError, invalid
+
+__all__ = ["RequestLimits", "json_shape_problem"]
+
+#: Paths whose routes read (and cap) their bodies themselves.
+_SELF_LIMITED = ("/push/",)
+#: Paths whose every route authenticates with a bearer credential.
+_AUTHENTICATED = ("/v1/",)
+
+
+def json_shape_problem(value: Any, max_depth: int, max_array_length: int) -> str | None:
+    """Why a parsed JSON value is too deep or has too long an array, or None."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            if len(item) > max_array_length:
+                return f"a JSON array has more than {max_array_length} items"
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            return f"the JSON body is nested deeper than {max_depth} levels"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return _header(scope, b"transfer-encoding") is not None
+
+
+def _declared_length(scope: Scope) -> int | None:
+    text = _header(scope, b"content-length")
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _is_json(scope: Scope) -> bool:
+    """Whether FastAPI would parse the body as JSON: a JSON media type, or none at all."""
+    content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    return (
+        not content_type
+        or content_type == "application/json"
+        or (content_type.startswith("application/") and content_type.endswith("+json"))
+    )
+
+
+class RequestLimits:
+    """The middleware; ``authenticate(engine, authorization_header)`` raises a 401."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_json_depth: int,
+        max_json_array_length: int,
+        authenticate: Callable[[Any, str | None], None] = check_bearer,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
+        self.max_json_array_length = max_json_array_length
+        self.authenticate = authenticate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or path.startswith(_SELF_LIMITED) or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            if path.startswith(_AUTHENTICATED):
+                engine = scope["app"].state.engine
+                authorization = _header(scope, b"authorization")
+                await run_in_threadpool(self.authenticate, engine, authorization)
+            body = await self._read_body(scope, receive)
+            if body and _is_json(scope):
+                self._check_json(body)
+        except UserError as error:
+            await user_error_response(error)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        """The whole body, or a 413 as soon as it is known to be too large."""
+        limit = self.max_body_bytes
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            raise self._too_large()
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            body += message.get("body", b"")
+            if len(body) > limit:
+                raise self._too_large()
+            if not message.get("more_body", False):
+                break
+        return bytes(body)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is larger than {self.max_body_bytes} bytes")
+
+    def _check_json(self, body: bytes) -> None:
+        problem: str | None
+        try:
+            value = json.loads(body)
+        except RecursionError:
+            problem = f"the JSON body is nested deeper than {self.max_json_depth} levels"
+        except ValueError:
+            return  # not JSON: the route's parser answers it (422 errors.invalid_json)
+        else:
+            problem = json_shape_problem(value, self.max_json_depth, self.max_json_array_length)
+        if problem is not None:
+            key = "errors.too_many" if "array" in problem else "errors.too_deep"
+            raise invalid("body", key, problem)
+
+
+def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[MutableMapping[str, Any]]]:
+    """A ``receive`` that hands the app the body read already, then defers to the real
+    one (which reports the disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
