@@ -21,7 +21,7 @@ from syncd.api.app import create_app
 from syncd.api.limits import json_shape_problem
 from syncd.api.server import ApiServer
 from syncd.config import Settings
-from tests.fixtures.api import ApiWorld
+from tests.support.api import ApiWorld
 
 MB = 1024 * 1024
 CHUNK = 64 * 1024

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fixtures.api import ApiAccount, ApiWorld
+from tests.support.api import ApiAccount, ApiWorld
 
 
 @pytest.fixture

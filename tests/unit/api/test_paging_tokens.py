@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from syncd.api.paging import encode_page_token, token_keys
-from tests.fixtures.api import ApiAccount, ApiWorld
+from tests.support.api import ApiAccount, ApiWorld
 
 FREE_BUSY = "/v1/free_busy/pages/"
 EVENTS = "/v1/events/pages/"

@@ -11,7 +11,7 @@ import pytest
 
 from syncd import cli
 from syncd.store.crypto import generate_key
-from tests.fixtures.radicale import CalDAVAccount
+from tests.support.radicale import CalDAVAccount
 
 CliResult = tuple[int, str, str]
 
