@@ -29,6 +29,7 @@ from providers.base import (
 )
 from syncd import metrics
 from syncd.config import Settings
+from syncd.errors import SecretBoxError
 from syncd.ids import new_id
 from syncd.logs import log_context
 from syncd.registry import build_provider
@@ -63,7 +64,7 @@ SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
 @dataclass
 class SyncOutcome:
     profile_id: str
-    outcome: str  # ok | auth_revoked | transient_error | error | skipped
+    outcome: str  # ok | auth_revoked | transient_error | key_error | error | skipped | stopped
     pages: int = 0
     changes: int = 0
     skipped_items: int = 0
@@ -113,7 +114,7 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         account = session.get(Account, profile.account_id)
         log_fields["account_id"] = profile.account_id
         default_tz = account.timezone if account else "Etc/UTC"
-        credentials = profile_credentials(context.box, profile)
+        credentials, unreadable = _credentials_or_error(context.box, profile)
         run = SyncRun(profile_id=profile_id, worker=context.worker_id, started_at=started_at)
         session.add(run)
         profile.last_attempt_at = started_at
@@ -128,6 +129,8 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
 
     outcome = SyncOutcome(profile_id, "ok")
     try:
+        if unreadable is not None:
+            raise unreadable
         provider = metrics.InstrumentedProvider(
             context.provider_factory(context.settings, provider_name, credentials), provider_name
         )
@@ -136,6 +139,8 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
     except StopRequested:
         outcome.outcome, outcome.detail = "stopped", "daemon shutting down"
+    except SecretBoxError:
+        outcome.outcome, outcome.detail = "key_error", status.UNDECRYPTABLE
     except ProviderError as error:
         outcome.outcome, outcome.detail = "transient_error", f"{type(error).__name__}: {error}"
         retry_after = error.retry_after if isinstance(error, RateLimited) else None
@@ -148,6 +153,17 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
     _finish(context, run_id, profile_id, outcome, started_at, None)
     metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
     return outcome
+
+
+def _credentials_or_error(
+    box: SecretBox, profile: Profile
+) -> tuple[dict[str, Any], SecretBoxError | None]:
+    """The profile's credentials, or the error to record when no configured key decrypts
+    them (raised inside the run's error handling, so the run and its lease are finished)."""
+    try:
+        return profile_credentials(box, profile), None
+    except SecretBoxError as error:
+        return {}, error
 
 
 def _finish(

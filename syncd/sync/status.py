@@ -80,6 +80,20 @@ def mark_auth_revoked(profile: Profile, detail: str) -> bool:
     return transition
 
 
+#: What a profile says when none of the configured keys decrypts its credentials.
+UNDECRYPTABLE = "credentials cannot be decrypted with the configured keys"
+
+
+def mark_undecryptable(profile: Profile) -> None:
+    """The configured keys do not decrypt the credentials: pending (nothing is synced) with
+    that reason until a key that does is configured; retried with backoff like a failure."""
+    profile.sync_status = PENDING
+    profile.status_reason = (
+        f"{UNDECRYPTABLE}: add the key they were encrypted with to secret_keys "
+        "(then `systemctl reload syncd` or restart the daemon)"
+    )
+
+
 def mark_failed(
     profile: Profile,
     now: dt.datetime,
@@ -88,11 +102,16 @@ def mark_failed(
     jitter: float,
     retry_after: float | None = None,
 ) -> None:
-    """A transient failure: keep the status, back off exponentially (or as the provider asked)."""
+    """A transient failure: keep the status, back off exponentially (or as the provider asked).
+
+    Credentials no configured key decrypts make the profile pending with that reason.
+    """
     profile.failure_count += 1
     profile.last_error = detail
     if profile.sync_status == PENDING and not profile.initial_sync_done:
         profile.status_reason = f"first sync not complete yet; last attempt failed: {detail}"
+    if detail == UNDECRYPTABLE:
+        mark_undecryptable(profile)
     delay = min(max_backoff, BASE_BACKOFF_SECONDS * 2 ** (profile.failure_count - 1))
     if retry_after is not None:
         delay = max(delay, retry_after)
