@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from providers.base import ProviderError
-from syncd.cli import conferencing, daemon, profiles, status, tenants
+from syncd.cli import conferencing, daemon, profiles, setup, status, tenants
 from syncd.cli.output import err, out
 from syncd.cli.runtime import runtime
 from syncd.errors import SyncdError
@@ -28,6 +28,7 @@ app = typer.Typer(
     help="syncd: self-hosted calendar sync with a Cronofy-compatible API.", no_args_is_help=True
 )
 # Registration order is the order `syncd --help` lists them in: commands, then groups.
+app.command("init")(setup.init_command)
 app.command("work")(daemon.work_command)
 app.command("sync")(daemon.sync_command)
 app.command("status")(status.status_command)
@@ -49,7 +50,8 @@ def _main(
         typer.Option(
             "--config",
             "-c",
-            help="TOML config file (default: $SYNCD_CONFIG).",
+            help="TOML config file (default: $SYNCD_CONFIG, else ~/.config/syncd/syncd.toml "
+            "or /etc/syncd/syncd.toml, whichever exists).",
             envvar="SYNCD_CONFIG",
         ),
     ] = None,
@@ -66,7 +68,7 @@ def main() -> None:
         if isinstance(exit_status, int) and exit_status:
             sys.exit(exit_status)
     except (SyncdError, ProviderError) as error:
-        err.print(f"error: {error}", markup=False, highlight=False)
+        err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)
@@ -78,5 +80,5 @@ def main() -> None:
         if callable(show):
             show()
         else:
-            err.print(f"error: {error}", markup=False, highlight=False)
+            err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -84,6 +84,7 @@ def conferencing_list(
     as_json: JsonOption = False,
 ) -> None:
     """List conferencing profiles, their status and which one is each account's default."""
+    runtime.require_database()
     with runtime.session() as session:
         if account_id:
             find_account(session, account_id)

@@ -25,10 +25,11 @@ from syncd.logs import set_level as set_log_level
 from syncd.notify.channels import install_sync_hooks
 from syncd.signals import stop_on_signals, stopped_after, wait_until_set
 from syncd.store.crypto import SecretBox
-from syncd.store.db import schema_is_current
+from syncd.store.db import describe_database, schema_is_current
 from syncd.store.profiles import find_profile, list_profiles
 from syncd.sync.daemon import SyncDaemon
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
+from syncd.sync.status import UNDECRYPTABLE
 from syncd.systemd import Notifier
 
 
@@ -93,6 +94,12 @@ def sync_command(
     else:
         columns = list(rows[0]) if rows else ["profile_id"]
         table("sync summary", columns, [list(row.values()) for row in rows])
+    undecryptable = sum(o.outcome == "key_error" for o in outcomes)
+    if undecryptable:
+        raise SecretBoxError(
+            f"{undecryptable} profile(s): {UNDECRYPTABLE}; add the key they were encrypted "
+            "with to secret_keys"
+        )
     if any(o.outcome not in ("ok", "skipped") for o in outcomes):
         raise typer.Exit(1)
 
@@ -129,6 +136,7 @@ def run_command(
     reload_requested = threading.Event()
     signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
     notifier = Notifier()
+    err.print(f"syncd database: {describe_database(runtime.settings.database_url)}", markup=False)
     daemon = SyncDaemon(runtime.engine, runtime.settings, runtime.box)
     daemon.start()
     server = None

@@ -14,8 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
+# Messages are never folded at the console width: a path, URL or id printed to a pipe or
+# a file stays on one line and copies whole (a terminal still wraps it for display).
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

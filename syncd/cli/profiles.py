@@ -147,6 +147,7 @@ def profiles_list(
     as_json: JsonOption = False,
 ) -> None:
     """List profiles with their sync_status, reason and last success."""
+    runtime.require_database()
     with runtime.session() as session:
         if account_id:
             find_account(session, account_id)

@@ -10,9 +10,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from syncd.config import Settings, load_settings
+from syncd.errors import ConfigError
 from syncd.logs import configure_logging
 from syncd.store.crypto import SecretBox
-from syncd.store.db import make_engine, session_scope, upgrade_schema_exclusively
+from syncd.store.db import make_engine, session_scope, sqlite_path, upgrade_schema_exclusively
 
 
 @dataclass
@@ -37,6 +38,16 @@ class Runtime:
             self._settings = load_settings(self.config_path)
             configure_logging(self._settings.log_level)
         return self._settings
+
+    def require_database(self) -> None:
+        """For commands that only read: a SQLite file that does not exist is an error, not
+        a new empty database (a different folder, or a config not found)."""
+        path = sqlite_path(self.settings.database_url)
+        if path is not None and not path.exists():
+            raise ConfigError(
+                f"no database at {path}: run `syncd init` first, or point database_url "
+                "(or --config) at your database"
+            )
 
     @property
     def engine(self) -> Engine:

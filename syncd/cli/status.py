@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from syncd import metrics
-from syncd.cli.output import JsonOption, print_json, table
+from syncd.cli.output import JsonOption, out, print_json, table
 from syncd.cli.runtime import runtime
 from syncd.config import Settings
 from syncd.logs import redact
 from syncd.store import fleet
+from syncd.store.db import describe_database
 from syncd.store.models import utcnow
 
 
@@ -33,6 +34,7 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
         ]
         failing = fleet.latest_profile_errors(connection, errors)
     return {
+        "database": describe_database(settings.database_url),
         "profiles": {"total": sum(counts.by_status.values()), **counts.by_status},
         "by_provider": providers,
         "scheduling": {
@@ -69,10 +71,12 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
 
 def status_command(as_json: JsonOption = False) -> None:
     """A summary of the fleet: profiles by status, scheduling, daemons, backlogs, errors."""
+    runtime.require_database()
     summary = fleet_summary(runtime.engine, runtime.settings)
     if as_json:
         print_json(summary)
         return
+    out.print(f"database: {summary['database']}", markup=False, highlight=False)
     profiles = summary["profiles"]
     table(
         "profiles",

@@ -52,6 +52,7 @@ def apps_create(name: str) -> None:
 @apps_app.command("keys")
 def apps_keys(app_ref: str, as_json: JsonOption = False) -> None:
     """List an application's API keys (ids and dates; keys themselves are never stored)."""
+    runtime.require_database()
     with runtime.session() as session:
         application = find_application(session, app_ref)
         rows = [
@@ -146,6 +147,7 @@ def accounts_list(
     as_json: JsonOption = False,
 ) -> None:
     """List accounts."""
+    runtime.require_database()
     with runtime.session() as session:
         application_id = find_application(session, app_ref).id if app_ref else None
         rows = account_rows(session, application_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,15 +12,54 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
+
+from syncd.errors import OperatorError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a file-based SQLite URL (absolute), else None (memory, or not SQLite)."""
+    if not is_sqlite(database_url):
+        return None
+    database = make_url(database_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().absolute()
+
+
+def describe_database(database_url: str) -> str:
+    """Which database, for people: the SQLite file, or ``driver://user@host:port/db``
+    without the password."""
+    path = sqlite_path(database_url)
+    if path is not None:
+        return f"sqlite {path}"
+    if is_sqlite(database_url):
+        return "sqlite (in memory)"
+    return make_url(database_url).set(password=None).render_as_string(hide_password=False)
+
+
+def create_private_sqlite_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only (0600, folder 0700)."""
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise OperatorError(
+            f"cannot create the database {path}: {error.strerror or error} "
+            "(set database_url to a writable place)"
+        ) from None
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
@@ -29,6 +69,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         if database_url in ("sqlite://", "sqlite:///:memory:"):
             kwargs.setdefault("poolclass", StaticPool)
         else:
+            path = sqlite_path(database_url)
+            if path is not None:
+                create_private_sqlite_file(path)
             # As many connections as the API's thread pool may use at once.
             kwargs.setdefault("pool_size", 20)
             kwargs.setdefault("max_overflow", 40)
