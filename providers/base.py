@@ -24,6 +24,7 @@ from providers.errors import (
     ProviderError,
     RateLimited,
     TransientError,
+    Unsupported,
 )
 from providers.retry import with_retries
 
@@ -37,6 +38,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "TransientError",
+    "Unsupported",
     # data
     "ChangePage",
     "Conferencing",

@@ -16,6 +16,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "TransientError",
+    "Unsupported",
 ]
 
 
@@ -56,3 +57,8 @@ class PermissionDenied(ProviderError):
 
 class InvalidRemoteData(ProviderError):
     """A malformed payload from the provider: log it, skip the item, keep syncing."""
+
+
+class Unsupported(ProviderError):
+    """The server does not implement what the adapter needs (HTTP 501: not a CalDAV
+    server, or not at this URL). Permanent: retrying cannot help, the URL must change."""

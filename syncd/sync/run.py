@@ -26,6 +26,7 @@ from providers.base import (
     CursorExpired,
     ProviderError,
     RateLimited,
+    Unsupported,
 )
 from syncd import metrics
 from syncd.config import Settings
@@ -64,7 +65,8 @@ SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
 @dataclass
 class SyncOutcome:
     profile_id: str
-    outcome: str  # ok | auth_revoked | transient_error | key_error | error | skipped | stopped
+    #: ok | auth_revoked | transient_error | unsupported | key_error | error | skipped | stopped
+    outcome: str
     pages: int = 0
     changes: int = 0
     skipped_items: int = 0
@@ -139,6 +141,8 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
     except StopRequested:
         outcome.outcome, outcome.detail = "stopped", "daemon shutting down"
+    except Unsupported as error:  # before ProviderError: permanent, never retried
+        outcome.outcome, outcome.detail = "unsupported", str(error)
     except SecretBoxError:
         outcome.outcome, outcome.detail = "key_error", status.UNDECRYPTABLE
     except ProviderError as error:
@@ -223,6 +227,7 @@ def _finish(
                 settings.max_backoff,
                 settings.poll_jitter,
                 retry_after,
+                permanent=outcome.outcome == "unsupported",
             )
             log.warning(
                 "sync of profile %s failed (attempt %d): %s",

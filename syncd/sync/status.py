@@ -101,13 +101,22 @@ def mark_failed(
     max_backoff: float,
     jitter: float,
     retry_after: float | None = None,
+    *,
+    permanent: bool = False,
 ) -> None:
     """A transient failure: keep the status, back off exponentially (or as the provider asked).
 
-    Credentials no configured key decrypts make the profile pending with that reason.
+    Credentials no configured key decrypts make the profile pending with that reason. A
+    ``permanent`` failure (the server does not implement the protocol) disconnects the
+    profile with the reason instead: retrying cannot help until its URL changes.
     """
     profile.failure_count += 1
     profile.last_error = detail
+    if permanent:
+        profile.sync_status = DISCONNECTED
+        profile.status_reason = f"{detail}; reauthorize the profile with the right URL"
+        profile.next_due_at = None
+        return
     if profile.sync_status == PENDING and not profile.initial_sync_done:
         profile.status_reason = f"first sync not complete yet; last attempt failed: {detail}"
     if detail == UNDECRYPTABLE:
