@@ -205,10 +205,16 @@ def demo_command(
         typer.Option("--folder", help="Keep the demo's files here (default: a temp folder)."),
     ] = None,
     port: Annotated[int, typer.Option("--port", help="API port (0: any free port).")] = 8080,
+    caldav_port: Annotated[
+        int | None,
+        typer.Option(
+            "--caldav-port", help="Port of the local CalDAV server (default: any free one)."
+        ),
+    ] = None,
     duration: Annotated[
         float | None,
         typer.Option("--duration", help="Stop after this many seconds (default: Ctrl-C)."),
     ] = None,
 ) -> None:
     """A real daemon on SQLite syncing a real local CalDAV server, with the API up."""
-    run_demo(folder=folder, api_port=port, duration=duration, console=out)
+    run_demo(folder=folder, api_port=port, duration=duration, console=out, caldav_port=caldav_port)

@@ -12,11 +12,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from syncd.errors import OperatorError
+from syncd.errors import OperatorError, ServiceUnavailableError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -134,8 +136,41 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the schema to the newest migration (run by the daemon and CLI on start)."""
-    command.upgrade(_alembic_config(engine), "head")
+    """Bring the schema to the newest migration (run by the daemon and CLI on start).
+
+    A database that cannot be opened or reached, or whose schema is newer than this code,
+    is an :class:`OperatorError` naming it (and the revisions), not a traceback.
+    """
+    try:
+        command.upgrade(_alembic_config(engine), "head")
+    except CommandError as error:
+        if "Can't locate revision" not in str(error):
+            raise
+        raise OperatorError(
+            f"the database {describe_database(str(engine.url))} has schema revision "
+            f"{', '.join(current_revisions(engine)) or '?'}, newer than this syncd knows "
+            f"(its newest: {', '.join(head_revisions(engine))}): upgrade syncd, or restore "
+            "the backup taken before the newer version migrated it"
+        ) from None
+    except DBAPIError as error:
+        raise database_unavailable(engine, error) from None
+
+
+def database_unavailable(engine: Engine, error: DBAPIError) -> ServiceUnavailableError:
+    """One line for a database that cannot be opened or reached (the driver's first line)."""
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    return ServiceUnavailableError(
+        f"cannot use the database {describe_database(str(engine.url))}: {reason}"
+    )
+
+
+def current_revisions(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
+def head_revisions(engine: Engine) -> list[str]:
+    return sorted(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
 
 
 def ping(engine: Engine) -> None:
@@ -154,7 +189,11 @@ def upgrade_schema_exclusively(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         upgrade_schema(engine)
         return
-    with engine.connect() as connection:
+    try:
+        connection = engine.connect()
+    except DBAPIError as error:
+        raise database_unavailable(engine, error) from None
+    with connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
         try:
             upgrade_schema(engine)
