@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 
 from syncd import metrics
 from syncd.api.server import ApiServer
 from syncd.cli.output import JsonOption, err, out, print_json, table
+from syncd.cli.progress import SyncProgress, reporting_factory
 from syncd.cli.runtime import runtime
 from syncd.conferencing.worker import ManagedEventWorker
 from syncd.config import load_settings
@@ -47,11 +47,19 @@ def work_command(
     out.print(f"processed {worker.run_due(limit)} managed event(s)")
 
 
-def sync_once(profile_ids: list[str], on_done: Callable[[SyncOutcome], None]) -> list[SyncOutcome]:
+def sync_once(
+    profile_ids: list[str],
+    on_done: Callable[[SyncOutcome], None],
+    progress: SyncProgress | None = None,
+) -> list[SyncOutcome]:
     context = SyncContext(runtime.engine, runtime.settings, runtime.box, worker_id="cli")
+    if progress is not None:
+        context.provider_factory = reporting_factory(progress.page)
     install_sync_hooks(context)  # notifications are queued here and sent by `syncd run`
     outcomes = []
     for profile_id in profile_ids:
+        if progress is not None:
+            progress.started(profile_id)
         outcome = sync_profile(context, profile_id)
         outcomes.append(outcome)
         on_done(outcome)
@@ -72,9 +80,8 @@ def sync_command(
         else:
             ids = [p.id for p in list_profiles(session) if p.sync_status != "disconnected"]
     if out.is_terminal and not as_json:
-        with Progress(console=out, transient=True) as progress:
-            task = progress.add_task("syncing", total=len(ids))
-            outcomes = sync_once(ids, lambda _: progress.advance(task))
+        with SyncProgress(out, len(ids)) as progress:
+            outcomes = sync_once(ids, progress.finished, progress)
     else:
         outcomes = sync_once(ids, lambda _: None)
     rows = [
