@@ -12,6 +12,7 @@ One module per command group: ``tenants`` (apps, accounts, keys), ``profiles``,
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
@@ -25,7 +26,9 @@ from syncd.errors import SyncdError
 __all__ = ["app", "err", "main", "out"]
 
 app = typer.Typer(
-    help="syncd: self-hosted calendar sync with a Cronofy-compatible API.", no_args_is_help=True
+    help="syncd: self-hosted calendar sync with a Cronofy-compatible API.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 # Registration order is the order `syncd --help` lists them in: commands, then groups.
 app.command("init")(setup.init_command)
@@ -43,6 +46,12 @@ app.add_typer(tenants.keys_app, name="keys")
 app.add_typer(conferencing.conferencing_app, name="conferencing")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"syncd {package_version('syncd')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     config: Annotated[
@@ -55,6 +64,12 @@ def _main(
             envvar="SYNCD_CONFIG",
         ),
     ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     runtime.config_path = config
 

@@ -25,7 +25,8 @@ from syncd.logs import set_level as set_log_level
 from syncd.notify.channels import install_sync_hooks
 from syncd.signals import stop_on_signals, stopped_after, wait_until_set
 from syncd.store.crypto import SecretBox
-from syncd.store.db import describe_database, schema_is_current
+from syncd.store.db import current_revisions, describe_database, schema_is_current
+from syncd.store.models import utcnow
 from syncd.store.profiles import find_profile, list_profiles
 from syncd.sync.daemon import SyncDaemon
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
@@ -35,16 +36,26 @@ from syncd.systemd import Notifier
 
 def work_command(
     once: Annotated[
-        bool, typer.Option("--once", help="Write the managed events due now, then exit.")
+        bool, typer.Option("--once", hidden=True, help="Accepted; work always runs once.")
     ] = True,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 1000,
 ) -> None:
     """Write due managed events (and their conferencing) once, as the daemon's job does.
 
-    Webhooks they cause are queued in the outbox and sent by ``syncd run``.
+    Webhooks they cause are queued in the outbox and sent by `syncd run`.
     """
     worker = ManagedEventWorker(runtime.engine, runtime.settings, runtime.box, worker_id="cli-work")
     out.print(f"processed {worker.run_due(limit)} managed event(s)")
+
+
+def _leased_elsewhere(profile_id: str) -> SyncOutcome | None:
+    """A skip saying which daemon is syncing the profile right now, if one is."""
+    with runtime.session() as session:
+        profile = find_profile(session, profile_id)
+        owner, expires = profile.lease_owner, profile.lease_expires_at
+    if owner is None or expires is None or expires <= utcnow():
+        return None
+    return SyncOutcome(profile_id, "skipped", detail=f"daemon {owner} is syncing it right now")
 
 
 def sync_once(
@@ -60,7 +71,7 @@ def sync_once(
     for profile_id in profile_ids:
         if progress is not None:
             progress.started(profile_id)
-        outcome = sync_profile(context, profile_id)
+        outcome = _leased_elsewhere(profile_id) or sync_profile(context, profile_id)
         outcomes.append(outcome)
         on_done(outcome)
     return outcomes
@@ -68,12 +79,17 @@ def sync_once(
 
 def sync_command(
     once: Annotated[
-        bool, typer.Option("--once", help="One pass over the profiles, then exit.")
+        bool, typer.Option("--once", hidden=True, help="Accepted; sync always runs once.")
     ] = True,
-    profile_id: Annotated[str | None, typer.Option("--profile")] = None,
+    profile_id: Annotated[
+        str | None, typer.Option("--profile", help="Only this profile (pro_…).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Sync every connected profile (or one) once, then print a summary."""
+    """Sync every connected profile (or one) once, then print a summary.
+
+    One pass, then exit: the daemon that keeps syncing is `syncd run`.
+    """
     with runtime.session() as session:
         if profile_id:
             ids = [find_profile(session, profile_id).id]
@@ -113,9 +129,25 @@ def sync_command(
 
 def migrate_command() -> None:
     """Upgrade the database schema to this version's newest migration, then exit."""
-    if not schema_is_current(runtime.engine):  # the engine property has just upgraded
+    engine = runtime.engine  # upgrades
+    before, after = runtime.revisions_before, current_revisions(engine)
+    if not schema_is_current(engine):
         raise OperatorError("the schema is still behind after upgrading")
-    out.print("database schema is current")
+    where = describe_database(runtime.settings.database_url)
+    shown = ", ".join(before) or "an empty database"
+    if before == after:
+        out.print(f"{where}: schema is current at revision {', '.join(after)}", markup=False)
+    else:
+        out.print(f"{where}: upgraded from {shown} to {', '.join(after)}", markup=False)
+
+
+HostOption = Annotated[
+    str | None, typer.Option("--host", help="Address the API listens on (default: api_host).")
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option("--port", help="Port the API listens on (default: api_port, 8080; 0: any)."),
+]
 
 
 def _api_server(host: str | None, port: int | None) -> ApiServer:
@@ -129,15 +161,16 @@ def _api_server(host: str | None, port: int | None) -> ApiServer:
 
 
 def run_command(
-    host: Annotated[str | None, typer.Option("--host")] = None,
-    port: Annotated[int | None, typer.Option("--port")] = None,
+    host: HostOption = None,
+    port: PortOption = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Sync only, no HTTP API.")] = False,
 ) -> None:
     """The long-running daemon: sync plus the HTTP API in one process.
 
     SIGTERM/SIGINT: stop taking work, finish or release what is in flight, exit 0.
     SIGHUP: reload the configuration that can change live (intervals, log level, keys).
-    Under systemd (``Type=notify``) it reports READY, STATUS and feeds the watchdog.
+    Under systemd (Type=notify) it reports READY, STATUS and feeds the watchdog.
+    Stays in the foreground; Ctrl-C stops it.
     """
     stop = stop_on_signals()
     reload_requested = threading.Event()
@@ -192,8 +225,8 @@ def _reload(daemon: SyncDaemon, server: ApiServer | None) -> None:
 
 
 def serve_command(
-    host: Annotated[str | None, typer.Option("--host")] = None,
-    port: Annotated[int | None, typer.Option("--port")] = None,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
     """The HTTP API only (the sync daemon runs elsewhere)."""
     stop = stop_on_signals()

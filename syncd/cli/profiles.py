@@ -45,10 +45,12 @@ AccountOption = Annotated[
     str, typer.Option("--account", help="The account (acc_…) the profile belongs to.")
 ]
 
-profiles_app = typer.Typer(help="Connected calendar services.", no_args_is_help=True)
+profiles_app = typer.Typer(
+    help="Connected calendar services.", no_args_is_help=True, rich_markup_mode=None
+)
 
 profiles_connect_app = typer.Typer(
-    help="Connect a calendar service to an account.", no_args_is_help=True
+    help="Connect a calendar service to an account.", no_args_is_help=True, rich_markup_mode=None
 )
 profiles_app.add_typer(profiles_connect_app, name="connect")
 
@@ -107,9 +109,11 @@ def connect_caldav(
             "--password",
             prompt=True,
             hide_input=True,
-            help="The CalDAV password (prompted for, hidden, when left out).",
+            show_default=False,
+            help="The CalDAV password; asked for (hidden) when left out, so it stays out "
+            "of the shell history.",
         ),
-    ],
+    ] = "",
     no_verify: Annotated[
         bool,
         typer.Option(
@@ -220,7 +224,9 @@ def profile_rows(session: Session, account_id: str | None) -> list[dict[str, Any
 
 @profiles_app.command("list")
 def profiles_list(
-    account_id: Annotated[str | None, typer.Option("--account")] = None,
+    account_id: Annotated[
+        str | None, typer.Option("--account", help="Only this account (acc_…).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List profiles with their sync_status, reason and last success."""
@@ -245,7 +251,9 @@ def profiles_list(
 @profiles_app.command("reauthorize")
 def profiles_reauthorize(
     profile_id: str,
-    refresh_token: Annotated[str | None, typer.Option("--refresh-token")] = None,
+    refresh_token: Annotated[
+        str | None, typer.Option("--refresh-token", help="Google/Microsoft: import this grant.")
+    ] = None,
     password: Annotated[
         str | None, typer.Option("--password", help="CalDAV: the new password.")
     ] = None,

@@ -70,8 +70,11 @@ def init_command(
         ),
     ] = False,
 ) -> None:
-    """Write the config file (--config, else ~/.config/syncd/syncd.toml) with a new
-    encryption key, mode 0600, then create the database."""
+    """Write the config file with a new key ring, then create the database.
+
+    The file is --config, else ~/.config/syncd/syncd.toml, written 0600 and never
+    overwritten; every later command (and the systemd unit) reads it.
+    """
     path = Path(runtime.config_path) if runtime.config_path else user_config_path()
     url = database_url or default_database_url(path)
     write_private_file(path, config_text(url, generate_key()))

@@ -18,8 +18,9 @@ from syncd.store.models import utcnow
 
 
 def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[str, Any]:
-    """What `syncd status` shows: profiles by status and provider, scheduling, daemons seen
-    in the last hour, queue backlogs and the latest errors (redacted)."""
+    """What `syncd status` shows: the database, profiles by status and provider,
+    scheduling, the daemons alive now (their leases unexpired) and those that ran syncs in
+    the last hour, queue backlogs and the latest errors (redacted)."""
     now = utcnow()
     hour_ago = now - dt.timedelta(hours=1)
     with engine.connect() as connection:
@@ -31,6 +32,14 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
         workers = [
             {"worker": row.worker, "runs": row.runs, "last_run_at": row.last_run_at.isoformat()}
             for row in fleet.workers_active_since(connection, hour_ago)
+        ]
+        alive = [
+            {
+                "worker": row.worker,
+                "leased_profiles": row.profiles,
+                "lease_expires_at": row.lease_expires_at.isoformat(),
+            }
+            for row in fleet.lease_holders_at(connection, now)
         ]
         failing = fleet.latest_profile_errors(connection, errors)
     return {
@@ -45,6 +54,7 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
             else 0,
         },
         "syncs_last_hour": outcomes,
+        "daemons_alive": alive,
         "daemons_last_hour": workers,
         "queues": {
             queue: {
@@ -106,9 +116,17 @@ def status_command(as_json: JsonOption = False) -> None:
             ]
         ],
     )
+    if summary["daemons_alive"]:
+        table(
+            "daemons alive now (holding leases their heartbeat renews)",
+            ["worker", "leased profiles", "lease expires at"],
+            [list(row.values()) for row in summary["daemons_alive"]],
+        )
+    else:
+        out.print("daemons alive now: none holding a lease", markup=False)
     if summary["daemons_last_hour"]:
         table(
-            "daemons (last hour)",
+            "sync runs by daemon (last hour; a daemon listed here may have stopped since)",
             ["worker", "runs", "last_run_at"],
             [list(row.values()) for row in summary["daemons_last_hour"]],
         )

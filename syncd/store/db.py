@@ -135,14 +135,17 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
-def upgrade_schema(engine: Engine) -> None:
+def upgrade_schema(engine: Engine) -> list[str]:
     """Bring the schema to the newest migration (run by the daemon and CLI on start).
 
     A database that cannot be opened or reached, or whose schema is newer than this code,
     is an :class:`OperatorError` naming it (and the revisions), not a traceback.
+    Returns the revisions the database was at before (none: it was empty).
     """
     try:
+        before = current_revisions(engine)
         command.upgrade(_alembic_config(engine), "head")
+        return before
     except CommandError as error:
         if "Can't locate revision" not in str(error):
             raise
@@ -183,12 +186,11 @@ def ping(engine: Engine) -> None:
 MIGRATION_LOCK = 0x73796E6364
 
 
-def upgrade_schema_exclusively(engine: Engine) -> None:
+def upgrade_schema_exclusively(engine: Engine) -> list[str]:
     """:func:`upgrade_schema`, one process at a time: daemons started together on an
     empty Postgres would otherwise race to create the same tables."""
     if engine.dialect.name != "postgresql":
-        upgrade_schema(engine)
-        return
+        return upgrade_schema(engine)
     try:
         connection = engine.connect()
     except DBAPIError as error:
@@ -196,7 +198,7 @@ def upgrade_schema_exclusively(engine: Engine) -> None:
     with connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
         try:
-            upgrade_schema(engine)
+            return upgrade_schema(engine)
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
             connection.commit()

@@ -139,8 +139,8 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)  # type: ignore[arg-type]
     except AuthRevoked as error:
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
-    except StopRequested:
-        outcome.outcome, outcome.detail = "stopped", "daemon shutting down"
+    except StopRequested as stop:
+        outcome.outcome, outcome.detail = "stopped", str(stop) or "daemon shutting down"
     except Unsupported as error:  # before ProviderError: permanent, never retried
         outcome.outcome, outcome.detail = "unsupported", str(error)
     except SecretBoxError:
@@ -367,7 +367,8 @@ class _ProfileSync:
             if calendar is None or profile is None:
                 raise StopRequested()
             if profile.lease_owner not in (None, self.context.worker_id):
-                raise StopRequested()  # our lease was taken over: another daemon owns it now
+                # our lease was taken over (or never ours): another daemon owns it now
+                raise StopRequested(f"daemon {profile.lease_owner} is syncing this profile")
             if page.full_sync:
                 calendar.full_sync_in_progress = True
                 calendar.sync_generation = generation
