@@ -209,3 +209,16 @@ def schema_is_current(engine: Engine) -> bool:
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
     return set(current) == set(script.get_heads())
+
+
+def schema_state(engine: Engine) -> str:
+    """``"current"`` (at this code's newest migration), ``"behind"`` (migrations to run),
+    or ``"ahead"``: at a revision this code does not know, i.e. a newer release migrated
+    it. Migrations only add (docs/operations.md, "Upgrade"), so old code keeps working
+    on a newer schema during a rolling upgrade."""
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    current = set(current_revisions(engine))
+    if current == set(script.get_heads()):
+        return "current"
+    known = {revision.revision for revision in script.walk_revisions()}
+    return "ahead" if current - known else "behind"
