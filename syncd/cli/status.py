@@ -14,6 +14,7 @@ from syncd.config import Settings
 from syncd.logs import redact
 from syncd.store import fleet
 from syncd.store.db import describe_database
+from syncd.store.heartbeats import heartbeats_since
 from syncd.store.models import utcnow
 
 
@@ -33,15 +34,22 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
             {"worker": row.worker, "runs": row.runs, "last_run_at": row.last_run_at.isoformat()}
             for row in fleet.workers_active_since(connection, hour_ago)
         ]
-        alive = [
-            {
-                "worker": row.worker,
-                "leased_profiles": row.profiles,
-                "lease_expires_at": row.lease_expires_at.isoformat(),
-            }
-            for row in fleet.lease_holders_at(connection, now)
-        ]
+        leased = {row.worker: row.profiles for row in fleet.lease_holders_at(connection, now)}
         failing = fleet.latest_profile_errors(connection, errors)
+    since = now - dt.timedelta(seconds=settings.lease_seconds)
+    alive = [
+        {
+            "worker": beat.worker,
+            "started_at": beat.started_at.isoformat(),
+            "last_heartbeat_at": beat.last_seen_at.isoformat(),
+            "leased_profiles": leased.pop(beat.worker, 0),
+        }
+        for beat in heartbeats_since(engine, since)
+    ]
+    alive += [  # a daemon of an older release (no heartbeat row) that holds leases
+        {"worker": w, "started_at": None, "last_heartbeat_at": None, "leased_profiles": n}
+        for w, n in leased.items()
+    ]
     return {
         "database": describe_database(settings.database_url),
         "profiles": {"total": sum(counts.by_status.values()), **counts.by_status},
@@ -118,12 +126,12 @@ def status_command(as_json: JsonOption = False) -> None:
     )
     if summary["daemons_alive"]:
         table(
-            "daemons alive now (holding leases their heartbeat renews)",
-            ["worker", "leased profiles", "lease expires at"],
+            "daemons alive now (heartbeat within lease_seconds)",
+            ["worker", "started_at", "last_heartbeat_at", "leased profiles"],
             [list(row.values()) for row in summary["daemons_alive"]],
         )
     else:
-        out.print("daemons alive now: none holding a lease", markup=False)
+        out.print("daemons alive now: none (no heartbeat within lease_seconds)", markup=False)
     if summary["daemons_last_hour"]:
         table(
             "sync runs by daemon (last hour; a daemon listed here may have stopped since)",
