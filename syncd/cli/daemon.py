@@ -230,6 +230,7 @@ def serve_command(
 ) -> None:
     """The HTTP API only (the sync daemon runs elsewhere)."""
     stop = stop_on_signals()
+    err.print(f"syncd database: {describe_database(runtime.settings.database_url)}", markup=False)
     server = _api_server(host, port)
     server.start()
     err.print(f"syncd API listening on {server.url}")
