@@ -74,6 +74,8 @@ def test_an_unreachable_postgres_names_the_host_without_the_password(
 def test_a_port_in_use_names_the_port(run_cli: Callable[..., CliResult], taken_port: int) -> None:
     status, _, error = run_cli("serve", "--port", str(taken_port))
     assert status == 2
+    assert error.startswith("syncd database: sqlite ")  # what it was about to serve
+    error = error.split("\n", 1)[1]
     assert one_line(error) and f"127.0.0.1:{taken_port}" in error and "--port" in error
 
 
