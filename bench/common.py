@@ -198,7 +198,8 @@ def new_store(
     box = SecretBox(settings.secret_keys)
     with session_scope(engine) as session:
         application = create_application(session, box, "bench").application
-        account = create_account(session, application.id, profile_name, timezone="Europe/Berlin")
+        email = profile_name if "@" in profile_name else f"{profile_name}@example.com"
+        account = create_account(session, application.id, email, timezone="Europe/Berlin")
         profile_id = create_profile(session, box, account, provider, profile_name, credentials).id
     context = SyncContext(engine, settings, box, worker_id="bench")
     return SyncStore(engine, settings, box, profile_id, context)

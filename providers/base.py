@@ -24,6 +24,7 @@ from providers.errors import (
     ProviderError,
     RateLimited,
     TransientError,
+    Unsupported,
     UntrustedHost,
 )
 from providers.retry import with_retries
@@ -38,6 +39,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "TransientError",
+    "Unsupported",
     "UntrustedHost",
     # data
     "ChangePage",

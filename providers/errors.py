@@ -16,6 +16,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "TransientError",
+    "Unsupported",
     "UntrustedHost",
 ]
 
@@ -63,3 +64,8 @@ class UntrustedHost(PermissionDenied):
 
 class InvalidRemoteData(ProviderError):
     """A malformed payload from the provider: log it, skip the item, keep syncing."""
+
+
+class Unsupported(ProviderError):
+    """The server does not implement what the adapter needs (HTTP 501: not a CalDAV
+    server, or not at this URL). Permanent: retrying cannot help, the URL must change."""

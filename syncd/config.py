@@ -1,4 +1,10 @@
-"""Settings: a TOML file (``--config`` or ``SYNCD_CONFIG``) overridden by ``SYNCD_*`` variables.
+"""Settings: a TOML file overridden by ``SYNCD_*`` variables.
+
+The file is ``--config`` or ``SYNCD_CONFIG`` when given, else the first that exists of
+``$XDG_CONFIG_HOME/syncd/syncd.toml`` (``~/.config/syncd/syncd.toml``) and
+``/etc/syncd/syncd.toml``; ``syncd init`` writes the first with a new key ring. The
+default database is ``$XDG_DATA_HOME/syncd/syncd.db`` (``~/.local/share/syncd/``), or
+``/var/lib/syncd/syncd.db`` for a configuration under ``/etc/syncd/``.
 
 Nested sections map to environment variables with a double underscore, e.g.
 ``SYNCD_GOOGLE__CLIENT_ID`` overrides ``[google] client_id``.
@@ -6,12 +12,16 @@ Nested sections map to environment variables with a double underscore, e.g.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -26,6 +36,8 @@ from syncd.errors import ConfigError
 
 class OAuthProviderSettings(BaseModel):
     """One OAuth provider's client registration and endpoints."""
+
+    model_config = ConfigDict(extra="forbid")
 
     client_id: str = ""
     client_secret: str = ""
@@ -45,7 +57,9 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    database_url: str = "sqlite:///./syncd.db"
+    #: Default: ``$XDG_DATA_HOME/syncd/syncd.db``; ``/var/lib/syncd/syncd.db`` for a
+    #: configuration under ``/etc/syncd/`` (see :func:`default_database_url`).
+    database_url: str = Field(default_factory=lambda: default_database_url(_CONFIG_PATH["path"]))
     #: Fernet keys (urlsafe base64, 32 bytes), newest first. The first encrypts; all decrypt.
     secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Seconds between polls of one profile.
@@ -126,6 +140,19 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[str]) -> list[str]:
+        for index, key in enumerate(value):
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    f"key {index + 1} is not a Fernet key (32 url-safe base64 bytes; "
+                    "generate one with `syncd keys generate`)"
+                ) from None
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -142,15 +169,64 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+SYSTEM_CONFIG = Path("/etc/syncd/syncd.toml")
+SYSTEM_DATABASE = Path("/var/lib/syncd/syncd.db")
+
+#: ``SYNCD_*`` variables that are not settings (read by the test suite and the demo).
+_OTHER_VARIABLES = ("SYNCD_CONFIG", "SYNCD_TEST_")
+
+log = logging.getLogger(__name__)
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "").strip()
+    return Path(value) if value else Path.home() / fallback
+
+
+def user_config_path() -> Path:
+    """Where ``syncd init`` writes, and the first place every command looks."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / "syncd" / "syncd.toml"
+
+
+def user_data_dir() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / "syncd"
+
+
+def find_config_path(explicit: str | Path | None = None) -> Path | None:
+    """``--config``, else ``SYNCD_CONFIG``, else the user's or the system's file if present."""
+    given = str(explicit) if explicit else os.environ.get("SYNCD_CONFIG", "").strip()
+    if given:
+        return Path(given)
+    for candidate in (user_config_path(), SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def default_database_url(config_path: Path | None = None) -> str:
+    """SQLite in the user's data folder, or in ``/var/lib/syncd`` beside a system config."""
+    if config_path is not None and config_path.parent == SYSTEM_CONFIG.parent:
+        return f"sqlite:///{SYSTEM_DATABASE}"
+    return f"sqlite:///{user_data_dir() / 'syncd.db'}"
+
+
 # The TOML path for the Settings() call in progress (pydantic-settings takes sources from
 # the class, so the path is passed through here rather than through a constructor argument).
 _CONFIG_PATH: dict[str, Path | None] = {"path": None}
 
 
 def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
-    """Read settings; raise ConfigError naming the offending key when they are invalid."""
-    path_text = str(config_path) if config_path else os.environ.get("SYNCD_CONFIG")
-    path = Path(path_text) if path_text else None
+    """Read settings; raise ConfigError naming the offending key when they are invalid.
+
+    An unknown ``SYNCD_*`` variable is logged as a warning naming the closest setting.
+    """
+    path = find_config_path(config_path)
+    if "secret_keys" not in overrides and _is_blank(os.environ.get("SYNCD_SECRET_KEYS")):
+        raise ConfigError(
+            "SYNCD_SECRET_KEYS is set but empty: unset it to use the keys in the config "
+            "file, or set it to the output of `syncd keys generate`"
+        )
+    _warn_about_unknown_variables(os.environ)
     if path is not None:
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
@@ -170,10 +246,54 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
         _CONFIG_PATH["path"] = None
 
 
+def _is_blank(value: str | None) -> bool:
+    return value is not None and not value.replace(",", "").strip()
+
+
+def setting_names() -> list[str]:
+    """Every key a config file may set, sections as ``section.key``."""
+    names: list[str] = []
+    for name, field in Settings.model_fields.items():
+        if field.annotation is OAuthProviderSettings:
+            names.extend(f"{name}.{key}" for key in OAuthProviderSettings.model_fields)
+        else:
+            names.append(name)
+    return names
+
+
+def _variable_for(name: str) -> str:
+    return "SYNCD_" + name.replace(".", "__").upper()
+
+
+def closest(name: str, candidates: list[str]) -> str | None:
+    found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _warn_about_unknown_variables(environment: Mapping[str, str]) -> None:
+    known = [_variable_for(name) for name in setting_names()]
+    for variable in sorted(environment):
+        upper = variable.upper()
+        if not upper.startswith("SYNCD_") or upper in known or upper.startswith(_OTHER_VARIABLES):
+            continue
+        if "_LIVE_" in upper:  # the live-provider test credentials
+            continue
+        suggestion = closest(upper, known)
+        log.warning(
+            "ignoring unknown environment variable %s%s",
+            variable,
+            f" (did you mean {suggestion}?)" if suggestion else "",
+        )
+
+
 def _describe_validation_error(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(root)"
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        if item["type"] == "extra_forbidden":
+            suggestion = closest(key, setting_names())
+            message = "unknown key" + (f" (did you mean {suggestion}?)" if suggestion else "")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
         problems.append(f"{key}: {message}")
     return "invalid configuration: " + "; ".join(problems)

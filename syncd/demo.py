@@ -117,14 +117,34 @@ def run_demo(
     duration: float | None = None,
     console: Console | None = None,
     stop: threading.Event | None = None,
+    caldav_port: int | None = None,
 ) -> dict[str, Any]:
-    """Run the demo until ``duration`` passes or ``stop``/a signal; returns what it set up."""
+    """Run the demo until ``duration`` passes or ``stop``/a signal; returns what it set up.
+
+    A temporary folder (no ``folder`` given) is removed however the demo ends, Ctrl-C
+    included.
+    """
     console = console or Console()
     if stop is None and threading.current_thread() is threading.main_thread():
         stop = stop_on_signals()
-    owned = folder is None
-    folder = Path(tempfile.mkdtemp(prefix="syncd-demo-")) if folder is None else folder
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        return _run_demo_in(folder, api_port, duration, console, stop, caldav_port)
+    temporary = Path(tempfile.mkdtemp(prefix="syncd-demo-"))
+    try:
+        return _run_demo_in(temporary, api_port, duration, console, stop, caldav_port)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _run_demo_in(
+    folder: Path,
+    api_port: int,
+    duration: float | None,
+    console: Console,
+    stop: threading.Event | None,
+    caldav_port: int | None,
+) -> dict[str, Any]:
     storage = folder / "radicale"
     for (user, calendar), items in _sample_calendars(dt.date.today()).items():
         seed_calendar_files(storage, user, calendar, items, display_name=calendar.title())
@@ -141,7 +161,7 @@ def run_demo(
     upgrade_schema(engine)
     box = SecretBox(settings.secret_keys)
 
-    with RadicaleServer(storage_folder=storage) as radicale:
+    with RadicaleServer(storage_folder=storage, port=caldav_port) as radicale:
         setup = _create_demo_tenants(engine, box, settings, radicale.url)
         daemon = SyncDaemon(engine, settings, box)
         server = ApiServer(settings, engine, host="127.0.0.1", port=api_port)
@@ -156,8 +176,6 @@ def run_demo(
             server.stop()
             daemon.stop()
             engine.dispose()
-    if owned and duration is not None:
-        shutil.rmtree(folder, ignore_errors=True)
     return setup
 
 

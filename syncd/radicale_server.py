@@ -42,6 +42,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _check_port_is_free(port: int) -> None:
+    """Fail in one line when another program holds the port (it would answer for us)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise ServiceUnavailableError(
+                f"cannot listen on 127.0.0.1:{port} for the CalDAV server: "
+                f"{error.strerror or error} (choose another with --caldav-port)"
+            ) from None
+
+
 class RadicaleServer:
     """A Radicale subprocess serving ``storage_folder`` (a fresh temporary one by default).
 
@@ -74,6 +87,7 @@ class RadicaleServer:
         """Start the subprocess and wait until it answers HTTP."""
         if self._process is not None:
             return self
+        _check_port_is_free(self.port)
         self.storage_folder.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,

@@ -12,6 +12,7 @@ from providers.base import (
     ProviderError,
     RateLimited,
     TransientError,
+    Unsupported,
 )
 from providers.retry import parse_retry_after
 
@@ -33,6 +34,9 @@ def error_for_response(response: requests.Response) -> ProviderError | None:
         return RateLimited(
             f"server busy ({status})", parse_retry_after(response.headers.get("Retry-After"))
         )
+    if status == 501:
+        method = response.request.method if response.request is not None else "the request"
+        return Unsupported(f"the server does not implement {method} (501): not a CalDAV server")
     if status >= 500:
         return TransientError(f"server error ({status})")
     return ProviderError(f"unexpected HTTP {status} from the CalDAV server")

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from syncd.api.app import create_app
 from syncd.config import Settings
+from syncd.errors import ServiceUnavailableError
 
 #: Seconds ``start()`` waits for uvicorn to accept connections, and ``stop()`` for it to end.
 STARTUP_TIMEOUT = 30.0
@@ -68,9 +69,12 @@ class ApiServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind((self.host, self.port))
-        except OSError:
+        except OSError as error:
             sock.close()
-            raise
+            raise ServiceUnavailableError(
+                f"cannot listen on {self.host}:{self.port}: {error.strerror or error} "
+                "(choose another with --port, or 0 for any free port)"
+            ) from None
         self._socket = sock
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(

@@ -12,12 +12,13 @@ One module per command group: ``tenants`` (apps, accounts, keys), ``profiles``,
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
 
 from providers.base import ProviderError
-from syncd.cli import conferencing, daemon, profiles, status, tenants
+from syncd.cli import conferencing, daemon, profiles, setup, status, tenants
 from syncd.cli.output import err, out
 from syncd.cli.runtime import runtime
 from syncd.errors import SyncdError
@@ -25,9 +26,12 @@ from syncd.errors import SyncdError
 __all__ = ["app", "err", "main", "out"]
 
 app = typer.Typer(
-    help="syncd: self-hosted calendar sync with a Cronofy-compatible API.", no_args_is_help=True
+    help="syncd: self-hosted calendar sync with a Cronofy-compatible API.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 # Registration order is the order `syncd --help` lists them in: commands, then groups.
+app.command("init")(setup.init_command)
 app.command("work")(daemon.work_command)
 app.command("sync")(daemon.sync_command)
 app.command("status")(status.status_command)
@@ -42,6 +46,12 @@ app.add_typer(tenants.keys_app, name="keys")
 app.add_typer(conferencing.conferencing_app, name="conferencing")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"syncd {package_version('syncd')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     config: Annotated[
@@ -49,10 +59,17 @@ def _main(
         typer.Option(
             "--config",
             "-c",
-            help="TOML config file (default: $SYNCD_CONFIG).",
+            help="TOML config file (default: $SYNCD_CONFIG, else ~/.config/syncd/syncd.toml "
+            "or /etc/syncd/syncd.toml, whichever exists).",
             envvar="SYNCD_CONFIG",
         ),
     ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     runtime.config_path = config
 
@@ -66,7 +83,7 @@ def main() -> None:
         if isinstance(exit_status, int) and exit_status:
             sys.exit(exit_status)
     except (SyncdError, ProviderError) as error:
-        err.print(f"error: {error}", markup=False, highlight=False)
+        err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)
@@ -78,5 +95,5 @@ def main() -> None:
         if callable(show):
             show()
         else:
-            err.print(f"error: {error}", markup=False, highlight=False)
+            err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -21,14 +21,16 @@ from syncd.store.managed import (
 from syncd.store.tenants import find_account
 
 conferencing_app = typer.Typer(
-    help="Conferencing services (Zoom, GoTo Meeting, Teams, Google Meet).", no_args_is_help=True
+    help="Conferencing services (Zoom, GoTo Meeting, Teams, Google Meet).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
 @conferencing_app.command("connect")
 def conferencing_connect(
     provider: Annotated[str, typer.Argument(help="zoom, goto, teams or meet")],
-    account_id: Annotated[str, typer.Option("--account")],
+    account_id: Annotated[str, typer.Option("--account", help="The account (acc_…).")],
     refresh_token: Annotated[
         str | None,
         typer.Option(
@@ -80,10 +82,13 @@ def conferencing_rows(session: Session, account_id: str | None) -> list[dict[str
 
 @conferencing_app.command("list")
 def conferencing_list(
-    account_id: Annotated[str | None, typer.Option("--account")] = None,
+    account_id: Annotated[
+        str | None, typer.Option("--account", help="Only this account (acc_…).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List conferencing profiles, their status and which one is each account's default."""
+    runtime.require_database()
     with runtime.session() as session:
         if account_id:
             find_account(session, account_id)
@@ -97,7 +102,7 @@ def conferencing_default(
     account_id: str,
     profile_id: Annotated[str, typer.Argument(help='A pro_… id, or "8x8" for the built-in rooms')],
 ) -> None:
-    """Choose the service ``conferencing: {"profile_id": "default"}`` uses for an account."""
+    """Choose the service `conferencing: {"profile_id": "default"}` uses for an account."""
     with runtime.session() as session:
         account = find_account(session, account_id)
         chosen = None if profile_id.lower() in ("8x8", "none") else profile_id

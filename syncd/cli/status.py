@@ -8,17 +8,20 @@ from typing import Any
 from sqlalchemy import Engine
 
 from syncd import metrics
-from syncd.cli.output import JsonOption, print_json, table
+from syncd.cli.output import JsonOption, out, print_json, table
 from syncd.cli.runtime import runtime
 from syncd.config import Settings
 from syncd.logs import redact
 from syncd.store import fleet
+from syncd.store.db import describe_database
+from syncd.store.heartbeats import heartbeats_since
 from syncd.store.models import utcnow
 
 
 def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[str, Any]:
-    """What `syncd status` shows: profiles by status and provider, scheduling, daemons seen
-    in the last hour, queue backlogs and the latest errors (redacted)."""
+    """What `syncd status` shows: the database, profiles by status and provider,
+    scheduling, the daemons alive now (their leases unexpired) and those that ran syncs in
+    the last hour, queue backlogs and the latest errors (redacted)."""
     now = utcnow()
     hour_ago = now - dt.timedelta(hours=1)
     with engine.connect() as connection:
@@ -31,8 +34,24 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
             {"worker": row.worker, "runs": row.runs, "last_run_at": row.last_run_at.isoformat()}
             for row in fleet.workers_active_since(connection, hour_ago)
         ]
+        leased = {row.worker: row.profiles for row in fleet.lease_holders_at(connection, now)}
         failing = fleet.latest_profile_errors(connection, errors)
+    since = now - dt.timedelta(seconds=settings.lease_seconds)
+    alive = [
+        {
+            "worker": beat.worker,
+            "started_at": beat.started_at.isoformat(),
+            "last_heartbeat_at": beat.last_seen_at.isoformat(),
+            "leased_profiles": leased.pop(beat.worker, 0),
+        }
+        for beat in heartbeats_since(engine, since)
+    ]
+    alive += [  # a daemon of an older release (no heartbeat row) that holds leases
+        {"worker": w, "started_at": None, "last_heartbeat_at": None, "leased_profiles": n}
+        for w, n in leased.items()
+    ]
     return {
+        "database": describe_database(settings.database_url),
         "profiles": {"total": sum(counts.by_status.values()), **counts.by_status},
         "by_provider": providers,
         "scheduling": {
@@ -43,6 +62,7 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
             else 0,
         },
         "syncs_last_hour": outcomes,
+        "daemons_alive": alive,
         "daemons_last_hour": workers,
         "queues": {
             queue: {
@@ -69,10 +89,12 @@ def fleet_summary(engine: Engine, settings: Settings, errors: int = 10) -> dict[
 
 def status_command(as_json: JsonOption = False) -> None:
     """A summary of the fleet: profiles by status, scheduling, daemons, backlogs, errors."""
+    runtime.require_database()
     summary = fleet_summary(runtime.engine, runtime.settings)
     if as_json:
         print_json(summary)
         return
+    out.print(f"database: {summary['database']}", markup=False, highlight=False)
     profiles = summary["profiles"]
     table(
         "profiles",
@@ -102,9 +124,17 @@ def status_command(as_json: JsonOption = False) -> None:
             ]
         ],
     )
+    if summary["daemons_alive"]:
+        table(
+            "daemons alive now (heartbeat within lease_seconds)",
+            ["worker", "started_at", "last_heartbeat_at", "leased profiles"],
+            [list(row.values()) for row in summary["daemons_alive"]],
+        )
+    else:
+        out.print("daemons alive now: none (no heartbeat within lease_seconds)", markup=False)
     if summary["daemons_last_hour"]:
         table(
-            "daemons (last hour)",
+            "sync runs by daemon (last hour; a daemon listed here may have stopped since)",
             ["worker", "runs", "last_run_at"],
             [list(row.values()) for row in summary["daemons_last_hour"]],
         )

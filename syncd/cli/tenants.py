@@ -30,9 +30,13 @@ from syncd.store.tenants import (
     rotate_api_key,
 )
 
-apps_app = typer.Typer(help="Applications (API clients).", no_args_is_help=True)
-accounts_app = typer.Typer(help="Accounts (end users, Cronofy `sub`).", no_args_is_help=True)
-keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+apps_app = typer.Typer(
+    help="Applications (API clients).", no_args_is_help=True, rich_markup_mode=None
+)
+accounts_app = typer.Typer(
+    help="Accounts (end users, Cronofy `sub`).", no_args_is_help=True, rich_markup_mode=None
+)
+keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True, rich_markup_mode=None)
 
 
 # --------------------------------------------------------------------------- apps
@@ -52,6 +56,7 @@ def apps_create(name: str) -> None:
 @apps_app.command("keys")
 def apps_keys(app_ref: str, as_json: JsonOption = False) -> None:
     """List an application's API keys (ids and dates; keys themselves are never stored)."""
+    runtime.require_database()
     with runtime.session() as session:
         application = find_application(session, app_ref)
         rows = [
@@ -115,11 +120,11 @@ def apps_revoke_key(app_ref: str, key_id: int) -> None:
 @accounts_app.command("create")
 def accounts_create(
     app_ref: Annotated[str, typer.Option("--app", help="Application id or name.")],
-    email: Annotated[str, typer.Option("--email")],
-    name: Annotated[str, typer.Option("--name")] = "",
+    email: Annotated[str, typer.Option("--email", help="The account's email address.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
     timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone.")] = "Etc/UTC",
 ) -> None:
-    """Create an account; prints its ``acc_…`` sub."""
+    """Create an account; prints its `acc_…` sub."""
     with runtime.session() as session:
         application = find_application(session, app_ref)
         account = create_account(session, application.id, email, name, timezone)
@@ -146,6 +151,7 @@ def accounts_list(
     as_json: JsonOption = False,
 ) -> None:
     """List accounts."""
+    runtime.require_database()
     with runtime.session() as session:
         application_id = find_application(session, app_ref).id if app_ref else None
         rows = account_rows(session, application_id)
@@ -178,7 +184,7 @@ def accounts_token(
 
 @keys_app.command("generate")
 def keys_generate() -> None:
-    """Print a new encryption key for ``secret_keys``."""
+    """Print a new encryption key for `secret_keys`."""
     out.print(generate_key())
 
 
@@ -233,4 +239,11 @@ def keys_rotate(
         out.print(
             f"{report.total} secrets now use the newest key; older keys can be removed "
             "from secret_keys."
+        )
+    if new_key is not None and new_key not in runtime.settings.secret_keys:
+        err.print(
+            f"add the new key first in secret_keys in {runtime.config_file_shown()} now "
+            "(and on every daemon, then reload them): without it nothing stored can be "
+            "decrypted",
+            markup=False,
         )

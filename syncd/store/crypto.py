@@ -27,8 +27,9 @@ class SecretBox:
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise SecretBoxError(
-                "no encryption key configured: set secret_keys in the config file or "
-                "SYNCD_SECRET_KEYS (generate one with `syncd keys generate`)"
+                "no encryption key configured: run `syncd init` (writes "
+                "~/.config/syncd/syncd.toml with a new key), or set secret_keys in the "
+                "config file (generate one with `syncd keys generate`)"
             )
         try:
             self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])

@@ -12,9 +12,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
+
+from syncd.errors import OperatorError, ServiceUnavailableError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -28,11 +32,40 @@ DATABASE_FILE_MODE = 0o600
 
 
 def sqlite_path(database_url: str) -> Path | None:
-    """The file a SQLite URL names (``None`` for an in-memory database)."""
+    """The file of a file-based SQLite URL (absolute), else None (memory, or not SQLite)."""
+    if not is_sqlite(database_url):
+        return None
     database = make_url(database_url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return Path(database)
+    return Path(database).expanduser().absolute()
+
+
+def describe_database(database_url: str) -> str:
+    """Which database, for people: the SQLite file, or ``driver://user@host:port/db``
+    without the password."""
+    path = sqlite_path(database_url)
+    if path is not None:
+        return f"sqlite {path}"
+    if is_sqlite(database_url):
+        return "sqlite (in memory)"
+    return make_url(database_url).set(password=None).render_as_string(hide_password=False)
+
+
+def create_private_sqlite_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only (0600, folder 0700)."""
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise OperatorError(
+            f"cannot create the database {path}: {error.strerror or error} "
+            "(set database_url to a writable place)"
+        ) from None
 
 
 def secure_sqlite_files(database_url: str) -> None:
@@ -58,11 +91,14 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """An engine tuned for the backend: WAL + busy timeout + foreign keys on SQLite; the
     SQLite files are the owner's only (:func:`secure_sqlite_files`)."""
     if is_sqlite(database_url):
-        secure_sqlite_files(database_url)
         connect_args = {"check_same_thread": False, "timeout": 30}
         if database_url in ("sqlite://", "sqlite:///:memory:"):
             kwargs.setdefault("poolclass", StaticPool)
         else:
+            path = sqlite_path(database_url)
+            if path is not None:
+                create_private_sqlite_file(path)
+            secure_sqlite_files(database_url)
             # As many connections as the API's thread pool may use at once.
             kwargs.setdefault("pool_size", 20)
             kwargs.setdefault("max_overflow", 40)
@@ -124,9 +160,45 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Bring the schema to the newest migration (run by the daemon and CLI on start)."""
-    command.upgrade(_alembic_config(engine), "head")
+def upgrade_schema(engine: Engine) -> list[str]:
+    """Bring the schema to the newest migration (run by the daemon and CLI on start).
+
+    A database that cannot be opened or reached, or whose schema is newer than this code,
+    is an :class:`OperatorError` naming it (and the revisions), not a traceback.
+    Returns the revisions the database was at before (none: it was empty).
+    """
+    try:
+        before = current_revisions(engine)
+        command.upgrade(_alembic_config(engine), "head")
+        return before
+    except CommandError as error:
+        if "Can't locate revision" not in str(error):
+            raise
+        raise OperatorError(
+            f"the database {describe_database(str(engine.url))} has schema revision "
+            f"{', '.join(current_revisions(engine)) or '?'}, newer than this syncd knows "
+            f"(its newest: {', '.join(head_revisions(engine))}): upgrade syncd, or restore "
+            "the backup taken before the newer version migrated it"
+        ) from None
+    except DBAPIError as error:
+        raise database_unavailable(engine, error) from None
+
+
+def database_unavailable(engine: Engine, error: DBAPIError) -> ServiceUnavailableError:
+    """One line for a database that cannot be opened or reached (the driver's first line)."""
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    return ServiceUnavailableError(
+        f"cannot use the database {describe_database(str(engine.url))}: {reason}"
+    )
+
+
+def current_revisions(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
+def head_revisions(engine: Engine) -> list[str]:
+    return sorted(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
 
 
 def ping(engine: Engine) -> None:
@@ -139,16 +211,19 @@ def ping(engine: Engine) -> None:
 MIGRATION_LOCK = 0x73796E6364
 
 
-def upgrade_schema_exclusively(engine: Engine) -> None:
+def upgrade_schema_exclusively(engine: Engine) -> list[str]:
     """:func:`upgrade_schema`, one process at a time: daemons started together on an
     empty Postgres would otherwise race to create the same tables."""
     if engine.dialect.name != "postgresql":
-        upgrade_schema(engine)
-        return
-    with engine.connect() as connection:
+        return upgrade_schema(engine)
+    try:
+        connection = engine.connect()
+    except DBAPIError as error:
+        raise database_unavailable(engine, error) from None
+    with connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
         try:
-            upgrade_schema(engine)
+            return upgrade_schema(engine)
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
             connection.commit()
@@ -159,3 +234,16 @@ def schema_is_current(engine: Engine) -> bool:
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
     return set(current) == set(script.get_heads())
+
+
+def schema_state(engine: Engine) -> str:
+    """``"current"`` (at this code's newest migration), ``"behind"`` (migrations to run),
+    or ``"ahead"``: at a revision this code does not know, i.e. a newer release migrated
+    it. Migrations only add (docs/operations.md, "Upgrade"), so old code keeps working
+    on a newer schema during a rolling upgrade."""
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    current = set(current_revisions(engine))
+    if current == set(script.get_heads()):
+        return "current"
+    known = {revision.revision for revision in script.walk_revisions()}
+    return "ahead" if current - known else "behind"

@@ -85,6 +85,31 @@ def workers_active_since(connection: Connection, since: dt.datetime) -> list[Wor
     ]
 
 
+@dataclass(frozen=True)
+class LeaseHolder:
+    """A daemon holding profile leases its heartbeat keeps renewing: alive right now."""
+
+    worker: str
+    profiles: int
+    lease_expires_at: dt.datetime
+
+
+def lease_holders_at(connection: Connection, now: dt.datetime) -> list[LeaseHolder]:
+    """The daemons whose profile leases have not expired at ``now`` (a dead daemon's
+    expire within ``lease_seconds``), the longest-lived lease first."""
+    latest = func.max(col(Profile.lease_expires_at))
+    return [
+        LeaseHolder(worker=str(worker), profiles=int(count), lease_expires_at=expires)
+        for worker, count, expires in connection.execute(
+            select(col(Profile.lease_owner), func.count(), latest)
+            .where(col(Profile.lease_owner).is_not(None), col(Profile.lease_expires_at) > now)
+            .group_by(col(Profile.lease_owner))
+            .order_by(latest.desc())
+        )
+        if expires is not None
+    ]
+
+
 def latest_profile_errors(connection: Connection, limit: int) -> list[ProfileError]:
     """The ``limit`` profiles with a recorded error, most recently attempted first."""
     rows = connection.execute(

@@ -260,6 +260,15 @@ class SyncRun(SQLModel, table=True):
     changes: int = 0
 
 
+class DaemonHeartbeat(SQLModel, table=True):
+    """One running daemon, rewritten by its heartbeat; removed when it stops cleanly. A
+    row not rewritten within ``lease_seconds`` is a daemon that died."""
+
+    worker: str = Field(primary_key=True)
+    started_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class ConferencingProfile(SQLModel, table=True):
     """An account's authorized conferencing service (Zoom, GoTo Meeting, Teams, Meet)."""
 

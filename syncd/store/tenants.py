@@ -5,10 +5,11 @@ API keys and access tokens are shown once at creation and stored only as hashes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from syncd.errors import ConflictError, NotFoundError, UserError
 from syncd.ids import new_id
@@ -112,6 +113,17 @@ def create_account(
     name: str = "",
     timezone: str = "Etc/UTC",
 ) -> Account:
+    """A new account; ``email`` is validated and normalised, and unique (ignoring case)
+    within the application."""
+    email = normalised_email(email)
+    taken = session.exec(
+        select(Account.id).where(
+            Account.application_id == application_id,
+            func.lower(Account.email) == email.lower(),
+        )
+    ).first()
+    if taken is not None:
+        raise ConflictError(f"the application already has an account with email {email} ({taken})")
     account = Account(
         id=new_id("acc"),
         application_id=application_id,
@@ -122,6 +134,20 @@ def create_account(
     session.add(account)
     session.flush()
     return account
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def normalised_email(email: str) -> str:
+    """``email`` without surrounding spaces and with its domain in lower case; a
+    :class:`UserError` when it is not an address (``local@domain.tld``)."""
+    address = email.strip()
+    if not _EMAIL.fullmatch(address):
+        shown = f"{address!r} is not" if address else "an empty email is not"
+        raise UserError(f"{shown} an email address (local@domain.tld)", code="invalid_email")
+    local, domain = address.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
 
 
 def find_account(session: Session, account_id: str, application_id: str | None = None) -> Account:

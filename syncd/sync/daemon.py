@@ -30,6 +30,8 @@ from syncd.notify.channels import install_sync_hooks
 from syncd.notify.delivery import deliver_due
 from syncd.store.crypto import SecretBox
 from syncd.store.db import is_sqlite
+from syncd.store.heartbeats import record_heartbeat, remove_heartbeat
+from syncd.store.models import utcnow
 from syncd.sync.leases import claim_due_profiles, release_leases, renew_leases
 from syncd.sync.push import PushMaintenance
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
@@ -106,6 +108,7 @@ class SyncDaemon:
         self._in_flight_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_again = False
+        self._started_at = utcnow()
         self._scheduler = BackgroundScheduler(
             executors={
                 "default": ThreadPoolExecutor(settings.workers),
@@ -148,6 +151,8 @@ class SyncDaemon:
         )
         self.managed_events.install(self._scheduler)
         self.push.install(self._scheduler)
+        self._started_at = utcnow()
+        record_heartbeat(self.engine, self.worker_id, self._started_at)
         self._scheduler.start()
         log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
 
@@ -233,6 +238,7 @@ class SyncDaemon:
         slower than ``lease_seconds`` between two pages is never taken over; only a dead
         or frozen daemon stops renewing."""
         try:
+            record_heartbeat(self.engine, self.worker_id, self._started_at)
             return renew_leases(self.engine, self.worker_id, self.lease_seconds)
         except Exception:
             log.exception("could not renew leases")
@@ -279,6 +285,7 @@ class SyncDaemon:
             self._scheduler.shutdown(wait=True)
         self.managed_events.stop()
         release_leases(self.engine, self.worker_id)
+        remove_heartbeat(self.engine, self.worker_id)
         if self._lock is not None:
             self._lock.release()
         log.info("sync daemon %s stopped", self.worker_id)

@@ -26,9 +26,11 @@ from providers.base import (
     CursorExpired,
     ProviderError,
     RateLimited,
+    Unsupported,
 )
 from syncd import metrics
 from syncd.config import Settings
+from syncd.errors import SecretBoxError
 from syncd.ids import new_id
 from syncd.logs import log_context
 from syncd.registry import build_provider
@@ -63,7 +65,8 @@ SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
 @dataclass
 class SyncOutcome:
     profile_id: str
-    outcome: str  # ok | auth_revoked | transient_error | error | skipped
+    #: ok | auth_revoked | transient_error | unsupported | key_error | error | skipped | stopped
+    outcome: str
     pages: int = 0
     changes: int = 0
     skipped_items: int = 0
@@ -113,7 +116,7 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         account = session.get(Account, profile.account_id)
         log_fields["account_id"] = profile.account_id
         default_tz = account.timezone if account else "Etc/UTC"
-        credentials = profile_credentials(context.box, profile)
+        credentials, unreadable = _credentials_or_error(context.box, profile)
         run = SyncRun(profile_id=profile_id, worker=context.worker_id, started_at=started_at)
         session.add(run)
         profile.last_attempt_at = started_at
@@ -128,14 +131,20 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
 
     outcome = SyncOutcome(profile_id, "ok")
     try:
+        if unreadable is not None:
+            raise unreadable
         provider = metrics.InstrumentedProvider(
             context.provider_factory(context.settings, provider_name, credentials), provider_name
         )
         _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)  # type: ignore[arg-type]
     except AuthRevoked as error:
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
-    except StopRequested:
-        outcome.outcome, outcome.detail = "stopped", "daemon shutting down"
+    except StopRequested as stop:
+        outcome.outcome, outcome.detail = "stopped", str(stop) or "daemon shutting down"
+    except Unsupported as error:  # before ProviderError: permanent, never retried
+        outcome.outcome, outcome.detail = "unsupported", str(error)
+    except SecretBoxError:
+        outcome.outcome, outcome.detail = "key_error", status.UNDECRYPTABLE
     except ProviderError as error:
         outcome.outcome, outcome.detail = "transient_error", f"{type(error).__name__}: {error}"
         retry_after = error.retry_after if isinstance(error, RateLimited) else None
@@ -148,6 +157,17 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
     _finish(context, run_id, profile_id, outcome, started_at, None)
     metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
     return outcome
+
+
+def _credentials_or_error(
+    box: SecretBox, profile: Profile
+) -> tuple[dict[str, Any], SecretBoxError | None]:
+    """The profile's credentials, or the error to record when no configured key decrypts
+    them (raised inside the run's error handling, so the run and its lease are finished)."""
+    try:
+        return profile_credentials(box, profile), None
+    except SecretBoxError as error:
+        return {}, error
 
 
 def _finish(
@@ -207,6 +227,7 @@ def _finish(
                 settings.max_backoff,
                 settings.poll_jitter,
                 retry_after,
+                permanent=outcome.outcome == "unsupported",
             )
             log.warning(
                 "sync of profile %s failed (attempt %d): %s",
@@ -346,7 +367,8 @@ class _ProfileSync:
             if calendar is None or profile is None:
                 raise StopRequested()
             if profile.lease_owner not in (None, self.context.worker_id):
-                raise StopRequested()  # our lease was taken over: another daemon owns it now
+                # our lease was taken over (or never ours): another daemon owns it now
+                raise StopRequested(f"daemon {profile.lease_owner} is syncing this profile")
             if page.full_sync:
                 calendar.full_sync_in_progress = True
                 calendar.sync_generation = generation

@@ -80,6 +80,20 @@ def mark_auth_revoked(profile: Profile, detail: str) -> bool:
     return transition
 
 
+#: What a profile says when none of the configured keys decrypts its credentials.
+UNDECRYPTABLE = "credentials cannot be decrypted with the configured keys"
+
+
+def mark_undecryptable(profile: Profile) -> None:
+    """The configured keys do not decrypt the credentials: pending (nothing is synced) with
+    that reason until a key that does is configured; retried with backoff like a failure."""
+    profile.sync_status = PENDING
+    profile.status_reason = (
+        f"{UNDECRYPTABLE}: add the key they were encrypted with to secret_keys "
+        "(then `systemctl reload syncd` or restart the daemon)"
+    )
+
+
 def mark_failed(
     profile: Profile,
     now: dt.datetime,
@@ -87,12 +101,26 @@ def mark_failed(
     max_backoff: float,
     jitter: float,
     retry_after: float | None = None,
+    *,
+    permanent: bool = False,
 ) -> None:
-    """A transient failure: keep the status, back off exponentially (or as the provider asked)."""
+    """A transient failure: keep the status, back off exponentially (or as the provider asked).
+
+    Credentials no configured key decrypts make the profile pending with that reason. A
+    ``permanent`` failure (the server does not implement the protocol) disconnects the
+    profile with the reason instead: retrying cannot help until its URL changes.
+    """
     profile.failure_count += 1
     profile.last_error = detail
+    if permanent:
+        profile.sync_status = DISCONNECTED
+        profile.status_reason = f"{detail}; reauthorize the profile with the right URL"
+        profile.next_due_at = None
+        return
     if profile.sync_status == PENDING and not profile.initial_sync_done:
         profile.status_reason = f"first sync not complete yet; last attempt failed: {detail}"
+    if detail == UNDECRYPTABLE:
+        mark_undecryptable(profile)
     delay = min(max_backoff, BASE_BACKOFF_SECONDS * 2 ** (profile.failure_count - 1))
     if retry_after is not None:
         delay = max(delay, retry_after)

@@ -18,6 +18,7 @@ ERRORS = {
     "ProviderError",
     "RateLimited",
     "TransientError",
+    "Unsupported",
     "UntrustedHost",
 }
 

@@ -915,7 +915,9 @@ def connect_profile(engine: Engine, box: SecretBox, driver: ProviderDriver) -> s
     """A new application, account and profile holding the driver's credentials."""
     with session_scope(engine) as session:
         application = create_application(session, box, f"contract-{driver.provider}").application
-        account = create_account(session, application.id, driver.profile_name, timezone=ZONE)
+        name = driver.profile_name
+        email = name if "@" in name else f"{name}@example.com"  # a CalDAV username
+        account = create_account(session, application.id, email, timezone=ZONE)
         return create_profile(
             session, box, account, driver.provider, driver.profile_name, driver.credentials()
         ).id

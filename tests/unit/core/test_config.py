@@ -11,6 +11,7 @@ import pytest
 
 from syncd.config import Settings, load_settings
 from syncd.errors import ConfigError
+from syncd.store.crypto import generate_key
 from tests.support.paths import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "config" / "syncd.example.toml"
@@ -38,8 +39,9 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_secret_keys_accept_a_comma_separated_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNCD_SECRET_KEYS", "a, b")
-    assert load_settings().secret_keys == ["a", "b"]
+    first, second = generate_key(), generate_key()
+    monkeypatch.setenv("SYNCD_SECRET_KEYS", f"{first}, {second}")
+    assert load_settings().secret_keys == [first, second]
 
 
 @pytest.mark.parametrize(
