@@ -63,11 +63,17 @@ def _date_value(component: icalendar.cal.Component, name: str) -> dt.datetime | 
 def _informative_date(
     component: icalendar.cal.Component, name: str
 ) -> dt.datetime | dt.date | None:
-    """A date that only informs (LAST-MODIFIED, DTSTAMP): broken means absent."""
+    """A date that only informs (LAST-MODIFIED, DTSTAMP): broken means absent, floating UTC.
+
+    RFC 5545 requires UTC here, but SabreDAV (Nextcloud, Baïkal) exports floating values.
+    """
     try:
-        return _date_value(component, name)
-    except InvalidRemoteData:
+        value = _date_value(component, name)
+    except (InvalidRemoteData, ValueError, TypeError):
         return None
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def _address(value: Any) -> str:

@@ -83,8 +83,23 @@ def _utc_bound(value: dt.datetime | dt.date, default_tz: str) -> dt.datetime:
     return dt.datetime.combine(value, dt.time(), ZoneInfo(default_tz)).astimezone(dt.UTC)
 
 
+def _informative_utc(value: object) -> dt.datetime | None:
+    """An informative timestamp (``updated``) as aware UTC; floating means UTC, junk means none.
+
+    Real exports carry floating ``DTSTAMP``/``LAST-MODIFIED`` (SabreDAV, Nextcloud, Baïkal):
+    they must never reach the UTC column naive, or the whole page fails to commit.
+    """
+    if not isinstance(value, dt.datetime):
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
-    """Column values for an item (shared by insert and update)."""
+    """Column values for an item (shared by insert and update).
+
+    Every conversion of every property happens here, inside the caller's per-item guard:
+    nothing converted later (at the bulk insert) may fail for one item.
+    """
     return {
         "series_key": item.recurring_event_id or item.provider_event_id,
         "ical_uid": item.ical_uid,
@@ -107,7 +122,7 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "ical": item.ical,
         "conferencing": _conferencing_json(item.conferencing),
         "etag": item.etag,
-        "provider_updated_at": item.updated,
+        "provider_updated_at": _informative_utc(item.updated),
         "updated_at": utcnow(),
     }
 
