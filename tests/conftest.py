@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.google_emulator",
     "tests.fixtures.graph_emulator",
     "tests.fixtures.radicale",
+    "tests.fixtures.xandikos",
 ]
