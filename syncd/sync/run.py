@@ -327,10 +327,10 @@ class _ProfileSync:
 
     def _consume(self, calendar: Calendar, cursor: str | None) -> None:
         """Apply pages from ``cursor`` on, each committed with the cursor after it."""
-        if cursor is None and not calendar.full_sync_in_progress:
-            generation = calendar.sync_generation + 1
-        else:
-            generation = calendar.sync_generation
+        # A full sync from the start stamps a new generation even when an interrupted one
+        # left rows with its own: those may be gone at the provider by now. Only a full
+        # sync resumed from a page cursor continues its generation.
+        generation = calendar.sync_generation + (1 if cursor is None else 0)
         for page in self.provider.sync_events(remote_calendar(calendar), cursor):
             self._check_stop()
             self._commit_page(calendar.id, page, generation)
