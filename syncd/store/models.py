@@ -175,6 +175,13 @@ class Calendar(SQLModel, table=True):
     #: A full sync came back empty for a calendar that had events; one more must confirm.
     empty_resync_pending: bool = False
     last_synced_at: dt.datetime | None = _utc()
+    #: Why the last sync of this calendar failed (None once one succeeds), and when.
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_error_at: dt.datetime | None = _utc()
+    #: Consecutive failed syncs of this calendar; its own backoff grows with it.
+    failure_count: int = 0
+    #: A failing calendar is not tried again before this (the profile's others are).
+    next_retry_at: dt.datetime | None = _utc()
 
 
 class Event(SQLModel, table=True):

@@ -24,6 +24,7 @@ from providers.base import (
     CalendarProvider,
     ChangePage,
     CursorExpired,
+    NotFound,
     ProviderError,
     RateLimited,
 )
@@ -32,6 +33,12 @@ from syncd.config import Settings
 from syncd.ids import new_id
 from syncd.logs import log_context
 from syncd.registry import build_provider
+from syncd.store.calendars import (
+    clear_calendar_failure,
+    failing_calendars,
+    mark_calendar_deleted,
+    record_calendar_failure,
+)
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.events import (
@@ -63,7 +70,7 @@ SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
 @dataclass
 class SyncOutcome:
     profile_id: str
-    outcome: str  # ok | auth_revoked | transient_error | error | skipped
+    outcome: str  # ok | partial | auth_revoked | transient_error | error | skipped | stopped
     pages: int = 0
     changes: int = 0
     skipped_items: int = 0
@@ -71,6 +78,10 @@ class SyncOutcome:
     detail: str | None = None
     #: Calendars whose stored events this run changed (committed pages only).
     changed_calendar_ids: set[str] = dataclasses.field(default_factory=set)
+    #: Calendars that failed (or still back off) while the others synced: id → reason.
+    failed_calendars: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Calendars the provider said are gone (404) during this run.
+    deleted_calendars: int = 0
 
 
 class StopRequested(Exception):
@@ -132,6 +143,8 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
             context.provider_factory(context.settings, provider_name, credentials), provider_name
         )
         _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)  # type: ignore[arg-type]
+        if outcome.failed_calendars:
+            outcome.outcome = "partial"
     except AuthRevoked as error:
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
     except StopRequested:
@@ -179,19 +192,8 @@ def _finish(
         # A push (or an operator) asked for a sync while this one ran: it may have missed
         # that change, so the request stands.
         requested = profile.next_due_at if _requested_during(profile, started_at) else None
-        if outcome.outcome == "ok":
-            status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
-            cap_next_due(profile, started_at, settings)
-            if requested is not None and profile.next_due_at is not None:
-                profile.next_due_at = min(profile.next_due_at, requested)
-            log.info(
-                "synced profile %s: %d calendars, %d pages, %d changes, %d skipped items",
-                profile_id,
-                outcome.calendars,
-                outcome.pages,
-                outcome.changes,
-                outcome.skipped_items,
-            )
+        if outcome.outcome in ("ok", "partial"):
+            _record_success(context, session, profile, outcome, started_at, requested)
         elif outcome.outcome == "auth_revoked":
             if status.mark_auth_revoked(profile, outcome.detail or "credentials refused"):
                 log.warning("profile %s disconnected: %s", profile_id, outcome.detail)
@@ -220,6 +222,34 @@ def _finish(
         session.add(profile)
 
 
+def _record_success(
+    context: SyncContext,
+    session: Session,
+    profile: Profile,
+    outcome: SyncOutcome,
+    started_at: dt.datetime,
+    requested: dt.datetime | None,
+) -> None:
+    """A run that synced (every calendar, or all but the failing ones it lists)."""
+    settings = context.settings
+    status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
+    if outcome.outcome == "partial":
+        status.mark_partially_synced(profile, failing_calendars(session, profile.id))
+    cap_next_due(profile, started_at, settings)
+    if requested is not None and profile.next_due_at is not None:
+        profile.next_due_at = min(profile.next_due_at, requested)
+    log.info(
+        "synced profile %s: %d calendars, %d pages, %d changes, %d skipped items, "
+        "%d failed calendars",
+        profile.id,
+        outcome.calendars,
+        outcome.pages,
+        outcome.changes,
+        outcome.skipped_items,
+        len(outcome.failed_calendars),
+    )
+
+
 def _requested_during(profile: Profile, started_at: dt.datetime) -> bool:
     """Whether ``next_due_at`` was moved after the run started (``request_sync_now``)."""
     return profile.next_due_at is not None and profile.next_due_at > started_at
@@ -242,6 +272,7 @@ class _ProfileSync:
         self.default_tz = default_tz
         self.outcome = outcome
         now = utcnow()
+        self.started_at = now
         self.window = ExpansionWindow.around(
             now,
             context.settings.expansion_history_days,
@@ -260,11 +291,65 @@ class _ProfileSync:
                     )
                 )
             )
+        failures: list[tuple[Calendar, Exception]] = []
         for calendar in calendars:
             self._check_stop()
-            self._sync_calendar(calendar)
-            self._extend_expansions(calendar)
+            if calendar.next_retry_at is not None and calendar.next_retry_at > self.started_at:
+                self.outcome.failed_calendars[calendar.id] = calendar.last_error or "failing"
+                continue  # backing off: the profile's other calendars go on
+            try:
+                self._sync_calendar(calendar)
+                self._extend_expansions(calendar)
+            except (AuthRevoked, RateLimited, StopRequested):
+                raise  # the account's trouble, not this calendar's
+            except NotFound:
+                self._calendar_deleted(calendar)
+                continue
+            except Exception as error:  # noqa: BLE001 - recorded per calendar, below
+                failures.append((calendar, error))
+                continue
+            if calendar.failure_count:
+                with session_scope(self.context.engine) as session:
+                    clear_calendar_failure(session, calendar.id)
             self.outcome.calendars += 1
+        self._record_failures(failures)
+
+    def _calendar_deleted(self, calendar: Calendar) -> None:
+        """404 on the calendar itself: it is gone; so are its events, at once."""
+        with session_scope(self.context.engine) as session:
+            removed = mark_calendar_deleted(session, calendar.id, utcnow())
+        log.warning("calendar %s is gone at the provider: %d events removed", calendar.id, removed)
+        self.outcome.deleted_calendars += 1
+        self.outcome.changed_calendar_ids.add(calendar.id)
+
+    def _record_failures(self, failures: list[tuple[Calendar, Exception]]) -> None:
+        """Record each failed calendar; when none synced, the run fails as a whole.
+
+        With some calendars synced, each failed one backs off on its own (the profile
+        keeps its poll interval); with none synced the profile backs off instead.
+        """
+        if not failures:
+            return
+        # Calendars synced, or others still backing off: a partial failure.
+        partial = self.outcome.calendars > 0 or bool(self.outcome.failed_calendars)
+        now = utcnow()
+        settings = self.context.settings
+        with session_scope(self.context.engine) as session:
+            for calendar, error in failures:
+                reason = f"{type(error).__name__}: {error}"
+                retry_at = (
+                    status.calendar_retry_at(
+                        now, calendar.failure_count + 1, settings.max_backoff, settings.poll_jitter
+                    )
+                    if partial
+                    else None
+                )
+                record_calendar_failure(session, calendar.id, reason, now, retry_at)
+                self.outcome.failed_calendars[calendar.id] = reason
+                log.warning("sync of calendar %s failed: %s", calendar.id, reason)
+        if not partial:
+            self.outcome.failed_calendars.clear()
+            raise failures[0][1]
 
     def _check_stop(self) -> None:
         if self.context.stop_event.is_set():

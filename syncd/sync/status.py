@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from syncd.config import Settings
 from syncd.statuses import SyncStatus
-from syncd.store.models import Profile
+from syncd.store.models import Calendar, Profile
 
 PENDING = SyncStatus.PENDING
 ACTIVE = SyncStatus.ACTIVE
@@ -66,6 +66,47 @@ def mark_synced(
     profile.last_error = None
     profile.failure_count = 0
     profile.next_due_at = started_at + dt.timedelta(seconds=jittered(poll_interval, jitter))
+
+
+def mark_partially_synced(profile: Profile, failing: list[Calendar]) -> None:
+    """After :func:`mark_synced`, when some calendars failed: say which, and date the data.
+
+    The profile stays ``active`` (never ``disconnected``: the credentials work), but its
+    reason names every failing calendar with its error and since when, and
+    ``last_success_at`` becomes the oldest failing calendar's last success, so the
+    staleness rule turns the profile ``pending`` once that calendar's copy is too old.
+    A failing calendar that never synced leaves the profile ``pending`` right away.
+    """
+    if not failing:
+        return
+    details = "; ".join(
+        f"{calendar.name or calendar.id}: {calendar.last_error or 'failing'}"
+        + (
+            f" (since {calendar.last_error_at:%Y-%m-%dT%H:%M:%SZ})"
+            if calendar.last_error_at
+            else ""
+        )
+        for calendar in failing
+    )
+    summary = f"{len(failing)} calendar(s) failing: {details}"
+    profile.last_error = summary
+    never_synced = [calendar for calendar in failing if calendar.last_synced_at is None]
+    if never_synced:
+        profile.sync_status = PENDING
+        profile.status_reason = f"first sync not complete for every calendar; {summary}"
+        return
+    profile.status_reason = f"synced, except {summary}"
+    oldest = min(calendar.last_synced_at for calendar in failing if calendar.last_synced_at)
+    if profile.last_success_at is None or oldest < profile.last_success_at:
+        profile.last_success_at = oldest
+
+
+def calendar_retry_at(
+    now: dt.datetime, failure_count: int, max_backoff: float, jitter: float
+) -> dt.datetime:
+    """When a failing calendar is tried again: the profile's backoff rule, per calendar."""
+    delay = min(max_backoff, BASE_BACKOFF_SECONDS * 2 ** (max(failure_count, 1) - 1))
+    return now + dt.timedelta(seconds=jittered(delay, jitter))
 
 
 def mark_auth_revoked(profile: Profile, detail: str) -> bool:

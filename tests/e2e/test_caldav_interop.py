@@ -18,7 +18,7 @@ from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.events import read_spans
-from syncd.store.models import Calendar
+from syncd.store.models import Calendar, Event
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import create_account, create_application
 from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
@@ -148,3 +148,30 @@ def test_an_unknown_sync_token_means_a_full_resync_on_every_server(
     assert busy(engine) == [utc(at(9), at(10)), utc(at(15), at(16))]
     assert calendar_rows(engine)["Work"].sync_generation == 2  # resynced in full
     assert run(ctx, profile_id).changes == 0  # and the new token works
+
+
+# -- defect 2: a calendar deleted at the server ---------------------------------------
+
+
+def test_a_calendar_deleted_at_the_server_is_marked_deleted_and_emptied_in_the_same_run(
+    engine: Engine, settings: Settings, box: SecretBox, caldav_user: CalDAVUser
+) -> None:
+    kept = caldav_user.make_calendar("kept", "Kept")
+    doomed = caldav_user.make_calendar("doomed", "Doomed")
+    caldav_user.put(kept, "k", vevent("k", at(9), at(10)))
+    caldav_user.put(doomed, "d", vevent("d", at(11), at(12)))
+    profile_id = connect(engine, box, caldav_user)
+    ctx = SyncContext(engine, settings.model_copy(update={"http_timeout": 10.0}), box)
+    assert run(ctx, profile_id).outcome == "ok"
+    assert len(busy(engine)) == 2
+    caldav_user.delete_calendar(doomed)
+    caldav_user.put(kept, "k2", vevent("k2", at(13), at(14)))
+
+    outcome = run(ctx, profile_id)  # the calendar list is not due for an hour
+
+    assert outcome.outcome == "ok", outcome.detail
+    assert calendar_rows(engine)["Doomed"].deleted
+    assert busy(engine) == [utc(at(9), at(10)), utc(at(13), at(14))]
+    with Session(engine) as session:
+        doomed_id = calendar_rows(engine)["Doomed"].id
+        assert not list(session.execute(select(Event).where(Event.calendar_id == doomed_id)))
