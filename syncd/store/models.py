@@ -221,6 +221,9 @@ class Event(SQLModel, table=True):
     managed_event_id: str | None = None
     generation: int = 0
     expanded_until: dt.datetime | None = _utc()
+    #: The etag (``""`` when none) of a series master whose expansion failed: it is not
+    #: tried again, nor warned about, until the item changes.
+    expansion_failed_etag: str | None = None
     provider_updated_at: dt.datetime | None = _utc()
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
