@@ -209,10 +209,20 @@ def _end_value(
         duration = getattr(master.get("DURATION"), "dt", None)
         if not isinstance(duration, dt.timedelta):
             raise InvalidRemoteData("DURATION is not a duration")
-        end = start + duration
+        end = exact_end(start, duration)
     if end is None:
         end = start + dt.timedelta(days=1) if all_day else start
     return end
+
+
+def exact_end(start: dt.datetime | dt.date, duration: dt.timedelta) -> dt.datetime | dt.date:
+    """``start + duration`` as RFC 5545 §3.3.6 says: days and weeks are nominal (same wall
+    clock time), hours, minutes and seconds exact (elapsed time, across DST changes)."""
+    if not isinstance(start, dt.datetime) or start.tzinfo is None or duration < dt.timedelta():
+        return start + duration
+    nominal = start + dt.timedelta(days=duration.days)
+    elapsed = duration - dt.timedelta(days=duration.days)
+    return (nominal.astimezone(dt.UTC) + elapsed).astimezone(start.tzinfo)
 
 
 def _transparency(master: icalendar.cal.Component) -> Transparency:

@@ -406,10 +406,14 @@ def _expand_ical_text(
         return _spans_of_plain_components(events, item, floating_zone, account_zone)
 
     states: dict[tuple[str, dt.datetime | None], _InstanceState] = {}
+    durations: dict[tuple[str, dt.datetime | None], dt.timedelta] = {}
     for component in events:
         recurrence_id = component.get("RECURRENCE-ID")
         key = to_recurrence_ids(recurrence_id.dt)[0] if recurrence_id is not None else None
         states[(str(component.get("UID", "")), key)] = _ical_state(component, item)
+        duration = _duration_of(component)
+        if duration is not None:
+            durations[(str(component.get("UID", "")), key)] = duration
 
     spans: list[OccurrenceSpan] = []
     for occurrence in bounded_occurrences(calendar, window, item.provider_event_id):
@@ -417,11 +421,35 @@ def _expand_ical_text(
         state = states.get((occurrence.uid, key)) or states.get((occurrence.uid, None))
         if state is None:
             state = _InstanceState(item.provider_event_id, False, free_busy_status(item))
+        duration = durations.get((occurrence.uid, key), durations.get((occurrence.uid, None)))
+        if (occurrence.uid, key) in states and (occurrence.uid, key) not in durations:
+            duration = None  # the override has a DTEND of its own
+        end = occurrence.end if duration is None else exact_end(occurrence.start, duration)
         if not state.cancelled:
-            spans.append(
-                _make_span(occurrence.start, occurrence.end, state, floating_zone, account_zone)
-            )
+            spans.append(_make_span(occurrence.start, end, state, floating_zone, account_zone))
     return spans
+
+
+def _duration_of(component: icalendar.Event) -> dt.timedelta | None:
+    """The component's DURATION when it gives one instead of DTEND."""
+    if "DTEND" in component or "DURATION" not in component:
+        return None
+    duration = getattr(component["DURATION"], "dt", None)
+    return duration if isinstance(duration, dt.timedelta) else None
+
+
+def exact_end(start: dt.date | dt.datetime, duration: dt.timedelta) -> dt.date | dt.datetime:
+    """``start + duration`` as RFC 5545 §3.3.6 says: days and weeks are nominal (same wall
+    clock time), hours, minutes and seconds exact (elapsed time, across DST changes).
+
+    recurring-ical-events and icalendar add durations on the wall clock; the CalDAV
+    adapter applies the same rule to single events.
+    """
+    if not isinstance(start, dt.datetime) or start.tzinfo is None or duration < dt.timedelta():
+        return start + duration
+    nominal = start + dt.timedelta(days=duration.days)
+    elapsed = duration - dt.timedelta(days=duration.days)
+    return (nominal.astimezone(_UTC) + elapsed).astimezone(start.tzinfo)
 
 
 def _spans_of_plain_components(
@@ -440,5 +468,8 @@ def _spans_of_plain_components(
             start, end = component.start, component.end
         except (ValueError, icalendar.IncompleteComponent) as error:
             raise InvalidSeries(f"{item.provider_event_id}: {error}") from error
+        duration = _duration_of(component)
+        if duration is not None:
+            end = exact_end(start, duration)
         spans.append(_make_span(start, end, state, floating_zone, account_zone))
     return spans
