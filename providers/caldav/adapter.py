@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import re
@@ -384,7 +383,7 @@ class CalDAVProvider(CalendarProvider):
             page.deletions.append(href)
             size += 1
             yield from flush()
-        zone = zone_named(calendar.timezone) or dt.UTC
+        zone = zone_named(calendar.timezone)  # None: floating times stay floating
         for item in _chain(items, self._multiget(calendar, to_fetch)):
             if item.gone:
                 page.deletions.append(item.href)
@@ -443,7 +442,7 @@ class CalDAVProvider(CalendarProvider):
             response.headers.get("ETag"),
             ical_text,
             self._user_addresses,
-            zone_named(calendar.timezone) or dt.UTC,
+            zone_named(calendar.timezone),
         )
         if stored is None:
             raise InvalidRemoteData("the written calendar object holds no VEVENT")

@@ -34,8 +34,11 @@ _PARTSTAT: dict[str, ParticipationStatus] = {
 }
 
 
-def _aware(value: dt.datetime, default_zone: dt.tzinfo) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=default_zone)
+def _aware(value: dt.datetime, default_zone: dt.tzinfo | None) -> dt.datetime:
+    """A floating time in ``default_zone``; without one it stays floating (naive)."""
+    if value.tzinfo is not None or default_zone is None:
+        return value
+    return value.replace(tzinfo=default_zone)
 
 
 def _tzid_of(value: dt.datetime | dt.date, prop: Any) -> str | None:
@@ -129,9 +132,14 @@ def remote_event_from_ical(
     etag: str | None,
     ical_text: str,
     user_addresses: Collection[str] = (),
-    default_zone: dt.tzinfo = dt.UTC,
+    default_zone: dt.tzinfo | None = None,
 ) -> RemoteEvent | None:
     """One calendar object resource as a RemoteEvent; ``None`` when it holds no VEVENT.
+
+    Floating times are in the calendar's zone: the object's ``X-WR-TIMEZONE``, else
+    ``default_zone`` (the collection's ``calendar-timezone``); with neither they stay
+    floating (naive, no ``tzid``) and syncd places them in the account's zone, for
+    single events and series alike.
 
     Raises InvalidRemoteData when the text is not usable iCalendar.
     """
@@ -177,7 +185,7 @@ def remote_event_from_ical(
 
 
 def _event_times(
-    master: icalendar.cal.Component, default_zone: dt.tzinfo
+    master: icalendar.cal.Component, default_zone: dt.tzinfo | None
 ) -> tuple[dt.datetime | dt.date, dt.datetime | dt.date, bool, str | None]:
     """(start, end, all_day, tzid) of a VEVENT; floating times are in ``default_zone``."""
     start = _date_value(master, "DTSTART")
@@ -195,6 +203,8 @@ def _event_times(
         assert isinstance(start, dt.datetime)
         tzid = _tzid_of(start, master.get("DTSTART"))
         start, end = _aware(start, default_zone), _aware(end, default_zone)
+        if (start.tzinfo is None) != (end.tzinfo is None):  # floating DTSTART, UTC DTEND…
+            start, end = _aware(start, dt.UTC), _aware(end, dt.UTC)
     if end < start:
         raise InvalidRemoteData("event ends before it starts")
     return start, end, all_day, tzid

@@ -400,8 +400,8 @@ def _expand_ical_text(
     item: RemoteEvent, window: Window, account_zone: ZoneInfo
 ) -> list[OccurrenceSpan]:
     calendar = _parse_ical_text(item)
-    floating_zone = _zone_or_none(str(calendar.get("X-WR-TIMEZONE", ""))) or account_zone
     events = _vevents(calendar)
+    floating_zone = _floating_zone(calendar, events, item) or account_zone
     if not any("RRULE" in event or "RDATE" in event for event in events):
         return _spans_of_plain_components(events, item, floating_zone, account_zone)
 
@@ -450,6 +450,22 @@ def exact_end(start: dt.date | dt.datetime, duration: dt.timedelta) -> dt.date |
     nominal = start + dt.timedelta(days=duration.days)
     elapsed = duration - dt.timedelta(days=duration.days)
     return (nominal.astimezone(_UTC) + elapsed).astimezone(start.tzinfo)
+
+
+def _floating_zone(
+    calendar: icalendar.Calendar, events: list[icalendar.Event], item: RemoteEvent
+) -> ZoneInfo | None:
+    """Where floating times are: the calendar's zone, the same rule the adapter applies to
+    single events (``X-WR-TIMEZONE``, else the zone the adapter gave a floating master as
+    its ``tzid``, i.e. the collection's ``calendar-timezone``); None: the account's."""
+    zone = _zone_or_none(str(calendar.get("X-WR-TIMEZONE", "")))
+    if zone is not None:
+        return zone
+    master = next((event for event in events if "RECURRENCE-ID" not in event), None)
+    start = getattr(master.get("DTSTART"), "dt", None) if master is not None else None
+    if isinstance(start, dt.datetime) and start.tzinfo is None:
+        return _zone_or_none(item.tzid)
+    return None
 
 
 def _spans_of_plain_components(

@@ -175,3 +175,29 @@ def test_a_calendar_deleted_at_the_server_is_marked_deleted_and_emptied_in_the_s
     with Session(engine) as session:
         doomed_id = calendar_rows(engine)["Doomed"].id
         assert not list(session.execute(select(Event).where(Event.calendar_id == doomed_id)))
+
+
+# -- defect 7: floating times, one rule -----------------------------------------------
+
+
+def test_floating_single_and_recurring_events_share_the_account_zone(
+    engine: Engine, settings: Settings, box: SecretBox, caldav_user: CalDAVUser
+) -> None:
+    url = caldav_user.make_calendar("floating", "Floating")
+    nine = dt.datetime.combine(DAY, dt.time(9))
+    for uid, rule in (("single", ""), ("series", "RRULE:FREQ=DAILY;COUNT=2\r\n")):
+        caldav_user.put(
+            url,
+            uid,
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//syncd tests//EN\r\n"
+            f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\n"
+            f"DTSTART:{nine:%Y%m%dT%H%M%S}\r\nDURATION:PT1H\r\n{rule}"
+            "END:VEVENT\r\nEND:VCALENDAR\r\n",
+        )
+    profile_id = connect(engine, box, caldav_user, timezone="America/Chicago")
+
+    assert run(context(engine, settings, box), profile_id).outcome == "ok"
+
+    chicago = ZoneInfo("America/Chicago")
+    nine_local = [nine.replace(tzinfo=chicago) + dt.timedelta(days=d) for d in (0, 0, 1)]
+    assert busy(engine) == sorted(utc(s, s + dt.timedelta(hours=1)) for s in nine_local)
