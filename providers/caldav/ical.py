@@ -91,6 +91,30 @@ def _is_me(address: str, user_addresses: Collection[str]) -> bool:
     return any("@" not in mine and mine == local_part for mine in user_addresses)
 
 
+def instance_key(value: dt.datetime | dt.date) -> str:
+    """A RECURRENCE-ID as ``RemoteEvent.instance_participation`` keys it."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        return value.strftime("%Y%m%dT%H%M%S")
+    return value.strftime("%Y%m%d")
+
+
+def _instance_participation(
+    events: list[icalendar.cal.Component], user_addresses: Collection[str]
+) -> dict[str, ParticipationStatus]:
+    """The user's reply per overridden instance, where the override says one."""
+    replies: dict[str, ParticipationStatus] = {}
+    for event in events:
+        recurrence_id = getattr(event.get("RECURRENCE-ID"), "dt", None)
+        if not isinstance(recurrence_id, dt.date):
+            continue
+        reply = participation_status(event, user_addresses)
+        if reply != "unknown":
+            replies[instance_key(recurrence_id)] = reply
+    return replies
+
+
 def participation_status(
     master: icalendar.cal.Component, user_addresses: Collection[str]
 ) -> ParticipationStatus:
@@ -181,6 +205,7 @@ def remote_event_from_ical(
         etag=etag,
         # In memory only (never stored): lets series expansion skip a second parse.
         extra={PARSED_ICALENDAR: calendar},
+        instance_participation=_instance_participation(events, user_addresses) if masters else {},
     )
 
 

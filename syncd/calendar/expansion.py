@@ -375,14 +375,28 @@ def _vevents(calendar: icalendar.Calendar) -> list[icalendar.Event]:
 
 
 def _ical_state(component: icalendar.Event, item: RemoteEvent) -> _InstanceState:
-    """The instance's own STATUS/TRANSP; the member's reply comes from the adapter."""
+    """The instance's own STATUS/TRANSP; the member's reply comes from the adapter: the
+    override's own (``instance_participation``), else the master's."""
     status = str(component.get("STATUS", "CONFIRMED")).lower()
     transparency = str(component.get("TRANSP", "OPAQUE")).lower()
+    reply = item.participation_status
+    recurrence_id = getattr(component.get("RECURRENCE-ID"), "dt", None)
+    if isinstance(recurrence_id, dt.date) and item.instance_participation:
+        reply = item.instance_participation.get(_instance_key(recurrence_id), reply)
     return _InstanceState(
         source_event_id=item.provider_event_id,
         cancelled=status == "cancelled",
-        free_busy_status=_free_busy(status, transparency, item.participation_status),
+        free_busy_status=_free_busy(status, transparency, reply),
     )
+
+
+def _instance_key(value: dt.date) -> str:
+    """A RECURRENCE-ID as ``RemoteEvent.instance_participation`` keys it."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(_UTC).strftime("%Y%m%dT%H%M%SZ")
+        return value.strftime("%Y%m%dT%H%M%S")
+    return value.strftime("%Y%m%d")
 
 
 def _single_vevent(ical_text: str) -> bool:

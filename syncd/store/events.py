@@ -123,6 +123,7 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "conferencing": _conferencing_json(item.conferencing),
         "etag": item.etag,
         "expansion_failed_etag": None,  # changed: expand it again
+        "instance_participation": dict(item.instance_participation) or None,
         "provider_updated_at": _informative_utc(item.updated),
         "updated_at": utcnow(),
     }
@@ -161,6 +162,7 @@ def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
         original_start=original,
         ical=row.ical,
         etag=row.etag,
+        instance_participation=dict(getattr(row, "instance_participation", None) or {}),
     )
 
 

@@ -224,6 +224,8 @@ class Event(SQLModel, table=True):
     #: The etag (``""`` when none) of a series master whose expansion failed: it is not
     #: tried again, nor warned about, until the item changes.
     expansion_failed_etag: str | None = None
+    #: The user's reply to single instances of a CalDAV series (RemoteEvent's field).
+    instance_participation: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     provider_updated_at: dt.datetime | None = _utc()
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
