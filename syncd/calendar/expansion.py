@@ -364,9 +364,25 @@ def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
         raise InvalidSeries(f"{event.provider_event_id}: iCalendar text holds no VEVENT")
     for component in _vevents(parsed):
         _raise_for_broken_properties(component, event.provider_event_id)
+        _drop_default_rscale(component)
         if "DTSTART" not in component:
             raise InvalidSeries(f"{event.provider_event_id}: VEVENT without DTSTART")
     return parsed
+
+
+def _drop_default_rscale(component: icalendar.Event) -> None:
+    """RFC 7529: ``RSCALE=GREGORIAN`` with ``SKIP=OMIT`` (the default) is a plain RRULE.
+
+    The expander knows no RSCALE at all; other calendar scales and ``SKIP=FORWARD`` or
+    ``BACKWARD`` stay, and make the series fail to expand (logged once per etag).
+    """
+    rules = component.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        scale = [str(value).upper() for value in rule.get("RSCALE", [])]
+        skip = [str(value).upper() for value in rule.get("SKIP", ["OMIT"])]
+        if scale == ["GREGORIAN"] and skip == ["OMIT"]:
+            rule.pop("RSCALE", None)
+            rule.pop("SKIP", None)
 
 
 def _vevents(calendar: icalendar.Calendar) -> list[icalendar.Event]:
