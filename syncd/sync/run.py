@@ -145,6 +145,10 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)  # type: ignore[arg-type]
         if outcome.failed_calendars:
             outcome.outcome = "partial"
+            outcome.detail = "; ".join(
+                f"{calendar_id}: {reason}"
+                for calendar_id, reason in outcome.failed_calendars.items()
+            )
     except AuthRevoked as error:
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
     except StopRequested:

@@ -7,6 +7,7 @@ is marked deleted with its events removed in the same run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
@@ -216,3 +217,26 @@ def test_a_calendar_gone_at_the_provider_is_deleted_with_its_events_at_once(
     assert _calendars(engine)["broken"].deleted
     assert _stored(engine) == {"alpha-1", "omega-1"}
     assert _calendars(engine)["broken"].id in outcome.changed_calendar_ids
+
+
+def test_a_poisoned_item_and_a_broken_calendar_cost_nothing_else(
+    engine: Engine, settings: Settings, box: SecretBox, remote: FakeAccount, profile_id: str
+) -> None:
+    """Issue 15's "done when": every other item and calendar syncs, and it says which failed."""
+    poisoned = dataclasses.replace(
+        _event("alpha-poisoned", 2),
+        updated=dt.datetime(2024, 5, 1, 12, 30),  # floating
+    )
+    backwards = dataclasses.replace(_event("alpha-backwards", 3), end=BASE)  # ends first
+    remote.put("alpha", poisoned)
+    remote.put("alpha", backwards)
+    provider = PerCalendarFaults(remote, {"broken": ProviderError("unexpected HTTP 412")})
+
+    outcome = sync_profile(_context(engine, settings, box, provider), profile_id)
+
+    assert outcome.outcome == "partial"
+    assert _stored(engine) >= {"alpha-1", "alpha-poisoned", "omega-1"}
+    assert "broken-1" not in _stored(engine)
+    broken = _calendars(engine)["broken"]
+    assert set(outcome.failed_calendars) == {broken.id}
+    assert "Broken: ProviderError: unexpected HTTP 412" in _profile(engine, profile_id).last_error
