@@ -57,7 +57,8 @@ from syncd.sync.status import cap_next_due
 log = logging.getLogger(__name__)
 
 #: Bump when parsing changes so every stored cursor is dropped and calendars resync.
-CURSOR_VERSION = 1
+#: 2: CalDAV floating times, exact durations and per-instance replies (issue 15).
+CURSOR_VERSION = 2
 
 #: Callback run after a profile becomes disconnected (the notifier hooks in here).
 DisconnectedHook = Callable[[Session, Profile], None]
