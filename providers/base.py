@@ -103,11 +103,16 @@ class RemoteEvent:
     ``provider_event_id`` and ``original_start`` the instance it replaces).
 
     Timed events carry timezone-aware ``start``/``end`` datetimes and the IANA ``tzid``
-    they were written in (recurrences expand in that zone, so DST is honoured). All-day
+    they were written in (recurrences expand in that zone, so DST is honoured); floating
+    times whose zone the adapter cannot know (CalDAV without ``calendar-timezone``) stay
+    naive with no ``tzid``, and syncd places them in the account's zone. All-day
     events carry ``datetime.date`` values and ``all_day=True``; ``end`` is exclusive.
 
     ``ical`` optionally carries the whole iCalendar text of the item (CalDAV resources),
     in which case series expansion uses it directly and ``recurrence`` may be empty.
+    ``instance_participation`` then holds the user's reply to single instances, by the
+    instance's RECURRENCE-ID (``YYYYMMDDTHHMMSSZ`` in UTC, ``YYYYMMDDTHHMMSS`` floating,
+    ``YYYYMMDD`` for dates): an override's own ATTENDEE line decides that instance.
     """
 
     provider_event_id: str
@@ -130,6 +135,7 @@ class RemoteEvent:
     updated: dt.datetime | None = None
     etag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    instance_participation: dict[str, ParticipationStatus] = field(default_factory=dict)
 
 
 @dataclass

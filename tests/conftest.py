@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.support.google_emulator",
     "tests.support.graph_emulator",
     "tests.support.radicale",
+    "tests.support.xandikos",
 ]
 
 

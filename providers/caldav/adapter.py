@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import re
 import uuid
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NoReturn
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -28,7 +27,7 @@ from providers.base import (
     TransientError,
 )
 from providers.caldav.cursor import SyncState
-from providers.caldav.errors import error_for_response
+from providers.caldav.errors import error_for_response, is_sync_token_refusal
 from providers.caldav.ical import (
     calendar_timezone,
     ical_from_remote_event,
@@ -73,6 +72,31 @@ _WRITE_PRIVILEGES = {f"{{{DAV}}}write", f"{{{DAV}}}write-content", f"{{{DAV}}}al
 
 class _SyncCollectionUnsupported(Exception):
     """The server does not offer REPORT sync-collection on this calendar."""
+
+
+#: Answers to a sync-collection REPORT that :func:`_raise_sync_report_error` interprets:
+#: every 4xx but those whose meaning never depends on the REPORT (401, 404, 410, 429).
+_SYNC_REPORT_PASSTHROUGH = frozenset(range(400, 500)) - {401, 404, 410, 429} | {501}
+#: Statuses servers answer a sync-token they no longer know with, sometimes with no body.
+_TOKEN_REFUSAL_STATUSES = (403, 409, 412)
+
+
+def _raise_sync_report_error(response: requests.Response, token: str | None) -> NoReturn:
+    """An error answer to sync-collection: an expired token, no support, or plain failure.
+
+    Any 4xx carrying ``DAV:valid-sync-token`` (RFC 6578 §3.2) means the token is gone
+    (Radicale says 403, Xandikos 412); so does a bare 409/412, or any 403, to a request
+    that carried a token. Without a token, 400/403/405/501 mean the REPORT is not offered.
+    """
+    status = response.status_code
+    if is_sync_token_refusal(response.content):
+        raise CursorExpired(f"the server refused the sync-token ({status})")
+    bare = not response.content.strip()
+    if token and status in _TOKEN_REFUSAL_STATUSES and (bare or status == 403):
+        raise CursorExpired(f"the server refused the sync-token ({status})")
+    if status in (400, 403, 405, 501):
+        raise _SyncCollectionUnsupported()
+    raise error_for_response(response) or ProviderError(f"sync-collection failed ({status})")
 
 
 @dataclass
@@ -302,13 +326,10 @@ class CalDAVProvider(CalendarProvider):
         url = calendar.provider_calendar_id
         body = sync_collection_body(token or "", ["D:getetag", "C:calendar-data"])
         response = self._request(
-            "REPORT", url, body=body, depth="0", passthrough=(400, 403, 405, 501)
+            "REPORT", url, body=body, depth="0", passthrough=_SYNC_REPORT_PASSTHROUGH
         )
         if response.status_code >= 400:
-            is_token_error = b"valid-sync-token" in response.content
-            if response.status_code == 403 and (is_token_error or token):
-                raise error_for_response(response) or CursorExpired("sync-token refused")
-            raise _SyncCollectionUnsupported()
+            _raise_sync_report_error(response, token)
         answer = parse_multistatus(response.content, response.url)
         if not answer.sync_token:
             raise InvalidRemoteData("sync-collection answer carried no sync-token")
@@ -393,7 +414,7 @@ class CalDAVProvider(CalendarProvider):
             page.deletions.append(href)
             size += 1
             yield from flush()
-        zone = zone_named(calendar.timezone) or dt.UTC
+        zone = zone_named(calendar.timezone)  # None: floating times stay floating
         for item in _chain(items, self._multiget(calendar, to_fetch)):
             if item.gone:
                 page.deletions.append(item.href)
@@ -452,7 +473,7 @@ class CalDAVProvider(CalendarProvider):
             response.headers.get("ETag"),
             ical_text,
             self._user_addresses,
-            zone_named(calendar.timezone) or dt.UTC,
+            zone_named(calendar.timezone),
         )
         if stored is None:
             raise InvalidRemoteData("the written calendar object holds no VEVENT")

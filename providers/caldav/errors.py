@@ -17,16 +17,22 @@ from providers.base import (
 from providers.retry import parse_retry_after
 
 
+def is_sync_token_refusal(body: bytes) -> bool:
+    """Whether an error body carries the ``DAV:valid-sync-token`` precondition."""
+    return b"valid-sync-token" in body
+
+
 def error_for_response(response: requests.Response) -> ProviderError | None:
     """The shared error an HTTP answer means, or ``None`` when it is a success."""
     status = response.status_code
     if status < 400:
         return None
+    if status < 500 and is_sync_token_refusal(response.content):
+        # RFC 6578 §3.2: the precondition comes with 403 (Radicale), 412 (Xandikos), …
+        return CursorExpired(f"the server no longer knows this sync-token ({status})")
     if status == 401:
         return AuthRevoked("credentials refused")
     if status == 403:
-        if b"valid-sync-token" in response.content:
-            return CursorExpired("the server no longer knows this sync-token")
         return PermissionDenied("the server refused this operation (403)")
     if status in (404, 410):
         return NotFound(f"no such resource ({status})")

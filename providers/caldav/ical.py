@@ -34,8 +34,11 @@ _PARTSTAT: dict[str, ParticipationStatus] = {
 }
 
 
-def _aware(value: dt.datetime, default_zone: dt.tzinfo) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=default_zone)
+def _aware(value: dt.datetime, default_zone: dt.tzinfo | None) -> dt.datetime:
+    """A floating time in ``default_zone``; without one it stays floating (naive)."""
+    if value.tzinfo is not None or default_zone is None:
+        return value
+    return value.replace(tzinfo=default_zone)
 
 
 def _tzid_of(value: dt.datetime | dt.date, prop: Any) -> str | None:
@@ -63,11 +66,17 @@ def _date_value(component: icalendar.cal.Component, name: str) -> dt.datetime | 
 def _informative_date(
     component: icalendar.cal.Component, name: str
 ) -> dt.datetime | dt.date | None:
-    """A date that only informs (LAST-MODIFIED, DTSTAMP): broken means absent."""
+    """A date that only informs (LAST-MODIFIED, DTSTAMP): broken means absent, floating UTC.
+
+    RFC 5545 requires UTC here, but SabreDAV (Nextcloud, Baïkal) exports floating values.
+    """
     try:
-        return _date_value(component, name)
-    except InvalidRemoteData:
+        value = _date_value(component, name)
+    except (InvalidRemoteData, ValueError, TypeError):
         return None
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def _address(value: Any) -> str:
@@ -80,6 +89,30 @@ def _is_me(address: str, user_addresses: Collection[str]) -> bool:
         return True
     local_part = address.split("@", 1)[0]
     return any("@" not in mine and mine == local_part for mine in user_addresses)
+
+
+def instance_key(value: dt.datetime | dt.date) -> str:
+    """A RECURRENCE-ID as ``RemoteEvent.instance_participation`` keys it."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        return value.strftime("%Y%m%dT%H%M%S")
+    return value.strftime("%Y%m%d")
+
+
+def _instance_participation(
+    events: list[icalendar.cal.Component], user_addresses: Collection[str]
+) -> dict[str, ParticipationStatus]:
+    """The user's reply per overridden instance, where the override says one."""
+    replies: dict[str, ParticipationStatus] = {}
+    for event in events:
+        recurrence_id = getattr(event.get("RECURRENCE-ID"), "dt", None)
+        if not isinstance(recurrence_id, dt.date):
+            continue
+        reply = participation_status(event, user_addresses)
+        if reply != "unknown":
+            replies[instance_key(recurrence_id)] = reply
+    return replies
 
 
 def participation_status(
@@ -123,9 +156,14 @@ def remote_event_from_ical(
     etag: str | None,
     ical_text: str,
     user_addresses: Collection[str] = (),
-    default_zone: dt.tzinfo = dt.UTC,
+    default_zone: dt.tzinfo | None = None,
 ) -> RemoteEvent | None:
     """One calendar object resource as a RemoteEvent; ``None`` when it holds no VEVENT.
+
+    Floating times are in the calendar's zone: the object's ``X-WR-TIMEZONE``, else
+    ``default_zone`` (the collection's ``calendar-timezone``); with neither they stay
+    floating (naive, no ``tzid``) and syncd places them in the account's zone, for
+    single events and series alike.
 
     Raises InvalidRemoteData when the text is not usable iCalendar.
     """
@@ -167,11 +205,12 @@ def remote_event_from_ical(
         etag=etag,
         # In memory only (never stored): lets series expansion skip a second parse.
         extra={PARSED_ICALENDAR: calendar},
+        instance_participation=_instance_participation(events, user_addresses) if masters else {},
     )
 
 
 def _event_times(
-    master: icalendar.cal.Component, default_zone: dt.tzinfo
+    master: icalendar.cal.Component, default_zone: dt.tzinfo | None
 ) -> tuple[dt.datetime | dt.date, dt.datetime | dt.date, bool, str | None]:
     """(start, end, all_day, tzid) of a VEVENT; floating times are in ``default_zone``."""
     start = _date_value(master, "DTSTART")
@@ -189,6 +228,8 @@ def _event_times(
         assert isinstance(start, dt.datetime)
         tzid = _tzid_of(start, master.get("DTSTART"))
         start, end = _aware(start, default_zone), _aware(end, default_zone)
+        if (start.tzinfo is None) != (end.tzinfo is None):  # floating DTSTART, UTC DTEND…
+            start, end = _aware(start, dt.UTC), _aware(end, dt.UTC)
     if end < start:
         raise InvalidRemoteData("event ends before it starts")
     return start, end, all_day, tzid
@@ -203,10 +244,20 @@ def _end_value(
         duration = getattr(master.get("DURATION"), "dt", None)
         if not isinstance(duration, dt.timedelta):
             raise InvalidRemoteData("DURATION is not a duration")
-        end = start + duration
+        end = exact_end(start, duration)
     if end is None:
         end = start + dt.timedelta(days=1) if all_day else start
     return end
+
+
+def exact_end(start: dt.datetime | dt.date, duration: dt.timedelta) -> dt.datetime | dt.date:
+    """``start + duration`` as RFC 5545 §3.3.6 says: days and weeks are nominal (same wall
+    clock time), hours, minutes and seconds exact (elapsed time, across DST changes)."""
+    if not isinstance(start, dt.datetime) or start.tzinfo is None or duration < dt.timedelta():
+        return start + duration
+    nominal = start + dt.timedelta(days=duration.days)
+    elapsed = duration - dt.timedelta(days=duration.days)
+    return (nominal.astimezone(dt.UTC) + elapsed).astimezone(start.tzinfo)
 
 
 def _transparency(master: icalendar.cal.Component) -> Transparency:

@@ -364,9 +364,25 @@ def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
         raise InvalidSeries(f"{event.provider_event_id}: iCalendar text holds no VEVENT")
     for component in _vevents(parsed):
         _raise_for_broken_properties(component, event.provider_event_id)
+        _drop_default_rscale(component)
         if "DTSTART" not in component:
             raise InvalidSeries(f"{event.provider_event_id}: VEVENT without DTSTART")
     return parsed
+
+
+def _drop_default_rscale(component: icalendar.Event) -> None:
+    """RFC 7529: ``RSCALE=GREGORIAN`` with ``SKIP=OMIT`` (the default) is a plain RRULE.
+
+    The expander knows no RSCALE at all; other calendar scales and ``SKIP=FORWARD`` or
+    ``BACKWARD`` stay, and make the series fail to expand (logged once per etag).
+    """
+    rules = component.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        scale = [str(value).upper() for value in rule.get("RSCALE", [])]
+        skip = [str(value).upper() for value in rule.get("SKIP", ["OMIT"])]
+        if scale == ["GREGORIAN"] and skip == ["OMIT"]:
+            rule.pop("RSCALE", None)
+            rule.pop("SKIP", None)
 
 
 def _vevents(calendar: icalendar.Calendar) -> list[icalendar.Event]:
@@ -375,14 +391,28 @@ def _vevents(calendar: icalendar.Calendar) -> list[icalendar.Event]:
 
 
 def _ical_state(component: icalendar.Event, item: RemoteEvent) -> _InstanceState:
-    """The instance's own STATUS/TRANSP; the member's reply comes from the adapter."""
+    """The instance's own STATUS/TRANSP; the member's reply comes from the adapter: the
+    override's own (``instance_participation``), else the master's."""
     status = str(component.get("STATUS", "CONFIRMED")).lower()
     transparency = str(component.get("TRANSP", "OPAQUE")).lower()
+    reply = item.participation_status
+    recurrence_id = getattr(component.get("RECURRENCE-ID"), "dt", None)
+    if isinstance(recurrence_id, dt.date) and item.instance_participation:
+        reply = item.instance_participation.get(_instance_key(recurrence_id), reply)
     return _InstanceState(
         source_event_id=item.provider_event_id,
         cancelled=status == "cancelled",
-        free_busy_status=_free_busy(status, transparency, item.participation_status),
+        free_busy_status=_free_busy(status, transparency, reply),
     )
+
+
+def _instance_key(value: dt.date) -> str:
+    """A RECURRENCE-ID as ``RemoteEvent.instance_participation`` keys it."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(_UTC).strftime("%Y%m%dT%H%M%SZ")
+        return value.strftime("%Y%m%dT%H%M%S")
+    return value.strftime("%Y%m%d")
 
 
 def _single_vevent(ical_text: str) -> bool:
@@ -400,16 +430,20 @@ def _expand_ical_text(
     item: RemoteEvent, window: Window, account_zone: ZoneInfo
 ) -> list[OccurrenceSpan]:
     calendar = _parse_ical_text(item)
-    floating_zone = _zone_or_none(str(calendar.get("X-WR-TIMEZONE", ""))) or account_zone
     events = _vevents(calendar)
+    floating_zone = _floating_zone(calendar, events, item) or account_zone
     if not any("RRULE" in event or "RDATE" in event for event in events):
         return _spans_of_plain_components(events, item, floating_zone, account_zone)
 
     states: dict[tuple[str, dt.datetime | None], _InstanceState] = {}
+    durations: dict[tuple[str, dt.datetime | None], dt.timedelta] = {}
     for component in events:
         recurrence_id = component.get("RECURRENCE-ID")
         key = to_recurrence_ids(recurrence_id.dt)[0] if recurrence_id is not None else None
         states[(str(component.get("UID", "")), key)] = _ical_state(component, item)
+        duration = _duration_of(component)
+        if duration is not None:
+            durations[(str(component.get("UID", "")), key)] = duration
 
     spans: list[OccurrenceSpan] = []
     for occurrence in bounded_occurrences(calendar, window, item.provider_event_id):
@@ -417,11 +451,51 @@ def _expand_ical_text(
         state = states.get((occurrence.uid, key)) or states.get((occurrence.uid, None))
         if state is None:
             state = _InstanceState(item.provider_event_id, False, free_busy_status(item))
+        duration = durations.get((occurrence.uid, key), durations.get((occurrence.uid, None)))
+        if (occurrence.uid, key) in states and (occurrence.uid, key) not in durations:
+            duration = None  # the override has a DTEND of its own
+        end = occurrence.end if duration is None else exact_end(occurrence.start, duration)
         if not state.cancelled:
-            spans.append(
-                _make_span(occurrence.start, occurrence.end, state, floating_zone, account_zone)
-            )
+            spans.append(_make_span(occurrence.start, end, state, floating_zone, account_zone))
     return spans
+
+
+def _duration_of(component: icalendar.Event) -> dt.timedelta | None:
+    """The component's DURATION when it gives one instead of DTEND."""
+    if "DTEND" in component or "DURATION" not in component:
+        return None
+    duration = getattr(component["DURATION"], "dt", None)
+    return duration if isinstance(duration, dt.timedelta) else None
+
+
+def exact_end(start: dt.date | dt.datetime, duration: dt.timedelta) -> dt.date | dt.datetime:
+    """``start + duration`` as RFC 5545 §3.3.6 says: days and weeks are nominal (same wall
+    clock time), hours, minutes and seconds exact (elapsed time, across DST changes).
+
+    recurring-ical-events and icalendar add durations on the wall clock; the CalDAV
+    adapter applies the same rule to single events.
+    """
+    if not isinstance(start, dt.datetime) or start.tzinfo is None or duration < dt.timedelta():
+        return start + duration
+    nominal = start + dt.timedelta(days=duration.days)
+    elapsed = duration - dt.timedelta(days=duration.days)
+    return (nominal.astimezone(_UTC) + elapsed).astimezone(start.tzinfo)
+
+
+def _floating_zone(
+    calendar: icalendar.Calendar, events: list[icalendar.Event], item: RemoteEvent
+) -> ZoneInfo | None:
+    """Where floating times are: the calendar's zone, the same rule the adapter applies to
+    single events (``X-WR-TIMEZONE``, else the zone the adapter gave a floating master as
+    its ``tzid``, i.e. the collection's ``calendar-timezone``); None: the account's."""
+    zone = _zone_or_none(str(calendar.get("X-WR-TIMEZONE", "")))
+    if zone is not None:
+        return zone
+    master = next((event for event in events if "RECURRENCE-ID" not in event), None)
+    start = getattr(master.get("DTSTART"), "dt", None) if master is not None else None
+    if isinstance(start, dt.datetime) and start.tzinfo is None:
+        return _zone_or_none(item.tzid)
+    return None
 
 
 def _spans_of_plain_components(
@@ -440,5 +514,8 @@ def _spans_of_plain_components(
             start, end = component.start, component.end
         except (ValueError, icalendar.IncompleteComponent) as error:
             raise InvalidSeries(f"{item.provider_event_id}: {error}") from error
+        duration = _duration_of(component)
+        if duration is not None:
+            end = exact_end(start, duration)
         spans.append(_make_span(start, end, state, floating_zone, account_zone))
     return spans

@@ -108,6 +108,7 @@ def sync_command(
             "pages": o.pages,
             "changes": o.changes,
             "skipped_items": o.skipped_items,
+            "failed_calendars": len(o.failed_calendars),
             "detail": o.detail,
         }
         for o in outcomes

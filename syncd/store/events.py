@@ -83,8 +83,23 @@ def _utc_bound(value: dt.datetime | dt.date, default_tz: str) -> dt.datetime:
     return dt.datetime.combine(value, dt.time(), ZoneInfo(default_tz)).astimezone(dt.UTC)
 
 
+def _informative_utc(value: object) -> dt.datetime | None:
+    """An informative timestamp (``updated``) as aware UTC; floating means UTC, junk means none.
+
+    Real exports carry floating ``DTSTAMP``/``LAST-MODIFIED`` (SabreDAV, Nextcloud, Baïkal):
+    they must never reach the UTC column naive, or the whole page fails to commit.
+    """
+    if not isinstance(value, dt.datetime):
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
-    """Column values for an item (shared by insert and update)."""
+    """Column values for an item (shared by insert and update).
+
+    Every conversion of every property happens here, inside the caller's per-item guard:
+    nothing converted later (at the bulk insert) may fail for one item.
+    """
     return {
         "series_key": item.recurring_event_id or item.provider_event_id,
         "ical_uid": item.ical_uid,
@@ -107,7 +122,9 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "ical": item.ical,
         "conferencing": _conferencing_json(item.conferencing),
         "etag": item.etag,
-        "provider_updated_at": item.updated,
+        "expansion_failed_etag": None,  # changed: expand it again
+        "instance_participation": dict(item.instance_participation) or None,
+        "provider_updated_at": _informative_utc(item.updated),
         "updated_at": utcnow(),
     }
 
@@ -145,6 +162,7 @@ def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
         original_start=original,
         ical=row.ical,
         etag=row.etag,
+        instance_participation=dict(getattr(row, "instance_participation", None) or {}),
     )
 
 
@@ -297,6 +315,7 @@ def rebuild_series(
 
     occurrences: list[dict[str, object]] = []
     expanded_masters: list[int] = []
+    failed: list[tuple[int, str]] = []
     skipped = 0
     for series_key, rows in rows_by_series.items():
         master_row = next((row for row in rows if not row.is_override), None)
@@ -309,6 +328,8 @@ def rebuild_series(
                 "skipping malformed series %s in calendar %s: %s", series_key, calendar_id, error
             )
             skipped += 1
+            if master_row is not None:
+                failed.append((master_row.id, master_row.etag or ""))
             continue
         ids_by_provider = {row.provider_event_id: row.id for row in rows}
         fallback_id = (master_row or rows[0]).id
@@ -321,7 +342,14 @@ def rebuild_series(
         session.execute(insert(Occurrence.__table__), occurrences)  # type: ignore[attr-defined]
     for id_chunk in _chunks(expanded_masters):
         session.execute(
-            update(Event).where(col(Event.id).in_(id_chunk)).values(expanded_until=window.end)
+            update(Event)
+            .where(col(Event.id).in_(id_chunk))
+            .values(expanded_until=window.end, expansion_failed_etag=None)
+        )
+    if failed:  # remembered against the etag: retried (and warned about) once it changes
+        session.execute(
+            update(Event),
+            [{"id": row_id, "expansion_failed_etag": etag} for row_id, etag in failed],
         )
     return skipped
 
@@ -368,7 +396,13 @@ def count_events(session: Session, calendar_id: str, generation: int | None = No
 def series_needing_expansion(
     session: Session, calendar_id: str, window: ExpansionWindow, slack: dt.timedelta
 ) -> list[str]:
-    """Recurring series whose materialised spans end too early for the moving window."""
+    """Recurring series whose materialised spans end too early for the moving window.
+
+    A master whose expansion failed at its current etag is left out until it changes.
+    """
+    failed_at_this_etag = col(Event.expansion_failed_etag).is_not(None) & (
+        col(Event.expansion_failed_etag) == func.coalesce(col(Event.etag), "")
+    )
     return list(
         session.execute(
             select(col(Event.series_key)).where(
@@ -377,6 +411,7 @@ def series_needing_expansion(
                 col(Event.is_override).is_(False),
                 (col(Event.expanded_until).is_(None))
                 | (col(Event.expanded_until) < window.end - slack),
+                ~failed_at_this_etag,
             )
         ).scalars()
     )

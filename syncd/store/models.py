@@ -175,6 +175,13 @@ class Calendar(SQLModel, table=True):
     #: A full sync came back empty for a calendar that had events; one more must confirm.
     empty_resync_pending: bool = False
     last_synced_at: dt.datetime | None = _utc()
+    #: Why the last sync of this calendar failed (None once one succeeds), and when.
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_error_at: dt.datetime | None = _utc()
+    #: Consecutive failed syncs of this calendar; its own backoff grows with it.
+    failure_count: int = 0
+    #: A failing calendar is not tried again before this (the profile's others are).
+    next_retry_at: dt.datetime | None = _utc()
 
 
 class Event(SQLModel, table=True):
@@ -214,6 +221,11 @@ class Event(SQLModel, table=True):
     managed_event_id: str | None = None
     generation: int = 0
     expanded_until: dt.datetime | None = _utc()
+    #: The etag (``""`` when none) of a series master whose expansion failed: it is not
+    #: tried again, nor warned about, until the item changes.
+    expansion_failed_etag: str | None = None
+    #: The user's reply to single instances of a CalDAV series (RemoteEvent's field).
+    instance_participation: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     provider_updated_at: dt.datetime | None = _utc()
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)

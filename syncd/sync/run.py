@@ -24,6 +24,7 @@ from providers.base import (
     CalendarProvider,
     ChangePage,
     CursorExpired,
+    NotFound,
     ProviderError,
     RateLimited,
     Unsupported,
@@ -34,6 +35,12 @@ from syncd.errors import SecretBoxError
 from syncd.ids import new_id
 from syncd.logs import log_context
 from syncd.registry import build_provider
+from syncd.store.calendars import (
+    clear_calendar_failure,
+    failing_calendars,
+    mark_calendar_deleted,
+    record_calendar_failure,
+)
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.events import (
@@ -52,7 +59,8 @@ from syncd.sync.status import cap_next_due
 log = logging.getLogger(__name__)
 
 #: Bump when parsing changes so every stored cursor is dropped and calendars resync.
-CURSOR_VERSION = 1
+#: 2: CalDAV floating times, exact durations and per-instance replies (issue 15).
+CURSOR_VERSION = 2
 
 #: Callback run after a profile becomes disconnected (the notifier hooks in here).
 DisconnectedHook = Callable[[Session, Profile], None]
@@ -65,7 +73,8 @@ SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
 @dataclass
 class SyncOutcome:
     profile_id: str
-    #: ok | auth_revoked | transient_error | unsupported | key_error | error | skipped | stopped
+    #: ok | partial | auth_revoked | transient_error | unsupported | key_error | error |
+    #: skipped | stopped
     outcome: str
     pages: int = 0
     changes: int = 0
@@ -74,6 +83,10 @@ class SyncOutcome:
     detail: str | None = None
     #: Calendars whose stored events this run changed (committed pages only).
     changed_calendar_ids: set[str] = dataclasses.field(default_factory=set)
+    #: Calendars that failed (or still back off) while the others synced: id → reason.
+    failed_calendars: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Calendars the provider said are gone (404) during this run.
+    deleted_calendars: int = 0
 
 
 class StopRequested(Exception):
@@ -137,6 +150,12 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
             context.provider_factory(context.settings, provider_name, credentials), provider_name
         )
         _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)  # type: ignore[arg-type]
+        if outcome.failed_calendars:
+            outcome.outcome = "partial"
+            outcome.detail = "; ".join(
+                f"{calendar_id}: {reason}"
+                for calendar_id, reason in outcome.failed_calendars.items()
+            )
     except AuthRevoked as error:
         outcome.outcome, outcome.detail = "auth_revoked", str(error) or "credentials refused"
     except StopRequested as stop:
@@ -199,21 +218,10 @@ def _finish(
         # A push (or an operator) asked for a sync while this one ran: it may have missed
         # that change, so the request stands.
         requested = profile.next_due_at if _requested_during(profile, started_at) else None
-        if outcome.outcome == "ok":
-            status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
-            cap_next_due(profile, started_at, settings)
-            if requested is not None and profile.next_due_at is not None:
-                profile.next_due_at = min(profile.next_due_at, requested)
-            log.info(
-                "synced profile %s: %d calendars, %d pages, %d changes, %d skipped items",
-                profile_id,
-                outcome.calendars,
-                outcome.pages,
-                outcome.changes,
-                outcome.skipped_items,
-            )
-        elif outcome.outcome == "auth_revoked":
-            if status.mark_auth_revoked(profile, outcome.detail or "credentials refused"):
+        if outcome.outcome in ("ok", "partial"):
+            _record_success(context, session, profile, outcome, started_at, requested)
+        elif outcome.outcome in ("auth_revoked", "unsupported"):
+            if _disconnect(profile, outcome):
                 log.warning("profile %s disconnected: %s", profile_id, outcome.detail)
                 for hook in context.on_disconnected:
                     hook(session, profile)
@@ -227,7 +235,6 @@ def _finish(
                 settings.max_backoff,
                 settings.poll_jitter,
                 retry_after,
-                permanent=outcome.outcome == "unsupported",
             )
             log.warning(
                 "sync of profile %s failed (attempt %d): %s",
@@ -239,6 +246,41 @@ def _finish(
             profile.lease_owner = None
             profile.lease_expires_at = None
         session.add(profile)
+
+
+def _disconnect(profile: Profile, outcome: SyncOutcome) -> bool:
+    """Refused credentials or an unsupported server: True on the move to disconnected."""
+    if outcome.outcome == "unsupported":
+        return status.mark_unsupported(profile, outcome.detail or "the server is unsupported")
+    return status.mark_auth_revoked(profile, outcome.detail or "credentials refused")
+
+
+def _record_success(
+    context: SyncContext,
+    session: Session,
+    profile: Profile,
+    outcome: SyncOutcome,
+    started_at: dt.datetime,
+    requested: dt.datetime | None,
+) -> None:
+    """A run that synced (every calendar, or all but the failing ones it lists)."""
+    settings = context.settings
+    status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
+    if outcome.outcome == "partial":
+        status.mark_partially_synced(profile, failing_calendars(session, profile.id))
+    cap_next_due(profile, started_at, settings)
+    if requested is not None and profile.next_due_at is not None:
+        profile.next_due_at = min(profile.next_due_at, requested)
+    log.info(
+        "synced profile %s: %d calendars, %d pages, %d changes, %d skipped items, "
+        "%d failed calendars",
+        profile.id,
+        outcome.calendars,
+        outcome.pages,
+        outcome.changes,
+        outcome.skipped_items,
+        len(outcome.failed_calendars),
+    )
 
 
 def _requested_during(profile: Profile, started_at: dt.datetime) -> bool:
@@ -263,6 +305,7 @@ class _ProfileSync:
         self.default_tz = default_tz
         self.outcome = outcome
         now = utcnow()
+        self.started_at = now
         self.window = ExpansionWindow.around(
             now,
             context.settings.expansion_history_days,
@@ -281,11 +324,65 @@ class _ProfileSync:
                     )
                 )
             )
+        failures: list[tuple[Calendar, Exception]] = []
         for calendar in calendars:
             self._check_stop()
-            self._sync_calendar(calendar)
-            self._extend_expansions(calendar)
+            if calendar.next_retry_at is not None and calendar.next_retry_at > self.started_at:
+                self.outcome.failed_calendars[calendar.id] = calendar.last_error or "failing"
+                continue  # backing off: the profile's other calendars go on
+            try:
+                self._sync_calendar(calendar)
+                self._extend_expansions(calendar)
+            except (AuthRevoked, RateLimited, StopRequested):
+                raise  # the account's trouble, not this calendar's
+            except NotFound:
+                self._calendar_deleted(calendar)
+                continue
+            except Exception as error:  # noqa: BLE001 - recorded per calendar, below
+                failures.append((calendar, error))
+                continue
+            if calendar.failure_count:
+                with session_scope(self.context.engine) as session:
+                    clear_calendar_failure(session, calendar.id)
             self.outcome.calendars += 1
+        self._record_failures(failures)
+
+    def _calendar_deleted(self, calendar: Calendar) -> None:
+        """404 on the calendar itself: it is gone; so are its events, at once."""
+        with session_scope(self.context.engine) as session:
+            removed = mark_calendar_deleted(session, calendar.id, utcnow())
+        log.warning("calendar %s is gone at the provider: %d events removed", calendar.id, removed)
+        self.outcome.deleted_calendars += 1
+        self.outcome.changed_calendar_ids.add(calendar.id)
+
+    def _record_failures(self, failures: list[tuple[Calendar, Exception]]) -> None:
+        """Record each failed calendar; when none synced, the run fails as a whole.
+
+        With some calendars synced, each failed one backs off on its own (the profile
+        keeps its poll interval); with none synced the profile backs off instead.
+        """
+        if not failures:
+            return
+        # Calendars synced, or others still backing off: a partial failure.
+        partial = self.outcome.calendars > 0 or bool(self.outcome.failed_calendars)
+        now = utcnow()
+        settings = self.context.settings
+        with session_scope(self.context.engine) as session:
+            for calendar, error in failures:
+                reason = f"{type(error).__name__}: {error}"
+                retry_at = (
+                    status.calendar_retry_at(
+                        now, calendar.failure_count + 1, settings.max_backoff, settings.poll_jitter
+                    )
+                    if partial
+                    else None
+                )
+                record_calendar_failure(session, calendar.id, reason, now, retry_at)
+                self.outcome.failed_calendars[calendar.id] = reason
+                log.warning("sync of calendar %s failed: %s", calendar.id, reason)
+        if not partial:
+            self.outcome.failed_calendars.clear()
+            raise failures[0][1]
 
     def _check_stop(self) -> None:
         if self.context.stop_event.is_set():
@@ -348,10 +445,10 @@ class _ProfileSync:
 
     def _consume(self, calendar: Calendar, cursor: str | None) -> None:
         """Apply pages from ``cursor`` on, each committed with the cursor after it."""
-        if cursor is None and not calendar.full_sync_in_progress:
-            generation = calendar.sync_generation + 1
-        else:
-            generation = calendar.sync_generation
+        # A full sync from the start stamps a new generation even when an interrupted one
+        # left rows with its own: those may be gone at the provider by now. Only a full
+        # sync resumed from a page cursor continues its generation.
+        generation = calendar.sync_generation + (1 if cursor is None else 0)
         for page in self.provider.sync_events(remote_calendar(calendar), cursor):
             self._check_stop()
             self._commit_page(calendar.id, page, generation)

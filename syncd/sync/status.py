@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from syncd.config import Settings
 from syncd.statuses import SyncStatus
-from syncd.store.models import Profile
+from syncd.store.models import Calendar, Profile
 
 PENDING = SyncStatus.PENDING
 ACTIVE = SyncStatus.ACTIVE
@@ -68,6 +68,47 @@ def mark_synced(
     profile.next_due_at = started_at + dt.timedelta(seconds=jittered(poll_interval, jitter))
 
 
+def mark_partially_synced(profile: Profile, failing: list[Calendar]) -> None:
+    """After :func:`mark_synced`, when some calendars failed: say which, and date the data.
+
+    The profile stays ``active`` (never ``disconnected``: the credentials work), but its
+    reason names every failing calendar with its error and since when, and
+    ``last_success_at`` becomes the oldest failing calendar's last success, so the
+    staleness rule turns the profile ``pending`` once that calendar's copy is too old.
+    A failing calendar that never synced leaves the profile ``pending`` right away.
+    """
+    if not failing:
+        return
+    details = "; ".join(
+        f"{calendar.name or calendar.id}: {calendar.last_error or 'failing'}"
+        + (
+            f" (since {calendar.last_error_at:%Y-%m-%dT%H:%M:%SZ})"
+            if calendar.last_error_at
+            else ""
+        )
+        for calendar in failing
+    )
+    summary = f"{len(failing)} calendar(s) failing: {details}"
+    profile.last_error = summary
+    never_synced = [calendar for calendar in failing if calendar.last_synced_at is None]
+    if never_synced:
+        profile.sync_status = PENDING
+        profile.status_reason = f"first sync not complete for every calendar; {summary}"
+        return
+    profile.status_reason = f"synced, except {summary}"
+    oldest = min(calendar.last_synced_at for calendar in failing if calendar.last_synced_at)
+    if profile.last_success_at is None or oldest < profile.last_success_at:
+        profile.last_success_at = oldest
+
+
+def calendar_retry_at(
+    now: dt.datetime, failure_count: int, max_backoff: float, jitter: float
+) -> dt.datetime:
+    """When a failing calendar is tried again: the profile's backoff rule, per calendar."""
+    delay = min(max_backoff, BASE_BACKOFF_SECONDS * 2 ** (max(failure_count, 1) - 1))
+    return now + dt.timedelta(seconds=jittered(delay, jitter))
+
+
 def mark_auth_revoked(profile: Profile, detail: str) -> bool:
     """Returns True when this is a transition into ``disconnected``."""
     transition = profile.sync_status != DISCONNECTED
@@ -75,6 +116,19 @@ def mark_auth_revoked(profile: Profile, detail: str) -> bool:
     profile.status_reason = (
         f"the provider refused the credentials: {detail}; reauthorize the profile"
     )
+    profile.last_error = detail
+    profile.next_due_at = None
+    return transition
+
+
+def mark_unsupported(profile: Profile, detail: str) -> bool:
+    """The server does not implement the protocol (e.g. 501 to CalDAV methods): retrying
+    cannot help until the profile's URL changes, so it is ``disconnected`` with that
+    reason. Returns True when this is a transition into ``disconnected``."""
+    transition = profile.sync_status != DISCONNECTED
+    profile.failure_count += 1
+    profile.sync_status = DISCONNECTED
+    profile.status_reason = f"{detail}; reauthorize the profile with the right URL"
     profile.last_error = detail
     profile.next_due_at = None
     return transition
@@ -101,22 +155,13 @@ def mark_failed(
     max_backoff: float,
     jitter: float,
     retry_after: float | None = None,
-    *,
-    permanent: bool = False,
 ) -> None:
     """A transient failure: keep the status, back off exponentially (or as the provider asked).
 
-    Credentials no configured key decrypts make the profile pending with that reason. A
-    ``permanent`` failure (the server does not implement the protocol) disconnects the
-    profile with the reason instead: retrying cannot help until its URL changes.
+    Credentials no configured key decrypts make the profile pending with that reason.
     """
     profile.failure_count += 1
     profile.last_error = detail
-    if permanent:
-        profile.sync_status = DISCONNECTED
-        profile.status_reason = f"{detail}; reauthorize the profile with the right URL"
-        profile.next_due_at = None
-        return
     if profile.sync_status == PENDING and not profile.initial_sync_done:
         profile.status_reason = f"first sync not complete yet; last attempt failed: {detail}"
     if detail == UNDECRYPTABLE:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import uuid
 from abc import ABC, abstractmethod
@@ -51,11 +52,12 @@ from tests.emulators import faulty_proxy, google, graph
 from tests.emulators.faulty_proxy import FaultyProxy
 from tests.emulators.google import GoogleCalendarEmulator
 from tests.emulators.graph import GraphEmulator, parse_date_time_time_zone
+from tests.support.xandikos import XandikosServer
 
 #: The zone scenario events are written in (recurrences expand in it).
 ZONE = "Europe/Berlin"
 CALENDAR_NAME = "Work"
-PROVIDERS = ("google", "microsoft", "caldav")
+PROVIDERS = ("google", "microsoft", "caldav", "xandikos")
 
 FaultKind = Literal[
     "rate_limited",
@@ -846,6 +848,66 @@ class CalDAVDriver(ProviderDriver):
         return set(self._calendar_objects())
 
 
+# ---------------------------------------------------------------------------
+# CalDAV on a second real server: Xandikos behind the fault-injecting proxy
+# ---------------------------------------------------------------------------
+
+#: What Xandikos answers a sync-token it does not know (RFC 6578 §3.2, status 412).
+XANDIKOS_TOKEN_REFUSAL = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<ns0:error xmlns:ns0="DAV:">'
+    b"<ns0:valid-sync-token /><ns0:responsedescription>Requested sync token is invalid"
+    b"</ns0:responsedescription></ns0:error>"
+)
+_SYNC_TOKEN = re.compile(rb"sync-token>([^<]+)</")
+
+
+class TokenForgettingProxy(FaultyProxy):
+    """The fault proxy, able to play a server that forgot every sync-token it handed out.
+
+    Xandikos' tokens are git commits it never forgets, so :meth:`forget_tokens` makes the
+    next sync-collection REPORT carrying a token get exactly what Xandikos answers an
+    unknown one (412 with ``DAV:valid-sync-token``); a fresh sync (no token) goes through.
+    """
+
+    refuse_next_token = False
+
+    def forget_tokens(self) -> None:
+        self.refuse_next_token = True
+
+    def forward(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        if self.refuse_next_token and method == "REPORT" and _SYNC_TOKEN.search(body):
+            self.refuse_next_token = False
+            return 412, [("Content-Type", "text/xml")], XANDIKOS_TOKEN_REFUSAL
+        return super().forward(method, path, headers, body)
+
+
+class XandikosDriver(CalDAVDriver):
+    """The CalDAV driver on a fresh Xandikos (one principal, no authentication of its own:
+    refused credentials are the proxy answering 401, as an authenticating front would)."""
+
+    def __init__(self, server: XandikosServer, proxy: TokenForgettingProxy) -> None:
+        ProviderDriver.__init__(self)
+        self.server = server  # type: ignore[assignment]
+        self.proxy = proxy
+        self.token_proxy = proxy
+        self.user = f"user-{uuid.uuid4().hex[:10]}"
+        self.password = "xandikos-has-no-passwords"
+        self.calendar_url = server.make_calendar(self.user, "work", CALENDAR_NAME)
+        self._items = {}
+
+    def lose_cursor(self) -> None:
+        self.token_proxy.forget_tokens()
+
+    def revoke(self) -> None:
+        self.proxy.inject(faulty_proxy.Fault.http_status(401), times=10_000)
+
+    def fresh_credentials(self) -> dict[str, Any]:
+        self.proxy.clear_faults()
+        return self.credentials()
+
+
 def _exdates(component: icalendar.Event) -> list[dt.datetime]:
     values = component.get("EXDATE")
     if values is None:
@@ -883,6 +945,9 @@ def running_driver(
             raise ValueError("the CalDAV driver needs a running RadicaleAccounts")
         with FaultyProxy(radicale.server.url) as proxy:
             yield CalDAVDriver(radicale, proxy)
+    elif provider == "xandikos":
+        with XandikosServer() as xandikos, TokenForgettingProxy(xandikos.url) as token_proxy:
+            yield XandikosDriver(xandikos, token_proxy)
     else:
         raise ValueError(f"no driver for provider {provider!r}")
 

@@ -6,8 +6,10 @@ import datetime as dt
 import logging
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -34,6 +36,35 @@ from tests.support.paths import REPO_ROOT
 from tests.support.radicale import HTPASSWD_PASSWORD, HTPASSWD_USER, CalDAVAccount
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _path(account: CalDAVAccount) -> str:
+    """The calendar's path on its server (items are ``<path><uid>.ics``)."""
+    return urlsplit(account.calendar_url).path
+
+
+#: Tests that write Radicale's paths (``/<user>/work/<uid>.ics``, the principal at
+#: ``/<user>/``) into their expectations; Xandikos keeps one principal at ``/user/``.
+_RADICALE_PATHS = {
+    "test_discovery_from_a_principal_url_lists_the_same_calendars",
+}
+
+
+@pytest.fixture(params=["radicale", "xandikos"])
+def caldav_account(
+    request: pytest.FixtureRequest, radicale_server: RadicaleServer
+) -> CalDAVAccount:
+    """A fresh user with one empty "Work" calendar, on Radicale and on Xandikos (issue 15)."""
+    if request.param == "xandikos" and request.node.originalname in _RADICALE_PATHS:
+        pytest.skip("spells Radicale's /<user>/<calendar>/ paths out")
+    user = f"user-{uuid.uuid4().hex[:10]}"
+    server = (
+        radicale_server
+        if request.param == "radicale"
+        else request.getfixturevalue("xandikos_server")
+    )
+    calendar_url = server.make_calendar(user, "work", "Work")
+    return CalDAVAccount(server=server, user=user, calendar_url=calendar_url)
 
 
 def _event_ics(uid: str, summary: str = "Meeting", day: int = 3) -> str:
@@ -144,7 +175,7 @@ def test_full_sync_returns_every_event_with_its_fields(caldav_account: CalDAVAcc
     events = _upserted(pages)
     assert set(events) == {"timed", "all-day"}
     timed, all_day = events["timed"], events["all-day"]
-    assert timed.provider_event_id == f"/{caldav_account.user}/work/timed.ics"
+    assert timed.provider_event_id == f"{_path(caldav_account)}timed.ics"
     assert timed.summary == "Standup"
     assert timed.start == dt.datetime(2025, 3, 3, 9, tzinfo=BERLIN)
     assert timed.end == dt.datetime(2025, 3, 3, 10, tzinfo=BERLIN)
@@ -193,7 +224,7 @@ def test_incremental_sync_returns_only_changes_and_deletions(
 
     assert set(_upserted(pages)) == {"changed", "added"}
     assert _upserted(pages)["changed"].summary == "Moved meeting"
-    assert _deleted(pages) == [f"/{caldav_account.user}/work/removed.ics"]
+    assert _deleted(pages) == [f"{_path(caldav_account)}removed.ics"]
     assert not any(page.full_sync for page in pages)
 
 
@@ -244,7 +275,7 @@ def test_etag_fallback_finds_changes_and_deletions(caldav_account: CalDAVAccount
     assert set(_upserted(full)) == {"kept", "changed", "removed"}
     assert '"mode":"etag"' in (full[-1].cursor or "")
     assert list(_upserted(pages)) == ["changed"]
-    assert _deleted(pages) == [f"/{caldav_account.user}/work/removed.ics"]
+    assert _deleted(pages) == [f"{_path(caldav_account)}removed.ics"]
 
 
 def test_etag_fallback_without_changes_is_one_request(caldav_account: CalDAVAccount) -> None:
@@ -408,7 +439,7 @@ def test_upsert_creates_an_event_that_the_next_sync_returns(
     stored = provider.upsert_event(calendar, draft)
     synced = _upserted(_sync(provider, calendar, cursor))["written-by-syncd"]
 
-    assert stored.provider_event_id == f"/{caldav_account.user}/work/written-by-syncd.ics"
+    assert stored.provider_event_id == f"{_path(caldav_account)}written-by-syncd.ics"
     assert stored.etag == synced.etag
     assert (synced.summary, synced.location, synced.start, synced.tzid) == (
         "Written",
@@ -468,7 +499,7 @@ def test_delete_removes_the_event_and_deleting_again_is_fine(
     provider = _provider(caldav_account)
     calendar = _work_calendar(provider)
     cursor = _sync(provider, calendar, None)[-1].cursor
-    href = f"/{caldav_account.user}/work/doomed.ics"
+    href = f"{_path(caldav_account)}doomed.ics"
 
     provider.delete_event(calendar, href)
     provider.delete_event(calendar, href)

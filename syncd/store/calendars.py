@@ -1,0 +1,82 @@
+"""A calendar's own sync health: its failures (reason, time, backoff) and its deletion.
+
+One calendar failing never stops its profile's others (docs/sync-engine.md,
+"One calendar's failure"); what each failure was is kept here, on the calendar row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session, col
+
+from syncd.store.models import Calendar, Event, Occurrence
+
+
+def record_calendar_failure(
+    session: Session,
+    calendar_id: str,
+    reason: str,
+    now: dt.datetime,
+    retry_at: dt.datetime | None,
+) -> Calendar | None:
+    """Count one more failed sync of the calendar, with why, when, and when to retry."""
+    calendar = session.get(Calendar, calendar_id)
+    if calendar is None:
+        return None
+    calendar.failure_count += 1
+    calendar.last_error = reason
+    calendar.last_error_at = now
+    calendar.next_retry_at = retry_at
+    session.add(calendar)
+    return calendar
+
+
+def clear_calendar_failure(session: Session, calendar_id: str) -> None:
+    """The calendar synced: forget its failures."""
+    calendar = session.get(Calendar, calendar_id)
+    if calendar is not None and (calendar.failure_count or calendar.last_error):
+        calendar.failure_count = 0
+        calendar.last_error = None
+        calendar.last_error_at = None
+        calendar.next_retry_at = None
+        session.add(calendar)
+
+
+def mark_calendar_deleted(session: Session, calendar_id: str, now: dt.datetime) -> int:
+    """The provider says the calendar is gone: mark it deleted and drop its events now.
+
+    Returns how many events were removed. The cursor is dropped too, so a calendar that
+    comes back in a later calendar list is synced in full.
+    """
+    calendar = session.get(Calendar, calendar_id)
+    if calendar is None:
+        return 0
+    events = select(col(Event.id)).where(col(Event.calendar_id) == calendar_id)
+    session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(events)))
+    removed = session.execute(delete(Event).where(col(Event.calendar_id) == calendar_id))
+    calendar.deleted = True
+    calendar.sync_cursor = None
+    calendar.full_sync_in_progress = False
+    calendar.failure_count = 0
+    calendar.last_error = "deleted at the provider"
+    calendar.last_error_at = now
+    calendar.next_retry_at = None
+    session.add(calendar)
+    return int(cast(CursorResult[Any], removed).rowcount or 0)
+
+
+def failing_calendars(session: Session, profile_id: str) -> list[Calendar]:
+    """The profile's calendars (not deleted) whose last sync failed."""
+    return list(
+        session.execute(
+            select(Calendar).where(
+                col(Calendar.profile_id) == profile_id,
+                col(Calendar.deleted).is_(False),
+                col(Calendar.failure_count) > 0,
+            )
+        ).scalars()
+    )

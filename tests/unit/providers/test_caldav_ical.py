@@ -1,0 +1,31 @@
+"""iCalendar parsing of the CalDAV adapter on shapes real servers and clients produce."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from providers.caldav.ical import remote_event_from_ical
+
+SABRE = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Sabre//Sabre VObject 4.5.4//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:sabre-1\r\nDTSTAMP:20240501T123000\r\n"
+    "LAST-MODIFIED:20240502T080000\r\nCREATED:20240501T123000\r\n"
+    "DTSTART:20250303T090000Z\r\nDTEND:20250303T100000Z\r\nSUMMARY:Sabre\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def test_a_floating_last_modified_is_read_as_utc() -> None:
+    event = remote_event_from_ical("/c/sabre-1.ics", '"1"', SABRE)
+
+    assert event is not None
+    assert event.updated == dt.datetime(2024, 5, 2, 8, 0, tzinfo=dt.UTC)
+
+
+def test_a_floating_dtstamp_alone_is_read_as_utc() -> None:
+    event = remote_event_from_ical(
+        "/c/sabre-1.ics", '"1"', SABRE.replace("LAST-MODIFIED:20240502T080000\r\n", "")
+    )
+
+    assert event is not None
+    assert event.updated == dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
