@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from syncd.store.profiles import create_profile
 from syncd.store.tenants import create_account, create_application
 from syncd.sync.run import SyncContext, sync_profile
 from tests.emulators.graph import CUSTOM_ZONE, DEFAULT_USER, Fault, GraphEmulator
+from tests.support.cli import CliResult, invoke_cli
 
 CALENDAR = "AAMkAGcalendar-primary"
 DAY = dt.date.today() + dt.timedelta(days=3)
@@ -395,8 +395,6 @@ def test_an_event_in_an_odd_zone_is_stored_at_its_utc_time_and_the_default_is_pr
 
 # -- the admin CLI -------------------------------------------------------------
 
-CliResult = tuple[int, str, str]
-
 
 @pytest.fixture
 def run_cli(
@@ -407,15 +405,7 @@ def run_cli(
     monkeypatch.setenv("SYNCD_SECRET_KEYS", generate_key())
 
     def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

@@ -4,7 +4,6 @@ key rotation/revocation, through the CLI."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from syncd import cli
 from syncd.api.app import create_app
 from syncd.config import load_settings
 from syncd.store.crypto import SecretBox, generate_key, reencrypt_secrets
@@ -20,9 +18,8 @@ from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.models import Application, Profile
 from syncd.store.tenants import create_application, webhook_secret
 from tests.emulators.google import GoogleCalendarEmulator
+from tests.support.cli import CliResult, invoke_cli
 from tests.support.fleet import insert_profiles, seed_users
-
-CliResult = tuple[int, str, str]
 
 
 @pytest.fixture
@@ -49,15 +46,7 @@ def run_cli(
     def run(environment: dict[str, str], *args: str) -> CliResult:
         for key, item in environment.items():
             monkeypatch.setenv(key, item)
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

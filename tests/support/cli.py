@@ -17,6 +17,21 @@ from tests.support.radicale import CalDAVAccount
 CliResult = tuple[int, str, str]
 
 
+def invoke_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> CliResult:
+    """``syncd ARGS`` in-process → (exit status, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["syncd", *args])
+    capsys.readouterr()
+    try:
+        cli.main()
+        status = 0
+    except SystemExit as done:
+        status = int(done.code or 0)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
 @pytest.fixture
 def run_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -26,15 +41,7 @@ def run_cli(
     monkeypatch.setenv("SYNCD_SECRET_KEYS", generate_key())
 
     def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

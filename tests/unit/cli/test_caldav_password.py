@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from syncd import cli
 from syncd.store.crypto import generate_key
+from tests.support.cli import CliResult, invoke_cli
 from tests.support.radicale import CalDAVAccount
-
-CliResult = tuple[int, str, str]
 
 
 @pytest.fixture
@@ -25,16 +23,8 @@ def run_cli(
     monkeypatch.setenv("COLUMNS", "200")
 
     def run(*args: str, stdin: str = "") -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from syncd import cli
 from syncd.radicale_server import RadicaleServer, free_port
 from syncd.store.crypto import generate_key
+from tests.support.cli import CliResult, invoke_cli
 from tests.support.radicale import HTPASSWD_PASSWORD, HTPASSWD_USER, CalDAVAccount
-
-CliResult = tuple[int, str, str]
 
 
 @pytest.fixture
@@ -27,15 +24,7 @@ def run_cli(
     monkeypatch.setenv("SYNCD_SECRET_KEYS", generate_key())
 
     def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -19,8 +18,7 @@ from syncd.store.db import head_revisions, make_engine, session_scope
 from syncd.store.models import Profile
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import create_account, create_application
-
-CliResult = tuple[int, str, str]
+from tests.support.cli import CliResult, invoke_cli
 
 
 @pytest.fixture
@@ -32,15 +30,7 @@ def run_cli(
     monkeypatch.setenv("COLUMNS", "80")
 
     def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

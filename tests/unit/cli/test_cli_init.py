@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from syncd import cli
 from syncd.config import find_config_path, load_settings
 from syncd.errors import ConfigError
-
-CliResult = tuple[int, str, str]
+from tests.support.cli import CliResult, invoke_cli
 
 
 @pytest.fixture
@@ -38,15 +35,7 @@ def run_cli(
     home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[..., CliResult]:
     def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from syncd import cli
 from syncd.radicale_server import free_port
 from syncd.store.crypto import generate_key
-
-CliResult = tuple[int, str, str]
+from tests.support.cli import CliResult, invoke_cli
 
 
 @pytest.fixture
@@ -25,15 +22,7 @@ def run_cli(
 
     def run(*args: str, database_url: str | None = None) -> CliResult:
         monkeypatch.setenv("SYNCD_DATABASE_URL", database_url or f"sqlite:///{tmp_path / 'd.db'}")
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from syncd import cli
 from syncd.cli import daemon, output
 from syncd.radicale_server import sample_event_ics
 from syncd.store.crypto import generate_key
+from tests.support.cli import CliResult, invoke_cli
 from tests.support.radicale import CalDAVAccount
 
-CliResult = tuple[int, str, str]
 IDS = ["pro_3kq9c2m1x8v7b6n5z4a0s9d8", "acc_7h6g5f4d3s2a1q0w9e8r7t6y", "ada.lovelace@example.com"]
 
 
@@ -62,15 +60,7 @@ def run_cli(
     monkeypatch.setenv("SYNCD_SECRET_KEYS", generate_key())
 
     def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["syncd", *args])
-        capsys.readouterr()
-        try:
-            cli.main()
-            status = 0
-        except SystemExit as done:
-            status = int(done.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return invoke_cli(monkeypatch, capsys, args)
 
     return run
 
