@@ -56,6 +56,7 @@ class DeliveryLoop:
         self.delivered = 0
         self._thread: threading.Thread | None = None
         self._client: httpx.Client | None = None
+        self._woken = wakeup.subscribe()
 
     def start(self) -> None:
         listen(self.engine, self.wakeup, self.stop_event)
@@ -65,16 +66,19 @@ class DeliveryLoop:
     def stop(self, timeout: float | None = None) -> None:
         """Wait for the pass in flight (it hands unsent rows back once ``stop`` is set)."""
         self.stop_event.set()
-        self.wakeup.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
     def _run(self) -> None:
         try:
             while not self.stop_event.is_set():
+                self._woken.clear()  # rows committed from here on wake the next wait
                 self.drain()
-                self.wakeup.wait(self.poll_seconds)
+                if not self.stop_event.is_set():
+                    self._woken.wait(self.poll_seconds)
         finally:
+            self.wakeup.unsubscribe(self._woken)
             if self._client is not None:
                 self._client.close()
 

@@ -27,21 +27,43 @@ LISTEN_POLL_SECONDS = 1.0
 
 
 class Wakeup:
-    """An event set when rows of one queue commit, with its Postgres ``NOTIFY`` channel."""
+    """Set when rows of one queue commit, with its Postgres ``NOTIFY`` channel.
+
+    Every waiter in the process has an event of its own (``subscribe``), so two loops
+    waiting on one queue (two daemons in one process, as tests run them) both wake.
+    """
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
-        self._event = threading.Event()
         self.signals = 0
+        self._lock = threading.Lock()
+        self._events: list[threading.Event] = []
+        self._default = self.subscribe()
+
+    def subscribe(self) -> threading.Event:
+        """A new event, set by every later ``set`` until ``unsubscribe``."""
+        event_ = threading.Event()
+        with self._lock:
+            self._events.append(event_)
+        return event_
+
+    def unsubscribe(self, event_: threading.Event) -> None:
+        with self._lock:
+            if event_ in self._events:
+                self._events.remove(event_)
 
     def set(self) -> None:
-        self.signals += 1
-        self._event.set()
+        with self._lock:
+            self.signals += 1
+            events = list(self._events)
+        for event_ in events:
+            event_.set()
 
     def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a signal and consume it; True if one came."""
-        woken = self._event.wait(timeout)
-        self._event.clear()
+        """Wait up to ``timeout`` seconds for a signal on the default subscription and
+        consume it; True if one came."""
+        woken = self._default.wait(timeout)
+        self._default.clear()
         return woken
 
 
