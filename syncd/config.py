@@ -117,7 +117,12 @@ class Settings(BaseSettings):
     #: A delivery is retried until this many seconds after it was queued, then abandoned.
     webhook_retry_window: float = Field(default=90000.0, gt=0)
     #: Webhook deliveries one daemon sends at the same time.
-    webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    webhook_concurrency: int = Field(default=16, ge=1, le=64)
+    #: Of those, at most this many to any one receiving host.
+    webhook_per_host_concurrency: int = Field(default=8, ge=1, le=64)
+    #: Managed events written at the same time to one calendar, and to one provider.
+    managed_writes_per_calendar: int = Field(default=4, ge=1, le=256)
+    managed_writes_per_provider: int = Field(default=16, ge=1, le=256)
 
     google: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     microsoft: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)

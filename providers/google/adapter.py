@@ -93,6 +93,7 @@ class GoogleProvider(OAuthCalendarProvider):
         )
         self._persisted = (self._google_credentials.token, self._google_credentials.refresh_token)
         self._service: Any = None
+        self._events: Any = None
 
     # -- plumbing ----------------------------------------------------------
 
@@ -117,6 +118,15 @@ class GoogleProvider(OAuthCalendarProvider):
                 client_options={"api_endpoint": urljoin(api_base, "calendar/v3/")},
             )
         return self._service
+
+    @property
+    def events_api(self) -> Any:
+        """``service.events()``, built once: each call re-creates every method of the
+        resource from the discovery document (with docstrings), ~5 ms of CPU, a quarter
+        of a managed-event write."""
+        if self._events is None:
+            self._events = self.service.events()
+        return self._events
 
     def _execute(self, request: Any) -> dict[str, Any]:
         """Run one API request with the shared retry policy and error mapping."""
@@ -183,7 +193,7 @@ class GoogleProvider(OAuthCalendarProvider):
         full = state.get("full", cursor is None)
         sync_token: str | None = state.get("sync_token")
         page_token: str | None = state.get("page_token")
-        events = self.service.events()
+        events = self.events_api
         while True:
             params: dict[str, Any] = {
                 "calendarId": calendar.provider_calendar_id,
@@ -240,7 +250,7 @@ class GoogleProvider(OAuthCalendarProvider):
         """Replace the event keyed by a deterministic Google id, inserting it when absent."""
         event_id = google_event_id(event.provider_event_id)
         body = event_to_google(event, event_id)
-        events = self.service.events()
+        events = self.events_api
         try:
             stored = self._execute(
                 events.update(calendarId=calendar.provider_calendar_id, eventId=event_id, body=body)
@@ -254,7 +264,7 @@ class GoogleProvider(OAuthCalendarProvider):
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         try:
             self._execute(
-                self.service.events().delete(
+                self.events_api.delete(
                     calendarId=calendar.provider_calendar_id, eventId=provider_event_id
                 )
             )
@@ -269,7 +279,7 @@ class GoogleProvider(OAuthCalendarProvider):
         The createRequest id is derived from the event id, so a retried call never asks
         for a second conference; an event that already has a request is only re-read.
         """
-        events = self.service.events()
+        events = self.events_api
         calendar_id = calendar.provider_calendar_id
         event_id = google_event_id(event.provider_event_id)
         current = self._execute(events.get(calendarId=calendar_id, eventId=event_id))
@@ -321,7 +331,7 @@ class GoogleProvider(OAuthCalendarProvider):
             "params": {"ttl": str(max(1, int(ttl.total_seconds())))},
         }
         channel = self._execute(
-            self.service.events().watch(calendarId=calendar.provider_calendar_id, body=body)
+            self.events_api.watch(calendarId=calendar.provider_calendar_id, body=body)
         )
         resource_id = channel.get("resourceId")
         if not isinstance(resource_id, str) or not resource_id:

@@ -44,6 +44,8 @@ class ManagedEventJob:
         self._pool = Pool(self.size, thread_name_prefix="managed-events")
         self._in_flight = 0
         self._lock = threading.Lock()
+        self._dispatch_lock = threading.Lock()
+        self._dispatch_again = False
 
     def install(self, scheduler: BaseScheduler) -> None:
         scheduler.add_executor(ThreadPoolExecutor(1), alias="managed_events")
@@ -56,11 +58,32 @@ class ManagedEventJob:
         )
 
     def dispatch(self) -> int:
-        """Lease due rows for the idle slots and start them; returns how many."""
+        """Lease due rows for the idle slots and start them; returns how many.
+
+        Runs every ``DISPATCH_SECONDS`` and again whenever a row finishes (from the thread
+        that finished it), so a burst keeps every slot busy instead of refilling them a
+        tick at a time. Concurrent calls collapse into one more pass of the one running.
+        """
+        if not self._dispatch_lock.acquire(blocking=False):
+            self._dispatch_again = True
+            return 0
+        try:
+            started = 0
+            while True:
+                self._dispatch_again = False
+                started += self._dispatch_once()
+                if not self._dispatch_again:
+                    return started
+        finally:
+            self._dispatch_lock.release()
+
+    def _dispatch_once(self) -> int:
         if self.stop_event.is_set():
             return 0
         with self._lock:
             idle = self.size - self._in_flight
+        if idle <= 0:
+            return 0
         try:
             ids = self.worker.claim(idle)
         except Exception:
@@ -69,7 +92,11 @@ class ManagedEventJob:
         for row_id in ids:
             with self._lock:
                 self._in_flight += 1
-            self._pool.submit(self._run, row_id)
+            try:
+                self._pool.submit(self._run, row_id)
+            except RuntimeError:  # the pool shut down meanwhile: stop() releases the lease
+                with self._lock:
+                    self._in_flight -= 1
         return len(ids)
 
     def _run(self, row_id: int) -> None:
@@ -78,6 +105,7 @@ class ManagedEventJob:
         finally:
             with self._lock:
                 self._in_flight -= 1
+        self.dispatch()
 
     def stop(self) -> None:
         """Let rows in progress finish their current step, then give back every lease."""

@@ -33,6 +33,7 @@ from syncd.conferencing.context import (
     load_job,
 )
 from syncd.conferencing.delete import delete
+from syncd.conferencing.limits import WriteLimits
 from syncd.conferencing.webhooks import notify_subscribers
 from syncd.conferencing.write import write
 from syncd.config import Settings
@@ -76,8 +77,15 @@ class ManagedEventWorker:
         self.conferencing_factory = conferencing_factory
         # The same bound as profile leases: how long a dead daemon's work stays claimed.
         self.lease_seconds = lease_seconds or settings.lease_seconds
+        #: Seconds a job waits for a slot of its calendar and provider before handing
+        #: its row back (well inside its lease).
+        self.slot_wait = self.lease_seconds / 4
         self.context = WorkerContext(
             engine, settings, box, self.worker_id, provider_factory, conferencing_factory
+        )
+        #: Concurrent writes per calendar and per provider (shared by the pool's threads).
+        self.limits = WriteLimits(
+            settings.managed_writes_per_calendar, settings.managed_writes_per_provider
         )
 
     def claim(self, limit: int) -> list[int]:
@@ -102,12 +110,16 @@ class ManagedEventWorker:
             job = load_job(self.context, row_id)
             if job is None:
                 return
-            if job.state == ManagedEventState.PENDING_DELETE:
-                delete(self.context, job)
-            elif job.state == ManagedEventState.PENDING_WRITE:
-                write(self.context, job)
-            else:
+            if job.state not in (ManagedEventState.PENDING_DELETE, ManagedEventState.PENDING_WRITE):
                 release_managed_event(self.engine, row_id, next_attempt_at=None)
+                return
+            with self.limits.hold(job.calendar_id, job.provider_name, self.slot_wait) as held:
+                if not held:  # its calendar or provider is busy: due again, attempts kept
+                    release_managed_event(self.engine, row_id, next_attempt_at=utcnow())
+                elif job.state == ManagedEventState.PENDING_DELETE:
+                    delete(self.context, job)
+                else:
+                    write(self.context, job)
         except Retry as retry:
             self._reschedule(row_id, str(retry), retry.delay)
         except Exception as error:  # a bug or unexpected payload: keep the daemon alive

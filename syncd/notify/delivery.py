@@ -22,13 +22,13 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
 from sqlalchemy import Engine, select, update
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from syncd.config import Settings
 from syncd.notify.outbox import SIGNATURE_HEADER, sign
@@ -98,7 +98,9 @@ def retry_delay(attempts: int, settings: Settings, rng: random.Random | None = N
 
 def lease_seconds(settings: Settings, limit: int) -> float:
     """Long enough to send a whole batch even if every attempt times out."""
-    rounds = math.ceil(max(limit, 1) / settings.webhook_concurrency)
+    # Worst case: every row goes to one host that times out each attempt.
+    parallel = min(settings.webhook_concurrency, settings.webhook_per_host_concurrency)
+    rounds = math.ceil(max(limit, 1) / parallel)
     return rounds * settings.webhook_timeout + LEASE_MARGIN_SECONDS
 
 
@@ -195,7 +197,7 @@ def attempt(
 
 
 def _record(
-    engine: Engine,
+    session: Session,
     settings: Settings,
     worker_id: str,
     message: Leased,
@@ -206,7 +208,7 @@ def _record(
     unless our lease was taken over meanwhile."""
     if result is None:
         _update_if_leased(
-            engine, worker_id, message, {"lease_owner": None, "lease_expires_at": None}
+            session, worker_id, message, {"lease_owner": None, "lease_expires_at": None}
         )
         return
     values: dict[str, object] = {
@@ -241,18 +243,17 @@ def _record(
             delay,
             result.error,
         )
-    _update_if_leased(engine, worker_id, message, values)
+    _update_if_leased(session, worker_id, message, values)
 
 
 def _update_if_leased(
-    engine: Engine, worker_id: str, message: Leased, values: dict[str, object]
+    session: Session, worker_id: str, message: Leased, values: dict[str, object]
 ) -> None:
-    with session_scope(engine) as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message.id, col(OutboxMessage.lease_owner) == worker_id)
-            .values(**values)
-        )
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message.id, col(OutboxMessage.lease_owner) == worker_id)
+        .values(**values)
+    )
 
 
 def deliver_due(
@@ -264,28 +265,33 @@ def deliver_due(
     now: dt.datetime | None = None,
     client: httpx.Client | None = None,
     stop: threading.Event | None = None,
+    leased: list[int] | None = None,
 ) -> int:
     """Lease and send up to ``limit`` due rows; returns how many were delivered.
 
     ``now`` fixes the clock (tests move it forward instead of sleeping through backoff).
     Once ``stop`` is set, rows not yet sent are handed back untouched (a quick shutdown).
+    ``leased``, if given, has the number of rows leased appended (delivered or not).
     """
-    leased = claim_due_messages(engine, worker_id, limit, lease_seconds(settings, limit), now)
-    if not leased:
+    messages = claim_due_messages(engine, worker_id, limit, lease_seconds(settings, limit), now)
+    if leased is not None:
+        leased.append(len(messages))
+    if not messages:
         return 0
-    secrets = _secrets(engine, box, {message.application_id for message in leased})
+    secrets = _secrets(engine, box, {message.application_id for message in messages})
     own_client = client is None
     http = client or httpx.Client(
         timeout=settings.webhook_timeout, follow_redirects=False, trust_env=False
     )
     try:
-        results = _send_all(http, settings, leased, secrets, stop)
+        results = _send_all(http, settings, messages, secrets, stop)
     finally:
         if own_client:
             http.close()
     finished = now or utcnow()
-    for message, result in zip(leased, results, strict=True):
-        _record(engine, settings, worker_id, message, result, finished)
+    with session_scope(engine) as session:  # one write transaction for the whole batch
+        for message, result in zip(messages, results, strict=True):
+            _record(session, settings, worker_id, message, result, finished)
     return sum(1 for result in results if result is not None and result.delivered)
 
 
@@ -296,7 +302,15 @@ def _send_all(
     secrets: dict[str, str],
     stop: threading.Event | None,
 ) -> list[AttemptResult | None]:
-    """One result per row, ``None`` for rows left unsent because ``stop`` was set."""
+    """One result per row, ``None`` for rows left unsent because ``stop`` was set.
+
+    At most ``webhook_concurrency`` requests at once, and at most
+    ``webhook_per_host_concurrency`` of them to any one host (a slow receiver holds only
+    its own share of the pool)."""
+    hosts = {url_origin(message.url) for message in leased}
+    per_host = {
+        host: threading.BoundedSemaphore(settings.webhook_per_host_concurrency) for host in hosts
+    }
 
     def send(message: Leased) -> AttemptResult | None:
         if stop is not None and stop.is_set():
@@ -304,10 +318,29 @@ def _send_all(
         secret = secrets.get(message.application_id)
         if secret is None:
             return AttemptResult(False, "the application no longer exists")
-        return attempt(client, settings, message, secret)
+        with per_host[url_origin(message.url)]:
+            if stop is not None and stop.is_set():
+                return None
+            return attempt(client, settings, message, secret)
 
     workers = min(settings.webhook_concurrency, len(leased))
     if workers <= 1:
         return [send(message) for message in leased]
+    # Round-robin over hosts, so one host's backlog does not occupy every worker first.
+    order = sorted(range(len(leased)), key=_rank_by_host(leased))
+    results: list[AttemptResult | None] = [None] * len(leased)
     with ThreadPoolExecutor(workers, thread_name_prefix="webhook") as pool:
-        return list(pool.map(send, leased))
+        for index, result in zip(order, pool.map(send, [leased[i] for i in order]), strict=True):
+            results[index] = result
+    return results
+
+
+def _rank_by_host(leased: Sequence[Leased]) -> Callable[[int], tuple[int, int]]:
+    """Sort key: the n-th row of each host before any host's (n+1)-th, else queue order."""
+    seen: dict[str, int] = {}
+    rank: list[tuple[int, int]] = []
+    for index, message in enumerate(leased):
+        host = url_origin(message.url)
+        rank.append((seen.get(host, 0), index))
+        seen[host] = seen.get(host, 0) + 1
+    return rank.__getitem__

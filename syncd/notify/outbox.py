@@ -3,7 +3,8 @@
 Whatever wants to notify the caller's application (a conferencing assignment, a channel
 change, a disconnected profile) adds a row in the same transaction as the state change
 that caused it, so a crash can neither lose the notification nor send one for a change
-that was rolled back. The delivery worker (``syncd.notify.delivery``) sends the rows.
+that was rolled back. The delivery worker (``syncd.notify.delivery``) sends the rows; it
+is woken as soon as the transaction commits (``syncd.store.wakeups``), not at its next poll.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from sqlmodel import Session
 
 from syncd.store.models import OutboxMessage, utcnow
+from syncd.store.wakeups import OUTBOX, signal_on_commit
 
 #: Header carrying base64(HMAC-SHA256(secret, raw body)), as Cronofy sends it.
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
@@ -42,6 +44,8 @@ def enqueue(
     )
     session.add(message)
     session.flush()
+    # The deliverer wakes when this commits (and other daemons, through Postgres NOTIFY).
+    signal_on_commit(session, OUTBOX)
     return message
 
 

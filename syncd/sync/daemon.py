@@ -27,7 +27,7 @@ from syncd.config import Settings
 from syncd.errors import ServiceUnavailableError
 from syncd.ids import new_id
 from syncd.notify.channels import install_sync_hooks
-from syncd.notify.delivery import deliver_due
+from syncd.notify.deliverer import DeliveryLoop
 from syncd.store.crypto import SecretBox
 from syncd.store.db import is_sqlite
 from syncd.store.heartbeats import record_heartbeat, remove_heartbeat
@@ -39,9 +39,6 @@ from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 1.0
-#: Seconds between webhook delivery passes, and the most rows one pass sends.
-DELIVERY_SECONDS = 1.0
-DELIVERY_BATCH = 20
 #: The scheduler counts as stalled (the systemd watchdog is no longer fed) when its
 #: dispatch job has not run for this long.
 STALL_SECONDS = 30.0
@@ -114,7 +111,6 @@ class SyncDaemon:
                 "default": ThreadPoolExecutor(settings.workers),
                 "dispatch": ThreadPoolExecutor(1),
                 "leases": ThreadPoolExecutor(1),
-                "notify": ThreadPoolExecutor(1),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
@@ -128,6 +124,15 @@ class SyncDaemon:
         self.failed_runs = 0
         #: Keeps provider push channels (Google watch, Graph subscriptions) alive.
         self.push = PushMaintenance(self.context)
+        #: Sends webhooks as soon as their rows commit, on a thread of its own so slow
+        #: receivers never delay syncs.
+        self.delivery = DeliveryLoop(
+            engine,
+            lambda: self.context.settings,
+            lambda: self.context.box,
+            self.worker_id,
+            self.stop_event,
+        )
 
     @property
     def stop_event(self) -> threading.Event:
@@ -146,14 +151,12 @@ class SyncDaemon:
             id="renew-leases",
             executor="leases",
         )
-        self._scheduler.add_job(
-            self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", executor="notify"
-        )
         self.managed_events.install(self._scheduler)
         self.push.install(self._scheduler)
         self._started_at = utcnow()
         record_heartbeat(self.engine, self.worker_id, self._started_at)
         self._scheduler.start()
+        self.delivery.start()
         log.info("sync daemon %s started with %d workers", self.worker_id, self.settings.workers)
 
     def dispatch(self) -> int:
@@ -197,23 +200,6 @@ class SyncDaemon:
                 self._scheduler.add_job(self._run_one, args=[profile_id], id=f"sync:{profile_id}")
         metrics.PROFILES_CLAIMED.inc(len(profile_ids))
         return len(profile_ids)
-
-    def deliver(self) -> int:
-        """Send due webhooks; on its own executor so slow receivers never delay syncs."""
-        if self.stop_event.is_set():
-            return 0
-        try:
-            return deliver_due(
-                self.engine,
-                self.context.settings,
-                self.context.box,
-                self.worker_id,
-                DELIVERY_BATCH,
-                stop=self.stop_event,
-            )
-        except Exception:
-            log.exception("webhook delivery pass failed")
-            return 0
 
     def _run_one(self, profile_id: str) -> None:
         if self.stop_event.is_set():  # queued before the stop: leave it to release_leases
@@ -284,6 +270,7 @@ class SyncDaemon:
         with self._dispatch_lock:
             self._scheduler.shutdown(wait=True)
         self.managed_events.stop()
+        self.delivery.stop()
         release_leases(self.engine, self.worker_id)
         remove_heartbeat(self.engine, self.worker_id)
         if self._lock is not None:

@@ -1,0 +1,107 @@
+"""Managed-event writes are bounded per calendar and per provider: a busy calendar holds
+only its share, other calendars go on, and a job that waits too long gets nothing; a
+finished row refills its slot at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine
+
+from syncd.conferencing.dispatch import ManagedEventJob
+from syncd.conferencing.limits import WriteLimits
+from syncd.config import Settings
+from syncd.store.crypto import SecretBox
+
+
+def run_jobs(limits: WriteLimits, jobs: list[tuple[str, str]]) -> Counter[str]:
+    """Each job holds its slots for a moment; returns the most held at once per key."""
+    most: Counter[str] = Counter()
+    current: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def job(calendar: str, provider: str) -> None:
+        with limits.hold(calendar, provider, wait=10) as held:
+            assert held
+            with lock:
+                current[calendar] += 1
+                current[provider] += 1
+                for key in (calendar, provider):
+                    most[key] = max(most[key], current[key])
+            time.sleep(0.05)
+            with lock:
+                current[calendar] -= 1
+                current[provider] -= 1
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(lambda pair: job(*pair), jobs))
+    return most
+
+
+def test_at_most_n_writes_at_once_to_one_calendar_and_others_go_on() -> None:
+    limits = WriteLimits(per_calendar=2, per_provider=10)
+    most = run_jobs(limits, [("cal_a", "google")] * 8 + [("cal_b", "google")] * 4)
+    assert most["cal_a"] == 2
+    assert most["cal_b"] == 2
+    assert most["google"] == 4  # both calendars at once
+
+
+def test_at_most_n_writes_at_once_to_one_provider() -> None:
+    limits = WriteLimits(per_calendar=10, per_provider=3)
+    jobs = [(f"cal_{n}", "caldav") for n in range(9)] + [("cal_g", "google")] * 2
+    most = run_jobs(limits, jobs)
+    assert most["caldav"] == 3
+    assert most["google"] == 2
+
+
+def test_a_job_that_waits_too_long_holds_nothing() -> None:
+    limits = WriteLimits(per_calendar=1, per_provider=5)
+    with limits.hold("cal_a", "google", wait=1) as first:
+        assert first
+        began = time.monotonic()
+        with limits.hold("cal_a", "google", wait=0.1) as second:
+            assert not second
+        assert time.monotonic() - began < 1
+        assert limits.held("cal_a") == 1
+    assert limits.held("cal_a") == 0
+
+
+class QueueWorker:
+    """Stands in for ManagedEventWorker: rows come from a list, processing is recorded."""
+
+    def __init__(self, rows: int) -> None:
+        self.due = list(range(rows))
+        self.done: list[int] = []
+        self.worker_id = "w:events"
+        self._lock = threading.Lock()
+
+    def claim(self, limit: int) -> list[int]:
+        with self._lock:
+            taken, self.due = self.due[:limit], self.due[limit:]
+            return taken
+
+    def process(self, row_id: int) -> None:
+        time.sleep(0.01)
+        with self._lock:
+            self.done.append(row_id)
+
+
+def test_a_finished_row_starts_the_next_without_waiting_for_the_dispatch_tick(
+    engine: Engine, settings: Settings, box: SecretBox
+) -> None:
+    job = ManagedEventJob(engine, settings, box, "w", threading.Event())
+    worker = QueueWorker(rows=40)
+    job.worker = worker  # type: ignore[assignment]
+    try:
+        # One dispatch, no scheduler: only finishing rows can claim the rest.
+        assert job.dispatch() == job.size
+        deadline = time.monotonic() + 10
+        while len(worker.done) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(worker.done) == list(range(40))
+    finally:
+        job.stop_event.set()
+        job._pool.shutdown(wait=True)
