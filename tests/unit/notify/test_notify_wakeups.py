@@ -150,7 +150,7 @@ def test_at_most_the_per_host_limit_of_requests_go_to_one_host_at_once(
     other.start()
     try:
         receiver.mode = other.mode = "slow"
-        receiver.delay = other.delay = 0.2
+        receiver.delay = other.delay = 1.0  # long enough to overlap on a loaded machine
         ids = queue(engine, application_id, receiver.url(), 9)
         ids += queue(engine, application_id, other.url(), 9)
 
