@@ -2,8 +2,16 @@
 #   docker build -t syncd .
 #   docker run -e SYNCD_SECRET_KEYS=… -e SYNCD_DATABASE_URL=… -p 8080:8080 syncd
 # compose.yaml runs it with Postgres; docs/operations.md has the details.
+# BASE_IMAGE: any Debian bookworm image with python3 (3.11) and venv, same for both
+# stages (the venv links to the base's python3). scripts/image-smoke passes a local base
+# made with debootstrap, where no image registry is reachable.
 
-FROM python:3.11-slim AS build
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
+# Optional: a CA bundle for pip when TLS egress is re-signed (scripts/image-smoke mounts
+# the host's). Build stage only: nothing of it reaches the final image.
+ARG PIP_CERT
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -12,9 +20,9 @@ COPY syncd ./syncd
 COPY providers ./providers
 COPY conferencing_providers ./conferencing_providers
 COPY retry_policy.py ./
-RUN python -m venv /opt/syncd && /opt/syncd/bin/pip install .
+RUN python3 -m venv /opt/syncd && /opt/syncd/bin/pip install .
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 syncd \
     && useradd --system --uid 10001 --gid syncd --home-dir /var/lib/syncd --create-home \
        --shell /usr/sbin/nologin syncd
