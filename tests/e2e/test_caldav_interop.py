@@ -50,7 +50,9 @@ def vevent(uid: str, start: dt.datetime, end: dt.datetime, extra: str = "") -> s
 def connect(engine: Engine, box: SecretBox, user: CalDAVUser, timezone: str = ZONE) -> str:
     with session_scope(engine) as session:
         application = create_application(session, box, f"interop-{user.kind}").application
-        account = create_account(session, application.id, user.user, timezone=timezone)
+        account = create_account(
+            session, application.id, f"{user.user}@example.com", timezone=timezone
+        )
         return create_profile(session, box, account, "caldav", user.user, user.credentials).id
 
 

@@ -65,7 +65,7 @@ def test_kill_9_mid_full_sync_then_deletions_then_restart_leaves_the_server_s_ev
 ) -> None:
     with session_scope(engine) as session:
         application = create_application(session, box, "kill9").application
-        account = create_account(session, application.id, USER, timezone="Etc/UTC")
+        account = create_account(session, application.id, f"{USER}@example.com", timezone="Etc/UTC")
         credentials = {"url": server.url + "/", "username": USER, "password": "x"}
         profile_id = create_profile(session, box, account, "caldav", USER, credentials).id
     environment = {
