@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from syncd.config import Settings
 from syncd.errors import NotFoundError, invalid
 from syncd.ids import new_id
-from syncd.notify.outbox import enqueue
+from syncd.notify.outbox import enqueue, enqueue_once
 from syncd.notify.urls import validate_webhook_url
 from syncd.store.models import Account, Event, NotificationChannel, Profile, utcnow
 from syncd.store.queries import calendars_of_account
@@ -131,14 +131,24 @@ def close_channel(session: Session, account_id: str, channel_id: str) -> None:
     session.add(channel)
 
 
-def _notify(session: Session, channel: NotificationChannel, notification: dict[str, Any]) -> None:
-    enqueue(
-        session,
-        channel.application_id,
-        str(notification["type"]),
-        channel.callback_url,
-        {"notification": notification, "channel": channel_view(channel)},
+def _notify(
+    session: Session,
+    channel: NotificationChannel,
+    notification: dict[str, Any],
+    coalesce_key: str | None = None,
+) -> bool:
+    """Queue ``notification`` for ``channel``; with ``coalesce_key``, at most once per key
+    and channel (False when it was queued already)."""
+    payload = {"notification": notification, "channel": channel_view(channel)}
+    kind = str(notification["type"])
+    if coalesce_key is None:
+        enqueue(session, channel.application_id, kind, channel.callback_url, payload)
+        return True
+    delivery_id = f"dlv_{kind}_{coalesce_key}_{channel.id}"
+    queued = enqueue_once(
+        session, channel.application_id, kind, channel.callback_url, payload, delivery_id
     )
+    return queued is not None
 
 
 def _changed_managed_calendars(
@@ -166,12 +176,16 @@ def notify_changes(
     changed_calendar_ids: Iterable[str],
     changes_since: dt.datetime,
     managed_calendar_ids: Iterable[str] | None = None,
+    coalesce_key: str | None = None,
 ) -> int:
     """Queue one ``change`` notification per open channel of the account whose filters
     match a changed calendar; returns how many were queued.
 
     ``only_managed`` channels match only calendars in ``managed_calendar_ids`` (default:
-    calendars with a managed event updated since ``changes_since``).
+    calendars with a managed event updated since ``changes_since``). With
+    ``coalesce_key`` (one sync run), a channel already notified under that key is not
+    notified again: each page of a run calls this in its own transaction, so the
+    notification is committed with the first page that concerns the channel.
     """
     changed = set(changed_calendar_ids)
     if not changed:
@@ -194,8 +208,12 @@ def notify_changes(
         wanted = channel.filters.get("calendar_ids")
         if wanted is not None:
             relevant = relevant & set(wanted)
-        if relevant:
-            _notify(session, channel, {"type": "change", "changes_since": iso_z(changes_since)})
+        if relevant and _notify(
+            session,
+            channel,
+            {"type": "change", "changes_since": iso_z(changes_since)},
+            coalesce_key,
+        ):
             queued += 1
     return queued
 
@@ -203,8 +221,15 @@ def notify_changes(
 def on_profile_synced(
     session: Session, profile: Profile, changed_calendar_ids: set[str], started_at: dt.datetime
 ) -> None:
-    """Sync hook: the run that started at ``started_at`` committed changes to these calendars."""
-    notify_changes(session, profile.account_id, changed_calendar_ids, started_at)
+    """Sync hook: the run that started at ``started_at`` changed these calendars.
+
+    Called in the transaction of each page that changed events (and again when the run
+    finishes): one ``change`` per channel and run, committed with the first such page, so
+    a crash after that commit cannot lose it."""
+    run_key = f"{profile.id}_{started_at.astimezone(dt.UTC):%Y%m%dT%H%M%S%f}"
+    notify_changes(
+        session, profile.account_id, changed_calendar_ids, started_at, coalesce_key=run_key
+    )
 
 
 def on_profile_disconnected(session: Session, profile: Profile) -> None:

@@ -15,7 +15,8 @@ import json
 import uuid
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from syncd.store.models import OutboxMessage, utcnow
 
@@ -43,6 +44,26 @@ def enqueue(
     session.add(message)
     session.flush()
     return message
+
+
+def enqueue_once(
+    session: Session,
+    application_id: str,
+    kind: str,
+    url: str,
+    payload: dict[str, Any],
+    delivery_id: str,
+) -> OutboxMessage | None:
+    """Queue a delivery unless one with ``delivery_id`` is already queued (or sent).
+
+    How a notification is coalesced: every transaction that may owe it enqueues it under
+    the same id, and the first to commit wins (returns None when it was there already)."""
+    existing = session.execute(
+        select(col(OutboxMessage.id)).where(col(OutboxMessage.delivery_id) == delivery_id)
+    ).first()
+    if existing is not None:
+        return None
+    return enqueue(session, application_id, kind, url, payload, delivery_id)
 
 
 def sign(secret: str, body: bytes) -> str:
