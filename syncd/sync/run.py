@@ -65,9 +65,10 @@ CURSOR_VERSION = 2
 #: Callback run after a profile becomes disconnected (the notifier hooks in here).
 DisconnectedHook = Callable[[Session, Profile], None]
 
-#: Callback run when a sync run changes events, with the changed calendar ids and the
-#: run's start time, inside the transaction of each page that changed them (and again in
-#: ``_finish``'s): the notifier queues one ``change`` per channel and run, coalesced.
+#: Callback with the changed calendar ids and the run's start time: ``on_changed`` runs
+#: inside the transaction of each page that changed them, ``on_synced`` inside
+#: ``_finish``'s (the notifier queues one ``change`` per channel and run, coalesced, held
+#: by the pages and released by the finish).
 SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
 
 
@@ -106,6 +107,7 @@ class SyncContext:
     provider_factory: Callable[[Settings, str, dict[str, Any]], CalendarProvider] = build_provider
     on_disconnected: list[DisconnectedHook] = dataclasses.field(default_factory=list)
     on_synced: list[SyncedHook] = dataclasses.field(default_factory=list)
+    on_changed: list[SyncedHook] = dataclasses.field(default_factory=list)
     lease_seconds: float = 300.0
 
 
@@ -514,8 +516,8 @@ class _ProfileSync:
     def _changed(self, session: Session, profile: Profile, calendar_id: str) -> None:
         """This transaction changes ``calendar_id``'s events: the hooks queue the run's
         ``change`` notifications in it, so they commit (or roll back) with the change."""
-        for synced_hook in self.context.on_synced:
-            synced_hook(session, profile, {calendar_id}, self.run_started_at)
+        for changed_hook in self.context.on_changed:
+            changed_hook(session, profile, {calendar_id}, self.run_started_at)
 
     def _finish_full_sync(self, session: Session, calendar: Calendar, guard: int) -> int:
         """Swap in the full sync's result: drop every item it did not list (returns how many).

@@ -6,7 +6,8 @@ killed between the first committed page and that transaction left the page's eve
 the store and no notification anywhere, and the restarted run resumes from the page's
 cursor, so it never learns those events changed. The notification is now queued in the
 page's own transaction, coalesced per channel and run: it is in the outbox the moment
-the page is, and delivered exactly once per channel after the restart.
+the page is (held until the run's lease lapses, or the run releases it when it finishes),
+and delivered exactly once per channel after the restart.
 """
 
 from __future__ import annotations
@@ -127,7 +128,10 @@ def test_kill_9_after_a_page_commit_still_delivers_one_change_per_channel(
     assert finished.returncode == 0, finished.stderr
     assert _stored(engine) == EVENTS
 
-    while deliver_due(engine, settings, box, "test-delivery", limit=50):
+    # The killed run's notification waited for its run; it is due once the run's lease
+    # (the time another daemon waits before taking over) has lapsed.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    while deliver_due(engine, settings, box, "test-delivery", limit=50, now=later):
         pass
     received = [r for r in receiver.accepted if r.path.startswith("/hook/")]
     kinds = [json.loads(r.body)["notification"]["type"] for r in received]

@@ -168,6 +168,8 @@ def test_a_moved_push_base_url_moves_existing_subscriptions(
         return len(live) == 1 and live[0]["notificationUrl"].startswith(moved.url)
 
     wait_until(moved_over)
+    # The old channel's row goes once Graph has deleted its subscription.
+    wait_until(lambda: len(channels_of(world.engine, profile_id)) == 1)
     (current,) = graph_emulator.subscriptions()
     assert current["id"] != subscription["id"]
     assert current["lifecycleNotificationUrl"] == current["notificationUrl"]
