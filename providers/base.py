@@ -194,6 +194,10 @@ class PushNotification:
     find_by: Literal["channel_id", "provider_resource_id"] = "channel_id"
     #: False for a handshake that reports no change (Google's ``sync`` message).
     changed: bool = True
+    #: A lifecycle notification about the channel itself rather than a change (Graph's
+    #: ``lifecycleEvent``): ``reauthorize`` (renew it now or lose it), ``missed`` (some
+    #: changes were not notified: sync) or ``removed`` (it is gone: create another, sync).
+    lifecycle: Literal["reauthorize", "missed", "removed"] | None = None
 
 
 @dataclass(frozen=True)

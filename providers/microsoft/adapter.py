@@ -424,11 +424,15 @@ class MicrosoftProvider(OAuthCalendarProvider):
         """``POST /subscriptions`` on the calendar's events; ``token`` is the clientState.
 
         Graph validates ``callback_url`` before answering (it must echo ``validationToken``
-        as text/plain within 10 s), so a receiver that is not reachable fails here.
+        as text/plain within 10 s), so a receiver that is not reachable fails here. It is
+        the ``lifecycleNotificationUrl`` too (Graph allows the same URL for both, and
+        validates each): without one Graph sends no ``reauthorizationRequired``,
+        ``missed`` or ``subscriptionRemoved``, and one cannot be added later.
         """
         body = {
             "changeType": "created,updated,deleted",
             "notificationUrl": callback_url,
+            "lifecycleNotificationUrl": callback_url,
             "resource": f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}/events",
             "expirationDateTime": graph_utc(self._subscription_expiry(ttl)),
             "clientState": token,

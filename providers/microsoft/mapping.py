@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import win_tz
@@ -70,14 +70,29 @@ def notification_batch(body: bytes | None) -> list[Any]:
     return value
 
 
+#: Graph's ``lifecycleEvent`` values and what they ask of us (see PushNotification).
+LIFECYCLE_EVENTS: dict[str, Literal["reauthorize", "missed", "removed"]] = {
+    "reauthorizationRequired": "reauthorize",
+    "missed": "missed",
+    "subscriptionRemoved": "removed",
+}
+
+
 def notification_from_graph(item: Any) -> PushNotification:
+    """A change notification, or a lifecycle one (it carries ``lifecycleEvent``).
+
+    An unknown ``lifecycleEvent`` (Graph may add some) is taken as ``missed``: a sync
+    is the safe answer to anything about the subscription we do not understand."""
     entry = item if isinstance(item, dict) else {}
     subscription_id = entry.get("subscriptionId")
     client_state = entry.get("clientState")
+    event = entry.get("lifecycleEvent")
+    lifecycle = None if event is None else LIFECYCLE_EVENTS.get(str(event), "missed")
     return PushNotification(
         provider_resource_id=subscription_id if isinstance(subscription_id, str) else None,
         secret=client_state if isinstance(client_state, str) else None,
         find_by="provider_resource_id",
+        lifecycle=lifecycle,
     )
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from syncd.config import Settings
 from syncd.errors import NotFoundError, invalid
 from syncd.ids import new_id
-from syncd.notify.outbox import enqueue
+from syncd.notify.outbox import enqueue, enqueue_once, release
 from syncd.notify.urls import validate_webhook_url
 from syncd.store.models import Account, Event, NotificationChannel, Profile, utcnow
 from syncd.store.queries import calendars_of_account
@@ -131,14 +131,31 @@ def close_channel(session: Session, account_id: str, channel_id: str) -> None:
     session.add(channel)
 
 
-def _notify(session: Session, channel: NotificationChannel, notification: dict[str, Any]) -> None:
-    enqueue(
+def _notify(
+    session: Session,
+    channel: NotificationChannel,
+    notification: dict[str, Any],
+    coalesce_key: str | None = None,
+    not_before: dt.datetime | None = None,
+) -> bool:
+    """Queue ``notification`` for ``channel``; with ``coalesce_key``, at most once per key
+    and channel (False when it was queued already)."""
+    payload = {"notification": notification, "channel": channel_view(channel)}
+    kind = str(notification["type"])
+    if coalesce_key is None:
+        enqueue(session, channel.application_id, kind, channel.callback_url, payload)
+        return True
+    delivery_id = f"dlv_{kind}_{coalesce_key}_{channel.id}"
+    queued = enqueue_once(
         session,
         channel.application_id,
-        str(notification["type"]),
+        kind,
         channel.callback_url,
-        {"notification": notification, "channel": channel_view(channel)},
+        payload,
+        delivery_id,
+        not_before,
     )
+    return queued is not None
 
 
 def _changed_managed_calendars(
@@ -166,12 +183,17 @@ def notify_changes(
     changed_calendar_ids: Iterable[str],
     changes_since: dt.datetime,
     managed_calendar_ids: Iterable[str] | None = None,
+    coalesce_key: str | None = None,
+    not_before: dt.datetime | None = None,
 ) -> int:
     """Queue one ``change`` notification per open channel of the account whose filters
     match a changed calendar; returns how many were queued.
 
     ``only_managed`` channels match only calendars in ``managed_calendar_ids`` (default:
-    calendars with a managed event updated since ``changes_since``).
+    calendars with a managed event updated since ``changes_since``). With
+    ``coalesce_key`` (one sync run), a channel already notified under that key is not
+    notified again: each page of a run calls this in its own transaction, so the
+    notification is committed with the first page that concerns the channel.
     """
     changed = set(changed_calendar_ids)
     if not changed:
@@ -194,17 +216,55 @@ def notify_changes(
         wanted = channel.filters.get("calendar_ids")
         if wanted is not None:
             relevant = relevant & set(wanted)
-        if relevant:
-            _notify(session, channel, {"type": "change", "changes_since": iso_z(changes_since)})
+        if relevant and _notify(
+            session,
+            channel,
+            {"type": "change", "changes_since": iso_z(changes_since)},
+            coalesce_key,
+            not_before,
+        ):
             queued += 1
     return queued
+
+
+#: How long a page's ``change`` waits for its run when the profile holds no lease.
+CHANGE_HOLD_SECONDS = 300.0
+
+
+def _run_key(profile: Profile, started_at: dt.datetime) -> str:
+    return f"{profile.id}_{started_at.astimezone(dt.UTC):%Y%m%dT%H%M%S%f}"
+
+
+def on_profile_changed(
+    session: Session, profile: Profile, changed_calendar_ids: set[str], started_at: dt.datetime
+) -> None:
+    """Sync hook, in the transaction of each page that changed these calendars.
+
+    Queues the run's ``change`` (one per channel and run, coalesced) held back until the
+    profile's lease runs out: the run releases it when it finishes, so the receiver does
+    not fetch half a run's changes and then hear nothing of the rest; if the process dies
+    instead, it goes out once the lease (the time another daemon waits) has lapsed."""
+    hold = profile.lease_expires_at or utcnow() + dt.timedelta(seconds=CHANGE_HOLD_SECONDS)
+    notify_changes(
+        session,
+        profile.account_id,
+        changed_calendar_ids,
+        started_at,
+        coalesce_key=_run_key(profile, started_at),
+        not_before=hold,
+    )
 
 
 def on_profile_synced(
     session: Session, profile: Profile, changed_calendar_ids: set[str], started_at: dt.datetime
 ) -> None:
-    """Sync hook: the run that started at ``started_at`` committed changes to these calendars."""
-    notify_changes(session, profile.account_id, changed_calendar_ids, started_at)
+    """Sync hook: the run that started at ``started_at`` finished, having changed these
+    calendars: whatever its pages queued is due now (and anything they did not is queued)."""
+    run_key = _run_key(profile, started_at)
+    notify_changes(
+        session, profile.account_id, changed_calendar_ids, started_at, coalesce_key=run_key
+    )
+    release(session, f"dlv_change_{run_key}_")
 
 
 def on_profile_disconnected(session: Session, profile: Profile) -> None:
@@ -225,6 +285,9 @@ class SyncHooks(Protocol):
     @property
     def on_synced(self) -> list[Callable[[Session, Profile, set[str], dt.datetime], None]]: ...
 
+    @property
+    def on_changed(self) -> list[Callable[[Session, Profile, set[str], dt.datetime], None]]: ...
+
 
 def install_sync_hooks(context: SyncHooks) -> None:
     """Wire channel notifications into a sync context (daemon and ``syncd sync``)."""
@@ -232,3 +295,5 @@ def install_sync_hooks(context: SyncHooks) -> None:
         context.on_disconnected.append(on_profile_disconnected)
     if on_profile_synced not in context.on_synced:
         context.on_synced.append(on_profile_synced)
+    if on_profile_changed not in context.on_changed:
+        context.on_changed.append(on_profile_changed)

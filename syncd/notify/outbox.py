@@ -10,13 +10,15 @@ is woken as soon as the transaction commits (``syncd.store.wakeups``), not at it
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
 import uuid
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from syncd.store.models import OutboxMessage, utcnow
 from syncd.store.wakeups import OUTBOX, signal_on_commit
@@ -32,21 +34,71 @@ def enqueue(
     url: str,
     payload: dict[str, Any],
     delivery_id: str | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """Queue one delivery; ``delivery_id`` lets a retried caller enqueue idempotently."""
+    """Queue one delivery; ``delivery_id`` lets a retried caller enqueue idempotently.
+
+    ``not_before`` holds it back until then (see :func:`hold_until` and :func:`release`)."""
     message = OutboxMessage(
         delivery_id=delivery_id or f"dlv_{uuid.uuid4().hex}",
         application_id=application_id,
         kind=kind,
         url=url,
         body=json.dumps(payload, separators=(",", ":"), sort_keys=True),
-        next_attempt_at=utcnow(),
+        next_attempt_at=not_before or utcnow(),
     )
     session.add(message)
     session.flush()
     # The deliverer wakes when this commits (and other daemons, through Postgres NOTIFY).
     signal_on_commit(session, OUTBOX)
     return message
+
+
+def enqueue_once(
+    session: Session,
+    application_id: str,
+    kind: str,
+    url: str,
+    payload: dict[str, Any],
+    delivery_id: str,
+    not_before: dt.datetime | None = None,
+) -> OutboxMessage | None:
+    """Queue a delivery unless one with ``delivery_id`` is already queued (or sent).
+
+    How a notification is coalesced: every transaction that may owe it enqueues it under
+    the same id, and the first to commit wins (returns None when it was there already;
+    a ``not_before`` then extends the hold of one not yet attempted)."""
+    existing = session.execute(
+        select(OutboxMessage).where(col(OutboxMessage.delivery_id) == delivery_id)
+    ).scalar_one_or_none()
+    if existing is None:
+        return enqueue(session, application_id, kind, url, payload, delivery_id, not_before)
+    if not_before is not None and _held(existing):
+        existing.next_attempt_at = max(not_before, existing.next_attempt_at or not_before)
+        session.add(existing)
+    return None
+
+
+def _held(message: OutboxMessage) -> bool:
+    return message.delivered_at is None and message.abandoned_at is None and not message.attempts
+
+
+def release(session: Session, delivery_id_prefix: str) -> int:
+    """Make held, never attempted rows whose id starts with the prefix due now."""
+    now = utcnow()
+    released = 0
+    for message in session.execute(
+        select(OutboxMessage).where(
+            col(OutboxMessage.delivery_id).startswith(delivery_id_prefix, autoescape=True),
+            col(OutboxMessage.delivered_at).is_(None),
+            col(OutboxMessage.attempts) == 0,
+            col(OutboxMessage.next_attempt_at) > now,
+        )
+    ).scalars():
+        message.next_attempt_at = now
+        session.add(message)
+        released += 1
+    return released
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -390,3 +390,9 @@ class PushChannel(SQLModel, table=True):
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+    #: Where the provider was told to call (``push_base_url`` + ``/push/<provider>``);
+    #: when the configured one differs (or is unknown: NULL) the channel is replaced.
+    callback_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: The provider asked for reauthorization (Graph ``reauthorizationRequired``): the
+    #: next maintenance pass renews the channel whatever its expiry.
+    renew_requested: bool = False

@@ -156,6 +156,11 @@ def accept_notifications(
             verdict.unknown += 1
         elif not _genuine(notification, channel):
             verdict.forbidden += 1
+        elif notification.lifecycle is not None:
+            if _lifecycle(engine, channel, notification.lifecycle):
+                verdict.scheduled.add(channel.profile_id)
+            else:
+                verdict.ignored += 1
         elif not notification.changed:
             verdict.ignored += 1
         else:
@@ -163,6 +168,30 @@ def accept_notifications(
     for profile_id in sorted(verdict.scheduled):
         request_sync_now(engine, profile_id)
     return verdict
+
+
+def _lifecycle(engine: Engine, channel: PushChannel, event: str) -> bool:
+    """Act on a genuine lifecycle notification; True when the profile should sync now.
+
+    ``reauthorize``: the next maintenance pass renews the channel whatever its expiry
+    (for Graph a PATCH of ``expirationDateTime`` is how a subscription is reauthorized).
+    ``removed``: the channel is gone at the provider; forgetting it makes the next pass
+    create another, and a sync fetches what the gap may hide. ``missed``: just the sync.
+    """
+    if event == "missed":
+        return True
+    with session_scope(engine) as session:
+        stored = session.get(PushChannel, channel.id)
+        if stored is None:
+            return event == "removed"
+        if event == "removed":
+            session.delete(stored)
+            log.info("push channel %s was removed by the provider: replacing it", channel.id)
+            return True
+        stored.renew_requested = True
+        session.add(stored)
+    log.info("push channel %s needs reauthorization: renewing it next pass", channel.id)
+    return False
 
 
 def _channel_key(notification: PushNotification) -> tuple[str, str] | None:
@@ -287,7 +316,6 @@ class PushMaintenance:
             if _can_push(profile.provider)
         }
         providers = _Providers(self.context)
-        margin = dt.timedelta(seconds=settings.push_renew_margin)
         covered: set[str] = set()
         try:
             # Newest first: a second live channel on a calendar (a crash mid-renewal) goes.
@@ -300,10 +328,7 @@ class PushMaintenance:
                     report.stopped += self._stop(providers, owner, channel)
                 elif channel.calendar_id in wanted:
                     covered.add(channel.calendar_id)
-                    if channel.expires_at - now <= margin:
-                        renewed = self._renew(providers, wanted[channel.calendar_id], channel)
-                        report.renewed += renewed
-                        report.failed += not renewed
+                    self._keep(providers, wanted[channel.calendar_id], channel, now, report)
                 elif (
                     enabled
                     and owner is not None
@@ -327,6 +352,29 @@ class PushMaintenance:
                 report.failed,
             )
         return report
+
+    def _keep(
+        self,
+        providers: _Providers,
+        target: _Wanted,
+        channel: PushChannel,
+        now: dt.datetime,
+        report: PushReport,
+    ) -> None:
+        """A wanted calendar's channel: moved when ``push_base_url`` changed (or the URL
+        it was given is unknown), renewed when it expires soon or the provider asked."""
+        settings = self.context.settings
+        if channel.callback_url != callback_url(settings, target.profile.provider):
+            log.info("push channel %s calls an old URL: replacing it", channel.id)
+            replaced = self._replace(providers, target, channel)
+            report.renewed += replaced
+            report.failed += not replaced
+        elif channel.renew_requested or (
+            channel.expires_at - now <= dt.timedelta(seconds=settings.push_renew_margin)
+        ):
+            renewed = self._renew(providers, target, channel)
+            report.renewed += renewed
+            report.failed += not renewed
 
     def _create_missing(
         self,
@@ -369,6 +417,7 @@ class PushMaintenance:
             provider=target.profile.provider,
             secret_hash=hash_secret(secret),
             expires_at=utcnow() + ttl,
+            callback_url=url,
         )
         with session_scope(self.context.engine) as session:
             if session.get(Calendar, target.calendar.id) is None:
@@ -422,11 +471,18 @@ class PushMaintenance:
                     stored = session.get(PushChannel, channel.id)
                     if stored is not None:
                         stored.expires_at = expires_at
+                        stored.renew_requested = False
                         session.add(stored)
                 return True
-        if self._create(providers, target) is None:
+        return self._replace(providers, target, channel)
+
+    def _replace(self, providers: _Providers, target: _Wanted, channel: PushChannel) -> bool:
+        """A new channel first, then the old one is stopped (no gap without a channel)."""
+        provider = providers.get(target.profile)
+        if provider is None or self._create(providers, target) is None:
             return False
-        _stop_quietly(provider, channel.id, channel.provider_resource_id)
+        if channel.provider_resource_id is not None:
+            _stop_quietly(provider, channel.id, channel.provider_resource_id)
         _delete_channel(self.context.engine, channel.id)
         return True
 

@@ -65,8 +65,10 @@ CURSOR_VERSION = 2
 #: Callback run after a profile becomes disconnected (the notifier hooks in here).
 DisconnectedHook = Callable[[Session, Profile], None]
 
-#: Callback run when a sync run committed changes, with the changed calendar ids and the
-#: run's start time, inside ``_finish``'s transaction (the notifier queues ``change``s).
+#: Callback with the changed calendar ids and the run's start time: ``on_changed`` runs
+#: inside the transaction of each page that changed them, ``on_synced`` inside
+#: ``_finish``'s (the notifier queues one ``change`` per channel and run, coalesced, held
+#: by the pages and released by the finish).
 SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
 
 
@@ -105,6 +107,7 @@ class SyncContext:
     provider_factory: Callable[[Settings, str, dict[str, Any]], CalendarProvider] = build_provider
     on_disconnected: list[DisconnectedHook] = dataclasses.field(default_factory=list)
     on_synced: list[SyncedHook] = dataclasses.field(default_factory=list)
+    on_changed: list[SyncedHook] = dataclasses.field(default_factory=list)
     lease_seconds: float = 300.0
 
 
@@ -149,7 +152,9 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         provider = metrics.InstrumentedProvider(
             context.provider_factory(context.settings, provider_name, credentials), provider_name
         )
-        _ProfileSync(context, profile_id, provider, default_tz, outcome).run(list_due)  # type: ignore[arg-type]
+        _ProfileSync(context, profile_id, provider, default_tz, outcome, started_at).run(  # type: ignore[arg-type]
+            list_due
+        )
         if outcome.failed_calendars:
             outcome.outcome = "partial"
             outcome.detail = "; ".join(
@@ -298,8 +303,10 @@ class _ProfileSync:
         provider: CalendarProvider,
         default_tz: str,
         outcome: SyncOutcome,
+        run_started_at: dt.datetime,
     ) -> None:
         self.context = context
+        self.run_started_at = run_started_at
         self.profile_id = profile_id
         self.provider = provider
         self.default_tz = default_tz
@@ -351,6 +358,9 @@ class _ProfileSync:
         """404 on the calendar itself: it is gone; so are its events, at once."""
         with session_scope(self.context.engine) as session:
             removed = mark_calendar_deleted(session, calendar.id, utcnow())
+            profile = session.get(Profile, self.profile_id)
+            if profile is not None:
+                self._changed(session, profile, calendar.id)
         log.warning("calendar %s is gone at the provider: %d events removed", calendar.id, removed)
         self.outcome.deleted_calendars += 1
         self.outcome.changed_calendar_ids.add(calendar.id)
@@ -493,6 +503,8 @@ class _ProfileSync:
                 profile.lease_expires_at = utcnow() + dt.timedelta(
                     seconds=self.context.lease_seconds
                 )
+            if result.upserted or result.deleted or stale_deleted:
+                self._changed(session, profile, calendar_id)
             session.add(profile)
             session.add(calendar)
         self.outcome.pages += 1
@@ -500,6 +512,12 @@ class _ProfileSync:
         if result.upserted or result.deleted or stale_deleted:
             self.outcome.changed_calendar_ids.add(calendar_id)
         self.outcome.skipped_items += result.skipped + page.skipped
+
+    def _changed(self, session: Session, profile: Profile, calendar_id: str) -> None:
+        """This transaction changes ``calendar_id``'s events: the hooks queue the run's
+        ``change`` notifications in it, so they commit (or roll back) with the change."""
+        for changed_hook in self.context.on_changed:
+            changed_hook(session, profile, {calendar_id}, self.run_started_at)
 
     def _finish_full_sync(self, session: Session, calendar: Calendar, guard: int) -> int:
         """Swap in the full sync's result: drop every item it did not list (returns how many).

@@ -115,6 +115,25 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _answers_validation(url: str) -> bool:
+    """Graph's reachability check: POST ``validationToken``, expect it echoed as text/plain."""
+    token = f"Validation: Testing client application reachability for subscription {uuid.uuid4()}"
+    separator = "&" if urlsplit(url).query else "?"
+    status, reply, headers = push_request(
+        "POST",
+        f"{url}{separator}{urlencode({'validationToken': token})}",
+        {"Content-Type": "text/plain; charset=utf-8"},
+        b"",
+        VALIDATION_TIMEOUT_SECONDS,
+    )
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return (
+        status == 200
+        and reply.decode(errors="replace") == token
+        and content_type.startswith("text/plain")
+    )
+
+
 def _graph_timestamp(moment: dt.datetime | None = None) -> str:
     return (moment or _now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -197,6 +216,10 @@ class _Subscription:
     client_state: str | None
     expires_at: dt.datetime
     deleted: bool = False
+    #: Where lifecycle notifications go (None: the subscriber asked for none).
+    lifecycle_url: str | None = None
+    #: A ``reauthorizationRequired`` was sent and no renewal has answered it yet.
+    reauthorization_pending: bool = False
 
     def live(self) -> bool:
         return not self.deleted and self.expires_at > _now()
@@ -518,28 +541,15 @@ class GraphEmulator(RestEmulator):
         if problem is not None:
             return 400, graph_error("InvalidRequest", problem)
         url = str(payload["notificationUrl"])
-        token = (
-            f"Validation: Testing client application reachability for subscription {uuid.uuid4()}"
-        )
-        separator = "&" if urlsplit(url).query else "?"
-        status, reply, headers = push_request(
-            "POST",
-            f"{url}{separator}{urlencode({'validationToken': token})}",
-            {"Content-Type": "text/plain; charset=utf-8"},
-            b"",
-            VALIDATION_TIMEOUT_SECONDS,
-        )
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        if (
-            status != 200
-            or reply.decode(errors="replace") != token
-            or not content_type.startswith("text/plain")
-        ):
-            return 400, graph_error(
-                "InvalidRequest",
-                "Subscription validation request failed. Notification endpoint must respond "
-                "with 200 OK to validation request.",
-            )
+        lifecycle_url = payload.get("lifecycleNotificationUrl")
+        # With webhooks Graph validates both endpoints, even when they are one URL.
+        for endpoint in (url, lifecycle_url):
+            if endpoint is not None and not _answers_validation(str(endpoint)):
+                return 400, graph_error(
+                    "InvalidRequest",
+                    "Subscription validation request failed. Notification endpoint must "
+                    "respond with 200 OK to validation request.",
+                )
         with self._lock:
             resource = str(payload["resource"]).strip("/")
             subscription = _Subscription(
@@ -551,6 +561,7 @@ class GraphEmulator(RestEmulator):
                 notification_url=url,
                 client_state=payload.get("clientState"),
                 expires_at=_parse_query_time(str(payload["expirationDateTime"])),
+                lifecycle_url=str(lifecycle_url) if lifecycle_url is not None else None,
             )
             self._subscriptions[subscription.id] = subscription
             return 201, self._subscription_resource(subscription)
@@ -564,6 +575,11 @@ class GraphEmulator(RestEmulator):
             return "Invalid changeType."
         if not acceptable_callback(str(payload["notificationUrl"])):
             return "Notification URL must use https."
+        lifecycle_url = payload.get("lifecycleNotificationUrl")
+        if lifecycle_url is not None and (
+            not isinstance(lifecycle_url, str) or not acceptable_callback(lifecycle_url)
+        ):
+            return "Lifecycle notification URL must use https."
         client_state = payload.get("clientState")
         if client_state is not None and (
             not isinstance(client_state, str) or len(client_state) > 128
@@ -622,6 +638,7 @@ class GraphEmulator(RestEmulator):
             if problem is not None:
                 return 400, graph_error("InvalidRequest", problem), {}
             subscription.expires_at = _parse_query_time(str(text))
+            subscription.reauthorization_pending = False  # renewing reauthorizes
             return 200, self._subscription_resource(subscription), {}
         return 405, graph_error("ErrorInvalidRequest", "Method not allowed."), {}
 
@@ -635,7 +652,7 @@ class GraphEmulator(RestEmulator):
             "clientState": subscription.client_state,
             "notificationUrl": subscription.notification_url,
             "notificationQueryOptions": None,
-            "lifecycleNotificationUrl": None,
+            "lifecycleNotificationUrl": subscription.lifecycle_url,
             "expirationDateTime": _graph_timestamp(subscription.expires_at),
             "creatorId": self._users[subscription.owner].id
             if subscription.owner in self._users
@@ -646,6 +663,39 @@ class GraphEmulator(RestEmulator):
             "encryptionCertificateId": None,
             "notificationUrlAppId": None,
         }
+
+    def send_lifecycle(self, subscription_id: str, event: str) -> None:
+        """POST a lifecycle notification, as Graph does, to the subscription's
+        ``lifecycleNotificationUrl`` (answer expected: 202 Accepted, see
+        https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events).
+
+        ``event`` is ``reauthorizationRequired`` (renew the subscription, e.g. PATCH its
+        ``expirationDateTime``, or lose it), ``missed`` (notifications were dropped:
+        resync with delta) or ``subscriptionRemoved`` (Graph deleted it: create another
+        and resync). The entry carries no ``resource`` or ``changeType``, only
+        ``lifecycleEvent`` with the subscription id, its expiry, tenant and clientState.
+        """
+        with self._lock:
+            subscription = self._subscriptions[subscription_id]
+            if subscription.lifecycle_url is None:
+                return  # Graph sends none to a subscription created without the URL
+            entry = {
+                "subscriptionId": subscription.id,
+                "subscriptionExpirationDateTime": _graph_timestamp(subscription.expires_at),
+                "tenantId": TENANT_ID,
+                "clientState": subscription.client_state,
+                "lifecycleEvent": event,
+            }
+            if event == "reauthorizationRequired":
+                subscription.reauthorization_pending = True
+            elif event == "subscriptionRemoved":
+                subscription.deleted = True
+            url = subscription.lifecycle_url
+        self._push.send(
+            url,
+            {"Content-Type": "application/json; charset=utf-8"},
+            json.dumps({"value": [entry]}).encode(),
+        )
 
     def _notify_subscribers(self, calendar: _Calendar, changes: dict[str, str]) -> None:
         """Served ids that changed (id -> created/updated/deleted): one POST per subscription."""

@@ -21,7 +21,7 @@ from syncd.errors import FieldErrors, NotFoundError
 from syncd.notify.channels import close_channel, create_channel, install_sync_hooks, list_channels
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
-from syncd.store.models import Account, Calendar, Event, OutboxMessage, SyncRun
+from syncd.store.models import Account, Calendar, Event, OutboxMessage, SyncRun, utcnow
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import create_account, create_application
 from syncd.sync.daemon import SyncDaemon
@@ -262,3 +262,54 @@ def test_syncd_sync_once_queues_profile_disconnected(
         kinds = [row.kind for row in session.execute(select(OutboxMessage)).scalars()]
     engine.dispose()
     assert kinds == ["verification", "profile_disconnected"]
+
+
+def _change_rows(world: World) -> list[OutboxMessage]:
+    with session_scope(world.engine) as session:
+        query = select(OutboxMessage).where(OutboxMessage.kind == "change")
+        return list(session.execute(query).scalars())
+
+
+class _Died(BaseException):
+    """The process dying mid-run: nothing after the raise runs, not even ``_finish``."""
+
+
+def test_a_run_of_many_pages_and_calendars_queues_one_change_per_channel_due_at_its_end(
+    world: World,
+) -> None:
+    channels = {world.channel(), world.channel()}
+    world.remote.page_size = 1
+    for hour in (4, 6, 8):
+        world.remote.put("work", event(f"w{hour}", hour))
+        world.remote.put("home", event(f"h{hour}", hour))
+    assert world.sync() == "ok"
+
+    rows = _change_rows(world)
+    assert sorted(json.loads(row.body)["channel"]["channel_id"] for row in rows) == sorted(channels)
+    assert all(row.next_attempt_at is not None and row.next_attempt_at <= utcnow() for row in rows)
+
+
+def test_a_run_that_dies_after_a_page_commit_has_its_change_queued_held_for_its_lease(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: the change is committed with the page, not with the run's end. It waits
+    (the run would release it when finished) until the lease of the dead run lapses."""
+    channel_id = world.channel()
+    world.remote.page_size = 1
+    world.remote.put("work", event("w2", 4))
+    world.remote.put("work", event("w3", 6))
+    original = FakeProvider.sync_events
+
+    def dying(self: FakeProvider, calendar: Any, cursor: str | None) -> Any:
+        for number, page in enumerate(original(self, calendar, cursor)):
+            if number == 1:
+                raise _Died()
+            yield page
+
+    monkeypatch.setattr(FakeProvider, "sync_events", dying)
+    with pytest.raises(_Died):
+        world.sync()
+
+    (row,) = _change_rows(world)
+    assert json.loads(row.body)["channel"]["channel_id"] == channel_id
+    assert row.next_attempt_at is not None and row.next_attempt_at > utcnow()

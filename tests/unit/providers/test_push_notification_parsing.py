@@ -134,6 +134,39 @@ def test_graph_reads_each_entry_of_a_notification_batch() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("event", "lifecycle"),
+    [
+        ("reauthorizationRequired", "reauthorize"),
+        ("missed", "missed"),
+        ("subscriptionRemoved", "removed"),
+        ("somethingNew", "missed"),  # unknown: a resync is the safe answer
+    ],
+)
+def test_graph_lifecycle_notifications_name_their_event(event: str, lifecycle: str) -> None:
+    """Graph's lifecycle entry (learn.microsoft.com/en-us/graph/change-notifications-
+    lifecycle-events): subscriptionId, subscriptionExpirationDateTime, tenantId,
+    clientState and lifecycleEvent, no changeType or resource; answered with 202."""
+    entry = {
+        "subscriptionId": "sub-1",
+        "subscriptionExpirationDateTime": "2026-12-04T05:53:40.0000000Z",
+        "tenantId": "tenant",
+        "clientState": "state",
+        "lifecycleEvent": event,
+    }
+    callback = MicrosoftProvider.parse_push_notification(request(body=graph_body(entry)))
+
+    assert callback.accepted_status == 202
+    assert callback.notifications == (
+        PushNotification(
+            provider_resource_id="sub-1",
+            secret="state",
+            find_by="provider_resource_id",
+            lifecycle=lifecycle,  # type: ignore[arg-type]
+        ),
+    )
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_graph_s_validation_handshake_is_a_reply_to_echo(method: str) -> None:
     callback = MicrosoftProvider.parse_push_notification(
