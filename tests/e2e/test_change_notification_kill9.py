@@ -14,13 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -29,38 +23,24 @@ from sqlmodel import Session, col
 from syncd.config import Settings
 from syncd.notify.channels import create_channel
 from syncd.notify.delivery import deliver_due
-from syncd.radicale_server import RadicaleServer, seed_calendar_files
+from syncd.radicale_server import RadicaleServer
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.models import Account, Event, OutboxMessage
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import create_account, create_application
+from tests.support.kill9 import (
+    EVENTS,
+    USER,
+    SyncCommand,
+    kill_after_a_page,
+    large_calendar_server,
+)
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.store, pytest.mark.slow]
 
-USER = "killed"
-EVENTS = 4000  # eight pages of the adapter's 500
-START = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(6), dt.UTC)
-
-
-def _ics(uid: str, index: int) -> str:
-    start = START + dt.timedelta(minutes=30 * index)
-    end = start + dt.timedelta(minutes=20)
-    return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//syncd tests//EN\r\n"
-        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\n"
-        f"DTSTART:{start:%Y%m%dT%H%M%SZ}\r\nDTEND:{end:%Y%m%dT%H%M%SZ}\r\n"
-        f"SUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RadicaleServer]:
-    items = [(f"ev{i:05d}", _ics(f"ev{i:05d}", i)) for i in range(EVENTS)]
-    seed_calendar_files(tmp_path / "storage", USER, "work", items, display_name="Work")
-    with RadicaleServer(tmp_path / "storage") as running:
-        yield running
+__all__ = ["large_calendar_server"]  # the fixture, used by name
 
 
 @pytest.fixture
@@ -88,14 +68,14 @@ def test_kill_9_after_a_page_commit_still_delivers_one_change_per_channel(
     box: SecretBox,
     secret_key: str,
     settings: Settings,
-    server: RadicaleServer,
+    large_calendar_server: RadicaleServer,
     receiver: WebhookReceiver,
 ) -> None:
     settings = settings.model_copy(update={"webhook_allowed_hosts": ["127.0.0.1"]})
     with session_scope(engine) as session:
         application = create_application(session, box, "kill9").application
         account = create_account(session, application.id, f"{USER}@example.com", timezone="Etc/UTC")
-        credentials = {"url": server.url + "/", "username": USER, "password": "x"}
+        credentials = {"url": large_calendar_server.url + "/", "username": USER, "password": "x"}
         create_profile(session, box, account, "caldav", USER, credentials)
         stored_account = session.get(Account, account.id)
         assert stored_account is not None
@@ -103,20 +83,8 @@ def test_kill_9_after_a_page_commit_still_delivers_one_change_per_channel(
             create_channel(session, settings, stored_account, receiver.url(f"/hook/{n}")).id
             for n in range(2)
         }
-    environment = {
-        **os.environ,
-        "SYNCD_DATABASE_URL": database_url,
-        "SYNCD_SECRET_KEYS": secret_key,
-    }
-    command = [sys.executable, "-m", "syncd", "sync", "--once", "--json"]
-    victim = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not _stored(engine):
-        time.sleep(0.01)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
+    sync = SyncCommand(database_url, secret_key)
+    kill_after_a_page(sync, lambda: _stored(engine))
     assert 0 < _stored(engine) < EVENTS, "the kill must land between two page commits"
 
     killed = _changes(engine)
@@ -124,7 +92,7 @@ def test_kill_9_after_a_page_commit_still_delivers_one_change_per_channel(
         channels
     ), "the committed page's change notification must be in the outbox, once per channel"
 
-    finished = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    finished = sync.run()
     assert finished.returncode == 0, finished.stderr
     assert _stored(engine) == EVENTS
 

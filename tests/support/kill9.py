@@ -1,0 +1,72 @@
+"""What the kill -9 tests share: a CalDAV calendar big enough to sync in several pages,
+and ``syncd sync --once`` killed with SIGKILL between two page commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from syncd.radicale_server import RadicaleServer, seed_calendar_files
+
+__all__ = ["EVENTS", "USER", "SyncCommand", "kill_after_a_page", "large_calendar_server"]
+
+USER = "killed"
+EVENTS = 4000  # eight pages of the adapter's 500
+START = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(6), dt.UTC)
+
+
+def _ics(uid: str, index: int) -> str:
+    start = START + dt.timedelta(minutes=30 * index)
+    end = start + dt.timedelta(minutes=20)
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//syncd tests//EN\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\n"
+        f"DTSTART:{start:%Y%m%dT%H%M%SZ}\r\nDTEND:{end:%Y%m%dT%H%M%SZ}\r\n"
+        f"SUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+@pytest.fixture
+def large_calendar_server(tmp_path: Path) -> Iterator[RadicaleServer]:
+    """Radicale serving ``USER``'s calendar ``work`` with ``EVENTS`` events ``ev00000``…"""
+    items = [(f"ev{i:05d}", _ics(f"ev{i:05d}", i)) for i in range(EVENTS)]
+    seed_calendar_files(tmp_path / "storage", USER, "work", items, display_name="Work")
+    with RadicaleServer(tmp_path / "storage") as running:
+        yield running
+
+
+class SyncCommand:
+    """``syncd sync --once`` as a child process on the test's database and key."""
+
+    def __init__(self, database_url: str, secret_key: str) -> None:
+        self.command = [sys.executable, "-m", "syncd", "sync", "--once", "--json"]
+        self.environment = {
+            **os.environ,
+            "SYNCD_DATABASE_URL": database_url,
+            "SYNCD_SECRET_KEYS": secret_key,
+        }
+
+    def run(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command, env=self.environment, capture_output=True, text=True, timeout=300
+        )
+
+
+def kill_after_a_page(sync: SyncCommand, page_committed: Callable[[], object]) -> None:
+    """Start the sync and SIGKILL it as soon as ``page_committed()`` is truthy."""
+    victim = subprocess.Popen(
+        sync.command, env=sync.environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not page_committed():
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
