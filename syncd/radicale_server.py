@@ -55,6 +55,53 @@ def _check_port_is_free(port: int) -> None:
             ) from None
 
 
+def spawn_logged(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a local server process with its output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def wait_until_answering(
+    process: subprocess.Popen[bytes], url: str, name: str, log_path: Path
+) -> None:
+    """Poll ``url`` with OPTIONS until the server answers; a server that exits or never
+    answers is a :class:`ServiceUnavailableError` carrying the end of its log."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceUnavailableError(
+                f"{name} exited with {process.returncode}: {log_tail(log_path)}"
+            )
+        try:
+            requests.request("OPTIONS", url + "/", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise ServiceUnavailableError(f"{name} did not answer on {url}: {log_tail(log_path)}")
+
+
+def log_tail(log_path: Path, characters: int = 2000) -> str:
+    """The end of a server's log, for error messages."""
+    try:
+        return log_path.read_text(errors="replace")[-characters:]
+    except OSError:
+        return ""
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server process, killing it if it does not stop within 10 s."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class RadicaleServer:
     """A Radicale subprocess serving ``storage_folder`` (a fresh temporary one by default).
 
@@ -107,13 +154,7 @@ class RadicaleServer:
             "warning",
             *self._auth_arguments(),
         ]
-        log_file = self._log_path.open("ab")
-        try:
-            self._process = subprocess.Popen(
-                command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        finally:
-            log_file.close()
+        self._process = spawn_logged(command, self._log_path)
         self._wait_until_answering()
         return self
 
@@ -134,38 +175,21 @@ class RadicaleServer:
         ]
 
     def _wait_until_answering(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise ServiceUnavailableError(
-                    f"radicale exited with {self._process.returncode}: {self.log_tail()}"
-                )
-            try:
-                requests.request("OPTIONS", self.url + "/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        self.stop()
-        raise ServiceUnavailableError(f"radicale did not answer on {self.url}: {self.log_tail()}")
+        assert self._process is not None
+        try:
+            wait_until_answering(self._process, self.url, "radicale", self._log_path)
+        except ServiceUnavailableError:
+            self.stop()
+            raise
 
     def log_tail(self, characters: int = 2000) -> str:
         """The end of the server's log, for error messages."""
-        try:
-            return self._log_path.read_text(errors="replace")[-characters:]
-        except OSError:
-            return ""
+        return log_tail(self._log_path, characters)
 
     def stop(self) -> None:
         """Stop the subprocess and remove the storage folder if we created it."""
         process, self._process = self._process, None
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
         if self._owned_folder is not None:
             shutil.rmtree(self._owned_folder, ignore_errors=True)
             self._owned_folder = None

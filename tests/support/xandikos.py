@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +26,16 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from syncd.radicale_server import RadicaleServer, free_port
+from syncd.errors import ServiceUnavailableError
+from syncd.radicale_server import (
+    RadicaleServer,
+    free_port,
+    log_tail,
+    spawn_logged,
+    stop_process,
+    wait_until_answering,
+)
 
-STARTUP_TIMEOUT_SECONDS = 30.0
 #: Where Xandikos puts the single principal's calendars.
 PRINCIPAL = "/user/"
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
@@ -69,37 +75,20 @@ class XandikosServer:
             "-p",
             str(self.port),
         ]
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"xandikos exited: {self.log_tail()}")
-            try:
-                requests.request("OPTIONS", self.url + "/", timeout=1)
-                return self
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"xandikos did not answer on {self.url}: {self.log_tail()}")
+        self._process = spawn_logged(command, self._log)
+        try:
+            wait_until_answering(self._process, self.url, "xandikos", self._log)
+        except ServiceUnavailableError:
+            self.stop()
+            raise
+        return self
 
     def log_tail(self, characters: int = 2000) -> str:
-        try:
-            return self._log.read_text(errors="replace")[-characters:]
-        except OSError:
-            return ""
+        return log_tail(self._log, characters)
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
         if self._owned:
             shutil.rmtree(self.folder, ignore_errors=True)
 
