@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from sqlmodel import Session
 
 from syncd.api.server import ApiServer
@@ -34,6 +33,7 @@ from syncd.store.queries import calendars_and_event_count
 from syncd.store.tenants import create_account, create_application, issue_access_token
 from syncd.sync.daemon import SyncDaemon
 from syncd.sync.status import ACTIVE, effective_status
+from syncd.tables import print_table
 
 DEMO_USERS = {
     "alice": ("alice@example.com", "Alice Example", "Europe/London"),
@@ -227,9 +227,7 @@ def _print_summary(
     radicale_url: str,
     folder: Path,
 ) -> None:
-    table = Table(title="syncd demo: synced profiles")
-    for column in ("account", "profile", "sync_status", "calendars", "events"):
-        table.add_column(column, overflow="fold")
+    rows: list[list[Any]] = []
     now = utcnow()
     with Session(engine) as session:
         for user, info in setup["accounts"].items():
@@ -237,14 +235,18 @@ def _print_summary(
             assert profile is not None
             calendars, events = calendars_and_event_count(session, profile.id)
             status = effective_status(profile, now, settings.staleness_bound).sync_status
-            table.add_row(
-                f"{user} ({info['sub']})",
-                profile.id,
-                status,
-                ", ".join(c.name for c in calendars),
-                str(events),
+            rows.append(
+                [
+                    user,
+                    info["sub"],
+                    profile.id,
+                    status,
+                    ", ".join(c.name for c in calendars),
+                    str(events),
+                ]
             )
-    console.print(table)
+    columns = ["account", "sub", "profile", "sync_status", "calendars", "events"]
+    print_table(console, "syncd demo: synced profiles", columns, rows)
     api = setup["api_url"]
     alice, bob = setup["accounts"]["alice"], setup["accounts"]["bob"]
     start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
