@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     managed_writes_per_calendar: int = Field(default=4, ge=1, le=256)
     managed_writes_per_provider: int = Field(default=16, ge=1, le=256)
 
+    #: Seconds an access token from /oauth/token lasts (``expires_in``; Cronofy: 3 hours).
+    #: Refresh tokens do not expire; they rotate on use. Operator-issued tokens
+    #: (``syncd accounts token``) never expire.
+    oauth_access_token_lifetime: float = Field(default=10800.0, ge=60)
+
     google: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     microsoft: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     #: Conferencing services authorized with OAuth (requests-oauthlib).

@@ -118,6 +118,22 @@ class AuthorizationError(UserError):
     code = "authorization_failed"
 
 
+class OAuthError(UserError):
+    """An RFC 6749 §5.2 token-endpoint error: ``code`` is the RFC's ``error`` value
+    (``invalid_request``, ``invalid_client`` (401), ``invalid_grant``,
+    ``unauthorized_client``, ``unsupported_grant_type``, ``invalid_scope``)."""
+
+    code = "invalid_request"
+
+    def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(
+            message,
+            code=code,
+            http_status=401 if code == "invalid_client" else 400,
+            headers=headers,
+        )
+
+
 class ForbiddenError(UserError):
     """Authenticated, but not allowed to do this."""
 

@@ -4,25 +4,35 @@
 - an account's access token authenticates that account's own calls (calendars,
   profiles, userinfo, free/busy) and availability for that account alone.
 
-Both are looked up by hash; a revoked or unknown credential is a 401. Every handler
-receives a ``Caller`` and reads only rows of ``caller.application_id`` (and, for
+Both are looked up by hash; a revoked, expired or unknown credential is a 401. Every
+handler receives a ``Caller`` and reads only rows of ``caller.application_id`` (and, for
 account calls, of ``caller.account``), which is what keeps tenants apart.
+
+An access token from /oauth/token carries its grant's scope: a route outside it is a 403
+(:mod:`syncd.api.scopes` says which scope each route needs). API keys and
+operator-issued tokens may call everything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from syncd.api.context import db_session
+from syncd.api.scopes import required_scope
 from syncd.errors import AuthenticationError, ForbiddenError
 from syncd.store.db import read_only, session_scope
 from syncd.store.models import Account
-from syncd.store.tenants import account_for_access_token, application_for_api_key
+from syncd.store.oauth import SCOPES, granted_scopes, token_scope
+from syncd.store.tenants import (
+    account_for_access_token,
+    application_for_api_key,
+    valid_access_token,
+)
 
 #: Documents the scheme in OpenAPI; errors are ours (401 JSON), not FastAPI's 403.
 bearer_scheme = HTTPBearer(auto_error=False, description="API key or account access token")
@@ -36,6 +46,9 @@ class Caller:
 
     application_id: str
     account: Account | None = None
+    #: The token's scope as granted (None: an API key or operator-issued token, which
+    #: may do everything).
+    scope: str | None = None
 
 
 def _unauthorized(description: str) -> AuthenticationError:
@@ -43,20 +56,38 @@ def _unauthorized(description: str) -> AuthenticationError:
 
 
 def authenticated_caller(
+    request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
     session: Session = Depends(db_session),
 ) -> Caller:
-    """Any valid credential: an application API key or an account access token."""
+    """Any valid credential: an application API key or an account access token (whose
+    scope must cover the route)."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("an Authorization: Bearer header is required")
     secret = credentials.credentials
     application = application_for_api_key(session, secret)
     if application is not None:
         return Caller(application_id=application.id)
-    account = account_for_access_token(session, secret)
-    if account is not None:
-        return Caller(application_id=account.application_id, account=account)
-    raise _unauthorized("the credentials are not recognised")
+    token = valid_access_token(session, secret)
+    account = session.get(Account, token.account_id) if token is not None else None
+    if token is None or account is None:
+        raise _unauthorized("the credentials are not recognised")
+    caller = Caller(account.application_id, account, token_scope(session, token))
+    _check_scope(request, caller)
+    return caller
+
+
+def _check_scope(request: Request, caller: Caller) -> None:
+    scopes = granted_scopes(caller.scope)
+    if scopes is None:
+        return
+    route = request.scope.get("route")
+    needed = required_scope(request.method, str(getattr(route, "path", request.url.path)))
+    if needed not in scopes:
+        raise ForbiddenError(
+            f"the access token's scope ({caller.scope or 'none'}) does not include {needed}",
+            code="insufficient_scope",
+        )
 
 
 def bearer_secret(authorization: str | None) -> str | None:
@@ -82,6 +113,22 @@ def check_bearer(engine: Engine, authorization: str | None) -> None:
 
 def account_caller(caller: Caller = Depends(authenticated_caller)) -> Account:
     """The account whose own data is asked for; an API key names no account (403)."""
+    return _account_of(caller)
+
+
+def account_token_caller(caller: Caller = Depends(authenticated_caller)) -> Caller:
+    """As :func:`account_caller`, keeping the token's scope (userinfo, account)."""
+    _account_of(caller)
+    return caller
+
+
+def effective_scope(caller: Caller) -> str:
+    """What the caller's token may do, as a scope string: its grant's, or every scope
+    for an operator-issued token."""
+    return caller.scope if caller.scope is not None else " ".join(SCOPES)
+
+
+def _account_of(caller: Caller) -> Account:
     if caller.account is None:
         raise ForbiddenError(
             "this endpoint reads one account's data: authenticate with that account's "

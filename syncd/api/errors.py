@@ -7,6 +7,8 @@ headers) and never build an error response themselves.
 - 422 (:class:`~syncd.errors.FieldErrors`, and FastAPI's own validation):
   ``{"errors": {"<field>": [{"key": "errors.<what>", "description": "<text>"}]}}``,
   the shape Cronofy clients (and pycronofy's ``create_calendar``) parse;
+- :class:`~syncd.errors.OAuthError` (the /oauth endpoints): RFC 6749 §5.2's
+  ``{"error": "<code>", "error_description": "<text>"}``, never cached;
 - any other :class:`~syncd.errors.UserError` (and Starlette's 404/405):
   ``{"error": "<code>", "description": "<text>"}``; clients key off the status code, the
   body is for the humans reading logs;
@@ -24,9 +26,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from syncd.errors import FieldErrorMap, FieldErrors, UserError
+from syncd.errors import FieldErrorMap, FieldErrors, OAuthError, UserError
 
 __all__ = [
+    "NO_STORE",
     "error_body",
     "field_path",
     "install_error_handlers",
@@ -48,6 +51,9 @@ _PYDANTIC_KEYS = {
     "json_invalid": "errors.invalid_json",
     "timezone_aware": "errors.timezone_required",
 }
+
+#: RFC 6749 §5.1: token responses (and their errors) are never cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 #: Default error codes for plain HTTP statuses.
 _STATUS_CODES = {
@@ -112,6 +118,12 @@ def user_error_response(exc: UserError) -> JSONResponse:
     (also used by the request-limits middleware, which runs outside the handlers)."""
     if isinstance(exc, FieldErrors):
         return JSONResponse({"errors": exc.errors}, status_code=exc.http_status)
+    if isinstance(exc, OAuthError):
+        return JSONResponse(
+            {"error": exc.code, "error_description": exc.description},
+            status_code=exc.http_status,
+            headers={**NO_STORE, **(exc.headers or {})},
+        )
     return JSONResponse(
         error_body(exc.code, exc.description), status_code=exc.http_status, headers=exc.headers
     )

@@ -209,6 +209,8 @@ class ProfileOut(BaseModel):
     profile_initial_sync_required: bool
     sync_status: SyncStatus
     sync_status_reason: str
+    #: Only on disconnected profiles: the hosted page that reconnects this profile.
+    profile_relink_url: str | None = None
 
 
 class ProfilesResponse(BaseModel):
@@ -249,6 +251,18 @@ class UserinfoResponse(BaseModel):
     zoneinfo: str
     cronofy_type: str = Field(alias="cronofy.type", serialization_alias="cronofy.type")
     cronofy_data: UserinfoData = Field(alias="cronofy.data", serialization_alias="cronofy.data")
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    email: str
+    name: str
+    scope: str
+    default_tzid: str
+
+
+class AccountResponse(BaseModel):
+    account: AccountOut
 
 
 class Health(BaseModel):

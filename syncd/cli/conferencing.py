@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from syncd.cli.output import JsonOption, err, listing, out
+from syncd.cli.output import JsonOption, err, listing, out, print_json
 from syncd.cli.runtime import runtime
 from syncd.conferencing import authorize
 from syncd.oauth_flow import authorize_interactively
@@ -37,6 +37,7 @@ def conferencing_connect(
             "--refresh-token", help="Import an existing grant instead of the browser flow."
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Authorize a conferencing service for an account (OAuth in the browser)."""
     settings = runtime.settings
@@ -52,7 +53,8 @@ def conferencing_connect(
             flow,  # type: ignore[arg-type]
             client,
             authorize.endpoints_for(settings, provider),
-            announce=lambda url: out.print(url, soft_wrap=True),
+            # with --json, stdout carries only the JSON: the URL goes to stderr
+            announce=lambda url: (err if as_json else out).print(url, soft_wrap=True),
         )
     with runtime.session() as session:
         account = find_account(session, account_id)
@@ -60,7 +62,11 @@ def conferencing_connect(
         profile = authorize.store_profile(
             session, runtime.box, account, provider, label, credentials
         )
-        out.print(profile.id)
+        shown = {"profile_id": profile.id, "account_id": account.id, "provider": provider}
+    if as_json:
+        print_json({**shown, "profile_name": label})
+    else:
+        out.print(shown["profile_id"])
 
 
 def conferencing_rows(session: Session, account_id: str | None) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from providers.base import (
     TransientError,
     Unsupported,
 )
-from syncd.cli.output import JsonOption, err, listing, out
+from syncd.cli.output import JsonOption, err, listing, out, print_json
 from syncd.cli.runtime import runtime
 from syncd.errors import ConfigError, SecretBoxError, UserError
 from syncd.oauth_flow import authorize_interactively
@@ -149,6 +149,7 @@ def connect_caldav(
             "--no-verify", help="Save without contacting the server (set-up while offline)."
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Connect a CalDAV account (iCloud, Fastmail, Nextcloud, Radicale, …).
 
@@ -167,11 +168,28 @@ def connect_caldav(
             f"{server_host(url)}: {len(found)} calendar(s): {', '.join(found) or 'none yet'}",
             markup=False,
         )
-    profile = _add_profile(account_id, "caldav", credentials)
-    out.print(profile.id)
+    _print_profile(_add_profile(account_id, "caldav", credentials), as_json)
 
 
-def _oauth_credentials(provider: str, refresh_token: str | None) -> dict[str, Any]:
+def _print_profile(profile: Profile, as_json: bool) -> None:
+    """What a connect command prints: the new profile's id, or it with its account,
+    provider and name as JSON."""
+    if as_json:
+        print_json(
+            {
+                "profile_id": profile.id,
+                "account_id": profile.account_id,
+                "provider": profile.provider,
+                "profile_name": profile.name,
+            }
+        )
+    else:
+        out.print(profile.id)
+
+
+def _oauth_credentials(
+    provider: str, refresh_token: str | None, quiet_stdout: bool = False
+) -> dict[str, Any]:
     # Only OAuth providers get here (google, microsoft, or `uses_oauth` on reauthorize).
     cls = cast("type[OAuthCalendarProvider]", provider_class(provider))
     if refresh_token:
@@ -188,7 +206,7 @@ def _oauth_credentials(provider: str, refresh_token: str | None) -> dict[str, An
         cls,
         client,
         endpoints_for(settings, provider),
-        announce=lambda url: out.print(url, soft_wrap=True),
+        announce=lambda url: (err if quiet_stdout else out).print(url, soft_wrap=True),
     )
 
 
@@ -198,29 +216,33 @@ RefreshTokenOption = Annotated[
 ]
 
 
-def _connect_oauth(provider: str, account_id: str, refresh_token: str | None) -> None:
+def _connect_oauth(
+    provider: str, account_id: str, refresh_token: str | None, as_json: bool
+) -> None:
     with runtime.session() as session:
         find_account(session, account_id)
-    profile = _add_profile(account_id, provider, _oauth_credentials(provider, refresh_token))
-    out.print(profile.id)
+    credentials = _oauth_credentials(provider, refresh_token, quiet_stdout=as_json)
+    _print_profile(_add_profile(account_id, provider, credentials), as_json)
 
 
 @profiles_connect_app.command("google")
 def connect_google(
     account_id: AccountOption,
     refresh_token: RefreshTokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Connect Google Calendar through OAuth (or import a refresh token)."""
-    _connect_oauth("google", account_id, refresh_token)
+    _connect_oauth("google", account_id, refresh_token, as_json)
 
 
 @profiles_connect_app.command("microsoft")
 def connect_microsoft(
     account_id: AccountOption,
     refresh_token: RefreshTokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Connect Microsoft 365 / Outlook through OAuth (or import a refresh token)."""
-    _connect_oauth("microsoft", account_id, refresh_token)
+    _connect_oauth("microsoft", account_id, refresh_token, as_json)
 
 
 def _server_of(profile: Profile) -> str | None:

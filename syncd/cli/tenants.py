@@ -8,16 +8,20 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from syncd.cli.output import JsonOption, err, out, print_json, table
+from syncd.cli.output import JsonOption, err, listing, out, print_json, table
 from syncd.cli.runtime import runtime
+from syncd.errors import UserError
 from syncd.store.crypto import (
     SecretBox,
     count_not_on_newest_key,
     generate_key,
     reencrypt_secrets,
 )
+from syncd.store.models import Application
+from syncd.store.oauth import revoke_account_authorizations
 from syncd.store.profiles import list_profiles
 from syncd.store.tenants import (
+    SIGN_WITH_CLIENT_SECRET,
     create_account,
     create_application,
     find_account,
@@ -25,9 +29,12 @@ from syncd.store.tenants import (
     issue_access_token,
     list_accounts,
     list_api_keys,
+    list_applications,
     revoke_access_tokens,
     revoke_api_key,
     rotate_api_key,
+    set_redirect_uris,
+    set_webhook_signing,
 )
 
 apps_app = typer.Typer(
@@ -42,15 +49,140 @@ keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True, rich_marku
 # --------------------------------------------------------------------------- apps
 
 
+RedirectUriOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--redirect-uri",
+        help="A redirect URI /oauth/authorize accepts (exact match); repeat for several.",
+    ),
+]
+
+
+def _app_row(session: Session, application: Application) -> dict[str, Any]:
+    return {
+        "application_id": application.id,
+        "name": application.name,
+        "client_id": application.client_id,
+        "redirect_uris": list(application.redirect_uris),
+        "webhook_signing": application.webhook_signing,
+        "api_keys": len([k for k in list_api_keys(session, application.id) if not k.revoked_at]),
+    }
+
+
 @apps_app.command("create")
-def apps_create(name: str) -> None:
-    """Create an application; prints its API key and webhook secret once."""
+def apps_create(
+    name: str,
+    redirect_uris: RedirectUriOption = None,
+    webhook_signing: Annotated[
+        str,
+        typer.Option(
+            "--webhook-signing",
+            help="What signs webhooks: client_secret (as Cronofy does) or webhook_secret.",
+        ),
+    ] = SIGN_WITH_CLIENT_SECRET,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an application; prints its client_id, client_secret (its API key) and
+    webhook secret once."""
     with runtime.session() as session:
-        created = create_application(session, runtime.box, name)
-    out.print(f"application: {created.application.id}")
-    out.print(f"api key:     {created.api_key}")
+        created = create_application(
+            session, runtime.box, name, redirect_uris or [], webhook_signing
+        )
+        application = created.application
+        shown = {
+            "application_id": application.id,
+            "name": application.name,
+            "client_id": application.client_id,
+            "client_secret": created.client_secret,
+            "webhook_secret": created.webhook_secret,
+            "redirect_uris": list(application.redirect_uris),
+            "webhook_signing": application.webhook_signing,
+        }
+    if as_json:
+        print_json(shown)
+        return
+    out.print(f"application:    {application.id}")
+    out.print(f"client id:      {shown['client_id']}")
+    out.print(f"client secret:  {created.client_secret}")
+    out.print("(the client secret is also the application's API key)")
     out.print(f"webhook secret: {created.webhook_secret}")
-    out.print("[yellow]Store the key and secret now: only their hashes/ciphertexts are kept.[/]")
+    for uri in shown["redirect_uris"]:
+        out.print(f"redirect uri:   {uri}", markup=False)
+    out.print("[yellow]Store the secrets now: syncd never shows them again.[/]")
+
+
+@apps_app.command("show")
+def apps_show(app_ref: str, as_json: JsonOption = False) -> None:
+    """An application's ids, redirect URIs and webhook signing (no secrets)."""
+    runtime.require_database()
+    with runtime.session() as session:
+        row = _app_row(session, find_application(session, app_ref))
+    if as_json:
+        print_json(row)
+        return
+    table(
+        f"application {row['application_id']}",
+        ["field", "value"],
+        [[key, ", ".join(v) if isinstance(v, list) else v] for key, v in row.items()],
+    )
+
+
+@apps_app.command("list")
+def apps_list(as_json: JsonOption = False) -> None:
+    """Every application with its client_id."""
+    runtime.require_database()
+    with runtime.session() as session:
+        rows = [_app_row(session, application) for application in list_applications(session)]
+    columns = ["application_id", "name", "client_id", "webhook_signing", "api_keys"]
+    listing("applications", columns, rows, as_json)
+
+
+@apps_app.command("redirect-uris")
+def apps_redirect_uris(
+    app_ref: str,
+    add: Annotated[
+        list[str] | None, typer.Option("--add", help="Register this URI (repeatable).")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="Unregister this URI (repeatable).")
+    ] = None,
+    replace: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Replace the whole list with these URIs (repeatable)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show or change the redirect URIs /oauth/authorize accepts for an application."""
+    with runtime.session() as session:
+        application = find_application(session, app_ref)
+        uris = list(application.redirect_uris) if replace is None else list(replace)
+        missing = [uri for uri in remove or [] if uri not in uris]
+        if missing:
+            raise UserError(f"{application.id} has no redirect URI {missing[0]!r}")
+        uris = [uri for uri in uris if uri not in (remove or [])] + list(add or [])
+        if add is not None or remove is not None or replace is not None:
+            uris = set_redirect_uris(session, application, uris)
+        application_id = application.id
+    if as_json:
+        print_json({"application_id": application_id, "redirect_uris": uris})
+        return
+    if not uris:
+        out.print(f"{application_id} has no redirect URI: /oauth/authorize refuses every request")
+    for uri in uris:
+        out.print(uri, markup=False)
+
+
+@apps_app.command("webhook-signing")
+def apps_webhook_signing(
+    app_ref: str,
+    mode: Annotated[str, typer.Argument(help="client_secret or webhook_secret.")],
+) -> None:
+    """Choose what signs the application's webhooks (Cronofy-HMAC-SHA256)."""
+    with runtime.session() as session:
+        application = find_application(session, app_ref)
+        set_webhook_signing(session, runtime.box, application, mode)
+        application_id = application.id
+    out.print(f"{application_id}: webhooks are signed with the {mode.replace('_', ' ')}")
 
 
 @apps_app.command("keys")
@@ -78,17 +210,22 @@ def apps_keys(app_ref: str, as_json: JsonOption = False) -> None:
 
 
 @apps_app.command("rotate-key")
-def apps_rotate_key(app_ref: str) -> None:
-    """Issue a new API key; older keys keep working until `syncd apps revoke-key`."""
+def apps_rotate_key(app_ref: str, as_json: JsonOption = False) -> None:
+    """Issue a new API key (client_secret); older keys keep working until `syncd apps
+    revoke-key`, and meanwhile webhooks carry one signature per valid key."""
     with runtime.session() as session:
         application = find_application(session, app_ref)
-        row, api_key = rotate_api_key(session, application.id)
+        row, api_key = rotate_api_key(session, runtime.box, application.id)
         older = [
             key.id
             for key in list_api_keys(session, application.id)
             if key.revoked_at is None and key.id != row.id
         ]
+    if as_json:
+        print_json({"key_id": row.id, "client_secret": api_key, "older_valid_key_ids": older})
+        return
     out.print(f"api key:     {api_key}")
+    out.print("(the new client_secret: webhooks are signed with every valid key meanwhile)")
     out.print(f"key id:      {row.id}")
     out.print("[yellow]Store the key now: only its hash is kept.[/]")
     if older:
@@ -123,12 +260,17 @@ def accounts_create(
     email: Annotated[str, typer.Option("--email", help="The account's email address.")],
     name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
     timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone.")] = "Etc/UTC",
+    as_json: JsonOption = False,
 ) -> None:
     """Create an account; prints its `acc_…` sub."""
     with runtime.session() as session:
         application = find_application(session, app_ref)
         account = create_account(session, application.id, email, name, timezone)
-    out.print(account.id)
+        shown = {"sub": account.id, "application_id": application.id, "email": account.email}
+    if as_json:
+        print_json(shown)
+        return
+    out.print(shown["sub"])
 
 
 def account_rows(session: Session, application_id: str | None) -> list[dict[str, Any]]:
@@ -167,15 +309,25 @@ def accounts_token(
     revoke: Annotated[
         bool, typer.Option("--revoke", help="Revoke every token of the account.")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Issue an access token for the account's own API calls (or revoke them all)."""
+    """Issue an access token for the account's own API calls (no expiry, every scope),
+    or revoke them all (OAuth grants included)."""
     with runtime.session() as session:
         account = find_account(session, account_id)
         if revoke:
             count = revoke_access_tokens(session, account.id)
-            out.print(f"revoked {count} token(s) of {account.id}")
+            application = find_application(session, account.application_id)
+            revoke_account_authorizations(session, application, account.id)  # refresh tokens
+            if as_json:
+                print_json({"sub": account.id, "revoked": count})
+            else:
+                out.print(f"revoked {count} token(s) of {account.id}")
             return
         token = issue_access_token(session, account.id)
+    if as_json:
+        print_json({"sub": account_id, "access_token": token, "expires_in": None})
+        return
     out.print(token)
 
 

@@ -5,7 +5,9 @@
   holds no database locks and two workers never send the same row at the same time. A
   worker that dies keeps its lease only until it expires; then the rows are due again.
 - The exact stored body is POSTed with ``Content-Type: application/json; charset=utf-8``,
-  the ``Cronofy-HMAC-SHA256`` signature of the application's webhook secret and the
+  the ``Cronofy-HMAC-SHA256`` signature (base64 HMAC-SHA256 of the body under the
+  application's client_secret, as Cronofy signs; one per valid key, comma-separated,
+  during a key rotation; or under its webhook secret if it chose that) and the
   row's stable ``Syncd-Delivery-Id`` (the same on every attempt, so receivers can
   deduplicate: delivery is at least once).
 - Any 2xx is success. Anything else (connection refused, timeout, 3xx, 4xx, 5xx, a URL
@@ -37,7 +39,7 @@ from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.leasing import claim_due, lease_table
 from syncd.store.models import Application, OutboxMessage, utcnow
-from syncd.store.tenants import webhook_secret
+from syncd.store.tenants import signing_secrets
 
 log = logging.getLogger(__name__)
 
@@ -152,16 +154,19 @@ def claim_due_messages(
         ]
 
 
-def _secrets(engine: Engine, box: SecretBox, application_ids: set[str]) -> dict[str, str]:
+def _secrets(engine: Engine, box: SecretBox, application_ids: set[str]) -> dict[str, list[str]]:
     with session_scope(engine) as session:
         applications = session.execute(
             select(Application).where(col(Application.id).in_(application_ids))
         ).scalars()
-        return {application.id: webhook_secret(box, application) for application in applications}
+        return {
+            application.id: signing_secrets(box, session, application)
+            for application in applications
+        }
 
 
 def attempt(
-    client: httpx.Client, settings: Settings, message: Leased, secret: str
+    client: httpx.Client, settings: Settings, message: Leased, secret: str | list[str]
 ) -> AttemptResult:
     """POST one row once. Never raises; the error text names no secret, path or query."""
     try:
@@ -299,7 +304,7 @@ def _send_all(
     client: httpx.Client,
     settings: Settings,
     leased: Sequence[Leased],
-    secrets: dict[str, str],
+    secrets: dict[str, list[str]],
     stop: threading.Event | None,
 ) -> list[AttemptResult | None]:
     """One result per row, ``None`` for rows left unsent because ``stop`` was set.

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -101,7 +102,12 @@ def release(session: Session, delivery_id_prefix: str) -> int:
     return released
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The ``Cronofy-HMAC-SHA256`` value for ``body``."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+def sign(secret: str | Sequence[str], body: bytes) -> str:
+    """The ``Cronofy-HMAC-SHA256`` value for ``body``: one signature per secret, joined
+    with commas (no spaces), which is how pycronofy's ``hmac_valid`` and the npm SDK's
+    ``hmacValid`` read several during a key rotation."""
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    return ",".join(
+        base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+        for key in secrets
+    )

@@ -75,10 +75,22 @@ def _utc(nullable: bool = True, index: bool = False) -> Any:
 
 
 class Application(SQLModel, table=True):
-    """A tenant: an API client with its own accounts, keys and webhook secret."""
+    """A tenant: an API client with its own accounts, keys and webhook secret.
+
+    Its OAuth ``client_secret`` is an API key (``ApiKey``); ``client_id`` is public.
+    """
 
     id: str = Field(primary_key=True)  # app_…
     name: str = Field(index=True, unique=True)
+    #: The OAuth client id (public), sent with the client_secret to /oauth/token.
+    client_id: str = Field(index=True, unique=True)
+    #: Redirect URIs /oauth/authorize accepts, compared exactly.
+    redirect_uris: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, default=list)
+    )
+    #: What signs webhooks: ``client_secret`` (its API keys, as Cronofy does) or
+    #: ``webhook_secret`` (the separate secret below).
+    webhook_signing: str = "client_secret"
     #: Secret that signs outgoing webhooks (Cronofy-HMAC-SHA256), Fernet-encrypted.
     webhook_secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(
@@ -87,11 +99,14 @@ class Application(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """An application's API key; only its SHA-256 is stored."""
+    """An application's API key (its OAuth client_secret): looked up by its SHA-256, and
+    kept Fernet-encrypted too so webhooks can be signed with it (NULL for keys issued
+    before that, whose plain value syncd never had)."""
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: str = Field(foreign_key="application.id", index=True)
     key_hash: str = Field(index=True, unique=True)
+    secret_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -113,15 +128,70 @@ class Account(SQLModel, table=True):
 
 
 class AccessToken(SQLModel, table=True):
-    """A per-account bearer token for the account's own API calls; stored hashed."""
+    """A per-account bearer token for the account's own API calls; stored hashed.
+
+    Issued by an operator (``syncd accounts token``: no grant, no expiry, every scope) or
+    by /oauth/token for a grant (expires, carries the grant's scope)."""
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(foreign_key="account.id", index=True)
     token_hash: str = Field(index=True, unique=True)
+    grant_id: str | None = Field(default=None, foreign_key="oauthgrant.id", index=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: dt.datetime | None = _utc()
+    revoked_at: dt.datetime | None = _utc()
+
+
+class OAuthGrant(SQLModel, table=True):
+    """One authorization an account gave an application (RFC 6749): what its codes,
+    access and refresh tokens hang off, so revoking it revokes them all."""
+
+    id: str = Field(primary_key=True)  # grt_…
+    application_id: str = Field(foreign_key="application.id", index=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    scope: str = ""
+    #: The profile connected (or relinked) in the flow that made the grant.
+    linking_profile_id: str | None = None
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     revoked_at: dt.datetime | None = _utc()
+
+
+class RefreshToken(SQLModel, table=True):
+    """A grant's refresh token, stored hashed; rotated on every use (``used_at``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: str = Field(foreign_key="oauthgrant.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    used_at: dt.datetime | None = _utc()
+    revoked_at: dt.datetime | None = _utc()
+
+
+class AuthorizationCode(SQLModel, table=True):
+    """A one-time authorization code (stored hashed) waiting for /oauth/token."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(index=True, unique=True)
+    application_id: str = Field(foreign_key="application.id", index=True)
+    account_id: str = Field(foreign_key="account.id")
+    redirect_uri: str = Field(sa_column=Column(Text, nullable=False))
+    scope: str = ""
+    profile_id: str | None = None
+    #: RFC 7636: the S256 challenge the token request's code_verifier must match.
+    code_challenge: str | None = None
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = _utc()
+    #: The grant the exchange created: a second use of the code revokes it.
+    grant_id: str | None = None
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class Profile(SQLModel, table=True):

@@ -110,6 +110,38 @@ def remove_profile(session: Session, profile: Profile) -> None:
     session.delete(profile)
 
 
+#: Why a revoked profile is disconnected (the reason sync_status shows).
+REVOKED_REASON = "access was revoked; reconnect the calendar service to sync it again"
+
+
+def revoke_profile_access(session: Session, box: SecretBox, profile: Profile) -> list[str]:
+    """Disconnect a profile on request (Cronofy's revoke profile): its credentials are
+    forgotten and its synced events removed; the profile and its calendars stay, so a
+    relink reconnects them with a full sync. Returns the calendars whose events went.
+
+    Stop its push channels at the provider first (``syncd.sync.push.stop_profile_channels``).
+    """
+    calendars = list(session.exec(select(Calendar).where(Calendar.profile_id == profile.id)))
+    ids = [calendar.id for calendar in calendars]
+    session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
+    session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(ids)))
+    session.exec(delete(Event).where(col(Event.calendar_id).in_(ids)))
+    for calendar in calendars:
+        calendar.sync_cursor = None
+        calendar.full_sync_in_progress = False
+        calendar.empty_resync_pending = False
+        session.add(calendar)
+    profile.credentials_encrypted = box.encrypt({})
+    profile.sync_status = SyncStatus.DISCONNECTED
+    profile.status_reason = REVOKED_REASON
+    profile.initial_sync_done = False
+    profile.next_due_at = None
+    profile.lease_owner = None
+    profile.lease_expires_at = None
+    session.add(profile)
+    return ids
+
+
 def list_calendars(
     session: Session,
     profile_ids: list[str] | None = None,

@@ -1,6 +1,8 @@
 """Applications, their API keys, accounts and account access tokens.
 
-API keys and access tokens are shown once at creation and stored only as hashes.
+An application's API key is its OAuth ``client_secret``: shown once at creation, looked
+up by its hash, and kept encrypted (never in plain) so webhooks can be signed with it.
+Access tokens are stored only as hashes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from syncd.errors import ConflictError, NotFoundError, UserError
 from syncd.ids import new_id
 from syncd.store.crypto import SecretBox, hash_secret, new_api_secret
 from syncd.store.models import AccessToken, Account, ApiKey, Application, utcnow
+from syncd.store.redirects import validated_redirect_uri
+
+#: ``Application.webhook_signing`` values: sign with the API keys (Cronofy's way) or with
+#: the separate webhook secret.
+SIGN_WITH_CLIENT_SECRET = "client_secret"
+SIGN_WITH_WEBHOOK_SECRET = "webhook_secret"
+WEBHOOK_SIGNING_MODES = (SIGN_WITH_CLIENT_SECRET, SIGN_WITH_WEBHOOK_SECRET)
 
 
 @dataclass(frozen=True)
@@ -23,27 +32,125 @@ class CreatedApplication:
     api_key: str
     webhook_secret: str
 
+    @property
+    def client_id(self) -> str:
+        return self.application.client_id
 
-def create_application(session: Session, box: SecretBox, name: str) -> CreatedApplication:
+    @property
+    def client_secret(self) -> str:
+        """The API key is the OAuth client_secret (Cronofy: one secret for both)."""
+        return self.api_key
+
+
+def new_client_id() -> str:
+    """A public OAuth client id: random, URL-safe, no prefix (like Cronofy's)."""
+    return new_id("x", 24)[2:]
+
+
+def create_application(
+    session: Session,
+    box: SecretBox,
+    name: str,
+    redirect_uris: list[str] | None = None,
+    webhook_signing: str = SIGN_WITH_CLIENT_SECRET,
+) -> CreatedApplication:
     if session.exec(select(Application).where(Application.name == name)).first() is not None:
         raise ConflictError(f"an application named {name!r} already exists")
     webhook_secret = new_api_secret("whsec")
     application = Application(
         id=new_id("app"),
         name=name,
+        client_id=new_client_id(),
+        redirect_uris=_checked_uris(redirect_uris or []),
+        webhook_signing=_checked_signing(webhook_signing),
         webhook_secret_encrypted=box.encrypt({"secret": webhook_secret}),
     )
     session.add(application)
     session.flush()
-    api_key = add_api_key(session, application.id)
+    api_key = add_api_key(session, box, application.id)
     return CreatedApplication(application, api_key, webhook_secret)
 
 
-def add_api_key(session: Session, application_id: str) -> str:
+def _checked_uris(uris: list[str]) -> list[str]:
+    checked: list[str] = []
+    for uri in uris:
+        valid = validated_redirect_uri(uri)
+        if valid not in checked:
+            checked.append(valid)
+    return checked
+
+
+def _checked_signing(mode: str) -> str:
+    if mode not in WEBHOOK_SIGNING_MODES:
+        raise UserError(
+            f"webhook signing must be one of {', '.join(WEBHOOK_SIGNING_MODES)}, not {mode!r}",
+            code="invalid_webhook_signing",
+        )
+    return mode
+
+
+def set_redirect_uris(session: Session, application: Application, uris: list[str]) -> list[str]:
+    """Replace the application's registered redirect URIs (each checked)."""
+    application.redirect_uris = _checked_uris(uris)
+    session.add(application)
+    return list(application.redirect_uris)
+
+
+def set_webhook_signing(
+    session: Session, box: SecretBox, application: Application, mode: str
+) -> None:
+    """Choose what signs the application's webhooks. Signing with the client_secret needs
+    a key syncd can read (one issued since keys are kept encrypted: rotate first)."""
+    mode = _checked_signing(mode)
+    if mode == SIGN_WITH_CLIENT_SECRET and not client_secrets(box, session, application.id):
+        raise UserError(
+            f"{application.id} has no API key syncd can sign with (keys issued before "
+            f"syncd kept them encrypted): run `syncd apps rotate-key {application.id}` first",
+            code="no_signing_key",
+        )
+    application.webhook_signing = mode
+    session.add(application)
+
+
+def add_api_key(session: Session, box: SecretBox, application_id: str) -> str:
     api_key = new_api_secret("sk")
-    session.add(ApiKey(application_id=application_id, key_hash=hash_secret(api_key)))
+    session.add(_key_row(box, application_id, api_key))
     session.flush()
     return api_key
+
+
+def _key_row(box: SecretBox, application_id: str, api_key: str) -> ApiKey:
+    return ApiKey(
+        application_id=application_id,
+        key_hash=hash_secret(api_key),
+        secret_encrypted=box.encrypt({"secret": api_key}),
+    )
+
+
+def client_secrets(box: SecretBox, session: Session, application_id: str) -> list[str]:
+    """The application's valid API keys syncd can read, newest first (older keys were
+    stored as hashes only)."""
+    rows = session.exec(
+        select(ApiKey)
+        .where(
+            ApiKey.application_id == application_id,
+            ApiKey.revoked_at.is_(None),  # type: ignore[union-attr]
+            ApiKey.secret_encrypted.is_not(None),  # type: ignore[union-attr]
+        )
+        .order_by(ApiKey.id.desc())  # type: ignore[union-attr]
+    ).all()
+    return [str(box.decrypt(row.secret_encrypted or "")["secret"]) for row in rows]
+
+
+def signing_secrets(box: SecretBox, session: Session, application: Application) -> list[str]:
+    """What signs the application's webhooks: every valid client_secret (several during a
+    key rotation: each gets a signature), or the webhook secret when the application
+    chose it or has no readable key."""
+    if application.webhook_signing == SIGN_WITH_CLIENT_SECRET:
+        secrets = client_secrets(box, session, application.id)
+        if secrets:
+            return secrets
+    return [webhook_secret(box, application)]
 
 
 def list_api_keys(session: Session, application_id: str) -> list[ApiKey]:
@@ -55,11 +162,12 @@ def list_api_keys(session: Session, application_id: str) -> list[ApiKey]:
     )
 
 
-def rotate_api_key(session: Session, application_id: str) -> tuple[ApiKey, str]:
+def rotate_api_key(session: Session, box: SecretBox, application_id: str) -> tuple[ApiKey, str]:
     """A new key for the application; older keys stay valid until revoked, so clients can
-    switch over without an outage. Returns the row and the key (shown once)."""
+    switch over without an outage (webhooks carry one signature per valid key meanwhile).
+    Returns the row and the key (shown once)."""
     api_key = new_api_secret("sk")
-    row = ApiKey(application_id=application_id, key_hash=hash_secret(api_key))
+    row = _key_row(box, application_id, api_key)
     session.add(row)
     session.flush()
     return row, api_key
@@ -78,13 +186,23 @@ def revoke_api_key(session: Session, application_id: str, key_id: int) -> ApiKey
 
 
 def find_application(session: Session, ref: str) -> Application:
-    """By id (``app_…``) or by name."""
+    """By id (``app_…``), name or client_id."""
     application = session.get(Application, ref)
     if application is None:
         application = session.exec(select(Application).where(Application.name == ref)).first()
     if application is None:
+        application = application_for_client_id(session, ref)
+    if application is None:
         raise NotFoundError(f"no application {ref!r}")
     return application
+
+
+def list_applications(session: Session) -> list[Application]:
+    return list(session.exec(select(Application).order_by(Application.created_at)))  # type: ignore[arg-type]
+
+
+def application_for_client_id(session: Session, client_id: str) -> Application | None:
+    return session.exec(select(Application).where(Application.client_id == client_id)).first()
 
 
 def application_for_api_key(session: Session, api_key: str) -> Application | None:
@@ -185,11 +303,20 @@ def revoke_access_tokens(session: Session, account_id: str) -> int:
     return len(rows)
 
 
-def account_for_access_token(session: Session, token: str) -> Account | None:
+def valid_access_token(session: Session, token: str) -> AccessToken | None:
+    """The token's row if it is neither revoked nor expired (operator-issued tokens
+    have no expiry)."""
     row = session.exec(
         select(AccessToken).where(
             AccessToken.token_hash == hash_secret(token),
             AccessToken.revoked_at.is_(None),  # type: ignore[union-attr]
         )
     ).first()
+    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
+        return None
+    return row
+
+
+def account_for_access_token(session: Session, token: str) -> Account | None:
+    row = valid_access_token(session, token)
     return session.get(Account, row.account_id) if row else None

@@ -157,9 +157,9 @@ def test_api_key_rotation_keeps_the_old_key_working_until_it_is_revoked(
 ) -> None:
     url, engine = database
     environment = {"SYNCD_DATABASE_URL": url, "SYNCD_SECRET_KEYS": generate_key()}
-    status, output, _ = run_cli(environment, "apps", "create", "acme")
+    status, output, _ = run_cli(environment, "apps", "create", "acme", "--json")
     assert status == 0
-    old_key = next(line.split()[-1] for line in output.splitlines() if "api key" in line)
+    old_key = json.loads(output)["client_secret"]
 
     status, output, _ = run_cli(environment, "apps", "rotate-key", "acme")
     assert status == 0

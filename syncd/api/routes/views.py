@@ -20,18 +20,37 @@ def wire_sync_status(status: SyncStatus) -> WireSyncStatus:
     return cast(WireSyncStatus, status)
 
 
-def profile_view(profile: Profile, now: dt.datetime, staleness_bound: float) -> ProfileOut:
-    """A profile with its effective (staleness-aware) ``sync_status``."""
+def relink_url(base_url: str, profile: Profile) -> str:
+    """The hosted page that reauthorizes ``profile`` (the person signs in first)."""
+    return f"{base_url}/oauth/profiles/{profile.id}/relink"
+
+
+def linking_profile_view(profile: Profile) -> dict[str, str]:
+    """``linking_profile`` of a token answer: the profile the authorization connected."""
+    return {
+        "provider_name": profile.provider,
+        "profile_id": profile.id,
+        "profile_name": profile.name,
+    }
+
+
+def profile_view(
+    profile: Profile, now: dt.datetime, staleness_bound: float, base_url: str | None = None
+) -> ProfileOut:
+    """A profile with its effective (staleness-aware) ``sync_status``; a disconnected one
+    carries ``profile_relink_url`` when ``base_url`` (this server's public URL) is given."""
     status = effective_status(profile, now, staleness_bound)
+    connected = profile.sync_status != SyncStatus.DISCONNECTED
     return ProfileOut(
         provider_name=profile.provider,
         provider_service=profile.provider,
         profile_id=profile.id,
         profile_name=profile.name,
-        profile_connected=profile.sync_status != SyncStatus.DISCONNECTED,
+        profile_connected=connected,
         profile_initial_sync_required=not profile.initial_sync_done,
         sync_status=wire_sync_status(status.sync_status),
         sync_status_reason=status.reason,
+        profile_relink_url=None if connected or base_url is None else relink_url(base_url, profile),
     )
 
 

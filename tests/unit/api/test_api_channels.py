@@ -16,7 +16,7 @@ from syncd.notify.delivery import deliver_due
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.models import Application, OutboxMessage
-from syncd.store.tenants import webhook_secret
+from syncd.store.tenants import client_secrets
 from tests.support.api import ApiAccount, ApiApplication, ApiWorld
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -177,8 +177,8 @@ def test_pycronofy_manages_channels_and_verifies_the_signed_verification(
         with session_scope(engine) as session:
             application = session.get(Application, ada.application_id)
             assert application is not None
-            secret = webhook_secret(box, application)
-        verifier = pycronofy.Client(client_secret=secret)
+            (secret,) = client_secrets(box, session, application.id)
+        verifier = pycronofy.Client(client_secret=secret)  # signed as Cronofy signs
         assert verifier.hmac_valid(received.headers["cronofy-hmac-sha256"], received.body.decode())
         assert json.loads(received.body) == {
             "notification": {"type": "verification"},

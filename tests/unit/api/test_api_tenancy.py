@@ -119,20 +119,24 @@ def test_account_token_cannot_query_a_colleagues_availability(
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("path", ["/v1/calendars", "/v1/profiles", "/v1/userinfo"])
+@pytest.mark.parametrize("path", ["/v1/calendars", "/v1/profiles", "/v1/userinfo", "/v1/account"])
 def test_account_reads_show_only_the_callers_own_data(
     api_client: TestClient, tenants: Tenants, path: str
 ) -> None:
     response = api_client.get(path, headers=tenants.a_user.auth())
     assert response.status_code == 200
-    assert tenants.a_user.calendar_ids[0] in response.text or path == "/v1/profiles"
-    assert tenants.a_user.profile_ids[0] in response.text
+    assert tenants.a_user.calendar_ids[0] in response.text or path in (
+        "/v1/profiles",
+        "/v1/account",
+    )
+    assert tenants.a_user.profile_ids[0] in response.text or path == "/v1/account"
+    assert tenants.a_user.id in response.text or path == "/v1/profiles"
     assert_no_b_data(tenants, response)
     assert tenants.b_user.id not in response.text
     assert tenants.a_colleague.calendar_ids[0] not in response.text
 
 
-@pytest.mark.parametrize("path", ["/v1/calendars", "/v1/profiles", "/v1/userinfo"])
+@pytest.mark.parametrize("path", ["/v1/calendars", "/v1/profiles", "/v1/userinfo", "/v1/account"])
 def test_api_key_reads_no_account_data(api_client: TestClient, tenants: Tenants, path: str) -> None:
     response = api_client.get(path, headers=tenants.b.auth())
     assert response.status_code == 403
@@ -367,6 +371,29 @@ def test_another_applications_conferencing_profile_cannot_be_used(
     assert b_profile not in answers[0].text
 
 
+def test_another_applications_profile_cannot_be_revoked(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    foreign = api_client.post(
+        f"/v1/profiles/{tenants.b_user.profile_ids[0]}/revoke", headers=tenants.a_user.auth()
+    )
+    missing = api_client.post("/v1/profiles/pro_missing/revoke", headers=tenants.a_user.auth())
+    assert (foreign.status_code, missing.status_code) == (404, 404)
+    named = tenants.b_user.profile_ids[0]
+    assert foreign.text.replace(named, "pro_missing") == missing.text  # only the id it named
+    profiles = api_client.get("/v1/profiles", headers=tenants.b_user.auth()).json()["profiles"]
+    assert profiles[0]["profile_connected"] is True
+
+
+def test_a_colleagues_profile_cannot_be_revoked(api_client: TestClient, tenants: Tenants) -> None:
+    response = api_client.post(
+        f"/v1/profiles/{tenants.a_colleague.profile_ids[0]}/revoke", headers=tenants.a_user.auth()
+    )
+    assert response.status_code == 404
+    profiles = api_client.get("/v1/profiles", headers=tenants.a_colleague.auth()).json()
+    assert profiles["profiles"][0]["profile_connected"] is True
+
+
 def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
     """A new /v1 endpoint must come with its cross-tenant tests in this module."""
     covered = {
@@ -374,6 +401,8 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/calendars",
         "/v1/profiles",
         "/v1/userinfo",
+        "/v1/account",
+        "/v1/profiles/{profile_id}/revoke",
         "/v1/free_busy",
         "/v1/free_busy/pages/{page_token}",
         "/v1/events",

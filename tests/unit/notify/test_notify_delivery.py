@@ -74,7 +74,7 @@ def webhook_settings(settings: Settings) -> Settings:
 def tenant(engine: Engine, box: SecretBox) -> Tenant:
     with session_scope(engine) as session:
         created = create_application(session, box, "acme")
-        return Tenant(created.application.id, created.webhook_secret)
+        return Tenant(created.application.id, created.client_secret)
 
 
 def queue(engine: Engine, tenant: Tenant, url: str, count: int, first: int = 0) -> list[str]:
