@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     managed_writes_per_calendar: int = Field(default=4, ge=1, le=256)
     managed_writes_per_provider: int = Field(default=16, ge=1, le=256)
 
+    #: Hosts (names, IPs or CIDR networks) whose CalDAV servers people may connect in the
+    #: hosted pages over plain http or at private/loopback addresses; any other server
+    #: they name must be https to a public address (the CLI's operator is not limited).
+    caldav_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Seconds an access token from /oauth/token lasts (``expires_in``; Cronofy: 3 hours).
     #: Refresh tokens do not expire; they rotate on use. Operator-issued tokens
     #: (``syncd accounts token``) never expire.
@@ -143,7 +147,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return upper
 
-    @field_validator("secret_keys", "webhook_allowed_hosts", mode="before")
+    @field_validator("secret_keys", "webhook_allowed_hosts", "caldav_allowed_hosts", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

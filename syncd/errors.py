@@ -28,6 +28,7 @@ __all__ = [
     "FieldErrors",
     "ForbiddenError",
     "NotFoundError",
+    "OAuthError",
     "OperatorError",
     "PayloadTooLarge",
     "SecretBoxError",

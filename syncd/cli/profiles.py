@@ -6,32 +6,19 @@ from __future__ import annotations
 import os
 import sys
 from typing import Annotated, Any, cast
-from urllib.parse import urlsplit
 
 import typer
 from sqlmodel import Session
 
-from providers.base import (
-    AuthRevoked,
-    CalendarProvider,
-    InvalidRemoteData,
-    NotFound,
-    OAuthCalendarProvider,
-    PermissionDenied,
-    ProviderError,
-    RateLimited,
-    TransientError,
-    Unsupported,
-)
+from providers.base import OAuthCalendarProvider
 from syncd.cli.output import JsonOption, err, listing, out, print_json
 from syncd.cli.runtime import runtime
 from syncd.errors import ConfigError, SecretBoxError, UserError
 from syncd.oauth_flow import authorize_interactively
-from syncd.registry import build_provider, oauth_client, provider_class
+from syncd.registry import oauth_client, provider_class
 from syncd.registry import provider_endpoints as endpoints_for
 from syncd.store.models import Profile, utcnow
 from syncd.store.profiles import (
-    create_profile,
     find_profile,
     list_profiles,
     profile_credentials,
@@ -39,6 +26,8 @@ from syncd.store.profiles import (
     remove_profile,
 )
 from syncd.store.tenants import find_account
+from syncd.sync import connect
+from syncd.sync.connect import server_host
 from syncd.sync.push import stop_profile_channels
 from syncd.sync.run import SyncContext
 from syncd.sync.status import effective_status
@@ -57,46 +46,17 @@ profiles_connect_app = typer.Typer(
 profiles_app.add_typer(profiles_connect_app, name="connect")
 
 
-def _adapter(provider: str, credentials: dict[str, Any]) -> CalendarProvider:
-    try:
-        return build_provider(runtime.settings, provider, credentials)
-    except ValueError as error:  # how an adapter (it cannot import syncd) refuses credentials
-        raise UserError(str(error), code="invalid_credentials") from None
-
-
 def discover_calendars(provider: str, credentials: dict[str, Any], where: str) -> list[str]:
-    """The calendars the credentials reach, through the adapter's own discovery; one clear
-    error per way it can fail (unreachable, refused, not that kind of server)."""
-    adapter = _adapter(provider, credentials)
-    adapter.retry_attempts = 1  # the operator is waiting: no backoff, say what happened
-    try:
-        return [calendar.name for calendar in adapter.list_calendars()]
-    except AuthRevoked:
-        raise UserError(
-            f"{where} refused the username or password", code="invalid_credentials"
-        ) from None
-    except (TransientError, RateLimited) as error:
-        raise UserError(f"cannot reach {where}: {error}", code="unreachable") from None
-    except (NotFound, Unsupported, InvalidRemoteData, PermissionDenied) as error:
-        raise UserError(
-            f"{where} is not a usable {provider} server: {error}", code="wrong_server"
-        ) from None
-    except ProviderError as error:
-        raise UserError(f"{where}: {error}", code="wrong_server") from None
-
-
-def server_host(url: str) -> str:
-    return urlsplit(url).hostname or url
+    """The calendars the credentials reach (:func:`syncd.sync.connect.discover_calendars`,
+    which the hosted pages call too)."""
+    return connect.discover_calendars(runtime.settings, provider, credentials, where)
 
 
 def _add_profile(account_id: str, provider: str, credentials: dict[str, Any]) -> Profile:
-    adapter = _adapter(provider, credentials)
-    name = adapter.profile_name()
     with runtime.session() as session:
         account = find_account(session, account_id)
-        refreshed = adapter.refreshed_credentials()
-        return create_profile(
-            session, runtime.box, account, provider, name, refreshed or credentials
+        return connect.add_profile(
+            session, runtime.settings, runtime.box, account, provider, credentials
         )
 
 

@@ -188,6 +188,12 @@ def _addresses_of(host: str, port: int, resolve: Resolver) -> list[IPAddress]:
     return addresses
 
 
+def host_is_public(host: str, port: int, resolve: Resolver | None = None) -> bool:
+    """Whether every address ``host`` is or resolves to is public (ValueError when it
+    does not resolve): the rule for servers end users name, webhooks or CalDAV."""
+    return all(is_public_address(a) for a in _addresses_of(host, port, resolve or resolve_host))
+
+
 def url_origin(url: str) -> str:
     """``scheme://host:port`` of a URL, for logs: never the path or query, which may
     carry the receiver's secrets."""

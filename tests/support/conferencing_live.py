@@ -119,7 +119,8 @@ class LiveWorld:
     goto: GoToEmulator
     receiver: WebhookReceiver
     token: str
-    webhook_secret: str
+    #: The application's client_secret, which signs its webhooks (as Cronofy's does).
+    client_secret: str
     account_id: str
     google_calendar: str
     microsoft_calendar: str
@@ -134,7 +135,7 @@ class LiveWorld:
 
     def verifier(self) -> pycronofy.Client:
         """pycronofy as the receiving application uses it to check signatures."""
-        return pycronofy.Client(client_secret=self.webhook_secret)
+        return pycronofy.Client(client_secret=self.client_secret)
 
     def connect(self, provider: str, credentials: dict[str, Any]) -> str:
         with session_scope(self.engine) as session:
@@ -242,7 +243,7 @@ def live_world(
                     session, box, account, "microsoft", MICROSOFT_USER, graph.issue_grant()
                 ).id,
             ]
-            account_id, secret = account.id, created.webhook_secret
+            account_id, secret = account.id, created.client_secret
         context = SyncContext(engine, settings, box, worker_id="setup")
         for profile_id in profiles:
             assert sync_profile(context, profile_id).outcome == "ok"
@@ -260,7 +261,7 @@ def live_world(
             goto=goto,
             receiver=receiver,
             token=token,
-            webhook_secret=secret,
+            client_secret=secret,
             account_id=account_id,
             google_calendar=by_remote[GOOGLE_CALENDAR],
             microsoft_calendar=by_remote[MICROSOFT_CALENDAR],
