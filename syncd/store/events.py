@@ -33,7 +33,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
-from providers.base import Conferencing, RemoteEvent
+from providers.base import Attendee, Conferencing, Organizer, RemoteEvent
 from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
 
@@ -104,6 +104,7 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "series_key": item.recurring_event_id or item.provider_event_id,
         "ical_uid": item.ical_uid,
         "recurring": bool(item.recurrence) or item.recurring_event_id is not None,
+        "provider_series_id": _provider_series_id(item),
         "is_override": item.recurring_event_id is not None,
         "original_start": _time_text(item.original_start) or None,
         "start_utc": _utc_bound(item.start, default_tz),
@@ -124,9 +125,77 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "etag": item.etag,
         "expansion_failed_etag": None,  # changed: expand it again
         "instance_participation": dict(item.instance_participation) or None,
+        "attendees": attendees_json(item.attendees),
+        "organizer": organizer_json(item.organizer),
+        "can_reply": bool(item.can_reply),
         "provider_updated_at": _informative_utc(item.updated),
         "updated_at": utcnow(),
     }
+
+
+def _provider_series_id(item: RemoteEvent) -> str | None:
+    """The series an item belongs to: an override's master, a master itself, or the
+    master of an occurrence the provider expanded; None for a single event."""
+    if item.recurring_event_id is not None:
+        return item.recurring_event_id
+    if item.recurrence:
+        return item.provider_event_id
+    return item.series_master_id
+
+
+def _series_master_of(row: Event | Row[Any]) -> str | None:
+    """``RemoteEvent.series_master_id`` back from a row: a provider-expanded occurrence's."""
+    series_id = getattr(row, "provider_series_id", None)
+    if series_id is None or row.is_override or row.recurrence:
+        return None
+    return str(series_id)
+
+
+def attendees_json(attendees: Sequence[Attendee]) -> list[dict[str, object]] | None:
+    """The ``event.attendees`` column for a RemoteEvent's attendees (None: nobody)."""
+    return [
+        {
+            "email": str(attendee.email),
+            "display_name": str(attendee.display_name or ""),
+            "status": str(attendee.status),
+            "self": bool(attendee.is_self),
+        }
+        for attendee in attendees
+    ] or None
+
+
+def organizer_json(organizer: Organizer | None) -> dict[str, object] | None:
+    """The ``event.organizer`` column for a RemoteEvent's organizer."""
+    if organizer is None:
+        return None
+    return {
+        "email": str(organizer.email),
+        "display_name": str(organizer.display_name or ""),
+        "self": bool(organizer.is_self),
+    }
+
+
+def _attendees_from_json(value: Any) -> list[Attendee]:
+    return [
+        Attendee(
+            email=str(entry.get("email", "")),
+            display_name=str(entry.get("display_name", "")),
+            status=entry.get("status", "needs_action"),
+            is_self=bool(entry.get("self")),
+        )
+        for entry in value or []
+        if isinstance(entry, dict)
+    ]
+
+
+def _organizer_from_json(value: Any) -> Organizer | None:
+    if not isinstance(value, dict):
+        return None
+    return Organizer(
+        email=str(value.get("email", "")),
+        display_name=str(value.get("display_name", "")),
+        is_self=bool(value.get("self")),
+    )
 
 
 def _conferencing_json(conferencing: Conferencing | None) -> dict[str, object] | None:
@@ -163,6 +232,10 @@ def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
         ical=row.ical,
         etag=row.etag,
         instance_participation=dict(getattr(row, "instance_participation", None) or {}),
+        attendees=_attendees_from_json(getattr(row, "attendees", None)),
+        organizer=_organizer_from_json(getattr(row, "organizer", None)),
+        can_reply=bool(getattr(row, "can_reply", False)),
+        series_master_id=_series_master_of(row),
     )
 
 
