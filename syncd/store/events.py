@@ -33,9 +33,15 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
-from providers.base import Attendee, Conferencing, Organizer, RemoteEvent
+from providers.base import Conferencing, RemoteEvent
 from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
+from syncd.store.people import (
+    attendees_from_json,
+    attendees_json,
+    organizer_from_json,
+    organizer_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,53 +157,6 @@ def _series_master_of(row: Event | Row[Any]) -> str | None:
     return str(series_id)
 
 
-def attendees_json(attendees: Sequence[Attendee]) -> list[dict[str, object]] | None:
-    """The ``event.attendees`` column for a RemoteEvent's attendees (None: nobody)."""
-    return [
-        {
-            "email": str(attendee.email),
-            "display_name": str(attendee.display_name or ""),
-            "status": str(attendee.status),
-            "self": bool(attendee.is_self),
-        }
-        for attendee in attendees
-    ] or None
-
-
-def organizer_json(organizer: Organizer | None) -> dict[str, object] | None:
-    """The ``event.organizer`` column for a RemoteEvent's organizer."""
-    if organizer is None:
-        return None
-    return {
-        "email": str(organizer.email),
-        "display_name": str(organizer.display_name or ""),
-        "self": bool(organizer.is_self),
-    }
-
-
-def _attendees_from_json(value: Any) -> list[Attendee]:
-    return [
-        Attendee(
-            email=str(entry.get("email", "")),
-            display_name=str(entry.get("display_name", "")),
-            status=entry.get("status", "needs_action"),
-            is_self=bool(entry.get("self")),
-        )
-        for entry in value or []
-        if isinstance(entry, dict)
-    ]
-
-
-def _organizer_from_json(value: Any) -> Organizer | None:
-    if not isinstance(value, dict):
-        return None
-    return Organizer(
-        email=str(value.get("email", "")),
-        display_name=str(value.get("display_name", "")),
-        is_self=bool(value.get("self")),
-    )
-
-
 def _conferencing_json(conferencing: Conferencing | None) -> dict[str, object] | None:
     if conferencing is None:
         return None
@@ -232,8 +191,8 @@ def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
         ical=row.ical,
         etag=row.etag,
         instance_participation=dict(getattr(row, "instance_participation", None) or {}),
-        attendees=_attendees_from_json(getattr(row, "attendees", None)),
-        organizer=_organizer_from_json(getattr(row, "organizer", None)),
+        attendees=attendees_from_json(getattr(row, "attendees", None)),
+        organizer=organizer_from_json(getattr(row, "organizer", None)),
         can_reply=bool(getattr(row, "can_reply", False)),
         series_master_id=_series_master_of(row),
     )
