@@ -14,6 +14,7 @@ from syncd.api.limits import RequestLimits
 from syncd.api.routes import (
     account,
     availability,
+    availability_rules,
     calendars,
     free_busy,
     health,
@@ -76,6 +77,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(conferencing_route.router)
     for module in (
         availability,
+        availability_rules,
         free_busy,
         calendars,
         channels_route,

@@ -16,13 +16,14 @@ from syncd.store.tenants import application_for_api_key, find_application, signi
 
 pytestmark = pytest.mark.store
 
-BEFORE = "797ef6526752"
+BEFORE = ("3a1c5e7b9d20", "c3a7e1f0b2d4")
 
 
 @pytest.fixture
 def old_engine(database_url: str) -> Engine:
     engine = make_engine(database_url)
-    command.upgrade(_alembic_config(engine), BEFORE)
+    for revision in BEFORE:
+        command.upgrade(_alembic_config(engine), revision)
     return engine
 
 
