@@ -21,7 +21,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from tests.emulators import faults
 from tests.emulators.push import acceptable_callback
@@ -138,6 +138,10 @@ class GoogleCalendarEmulator(RestEmulator):
         self.client_id = client_id
         self.client_secret = client_secret
         self.rotate_refresh_tokens = False
+        #: Who the consent screen (``/o/oauth2/v2/auth``) signs in, and whether they agree
+        #: (False: Google's redirect with ``error=access_denied``).
+        self.signed_in_user = DEFAULT_USER
+        self.consent_granted = True
         #: Status Meet conference creation reports: "success", "pending" or "failure".
         self.conference_create_status = "success"
         #: Whether incremental (syncToken) listings report a cancelled instance of a series
@@ -151,7 +155,10 @@ class GoogleCalendarEmulator(RestEmulator):
         self._codes: dict[str, str] = {}  # authorization code -> user
         self._counter = 0
         self._channels: dict[str, _Channel] = {}
-        self.open_routes = Router(route("POST", "token", self._route_token, locked=False))
+        self.open_routes = Router(
+            route("POST", "token", self._route_token, locked=False),
+            route("GET", "o/oauth2/v2/auth", self._route_authorize, locked=False),
+        )
         self.api_routes = Router(
             route("POST", f"{_V3}/channels/stop", self._route_stop_channel),
             route("POST", f"{_V3}/calendars/{{calendar}}/events/watch", self._route_watch),
@@ -544,6 +551,24 @@ class GoogleCalendarEmulator(RestEmulator):
     def _route_token(self, request: Request) -> Answer:
         status, body = self._token_endpoint(parse_qs(request.body.decode()))
         return status, body, {}
+
+    def _route_authorize(self, request: Request) -> Answer:
+        """Google's consent screen, already answered: back to ``redirect_uri`` with a
+        code (or ``error=access_denied``) and the ``state`` given, as Google redirects."""
+
+        def one(name: str) -> str:
+            return request.query.get(name, [""])[0]
+
+        if one("client_id") != self.client_id or one("response_type") != "code":
+            return 400, {"error": "invalid_request", "error_description": "Bad Request"}, {}
+        if not one("redirect_uri"):
+            return 400, {"error": "invalid_request", "error_description": "redirect_uri"}, {}
+        if self.consent_granted:
+            answer = {"code": self.authorization_code(self.signed_in_user), "state": one("state")}
+        else:
+            answer = {"error": "access_denied", "state": one("state")}
+        separator = "&" if "?" in one("redirect_uri") else "?"
+        return 302, None, {"Location": one("redirect_uri") + separator + urlencode(answer)}
 
     def _route_stop_channel(self, request: Request) -> Answer:
         status, body = self._stop_channel(request.user, request.payload)
