@@ -226,6 +226,15 @@ class Event(SQLModel, table=True):
     expansion_failed_etag: str | None = None
     #: The user's reply to single instances of a CalDAV series (RemoteEvent's field).
     instance_participation: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    #: The people as the provider lists them: ``[{email, display_name, status, self}]``
+    #: and ``{email, display_name, self}`` (``self``: the account's own entry).
+    attendees: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    organizer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    #: The provider lets the account change its reply (it is invited, not organising).
+    can_reply: bool = False
+    #: The provider's id of the series this item belongs to (a master's own id, its
+    #: overrides' master, a provider-expanded occurrence's master); None: not recurring.
+    provider_series_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     provider_updated_at: dt.datetime | None = _utc()
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
