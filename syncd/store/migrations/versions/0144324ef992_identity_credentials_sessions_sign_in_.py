@@ -1,7 +1,7 @@
 """identity: credentials, sessions, sign-in attempts, invites, account preferences
 
 Revision ID: 0144324ef992
-Revises: 797ef6526752
+Revises: c3a7e1f0b2d4
 Create Date: 2026-12-02 07:32:04.638509
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import syncd.store.models  # noqa: F401  (the column types)
 
 revision = "0144324ef992"
-down_revision = "797ef6526752"
+down_revision = "c3a7e1f0b2d4"
 branch_labels = None
 depends_on = None
 
