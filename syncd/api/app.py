@@ -29,6 +29,7 @@ from syncd.api.routes import push as push_route
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine
+from syncd.web import install as install_pages
 
 API_DESCRIPTION = """\
 A Cronofy-compatible calendar API served by syncd.
@@ -88,4 +89,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     metrics_route.install(app)
     app.include_router(push_route.router)  # provider callbacks, outside /v1
+    install_pages(app, settings)  # the hosted pages, under settings.web.prefix
     return app

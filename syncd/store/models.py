@@ -107,6 +107,10 @@ class Account(SQLModel, table=True):
     name: str = ""
     timezone: str = "Etc/UTC"
     default_conferencing_profile_id: str | None = None
+    #: Preferences the hosted pages show and applications may read: the first day of
+    #: the week (monday | sunday | saturday) and the clock (24h | 12h).
+    week_start: str = "monday"
+    time_format: str = "24h"
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -492,3 +496,96 @@ class BookingHold(SQLModel, table=True):
     account_id: str = Field(foreign_key="account.id")
     start_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     end_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# --------------------------------------------------------------------------- identity
+# How people sign in to the hosted pages (syncd/identity): docs/web.md.
+
+
+class AccountCredential(SQLModel, table=True):
+    """An account's password (argon2id) and TOTP secret (encrypted); one row per account."""
+
+    account_id: str = Field(primary_key=True, foreign_key="account.id")
+    password_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    password_changed_at: dt.datetime | None = _utc()
+    totp_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: Set once the first code confirmed the secret; before that TOTP is not required.
+    totp_enabled_at: dt.datetime | None = _utc()
+    #: The last TOTP time step accepted, so a code is never accepted twice.
+    totp_last_step: int | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A single-use TOTP recovery code; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    code_hash: str = Field(index=True, unique=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    used_at: dt.datetime | None = _utc()
+
+
+class AccountInvite(SQLModel, table=True):
+    """A one-time link to set an account's password; only the token's hash is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = _utc()
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session of the hosted pages, for an account or the operator.
+
+    Only the SHA-256 of the cookie's token is stored. ``stage`` is ``second_factor``
+    between a correct password and the TOTP code, ``signed_in`` after.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    kind: str = "account"  # account | operator
+    application_id: str | None = Field(default=None, foreign_key="application.id")
+    account_id: str | None = Field(default=None, foreign_key="account.id", index=True)
+    stage: str = "signed_in"  # second_factor | signed_in
+    created_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: dt.datetime | None = _utc()
+    client_address: str = ""
+    user_agent: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One sign-in attempt, kept for rate limiting and the "recent sign-ins" list."""
+
+    __table_args__ = (
+        Index("ix_signinattempt_login", "application_id", "login", "at"),
+        Index("ix_signinattempt_address", "client_address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "account"  # account | operator
+    application_id: str | None = None
+    #: The email typed (lower case), or ``operator``.
+    login: str
+    account_id: str | None = Field(default=None, index=True)
+    client_address: str = ""
+    user_agent: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    succeeded: bool = False
+    #: password | totp | recovery_code
+    method: str = "password"
+    at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OperatorCredential(SQLModel, table=True):
+    """The operator's password for the operator view (``syncd operator set-password``)."""
+
+    id: str = Field(default="operator", primary_key=True)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    changed_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

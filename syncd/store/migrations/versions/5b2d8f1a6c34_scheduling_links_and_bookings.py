@@ -1,7 +1,7 @@
 """scheduling links and bookings
 
 Revision ID: 5b2d8f1a6c34
-Revises: c3a7e1f0b2d4
+Revises: 0144324ef992
 Create Date: 2026-12-02 08:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import syncd.store.models
 
 revision = "5b2d8f1a6c34"
-down_revision = "c3a7e1f0b2d4"
+down_revision = "0144324ef992"
 branch_labels = None
 depends_on = None
 
