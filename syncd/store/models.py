@@ -7,71 +7,22 @@ Postgres index and compare them the same way.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
-from sqlmodel import AutoString, Field, SQLModel
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from syncd.statuses import ManagedEventState, SyncStatus
+from syncd.store.columns import StatusString as StatusString
+from syncd.store.columns import UTCDateTime as UTCDateTime
+from syncd.store.columns import status_field as _status
+from syncd.store.columns import utc_field as _utc
+from syncd.store.columns import utcnow as utcnow
 
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Timezone-aware UTC in Python, naive UTC in the database."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC)
-
-
-class StatusString(TypeDecorator[str]):
-    """A ``StrEnum`` column stored as its plain string (the same VARCHAR as a ``str`` field).
-
-    Values read back are members of the enum; a value the enum does not know (written by
-    a newer version, or by hand) comes back as the plain string rather than failing the
-    read, so the rules that interpret statuses decide what it means.
-    """
-
-    impl = AutoString
-    cache_ok = True
-
-    def __init__(self, enum: type[StrEnum]) -> None:
-        super().__init__()
-        self.enum = enum
-
-    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return None if value is None else str(value)
-
-    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        try:
-            return self.enum(value)
-        except ValueError:
-            return value
-
-
-def _status(enum: type[StrEnum], default: StrEnum) -> Any:
-    return Field(default=default, sa_column=Column(StatusString(enum), nullable=False))
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _utc(nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+# The OAuth tables live beside this module; code imports them from here too.
+from syncd.store.oauth_models import AuthorizationCode as AuthorizationCode
+from syncd.store.oauth_models import OAuthGrant as OAuthGrant
+from syncd.store.oauth_models import RefreshToken as RefreshToken
 
 
 class Application(SQLModel, table=True):
@@ -146,56 +97,6 @@ class AccessToken(SQLModel, table=True):
     )
     expires_at: dt.datetime | None = _utc()
     revoked_at: dt.datetime | None = _utc()
-
-
-class OAuthGrant(SQLModel, table=True):
-    """One authorization an account gave an application (RFC 6749): what its codes,
-    access and refresh tokens hang off, so revoking it revokes them all."""
-
-    id: str = Field(primary_key=True)  # grt_…
-    application_id: str = Field(foreign_key="application.id", index=True)
-    account_id: str = Field(foreign_key="account.id", index=True)
-    scope: str = ""
-    #: The profile connected (or relinked) in the flow that made the grant.
-    linking_profile_id: str | None = None
-    created_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
-    revoked_at: dt.datetime | None = _utc()
-
-
-class RefreshToken(SQLModel, table=True):
-    """A grant's refresh token, stored hashed; rotated on every use (``used_at``)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    grant_id: str = Field(foreign_key="oauthgrant.id", index=True)
-    token_hash: str = Field(index=True, unique=True)
-    created_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
-    used_at: dt.datetime | None = _utc()
-    revoked_at: dt.datetime | None = _utc()
-
-
-class AuthorizationCode(SQLModel, table=True):
-    """A one-time authorization code (stored hashed) waiting for /oauth/token."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    code_hash: str = Field(index=True, unique=True)
-    application_id: str = Field(foreign_key="application.id", index=True)
-    account_id: str = Field(foreign_key="account.id")
-    redirect_uri: str = Field(sa_column=Column(Text, nullable=False))
-    scope: str = ""
-    profile_id: str | None = None
-    #: RFC 7636: the S256 challenge the token request's code_verifier must match.
-    code_challenge: str | None = None
-    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    used_at: dt.datetime | None = _utc()
-    #: The grant the exchange created: a second use of the code revokes it.
-    grant_id: str | None = None
-    created_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
 
 
 class Profile(SQLModel, table=True):

@@ -16,14 +16,13 @@ from syncd.store.tenants import application_for_api_key, find_application, signi
 
 pytestmark = pytest.mark.store
 
-BEFORE = ("3a1c5e7b9d20", "c3a7e1f0b2d4")
+BEFORE = "5b2d8f1a6c34"
 
 
 @pytest.fixture
 def old_engine(database_url: str) -> Engine:
     engine = make_engine(database_url)
-    for revision in BEFORE:
-        command.upgrade(_alembic_config(engine), revision)
+    command.upgrade(_alembic_config(engine), BEFORE)
     return engine
 
 
