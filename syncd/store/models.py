@@ -244,6 +244,31 @@ class Event(SQLModel, table=True):
     )
 
 
+class EventTombstone(SQLModel, table=True):
+    """An event that left the store (deleted at the provider, by a full resync, or through
+    the API), kept for ``deleted_event_retention_days`` so ``GET /v1/events`` with
+    ``include_deleted`` can tell callers it is gone (``syncd.store.tombstones``)."""
+
+    __table_args__ = (Index("ix_tombstone_read", "calendar_id", "deleted_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    calendar_id: str = Field(foreign_key="calendar.id")
+    #: ``evt_external_<n>`` of the stored item; None for a managed event never synced.
+    event_uid: str | None = None
+    #: The caller's id when it was a managed event.
+    event_id: str | None = None
+    provider_event_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    provider_series_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    start_text: str = ""
+    end_text: str = ""
+    all_day: bool = False
+    created_at: dt.datetime | None = _utc()
+    deleted_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
 class Occurrence(SQLModel, table=True):
     """One concrete time span of an event (a recurring series has one per instance).
 

@@ -16,6 +16,7 @@ from syncd.store.models import (
     Account,
     Calendar,
     Event,
+    EventTombstone,
     Occurrence,
     Profile,
     PushChannel,
@@ -106,6 +107,7 @@ def remove_profile(session: Session, profile: Profile) -> None:
     session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
     session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))
     session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))
+    session.exec(delete(EventTombstone).where(col(EventTombstone.calendar_id).in_(calendar_ids)))
     session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))
     session.delete(profile)
 

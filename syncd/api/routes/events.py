@@ -37,7 +37,7 @@ from syncd.api.schemas import Pages
 from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
 from syncd.cronofy.events import event_uid as series_event_uid
-from syncd.cronofy.events import event_view, managed_view, parse_occurrence_uid
+from syncd.cronofy.events import event_view, parse_occurrence_uid, tombstone_view
 from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_or_error
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
@@ -436,7 +436,7 @@ def _answer(
         )
         for row in page.live
     ]
-    events.extend(managed_view(row, deleted=True, localized_zone=zone) for row in page.deleted)
+    events.extend(tombstone_view(row, localized_zone=zone) for row in page.deleted)
     total = max(page_count(page.total, page_size), query.page)
     next_page = None
     if page.next is not None:
