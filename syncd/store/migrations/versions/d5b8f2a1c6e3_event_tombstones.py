@@ -4,7 +4,7 @@ Managed events already deleted through the API (until now listed from their
 ``managed_event`` rows) get a tombstone each, so they stay visible.
 
 Revision ID: d5b8f2a1c6e3
-Revises: c3a7e1f0b2d4
+Revises: 5b2d8f1a6c34
 Create Date: 2026-12-02 08:20:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d5b8f2a1c6e3"
-down_revision = "c3a7e1f0b2d4"
+down_revision = "5b2d8f1a6c34"
 branch_labels = None
 depends_on = None
 
