@@ -38,7 +38,13 @@ from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
 from syncd.cronofy.events import event_uid as series_event_uid
 from syncd.cronofy.events import event_view, parse_occurrence_uid, tombstone_view
-from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_or_error
+from syncd.cronofy.times import (
+    default_window,
+    parse_bound,
+    parse_event_time,
+    parse_zone,
+    zone_or_error,
+)
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
 from syncd.store import managed as store
@@ -50,9 +56,6 @@ router = APIRouter(tags=["events"])
 
 #: Events per page; ``app.state.events_page_size`` overrides it (tests use small pages).
 EVENTS_PAGE_SIZE = 100
-#: Default window when ``from``/``to`` are absent, as Cronofy's (days before/after today).
-DEFAULT_PAST_DAYS = 42
-DEFAULT_FUTURE_DAYS = 201
 INTERACTIONS = ("conferencing_assigned", "conferencing_failing")
 
 
@@ -305,12 +308,8 @@ def read_events(
     """The account's events overlapping ``[from, to)``; managed ones with ``include_managed``."""
     zone = parse_zone(tzid)
     problems = FieldErrors()
-    today = current.astimezone(zone).date()
     bounds: dict[str, dt.datetime] = {}
-    defaults = {
-        "from": (today - dt.timedelta(days=DEFAULT_PAST_DAYS)).isoformat(),
-        "to": (today + dt.timedelta(days=DEFAULT_FUTURE_DAYS)).isoformat(),
-    }
+    defaults = default_window(current, zone)
     for field, text in (("from", from_), ("to", to)):
         try:
             bounds[field] = parse_bound(text or defaults[field], zone, field)
