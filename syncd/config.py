@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     #: Hosts (names, IPs or CIDR networks) webhooks may reach over plain http or at
     #: private/loopback addresses; everything else must be https to a public address.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Accept plain http webhook URLs to public addresses too (Cronofy does); off, only
+    #: https. Private and loopback addresses still need ``webhook_allowed_hosts``.
+    webhook_allow_http: bool = False
     #: Seconds one webhook delivery attempt may take.
     webhook_timeout: float = Field(default=10.0, gt=0)
     #: Seconds before the first retry of a failed delivery; doubles per attempt (with jitter).
