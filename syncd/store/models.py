@@ -82,6 +82,10 @@ class Profile(SQLModel, table=True):
     id: str = Field(primary_key=True)  # pro_…
     account_id: str = Field(foreign_key="account.id", index=True)
     provider: str
+    #: The service as Cronofy names it (``ServiceIdentity``: ``apple``, ``office365``…),
+    #: set by the adapter when the profile is created and at every calendar listing.
+    provider_name: str | None = None
+    provider_service: str | None = None
     name: str = ""
     credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     sync_status: SyncStatus = _status(SyncStatus, SyncStatus.PENDING)
