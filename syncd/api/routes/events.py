@@ -137,7 +137,7 @@ def upsert_event(
     calendar_id: str,
     body: EventUpsert,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
     settings: Settings = Depends(app_settings),
 ) -> Response:
     """Create or update the managed event ``event_id``; written by the daemon (202)."""
@@ -154,7 +154,7 @@ def delete_event(
     calendar_id: str,
     body: EventDelete,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Delete a managed event (``event_id``) or a synced one (``event_uid``); 202."""
     calendar = _writable_calendar(session, account, calendar_id)
