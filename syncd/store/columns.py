@@ -1,7 +1,7 @@
-"""Column types and field helpers every table module uses: UTC datetimes and statuses.
+"""Column types and field helpers the tables in ``syncd.store.models`` share.
 
 Times are stored as naive UTC (``UTCDateTime`` converts at the boundary) so SQLite and
-Postgres index and compare them the same way.
+Postgres index and compare them the same way; statuses as their plain strings.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The tables. Every row belongs to exactly one application, directly or through its account.
 
-Times are stored as naive UTC (``UTCDateTime`` converts at the boundary) so SQLite and
+Times are stored as naive UTC (``UTCDateTime``, in ``syncd.store.columns``) so SQLite and
 Postgres index and compare them the same way.
 """
 
@@ -13,11 +13,11 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from syncd.statuses import ManagedEventState, SyncStatus
-from syncd.store.columns import StatusString as StatusString
-from syncd.store.columns import UTCDateTime as UTCDateTime
+from syncd.store.columns import StatusString as StatusString  # re-exported
+from syncd.store.columns import UTCDateTime as UTCDateTime  # re-exported
 from syncd.store.columns import status_field as _status
 from syncd.store.columns import utc_field as _utc
-from syncd.store.columns import utcnow as utcnow
+from syncd.store.columns import utcnow as utcnow  # re-exported
 
 # The OAuth tables live beside this module; code imports them from here too.
 from syncd.store.oauth_models import AuthorizationCode as AuthorizationCode
@@ -107,6 +107,10 @@ class Profile(SQLModel, table=True):
     id: str = Field(primary_key=True)  # pro_…
     account_id: str = Field(foreign_key="account.id", index=True)
     provider: str
+    #: The service as Cronofy names it (``ServiceIdentity``: ``apple``, ``office365``…),
+    #: set by the adapter when the profile is created and at every calendar listing.
+    provider_name: str | None = None
+    provider_service: str | None = None
     name: str = ""
     credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     sync_status: SyncStatus = _status(SyncStatus, SyncStatus.PENDING)
@@ -215,6 +219,31 @@ class Event(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class EventTombstone(SQLModel, table=True):
+    """An event that left the store (deleted at the provider, by a full resync, or through
+    the API), kept for ``deleted_event_retention_days`` so ``GET /v1/events`` with
+    ``include_deleted`` can tell callers it is gone (``syncd.store.tombstones``)."""
+
+    __table_args__ = (Index("ix_tombstone_read", "calendar_id", "deleted_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    calendar_id: str = Field(foreign_key="calendar.id")
+    #: ``evt_external_<n>`` of the stored item; None for a managed event never synced.
+    event_uid: str | None = None
+    #: The caller's id when it was a managed event.
+    event_id: str | None = None
+    provider_event_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    provider_series_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    start_text: str = ""
+    end_text: str = ""
+    all_day: bool = False
+    created_at: dt.datetime | None = _utc()
+    deleted_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
 

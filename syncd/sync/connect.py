@@ -155,7 +155,9 @@ def add_profile(
     adapter = _adapter(settings, provider, credentials)
     name = adapter.profile_name()
     refreshed = adapter.refreshed_credentials()
-    return create_profile(session, box, account, provider, name, refreshed or credentials)
+    return create_profile(
+        session, box, account, provider, name, refreshed or credentials, adapter.service_identity()
+    )
 
 
 def relink_profile(

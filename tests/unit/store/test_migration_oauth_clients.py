@@ -16,7 +16,7 @@ from syncd.store.tenants import application_for_api_key, find_application, signi
 
 pytestmark = pytest.mark.store
 
-BEFORE = "5b2d8f1a6c34"
+BEFORE = "e7c2a9d4f1b8"
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 for webhook signing (issue 12 item 5)
 
 Revision ID: c3a9e5d2b8f1
-Revises: 5b2d8f1a6c34
+Revises: e7c2a9d4f1b8
 Create Date: 2026-12-02 07:40:00
 
 Existing applications get a client_id and no redirect URI; their API keys keep working
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c3a9e5d2b8f1"
-down_revision = "5b2d8f1a6c34"
+down_revision = "e7c2a9d4f1b8"
 branch_labels = None
 depends_on = None
 
