@@ -15,14 +15,17 @@ import msal
 import requests
 
 from providers.base import (
+    RECURRENCE_FREQUENCIES,
     AuthRevoked,
     ChangePage,
     Conferencing,
     CursorExpired,
+    EventWriteSupport,
     InvalidRemoteData,
     NotFound,
     OAuthCalendarProvider,
     OAuthClient,
+    ParticipationStatus,
     PermissionDenied,
     ProviderEndpoints,
     PushCallback,
@@ -43,11 +46,13 @@ from providers.microsoft.auth import (
 )
 from providers.microsoft.errors import BadRequest, http_error
 from providers.microsoft.mapping import (
+    GRAPH_REPLIES,
     TEAMS,
     calendar_from_graph,
     conferencing_of,
     event_from_graph,
     event_to_graph,
+    graph_properties,
     graph_utc,
     is_deletion,
     is_series_master,
@@ -85,6 +90,14 @@ class MicrosoftProvider(OAuthCalendarProvider):
 
     name: ClassVar[str] = "microsoft"
     supports_push: ClassVar[bool] = True
+    #: No event URL (webLink is Outlook's own) or colour (that is the user's categories);
+    #: one reminder; calendars take Outlook's named colours only.
+    write_support: ClassVar[EventWriteSupport] = EventWriteSupport(
+        attendees=True, reminders=1, private=True, geo=True,
+        recurrence=frozenset(RECURRENCE_FREQUENCIES), recurrence_by_day=True,
+        participation_status=True, update_external=True, create_calendar=True,
+        unique_calendar_names=True,
+    )  # fmt: skip
     #: Longest subscription asked for, in minutes: Graph's documented limit for Outlook
     #: events was 4230 (~3 days) and is 10080 now; the smaller one works everywhere.
     max_subscription_minutes: int = 4230
@@ -379,6 +392,46 @@ class MicrosoftProvider(OAuthCalendarProvider):
         if stored is None:
             raise InvalidRemoteData("Microsoft Graph returned no event after a write")
         return event_from_graph(stored)
+
+    def update_event_fields(
+        self, calendar: RemoteCalendar, event: RemoteEvent, fields: frozenset[str]
+    ) -> RemoteEvent:
+        """PATCH only the properties of ``fields``: the rest stays as its owner made it."""
+        body = event_to_graph(event)
+        patch = {key: body[key] for key in graph_properties(fields) if key in body}
+        path = (
+            f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}"
+            f"/events/{quote(event.provider_event_id, safe='')}"
+        )
+        stored = self._send("PATCH", path, body=patch)
+        if stored is None:
+            raise InvalidRemoteData("Microsoft Graph returned no event after a write")
+        return event_from_graph(stored)
+
+    def set_participation_status(
+        self, calendar: RemoteCalendar, provider_event_id: str, status: ParticipationStatus
+    ) -> None:
+        """``accept``, ``decline`` or ``tentativelyAccept``, telling the organizer."""
+        action = GRAPH_REPLIES.get(status)
+        if action is None:
+            raise PermissionDenied(f"Microsoft Graph cannot reply {status!r}")
+        path = (
+            f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}"
+            f"/events/{quote(provider_event_id, safe='')}/{action}"
+        )
+        try:
+            self._send("POST", path, body={"sendResponse": True})
+        except BadRequest as exc:
+            raise PermissionDenied("the account cannot reply to this event") from exc
+
+    def create_calendar(self, name: str, color: str | None = None) -> RemoteCalendar:
+        """``POST /me/calendars``; a name the mailbox has already is AlreadyExists (409)."""
+        if color:
+            raise PermissionDenied("Microsoft calendars take named colours, not #rrggbb")
+        created = self._send("POST", "me/calendars", body={"name": name})
+        if created is None:
+            raise InvalidRemoteData("Microsoft Graph returned no calendar after a create")
+        return calendar_from_graph(created)
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         path = (

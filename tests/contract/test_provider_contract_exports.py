@@ -10,6 +10,7 @@ import providers.base
 import providers.errors
 
 ERRORS = {
+    "AlreadyExists",
     "AuthRevoked",
     "CursorExpired",
     "InvalidRemoteData",
@@ -27,6 +28,8 @@ CONTRACT = ERRORS | {
     "ChangePage",
     "Conferencing",
     "EventStatus",
+    "EventWriteSupport",
+    "Geo",
     "OAuthCalendarProvider",
     "OAuthClient",
     "ParticipationStatus",
@@ -35,6 +38,7 @@ CONTRACT = ERRORS | {
     "PushNotification",
     "PushRequest",
     "PushWatch",
+    "RECURRENCE_FREQUENCIES",
     "RemoteCalendar",
     "RemoteEvent",
     "Transparency",
