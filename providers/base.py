@@ -209,6 +209,11 @@ class RemoteEvent:
     ``instance_participation`` then holds the user's reply to single instances, by the
     instance's RECURRENCE-ID (``YYYYMMDDTHHMMSSZ`` in UTC, ``YYYYMMDDTHHMMSS`` floating,
     ``YYYYMMDD`` for dates): an override's own ATTENDEE line decides that instance.
+
+    ``attendees`` and ``organizer`` are the people as the provider lists them (the
+    account's own entry marked ``is_self``); ``participation_status`` is the account's
+    reply (:func:`own_participation`), and ``can_reply`` whether the provider lets the
+    account change it (it is an attendee, not the organizer).
     """
 
     provider_event_id: str
@@ -241,6 +246,11 @@ class RemoteEvent:
     extra: dict[str, Any] = field(default_factory=dict)
     instance_participation: dict[str, ParticipationStatus] = field(default_factory=dict)
     attendees: list[Attendee] = field(default_factory=list)
+    organizer: Organizer | None = None
+    can_reply: bool = False
+    #: An occurrence the provider expanded itself (Graph's calendarView): its series
+    #: master's id. The master is not synced as an item; the occurrence is ``recurring``.
+    series_master_id: str | None = None
 
 
 @dataclass
