@@ -1,7 +1,7 @@
 """event attendees, organizer, can_reply, provider_series_id (issue 12: people, series)
 
 Revision ID: c3a7e1f0b2d4
-Revises: 797ef6526752
+Revises: 3a1c5e7b9d20
 Create Date: 2026-12-02 07:50:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c3a7e1f0b2d4"
-down_revision = "797ef6526752"
+down_revision = "3a1c5e7b9d20"
 branch_labels = None
 depends_on = None
 
