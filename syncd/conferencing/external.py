@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from syncd.conferencing.event_fields import calendar_write_support
-from syncd.cronofy.events import parse_event_uid
+from syncd.cronofy.events import parse_occurrence_uid
 from syncd.errors import FieldErrors, invalid
 from syncd.store.managed_requests import EXTERNAL_UPDATE_PREFIX, request_external_update
 from syncd.store.models import Account, Calendar, Event
@@ -48,10 +48,16 @@ class ExternalEvent:
 
 def external_event(session: Session, calendar: Calendar, event_uid: str) -> ExternalEvent:
     """The synced event ``event_uid`` of ``calendar``, if this upsert may change it."""
-    row_id = parse_event_uid(event_uid)
-    event = session.get(Event, row_id) if row_id is not None else None
-    if event is None or event.calendar_id != calendar.id:
+    parsed = parse_occurrence_uid(event_uid)
+    event = session.get(Event, parsed[0]) if parsed is not None else None
+    if parsed is None or event is None or event.calendar_id != calendar.id:
         raise invalid("event_uid", "errors.not_found", "no such event in this calendar")
+    if parsed[1] is not None:
+        raise invalid(
+            "event_uid",
+            "errors.not_supported",
+            f"one occurrence cannot be changed; evt_external_{event.id} names the series",
+        )
     if event.managed_event_id:
         raise invalid(
             "event_uid", "errors.invalid", "this event was created through the API: use event_id"

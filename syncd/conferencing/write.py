@@ -76,6 +76,11 @@ def write(ctx: WorkerContext, job: Job) -> None:
             except ProviderError as error:
                 fail(ctx, job, f"the provider refused the event: {error}")
                 return
+        if event.recurrence and not stored.recurrence and not stored.ical:
+            # The read-back may not say the rule (Graph's is a pattern): store the series
+            # with the rule we wrote, so it is read as a series until the provider's own
+            # occurrences arrive (``syncd.store.managed_series``).
+            stored.recurrence = list(event.recurrence)
         if integrated:
             try:
                 conference = provider.create_integrated_conference(job.remote_calendar, stored)

@@ -22,7 +22,7 @@ from syncd.conferencing.worker import ManagedEventWorker
 from syncd.config import OAuthProviderSettings, Settings, load_settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
-from syncd.store.models import Calendar, ManagedEvent, OutboxMessage
+from syncd.store.models import Calendar, ManagedEvent, OutboxMessage, Profile
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import (
     create_account,
@@ -227,6 +227,7 @@ def graph_world(world: World, graph_emulator: GraphEmulator) -> World:
             session, world.box, account, "microsoft", "alice", graph_emulator.issue_grant()
         )
         profile_id = profile.id
+    world.client.app.state.settings = settings  # type: ignore[attr-defined]
     context = SyncContext(world.engine, settings, world.box, worker_id="test")
     assert sync_profile(context, profile_id).outcome == "ok"
     with session_scope(world.engine) as session:
@@ -237,3 +238,12 @@ def graph_world(world: World, graph_emulator: GraphEmulator) -> World:
     return dataclasses.replace(
         world, settings=settings, graph=graph_emulator, microsoft=calendar_id
     )
+
+
+def sync_all(world: World) -> None:
+    """One sync run of every profile (what the daemon does next)."""
+    with session_scope(world.engine) as session:
+        profile_ids = [profile.id for profile in session.execute(select(Profile)).scalars()]
+    context = SyncContext(world.engine, world.settings, world.box, worker_id="test")
+    for profile_id in profile_ids:
+        assert sync_profile(context, profile_id).outcome == "ok"

@@ -16,6 +16,7 @@ from tests.support.events_world import (
     GRAPH_CALENDAR,
     World,
     graph_world,
+    sync_all,
     world,
 )
 from tests.support.radicale import CalDAVAccount
@@ -128,6 +129,27 @@ def test_the_weekly_series_is_read_back_as_its_occurrences(world: World) -> None
     assert len(mine) == 4
 
 
+def read_back(world: World, event_id: str) -> list[dict[str, Any]]:
+    events = world.read_events(include_managed="true").json()["events"]
+    return [event for event in events if event.get("event_id") == event_id]
+
+
+def people(event: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(a["email"], a["status"]) for a in event["attendees"]]
+
+
+def test_google_attendees_and_rule_come_back_in_v1_events(world: World) -> None:
+    world.upsert(world.google, attendees=ATTENDEES, recurrence=FOUR_WEEKS)
+    world.work()
+
+    occurrences = read_back(world, "board-meeting")
+    assert len(occurrences) == 4
+    assert all(event["recurring"] for event in occurrences)
+    expected = [("bob@example.net", "needs_action"), ("carol@example.net", "needs_action")]
+    assert people(occurrences[0]) == expected
+    assert occurrences[0]["attendees"][0]["display_name"] == "Bob"
+
+
 # --------------------------------------------------------------------------- CalDAV
 
 
@@ -162,11 +184,17 @@ def test_caldav_gets_attendees_organizer_alarms_url_class_geo_and_rule(
     assert (vevent["GEO"].latitude, vevent["GEO"].longitude) == (51.5074, -0.1278)
 
 
-def test_caldav_series_is_read_back_as_its_occurrences(world: World) -> None:
-    world.upsert(world.caldav, recurrence=FOUR_WEEKS)
+def test_caldav_attendees_and_rule_come_back_in_v1_events(world: World) -> None:
+    world.upsert(world.caldav, attendees=ATTENDEES, recurrence=FOUR_WEEKS)
     world.work()
-    events = world.read_events(include_managed="true").json()["events"]
-    assert len([e for e in events if e.get("event_id") == "board-meeting"]) == 4
+
+    occurrences = read_back(world, "board-meeting")
+    assert len(occurrences) == 4
+    assert people(occurrences[0]) == [
+        ("bob@example.net", "needs_action"),
+        ("carol@example.net", "needs_action"),
+    ]
+    assert occurrences[0]["organizer"]["email"] == CALDAV_EMAIL
 
 
 # --------------------------------------------------------------------------- Graph
@@ -200,6 +228,36 @@ def test_graph_gets_required_attendees_a_reminder_sensitivity_coordinates_and_pa
     pattern = item["recurrence"]["pattern"]
     assert (pattern["type"], pattern["daysOfWeek"]) == ("weekly", ["monday", "thursday"])
     assert item["recurrence"]["range"]["numberOfOccurrences"] == 4
+
+
+def test_graph_attendees_and_rule_come_back_in_v1_events_once(graph_world: World) -> None:
+    graph_world.upsert(graph_world.microsoft, attendees=ATTENDEES, recurrence=FOUR_WEEKS)
+    graph_world.work()
+    written = read_back(graph_world, "board-meeting")
+
+    sync_all(graph_world)  # Graph lists the series as its occurrences, each an item
+
+    synced = read_back(graph_world, "board-meeting")
+    events = graph_world.read_events(include_managed="true").json()["events"]
+    assert len(written) == len(synced) == len(events) == 4
+    assert [e["start"] for e in written] == [e["start"] for e in synced]
+    assert [a["email"] for a in synced[0]["attendees"]] == [
+        "bob@example.net",
+        "carol@example.net",
+    ]
+
+
+def test_deleting_a_synced_graph_series_deletes_every_occurrence(graph_world: World) -> None:
+    graph_world.upsert(graph_world.microsoft, recurrence=FOUR_WEEKS)
+    graph_world.work()
+    sync_all(graph_world)
+
+    graph_world.delete(graph_world.microsoft, event_id="board-meeting")
+    graph_world.work()
+
+    assert graph_world.read_events(include_managed="true").json()["events"] == []
+    assert graph_world.graph is not None
+    assert graph_world.graph.served_items(GRAPH_CALENDAR) == []
 
 
 def test_graph_refuses_a_url_and_a_colour_naming_them(graph_world: World) -> None:
