@@ -72,9 +72,10 @@ def event_fields(
     plain JSON values), merged with the event's earlier request; refusals go to
     ``problems``. ``when`` is the event's start and zone, which a rule's ``until`` needs."""
     row = store.find_managed_event(session, calendar.id, event_id)
-    previous = row.request if row is not None and row.state != store.DELETED else {}
+    live = row is not None and row.state != store.DELETED
+    previous = row.request if row is not None and live else {}
     support = calendar_write_support(session, calendar)
-    return merge_fields(support, given, previous, row is not None, when, problems)
+    return merge_fields(support, given, previous, live, when, problems)
 
 
 def merge_fields(

@@ -24,6 +24,7 @@ ERRORS = {
 }
 
 CONTRACT = ERRORS | {
+    "Attendee",
     "CalendarProvider",
     "ChangePage",
     "Conferencing",
@@ -32,6 +33,7 @@ CONTRACT = ERRORS | {
     "Geo",
     "OAuthCalendarProvider",
     "OAuthClient",
+    "Organizer",
     "ParticipationStatus",
     "ProviderEndpoints",
     "PushCallback",
@@ -42,6 +44,7 @@ CONTRACT = ERRORS | {
     "RemoteCalendar",
     "RemoteEvent",
     "Transparency",
+    "own_participation",
 }
 
 

@@ -76,7 +76,7 @@ def delete_all_events(
         unknown = [cid for cid in calendar_ids if cid not in own]
         if unknown:
             raise invalid(
-                "calendar_ids", "errors.not_found", f"no such calendar: {', '.join(unknown[:5])}"
+                "calendar_ids", "errors.not_found", "a calendar named is not this account's"
             )
         managed_requests.request_delete_all(session, account.id, list(dict.fromkeys(calendar_ids)))
     elif delete_all:

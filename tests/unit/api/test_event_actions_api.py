@@ -386,3 +386,86 @@ def test_an_upsert_with_both_event_id_and_event_uid_is_refused(world: World) -> 
 def test_a_reserved_event_id_prefix_is_refused(world: World) -> None:
     response = world.upsert(world.google, event_id=f"reply:{uuid.uuid4().hex}")
     assert field_keys(response) == {"event_id": "errors.invalid"}
+
+
+def test_a_caldav_event_uid_upsert_rewrites_only_the_named_properties(
+    world: World, caldav_account: CalDAVAccount
+) -> None:
+    start = dt.datetime.combine(DAY, dt.time(10), dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    end = dt.datetime.combine(DAY, dt.time(11), dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    ical = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:theirs-1\r\nDTSTAMP:{start}\r\nDTSTART:{start}\r\nDTEND:{end}\r\n"
+        "SUMMARY:Theirs\r\nCATEGORIES:Kept\r\n"
+        f"ORGANIZER:mailto:{ORGANIZER}\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:{ORGANIZER}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    url = caldav_account.calendar_url.rstrip("/") + "/theirs-1.ics"
+    auth = (caldav_account.user, "any-password")
+    requests.put(url, data=ical, auth=auth, timeout=10).raise_for_status()
+    sync_all(world)
+    with session_scope(world.engine) as session:
+        event = session.execute(
+            select(Event).where(Event.provider_event_id.like("%theirs-1.ics"))  # type: ignore[attr-defined]
+        ).scalar_one()
+        uid = f"evt_external_{event.id}"
+    body = {
+        "event_uid": uid,
+        "summary": "Renamed",
+        "start": at(0, 12),
+        "end": at(0, 13),
+        "url": "https://example.com/b/2",
+    }
+
+    response = world.client.post(
+        f"/v1/calendars/{world.caldav}/events", headers=world.auth(), json=body
+    )
+    assert response.status_code == 202, response.text
+    world.work()
+
+    vevent = icalendar.Calendar.from_ical(requests.get(url, auth=auth, timeout=10).text).walk(
+        "VEVENT"
+    )[0]
+    assert str(vevent["SUMMARY"]) == "Renamed"
+    assert vevent["DTSTART"].dt == dt.datetime.combine(DAY, dt.time(12), dt.UTC)
+    assert str(vevent["URL"]) == "https://example.com/b/2"
+    assert str(vevent["ORGANIZER"]) == f"mailto:{ORGANIZER}"
+    assert vevent["CATEGORIES"].cats == ["Kept"]
+    assert int(vevent["SEQUENCE"]) == 1
+
+
+def test_a_graph_event_uid_upsert_patches_only_the_named_properties(graph_world: World) -> None:
+    assert graph_world.graph is not None
+    start = dt.datetime.combine(DAY, dt.time(10))
+    graph_world.graph.put_event(
+        GRAPH_CALENDAR,
+        {
+            "id": "AAMkTheirs1",
+            "subject": "Theirs",
+            "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+            "end": {"dateTime": (start + dt.timedelta(hours=1)).isoformat(), "timeZone": "UTC"},
+            "categories": ["Kept"],
+        },
+    )
+    sync_all(graph_world)
+    body = {
+        "event_uid": event_uid_of(graph_world, "AAMkTheirs1"),
+        "summary": "Renamed",
+        "start": at(0, 12),
+        "end": at(0, 13),
+        "event_private": True,
+    }
+    response = graph_world.client.post(
+        f"/v1/calendars/{graph_world.microsoft}/events", headers=graph_world.auth(), json=body
+    )
+    assert response.status_code == 202, response.text
+    graph_world.work()
+
+    item = graph_world.graph.event(GRAPH_CALENDAR, "AAMkTheirs1")
+    assert (item["subject"], item["sensitivity"], item["categories"]) == (
+        "Renamed",
+        "private",
+        ["Kept"],
+    )
+    (patch,) = [r for r in graph_world.graph.requests if r.method == "PATCH"]
+    assert patch.path.endswith("/events/AAMkTheirs1")
