@@ -43,6 +43,7 @@ CONTRACT = ERRORS | {
     "RECURRENCE_FREQUENCIES",
     "RemoteCalendar",
     "RemoteEvent",
+    "ServiceIdentity",
     "Transparency",
     "own_participation",
 }
