@@ -520,9 +520,8 @@ class CalDAVProvider(CalendarProvider):
 
     def _fetch_item(self, calendar: RemoteCalendar, href: str) -> tuple[str, str | None]:
         """One calendar object's text and ETag; NotFound when it is gone."""
-        response = self._request(
-            "GET", self._url_of(href, calendar.provider_calendar_id), passthrough=(404, 410)
-        )
+        url = self._url_of(href, calendar.provider_calendar_id)
+        response = self._request("GET", url, passthrough=(404, 410))
         if response.status_code in (404, 410):
             raise NotFound(f"no calendar object at {href}")
         return response.text, response.headers.get("ETag")
@@ -531,22 +530,14 @@ class CalDAVProvider(CalendarProvider):
         self, calendar: RemoteCalendar, href: str, ical_text: str, etag: str | None
     ) -> RemoteEvent:
         """PUT the changed object back, only over the version we read (If-Match)."""
-        headers = {"Content-Type": "text/calendar; charset=utf-8"}
-        if etag:
-            headers["If-Match"] = etag
-        response = self._request(
-            "PUT",
-            self._url_of(href, calendar.provider_calendar_id),
-            body=ical_text.encode("utf-8"),
-            headers=headers,
+        headers = {"Content-Type": "text/calendar; charset=utf-8"} | (
+            {"If-Match": etag} if etag else {}
         )
-        stored = remote_event_from_ical(
-            href,
-            response.headers.get("ETag"),
-            ical_text,
-            self._user_addresses,
-            zone_named(calendar.timezone),
-        )
+        url = self._url_of(href, calendar.provider_calendar_id)
+        response = self._request("PUT", url, body=ical_text.encode("utf-8"), headers=headers)
+        zone = zone_named(calendar.timezone)
+        etag = response.headers.get("ETag")
+        stored = remote_event_from_ical(href, etag, ical_text, self._user_addresses, zone)
         if stored is None:
             raise InvalidRemoteData("the written calendar object holds no VEVENT")
         return stored

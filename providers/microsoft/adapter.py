@@ -14,6 +14,7 @@ from urllib.parse import quote
 import msal
 import requests
 
+import providers.microsoft.writes as writes
 from providers.base import (
     RECURRENCE_FREQUENCIES,
     AuthRevoked,
@@ -47,13 +48,11 @@ from providers.microsoft.auth import (
 )
 from providers.microsoft.errors import BadRequest, http_error
 from providers.microsoft.mapping import (
-    GRAPH_REPLIES,
     TEAMS,
     calendar_from_graph,
     conferencing_of,
     event_from_graph,
     event_to_graph,
-    graph_properties,
     graph_utc,
     is_deletion,
     is_series_master,
@@ -423,41 +422,17 @@ class MicrosoftProvider(OAuthCalendarProvider):
         self, calendar: RemoteCalendar, event: RemoteEvent, fields: frozenset[str]
     ) -> RemoteEvent:
         """PATCH only the properties of ``fields``: the rest stays as its owner made it."""
-        body = event_to_graph(event)
-        patch = {key: body[key] for key in graph_properties(fields) if key in body}
-        path = (
-            f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}"
-            f"/events/{quote(event.provider_event_id, safe='')}"
-        )
-        stored = self._send("PATCH", path, body=patch)
-        if stored is None:
-            raise InvalidRemoteData("Microsoft Graph returned no event after a write")
-        return event_from_graph(stored)
+        return writes.update_event_fields(self._send, calendar, event, fields)
 
     def set_participation_status(
         self, calendar: RemoteCalendar, provider_event_id: str, status: ParticipationStatus
     ) -> None:
         """``accept``, ``decline`` or ``tentativelyAccept``, telling the organizer."""
-        action = GRAPH_REPLIES.get(status)
-        if action is None:
-            raise PermissionDenied(f"Microsoft Graph cannot reply {status!r}")
-        path = (
-            f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}"
-            f"/events/{quote(provider_event_id, safe='')}/{action}"
-        )
-        try:
-            self._send("POST", path, body={"sendResponse": True})
-        except BadRequest as exc:
-            raise PermissionDenied("the account cannot reply to this event") from exc
+        writes.reply(self._send, calendar, provider_event_id, status)
 
     def create_calendar(self, name: str, color: str | None = None) -> RemoteCalendar:
         """``POST /me/calendars``; a name the mailbox has already is AlreadyExists (409)."""
-        if color:
-            raise PermissionDenied("Microsoft calendars take named colours, not #rrggbb")
-        created = self._send("POST", "me/calendars", body={"name": name})
-        if created is None:
-            raise InvalidRemoteData("Microsoft Graph returned no calendar after a create")
-        return calendar_from_graph(created)
+        return writes.create_calendar(self._send, name, color)
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         path = (
