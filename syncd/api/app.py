@@ -15,7 +15,9 @@ from syncd.api.routes import (
     account,
     availability,
     availability_rules,
+    batch,
     calendars,
+    event_actions,
     free_busy,
     health,
     oauth,
@@ -76,6 +78,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         max_json_array_length=settings.max_json_array_length,
     )
     app.include_router(events_route.router)
+    app.include_router(event_actions.router)
+    app.include_router(batch.router)
     app.include_router(conferencing_route.router)
     for module in (
         availability,
