@@ -56,6 +56,7 @@ __all__ = [
     "PushWatch",
     "RemoteCalendar",
     "RemoteEvent",
+    "ServiceIdentity",
     "Transparency",
     "own_participation",
     # the contract
@@ -84,6 +85,20 @@ class RemoteCalendar:
     primary: bool = False
     integrated_conferencing_available: bool = False
     timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceIdentity:
+    """What the account's calendar service is, in Cronofy's vocabulary.
+
+    ``provider_name`` is what ``/v1/calendars`` and ``/v1/profiles`` show (Cronofy's
+    values where one applies: ``apple``, ``google``, ``office365``, ``live_connect``,
+    ``exchange``); ``provider_service`` the finer ``provider_service`` of
+    ``/v1/profiles`` (``icloud``, ``google``, ``gsuite``, ``office365``, ``outlook_com``).
+    """
+
+    provider_name: str
+    provider_service: str
 
 
 @dataclass(frozen=True)
@@ -336,6 +351,11 @@ class CalendarProvider(ABC):
             initial_wait=self.retry_initial_wait,
             max_wait=self.retry_max_wait,
         )
+
+    def service_identity(self) -> ServiceIdentity:
+        """The service these credentials reach, as Cronofy names it (default: the
+        adapter's own name, an extension value)."""
+        return ServiceIdentity(self.name, self.name)
 
     @abstractmethod
     def profile_name(self) -> str:

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from cryptography.fernet import Fernet
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -45,6 +52,42 @@ class OAuthProviderSettings(BaseModel):
     api_base_url: str | None = None
     token_url: str | None = None
     authorize_url: str | None = None
+
+
+class WebSettings(BaseModel):
+    """The hosted pages (sign-in, Your Profile, the operator view): where they live and
+    how their sessions and sign-in limits behave (docs/web.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Path prefix every page is served under, in the API's own process.
+    prefix: str = "/my"
+    #: Public base URL of the pages' host (``https://cal.example.com``); links printed by
+    #: the CLI (invites) and redirects use it. Unset: ``public_base_url``, else the
+    #: request's own (``http://api_host:api_port`` for the CLI).
+    public_base_url: str | None = None
+    #: Session cookies carry ``Secure`` (and the ``__Host-`` name prefix). Turn off only
+    #: for plain-http development on 127.0.0.1.
+    cookie_secure: bool = True
+    #: A session unused this many minutes ends (idle expiry)...
+    session_idle_minutes: float = Field(default=60.0, gt=0)
+    #: ...and every session ends this many hours after sign-in (absolute expiry).
+    session_absolute_hours: float = Field(default=12.0, gt=0)
+    #: Failed sign-ins of one account within ``signin_window_minutes`` that lock it...
+    signin_max_failures_per_account: int = Field(default=5, ge=1)
+    #: ...and from one client address (any account), which locks that address.
+    signin_max_failures_per_address: int = Field(default=20, ge=1)
+    signin_window_minutes: float = Field(default=15.0, gt=0)
+    #: Days a one-time invite link (``syncd accounts invite``) stays valid.
+    invite_days: float = Field(default=7.0, gt=0)
+
+    @field_validator("prefix")
+    @classmethod
+    def _path_prefix(cls, value: str) -> str:
+        value = "/" + value.strip().strip("/")
+        if value == "/" or "//" in value or any(c in value for c in "?#\\ "):
+            raise ValueError("must be a path like /my (not / itself)")
+        return value
 
 
 class Settings(BaseSettings):
@@ -108,6 +151,9 @@ class Settings(BaseSettings):
     #: Hosts (names, IPs or CIDR networks) webhooks may reach over plain http or at
     #: private/loopback addresses; everything else must be https to a public address.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Accept plain http webhook URLs to public addresses too (Cronofy does); off, only
+    #: https. Private and loopback addresses still need ``webhook_allowed_hosts``.
+    webhook_allow_http: bool = False
     #: Seconds one webhook delivery attempt may take.
     webhook_timeout: float = Field(default=10.0, gt=0)
     #: Seconds before the first retry of a failed delivery; doubles per attempt (with jitter).
@@ -116,6 +162,10 @@ class Settings(BaseSettings):
     webhook_retry_max_delay: float = Field(default=3600.0, gt=0)
     #: A delivery is retried until this many seconds after it was queued, then abandoned.
     webhook_retry_window: float = Field(default=90000.0, gt=0)
+    #: Days a deleted event stays listed by ``GET /v1/events?include_deleted=true`` (its
+    #: tombstone). At least ``webhook_retry_window``, so whoever follows a ``change``
+    #: notification's ``changes_since`` still sees the deletions it reports.
+    deleted_event_retention_days: float = Field(default=7.0, gt=0)
     #: Webhook deliveries one daemon sends at the same time.
     webhook_concurrency: int = Field(default=16, ge=1, le=64)
     #: Of those, at most this many to any one receiving host.
@@ -129,6 +179,18 @@ class Settings(BaseSettings):
     #: Conferencing services authorized with OAuth (requests-oauthlib).
     zoom: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     goto: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
+    #: The hosted pages for end users and the operator.
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @model_validator(mode="after")
+    def _tombstones_outlive_notifications(self) -> Settings:
+        if self.deleted_event_retention_days * 86400 < self.webhook_retry_window:
+            raise ValueError(
+                "deleted_event_retention_days must cover webhook_retry_window "
+                f"({self.webhook_retry_window / 86400:g} days): a change notification "
+                "delivered late must still find the deletions it reports"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -177,8 +239,8 @@ class Settings(BaseSettings):
 SYSTEM_CONFIG = Path("/etc/syncd/syncd.toml")
 SYSTEM_DATABASE = Path("/var/lib/syncd/syncd.db")
 
-#: ``SYNCD_*`` variables that are not settings (read by the test suite and the demo).
-_OTHER_VARIABLES = ("SYNCD_CONFIG", "SYNCD_TEST_")
+#: ``SYNCD_*`` variables that are not settings (the test suite, the demo, CLI inputs).
+_OTHER_VARIABLES = ("SYNCD_CONFIG", "SYNCD_TEST_", "SYNCD_OPERATOR_PASSWORD")
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +321,9 @@ def setting_names() -> list[str]:
     """Every key a config file may set, sections as ``section.key``."""
     names: list[str] = []
     for name, field in Settings.model_fields.items():
-        if field.annotation is OAuthProviderSettings:
-            names.extend(f"{name}.{key}" for key in OAuthProviderSettings.model_fields)
+        if field.annotation in (OAuthProviderSettings, WebSettings):
+            section: type[BaseModel] = field.annotation
+            names.extend(f"{name}.{key}" for key in section.model_fields)
         else:
             names.append(name)
     return names

@@ -24,6 +24,7 @@ from providers.base import (
     ProviderError,
     RemoteCalendar,
     RemoteEvent,
+    ServiceIdentity,
     TransientError,
 )
 from providers.caldav.cursor import SyncState
@@ -57,6 +58,9 @@ logger = logging.getLogger("providers.caldav")
 
 #: Items per ChangePage: bounded so the engine commits a big calendar incrementally.
 PAGE_SIZE = 500
+#: iCloud's CalDAV hosts (caldav.icloud.com and its pNN-caldav.icloud.com partitions).
+ICLOUD_HOSTS = frozenset({"icloud.com", "me.com"})
+ICLOUD_SUFFIXES = (".icloud.com", ".me.com")
 #: Hrefs per calendar-multiget request.
 MULTIGET_BATCH_SIZE = 500
 
@@ -228,6 +232,14 @@ class CalDAVProvider(CalendarProvider):
         return urljoin(base_url, quote(path, safe=SAFE_PATH_CHARACTERS))
 
     # -- discovery ------------------------------------------------------------------
+
+    def service_identity(self) -> ServiceIdentity:
+        """``apple`` (service ``icloud``) for iCloud's servers; any other CalDAV server
+        is ``caldav``, syncd's extension value (Cronofy has none for it)."""
+        host = (urlsplit(self.url).hostname or "").lower().rstrip(".")
+        if host in ICLOUD_HOSTS or host.endswith(ICLOUD_SUFFIXES):
+            return ServiceIdentity("apple", "icloud")
+        return ServiceIdentity("caldav", "caldav")
 
     def profile_name(self) -> str:
         """The username; without one, the principal's displayname."""

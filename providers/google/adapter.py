@@ -34,6 +34,7 @@ from providers.base import (
     PushWatch,
     RemoteCalendar,
     RemoteEvent,
+    ServiceIdentity,
     TransientError,
 )
 from providers.google.errors import BadRequest, provider_error
@@ -168,6 +169,13 @@ class GoogleProvider(OAuthCalendarProvider):
         return dict(refreshed)
 
     # -- calendars ---------------------------------------------------------
+
+    def service_identity(self) -> ServiceIdentity:
+        """``google``; the service is ``google`` for a consumer (gmail.com) account and
+        ``gsuite`` for a Workspace domain."""
+        email = str(self.credentials.get("email") or "").lower()
+        consumer = email.endswith(("@gmail.com", "@googlemail.com"))
+        return ServiceIdentity("google", "google" if consumer else "gsuite")
 
     def profile_name(self) -> str:
         entry = self._execute(self.service.calendarList().get(calendarId="primary"))

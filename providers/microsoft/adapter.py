@@ -30,6 +30,7 @@ from providers.base import (
     PushWatch,
     RemoteCalendar,
     RemoteEvent,
+    ServiceIdentity,
     TransientError,
 )
 from providers.microsoft.auth import (
@@ -75,6 +76,12 @@ MAX_VALIDATION_TOKEN = 4096
 
 #: Bumping this makes every stored cursor unusable, forcing a full resync.
 CURSOR_VERSION = 1
+#: The tenant every personal Microsoft account (outlook.com, hotmail.com…) signs in to.
+CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+#: Domains of personal Microsoft accounts, when a token names no tenant.
+PERSONAL_DOMAINS = frozenset(
+    {"outlook.com", "hotmail.com", "live.com", "msn.com", "passport.com", "windowslive.com"}
+)
 
 #: A token this close to its expiry is refreshed before use.
 _EXPIRY_MARGIN = dt.timedelta(seconds=60)
@@ -212,6 +219,20 @@ class MicrosoftProvider(OAuthCalendarProvider):
         return payload
 
     # -- calendars ---------------------------------------------------------
+
+    def service_identity(self) -> ServiceIdentity:
+        """``live_connect`` (service ``outlook_com``) for a personal Microsoft account,
+        ``office365`` for a work or school one: by the token's tenant (personal accounts
+        all sign in to the consumer tenant), else by the address's domain."""
+        tenant = self.credentials.get("tenant_id")
+        if tenant:
+            personal = str(tenant).lower() == CONSUMER_TENANT_ID
+        else:
+            domain = str(self.credentials.get("email") or "").rpartition("@")[2].lower()
+            personal = domain in PERSONAL_DOMAINS
+        if personal:
+            return ServiceIdentity("live_connect", "outlook_com")
+        return ServiceIdentity("office365", "office365")
 
     def profile_name(self) -> str:
         me = self._get("me")

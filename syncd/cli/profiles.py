@@ -96,7 +96,13 @@ def _add_profile(account_id: str, provider: str, credentials: dict[str, Any]) ->
         account = find_account(session, account_id)
         refreshed = adapter.refreshed_credentials()
         return create_profile(
-            session, runtime.box, account, provider, name, refreshed or credentials
+            session,
+            runtime.box,
+            account,
+            provider,
+            name,
+            refreshed or credentials,
+            adapter.service_identity(),
         )
 
 

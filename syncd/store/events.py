@@ -42,6 +42,7 @@ from syncd.store.people import (
     organizer_from_json,
     organizer_json,
 )
+from syncd.store.tombstones import bury
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +304,7 @@ def _delete_items(
                 ).scalars()
             )
         ids = list(set(ids))
+        bury(session, col(Event.id).in_(ids))
         session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
         session.execute(delete(Event).where(col(Event.id).in_(ids)))
         touched_series.update(series for _, series, _ in rows)
@@ -406,6 +408,10 @@ def _occurrence_values(
 
 def delete_stale_generation(session: Session, calendar_id: str, generation: int) -> int:
     """After a full sync: drop every item the provider no longer listed."""
+    bury(
+        session,
+        and_(col(Event.calendar_id) == calendar_id, col(Event.generation) < generation),
+    )
     stale = select(col(Event.id)).where(
         col(Event.calendar_id) == calendar_id, col(Event.generation) < generation
     )

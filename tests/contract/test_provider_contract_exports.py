@@ -23,12 +23,14 @@ ERRORS = {
 }
 
 CONTRACT = ERRORS | {
+    "Attendee",
     "CalendarProvider",
     "ChangePage",
     "Conferencing",
     "EventStatus",
     "OAuthCalendarProvider",
     "OAuthClient",
+    "Organizer",
     "ParticipationStatus",
     "ProviderEndpoints",
     "PushCallback",
@@ -37,7 +39,9 @@ CONTRACT = ERRORS | {
     "PushWatch",
     "RemoteCalendar",
     "RemoteEvent",
+    "ServiceIdentity",
     "Transparency",
+    "own_participation",
 }
 
 

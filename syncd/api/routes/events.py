@@ -37,8 +37,14 @@ from syncd.api.schemas import Pages
 from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
 from syncd.cronofy.events import event_uid as series_event_uid
-from syncd.cronofy.events import event_view, managed_view, parse_occurrence_uid
-from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_or_error
+from syncd.cronofy.events import event_view, parse_occurrence_uid, tombstone_view
+from syncd.cronofy.times import (
+    default_window,
+    parse_bound,
+    parse_event_time,
+    parse_zone,
+    zone_or_error,
+)
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
 from syncd.store import managed as store
@@ -50,9 +56,6 @@ router = APIRouter(tags=["events"])
 
 #: Events per page; ``app.state.events_page_size`` overrides it (tests use small pages).
 EVENTS_PAGE_SIZE = 100
-#: Default window when ``from``/``to`` are absent, as Cronofy's (days before/after today).
-DEFAULT_PAST_DAYS = 42
-DEFAULT_FUTURE_DAYS = 201
 INTERACTIONS = ("conferencing_assigned", "conferencing_failing")
 
 
@@ -134,7 +137,7 @@ def upsert_event(
     calendar_id: str,
     body: EventUpsert,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
     settings: Settings = Depends(app_settings),
 ) -> Response:
     """Create or update the managed event ``event_id``; written by the daemon (202)."""
@@ -151,7 +154,7 @@ def delete_event(
     calendar_id: str,
     body: EventDelete,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Delete a managed event (``event_id``) or a synced one (``event_uid``); 202."""
     calendar = _writable_calendar(session, account, calendar_id)
@@ -305,12 +308,8 @@ def read_events(
     """The account's events overlapping ``[from, to)``; managed ones with ``include_managed``."""
     zone = parse_zone(tzid)
     problems = FieldErrors()
-    today = current.astimezone(zone).date()
     bounds: dict[str, dt.datetime] = {}
-    defaults = {
-        "from": (today - dt.timedelta(days=DEFAULT_PAST_DAYS)).isoformat(),
-        "to": (today + dt.timedelta(days=DEFAULT_FUTURE_DAYS)).isoformat(),
-    }
+    defaults = default_window(current, zone)
     for field, text in (("from", from_), ("to", to)):
         try:
             bounds[field] = parse_bound(text or defaults[field], zone, field)
@@ -436,7 +435,7 @@ def _answer(
         )
         for row in page.live
     ]
-    events.extend(managed_view(row, deleted=True, localized_zone=zone) for row in page.deleted)
+    events.extend(tombstone_view(row, localized_zone=zone) for row in page.deleted)
     total = max(page_count(page.total, page_size), query.page)
     next_page = None
     if page.next is not None:
