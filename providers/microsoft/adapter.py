@@ -14,15 +14,19 @@ from urllib.parse import quote
 import msal
 import requests
 
+import providers.microsoft.writes as writes
 from providers.base import (
+    RECURRENCE_FREQUENCIES,
     AuthRevoked,
     ChangePage,
     Conferencing,
     CursorExpired,
+    EventWriteSupport,
     InvalidRemoteData,
     NotFound,
     OAuthCalendarProvider,
     OAuthClient,
+    ParticipationStatus,
     PermissionDenied,
     ProviderEndpoints,
     PushCallback,
@@ -92,6 +96,14 @@ class MicrosoftProvider(OAuthCalendarProvider):
 
     name: ClassVar[str] = "microsoft"
     supports_push: ClassVar[bool] = True
+    #: No event URL (webLink is Outlook's own) or colour (that is the user's categories);
+    #: one reminder; calendars take Outlook's named colours only.
+    write_support: ClassVar[EventWriteSupport] = EventWriteSupport(
+        attendees=True, reminders=1, private=True, geo=True,
+        recurrence=frozenset(RECURRENCE_FREQUENCIES), recurrence_by_day=True,
+        participation_status=True, update_external=True, create_calendar=True,
+        unique_calendar_names=True,
+    )  # fmt: skip
     #: Longest subscription asked for, in minutes: Graph's documented limit for Outlook
     #: events was 4230 (~3 days) and is 10080 now; the smaller one works everywhere.
     max_subscription_minutes: int = 4230
@@ -405,6 +417,22 @@ class MicrosoftProvider(OAuthCalendarProvider):
         if stored is None:
             raise InvalidRemoteData("Microsoft Graph returned no event after a write")
         return self._event_of(stored)
+
+    def update_event_fields(
+        self, calendar: RemoteCalendar, event: RemoteEvent, fields: frozenset[str]
+    ) -> RemoteEvent:
+        """PATCH only the properties of ``fields``: the rest stays as its owner made it."""
+        return writes.update_event_fields(self._send, calendar, event, fields)
+
+    def set_participation_status(
+        self, calendar: RemoteCalendar, provider_event_id: str, status: ParticipationStatus
+    ) -> None:
+        """``accept``, ``decline`` or ``tentativelyAccept``, telling the organizer."""
+        writes.reply(self._send, calendar, provider_event_id, status)
+
+    def create_calendar(self, name: str, color: str | None = None) -> RemoteCalendar:
+        """``POST /me/calendars``; a name the mailbox has already is AlreadyExists (409)."""
+        return writes.create_calendar(self._send, name, color)
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         path = (

@@ -35,6 +35,7 @@ from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
 from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
+from syncd.store.managed_series import adopt_managed_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
 from syncd.store.people import (
     attendees_from_json,
@@ -256,6 +257,8 @@ def apply_page(
     deleted_ids = [pid for pid in deletions if pid not in by_id]
     if deleted_ids:
         result.deleted = _delete_items(session, calendar.id, deleted_ids, touched_series)
+    masters = (item.series_master_id for item in upserts if item.series_master_id)
+    adopt_managed_series(session, calendar.id, masters, touched_series)
 
     result.skipped += rebuild_series(
         session, calendar.id, touched_series, window, default_tz, fresh=by_id

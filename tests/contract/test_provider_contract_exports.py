@@ -10,6 +10,7 @@ import providers.base
 import providers.errors
 
 ERRORS = {
+    "AlreadyExists",
     "AuthRevoked",
     "CursorExpired",
     "InvalidRemoteData",
@@ -28,6 +29,8 @@ CONTRACT = ERRORS | {
     "ChangePage",
     "Conferencing",
     "EventStatus",
+    "EventWriteSupport",
+    "Geo",
     "OAuthCalendarProvider",
     "OAuthClient",
     "Organizer",
@@ -37,6 +40,7 @@ CONTRACT = ERRORS | {
     "PushNotification",
     "PushRequest",
     "PushWatch",
+    "RECURRENCE_FREQUENCIES",
     "RemoteCalendar",
     "RemoteEvent",
     "ServiceIdentity",
