@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import Any
 
 import icalendar
 from icalendar.parser.content_line import NEWLINE, UFOLD, Contentline
@@ -111,6 +112,10 @@ def split_line(line: str) -> tuple[str, Parameters, str] | None:
 _SPECIAL_PROPERTIES = frozenset({"CATEGORIES", "FREEBUSY", "RDATE"})
 
 
+def _content_line(line: str) -> Contentline:
+    return Contentline(line)  # type: ignore[no-untyped-call]
+
+
 class _EventParser(ComponentIcalParser):
     """icalendar's own property handling, fed one VEVENT's lines.
 
@@ -131,21 +136,21 @@ class _EventParser(ComponentIcalParser):
         parts = split_line(line)
         if parts is None:
             try:
-                parts = Contentline(line).parts()
+                parts = _content_line(line).parts()
             except ValueError as error:
                 self.handle_line_parse_error(error)  # an Event records it and goes on
                 return
         name, params, value = parts
         name = name.upper()
-        factory = self._for_property(name, params.value)
+        factory: Any = self._for_property(name, params.value)
         if name in _SPECIAL_PROPERTIES or hasattr(factory, "get_value_from_content_line"):
-            self.handle_property(name, params, value, Contentline(line))
+            self.handle_property(name, params, value, _content_line(line))
             return
         tzid = params.get("TZID") if params and name in _DATETIME_PROPERTIES else None
         try:
             parsed = factory.from_ical(value, tzid) if tzid else factory.from_ical(value)
         except (ValueError, TypeError) as error:
-            self.handle_property_parse_error(error, name, params, value, Contentline(line))
+            self.handle_property_parse_error(error, name, params, value, _content_line(line))
         else:
             instance = factory(parsed)
             instance.params = params

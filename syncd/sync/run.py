@@ -54,6 +54,7 @@ from syncd.store.events import (
 from syncd.store.models import Account, Calendar, Profile, SyncRun, utcnow
 from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
 from syncd.sync import status
+from syncd.sync.prefetch import prefetched
 from syncd.sync.status import cap_next_due
 
 log = logging.getLogger(__name__)
@@ -459,7 +460,9 @@ class _ProfileSync:
         # left rows with its own: those may be gone at the provider by now. Only a full
         # sync resumed from a page cursor continues its generation.
         generation = calendar.sync_generation + (1 if cursor is None else 0)
-        for page in self.provider.sync_events(remote_calendar(calendar), cursor):
+        # The next page is fetched (and parsed by the adapter) while this one commits.
+        pages = self.provider.sync_events(remote_calendar(calendar), cursor)
+        for page in prefetched(iter(pages)):
             self._check_stop()
             self._commit_page(calendar.id, page, generation)
 
