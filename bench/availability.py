@@ -70,7 +70,6 @@ from sqlmodel import Session
 from providers.base import RemoteEvent
 from syncd.api.auth import Caller
 from syncd.api.routes.availability import availability as availability_route
-from syncd.api.schemas import AvailabilityRequest
 from syncd.api.server import ApiServer
 from syncd.availability import (
     AvailabilityQuery,
@@ -81,6 +80,7 @@ from syncd.availability import (
     evaluate_availability,
 )
 from syncd.config import Settings, load_settings
+from syncd.cronofy.availability import AvailabilityRequest
 from syncd.ids import new_id
 from syncd.radicale_server import RadicaleServer, sample_event_ics, seed_calendar_files
 from syncd.store.crypto import SecretBox, generate_key

@@ -42,10 +42,12 @@ __all__ = [
     "Unsupported",
     "UntrustedHost",
     # data
+    "Attendee",
     "ChangePage",
     "Conferencing",
     "EventStatus",
     "OAuthClient",
+    "Organizer",
     "ParticipationStatus",
     "ProviderEndpoints",
     "PushCallback",
@@ -55,6 +57,7 @@ __all__ = [
     "RemoteCalendar",
     "RemoteEvent",
     "Transparency",
+    "own_participation",
     # the contract
     "CalendarProvider",
     "OAuthCalendarProvider",
@@ -93,6 +96,51 @@ class Conferencing:
     provider_meeting_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Attendee:
+    """One person invited to an event, as the provider lists them.
+
+    ``status`` is their reply (``needs_action`` when the provider says none); ``is_self``
+    marks the entry of the account whose calendar this is, which decides the event's
+    ``participation_status``.
+    """
+
+    email: str
+    display_name: str = ""
+    status: ParticipationStatus = "needs_action"
+    is_self: bool = False
+
+
+@dataclass(frozen=True)
+class Organizer:
+    """Who organises an event; ``is_self`` when it is the calendar's own account."""
+
+    email: str
+    display_name: str = ""
+    is_self: bool = False
+
+
+def own_participation(
+    attendees: list[Attendee], organizer: Organizer | None
+) -> ParticipationStatus:
+    """The account's reply to an event, from its own attendee entry.
+
+    An entry without a reply is ``needs_action``. The organizer of their own event, and
+    the owner of an event with neither attendees nor organizer, have accepted it; an
+    invitation from someone else that lists no attendees (the guest list hidden) is
+    ``needs_action``. ``unknown`` is left for an event whose attendee list does not
+    include the account at all (someone else's event in a shared calendar).
+    """
+    for attendee in attendees:
+        if attendee.is_self:
+            return attendee.status
+    if organizer is not None and organizer.is_self:
+        return "accepted"
+    if not attendees:
+        return "accepted" if organizer is None else "needs_action"
+    return "unknown"
+
+
 @dataclass
 class RemoteEvent:
     """One provider item, normalised.
@@ -113,6 +161,11 @@ class RemoteEvent:
     ``instance_participation`` then holds the user's reply to single instances, by the
     instance's RECURRENCE-ID (``YYYYMMDDTHHMMSSZ`` in UTC, ``YYYYMMDDTHHMMSS`` floating,
     ``YYYYMMDD`` for dates): an override's own ATTENDEE line decides that instance.
+
+    ``attendees`` and ``organizer`` are the people as the provider lists them (the
+    account's own entry marked ``is_self``); ``participation_status`` is the account's
+    reply (:func:`own_participation`), and ``can_reply`` whether the provider lets the
+    account change it (it is an attendee, not the organizer).
     """
 
     provider_event_id: str
@@ -136,6 +189,12 @@ class RemoteEvent:
     etag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     instance_participation: dict[str, ParticipationStatus] = field(default_factory=dict)
+    attendees: list[Attendee] = field(default_factory=list)
+    organizer: Organizer | None = None
+    can_reply: bool = False
+    #: An occurrence the provider expanded itself (Graph's calendarView): its series
+    #: master's id. The master is not synced as an item; the occurrence is ``recurring``.
+    series_master_id: str | None = None
 
 
 @dataclass

@@ -10,12 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 
 from providers.base import (
+    Attendee,
     Conferencing,
     EventStatus,
     InvalidRemoteData,
+    Organizer,
     ParticipationStatus,
     RemoteEvent,
     Transparency,
+    own_participation,
 )
 from providers.caldav.fastical import read_simple_item
 
@@ -104,31 +107,83 @@ def instance_key(value: dt.datetime | dt.date) -> str:
 def _instance_participation(
     events: list[icalendar.cal.Component], user_addresses: Collection[str]
 ) -> dict[str, ParticipationStatus]:
-    """The user's reply per overridden instance, where the override says one."""
+    """The user's reply per overridden instance, where the override has their ATTENDEE."""
     replies: dict[str, ParticipationStatus] = {}
     for event in events:
         recurrence_id = getattr(event.get("RECURRENCE-ID"), "dt", None)
         if not isinstance(recurrence_id, dt.date):
             continue
-        reply = participation_status(event, user_addresses)
-        if reply != "unknown":
-            replies[instance_key(recurrence_id)] = reply
+        own = [a for a in attendees_of(event, user_addresses) if a.is_self]
+        if own:
+            replies[instance_key(recurrence_id)] = own[0].status
     return replies
+
+
+def _property_list(component: icalendar.cal.Component, name: str) -> list[Any]:
+    values = component.get(name, [])
+    return values if isinstance(values, list) else [values]
+
+
+def _cn(prop: Any) -> str:
+    params = getattr(prop, "params", None) or {}
+    return str(params.get("CN", "")).strip()
+
+
+def attendees_of(
+    component: icalendar.cal.Component, user_addresses: Collection[str]
+) -> list[Attendee]:
+    """The ATTENDEE lines: address (``mailto:`` dropped), CN and PARTSTAT.
+
+    A line with no address is left out; PARTSTAT absent is NEEDS-ACTION (RFC 5545's
+    default), one we do not know (DELEGATED…) ``unknown``.
+    """
+    found: list[Attendee] = []
+    for prop in _property_list(component, "ATTENDEE"):
+        address = _address(prop)
+        if not address:
+            continue
+        params = getattr(prop, "params", None) or {}
+        partstat = str(params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+        found.append(
+            Attendee(
+                email=_display_address(prop),
+                display_name=_cn(prop),
+                status=_PARTSTAT.get(partstat, "unknown"),
+                is_self=_is_me(address, user_addresses),
+            )
+        )
+    return found
+
+
+def organizer_of(
+    component: icalendar.cal.Component, user_addresses: Collection[str]
+) -> Organizer | None:
+    """The ORGANIZER line (address and CN), or None when there is none."""
+    prop = component.get("ORGANIZER")
+    if isinstance(prop, list):
+        prop = prop[0] if prop else None
+    if prop is None or not _address(prop):
+        return None
+    return Organizer(
+        email=_display_address(prop),
+        display_name=_cn(prop),
+        is_self=_is_me(_address(prop), user_addresses),
+    )
+
+
+def _display_address(value: Any) -> str:
+    """The address as written, without its ``mailto:`` scheme (case kept)."""
+    text = str(value).strip()
+    return text[len("mailto:") :] if text.lower().startswith("mailto:") else text
 
 
 def participation_status(
     master: icalendar.cal.Component, user_addresses: Collection[str]
 ) -> ParticipationStatus:
     """The user's PARTSTAT as an attendee; the organizer of their own event has accepted."""
-    attendees = master.get("ATTENDEE", [])
-    for attendee in attendees if isinstance(attendees, list) else [attendees]:
-        if _is_me(_address(attendee), user_addresses):
-            partstat = str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
-            return _PARTSTAT.get(partstat, "unknown")
-    organizer = master.get("ORGANIZER")
-    if organizer is not None and _is_me(_address(organizer), user_addresses):
-        return "accepted"
-    return "unknown"
+    return own_participation(
+        attendees_of(master, user_addresses), organizer_of(master, user_addresses)
+    )
 
 
 def _recurrence_lines(master: icalendar.cal.Component) -> list[str]:
@@ -215,6 +270,8 @@ def _remote_event(
     start, end, all_day, tzid = _event_times(master, default_zone)
     recurrence_id = _date_value(master, "RECURRENCE-ID")
     updated = _informative_date(master, "LAST-MODIFIED") or _informative_date(master, "DTSTAMP")
+    attendees = attendees_of(master, user_addresses)
+    organizer = organizer_of(master, user_addresses)
     return RemoteEvent(
         provider_event_id=href,
         start=start,
@@ -227,7 +284,7 @@ def _remote_event(
         location=str(master.get("LOCATION", "")),
         status=_STATUS.get(str(master.get("STATUS", "CONFIRMED")).upper(), "confirmed"),
         transparency=_transparency(master),
-        participation_status=participation_status(master, user_addresses),
+        participation_status=own_participation(attendees, organizer),
         recurrence=_recurrence_lines(master),
         original_start=recurrence_id if not masters else None,
         ical=ical_text,
@@ -236,6 +293,9 @@ def _remote_event(
         etag=etag,
         extra=extra,
         instance_participation=_instance_participation(events, user_addresses) if masters else {},
+        attendees=attendees,
+        organizer=organizer,
+        can_reply=any(a.is_self for a in attendees) and not (organizer and organizer.is_self),
     )
 
 

@@ -10,11 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from providers.base import (
+    Attendee,
     Conferencing,
     InvalidRemoteData,
+    Organizer,
     ParticipationStatus,
     RemoteCalendar,
     RemoteEvent,
+    own_participation,
 )
 from providers.payload import (
     parse_optional_datetime,
@@ -112,6 +115,8 @@ def event_from_google(item: Any, calendar_zone: str | None) -> RemoteEvent:
     recurrence = item.get("recurrence") or []
     if not isinstance(recurrence, list):
         raise InvalidRemoteData("recurrence is not a list")
+    attendees = attendees_of(item)
+    organizer = organizer_of(item)
     return RemoteEvent(
         provider_event_id=event_id,
         start=start,
@@ -124,7 +129,7 @@ def event_from_google(item: Any, calendar_zone: str | None) -> RemoteEvent:
         location=str(item.get("location") or ""),
         status=status if status in ("tentative", "cancelled") else "confirmed",
         transparency="transparent" if item.get("transparency") == "transparent" else "opaque",
-        participation_status=_participation(item),
+        participation_status=own_participation(attendees, organizer),
         recurrence=[str(line) for line in recurrence],
         recurring_event_id=recurring_event_id,
         original_start=original_start,
@@ -132,6 +137,9 @@ def event_from_google(item: Any, calendar_zone: str | None) -> RemoteEvent:
         updated=parse_optional_datetime(item.get("updated")),
         etag=item.get("etag"),
         extra={"event_type": item["eventType"]} if item.get("eventType") else {},
+        attendees=attendees,
+        organizer=organizer,
+        can_reply=any(a.is_self for a in attendees) and not (organizer and organizer.is_self),
     )
 
 
@@ -155,14 +163,44 @@ def _parse_event_time(
     raise InvalidRemoteData("time has neither date nor dateTime")
 
 
-def _participation(item: dict[str, Any]) -> ParticipationStatus:
-    for attendee in item.get("attendees") or []:
-        if isinstance(attendee, dict) and attendee.get("self"):
-            return _PARTICIPATION.get(str(attendee.get("responseStatus")), "unknown")
-    organizer = item.get("organizer") or {}
-    if isinstance(organizer, dict) and organizer.get("self"):
-        return "accepted"
-    return "unknown"
+def attendees_of(item: dict[str, Any]) -> list[Attendee]:
+    """Google's ``attendees`` (``email``, ``displayName``, ``responseStatus``, ``self``).
+
+    Entries without an email (Google omits it for some resources) are left out.
+    """
+    found: list[Attendee] = []
+    entries = item.get("attendees")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("email"), str):
+            continue
+        found.append(
+            Attendee(
+                email=entry["email"],
+                display_name=str(entry.get("displayName") or ""),
+                status=_reply(entry.get("responseStatus")),
+                is_self=entry.get("self") is True,
+            )
+        )
+    return found
+
+
+def _reply(value: Any) -> ParticipationStatus:
+    """A ``responseStatus``: none is ``needs_action``, one we do not know ``unknown``."""
+    if value is None:
+        return "needs_action"
+    return _PARTICIPATION.get(str(value), "unknown")
+
+
+def organizer_of(item: dict[str, Any]) -> Organizer | None:
+    """Google's ``organizer`` (``email``, ``displayName``, ``self``); none without an email."""
+    organizer = item.get("organizer")
+    if not isinstance(organizer, dict) or not isinstance(organizer.get("email"), str):
+        return None
+    return Organizer(
+        email=organizer["email"],
+        display_name=str(organizer.get("displayName") or ""),
+        is_self=organizer.get("self") is True,
+    )
 
 
 def conferencing_of(conference: dict[str, Any]) -> Conferencing | None:

@@ -315,11 +315,16 @@ class MicrosoftProvider(OAuthCalendarProvider):
             self._with_series(calendar, items_of(response, tolerate_non_dicts=True), masters),
             full_sync=full,
             is_deletion=is_deletion,
-            event_of=event_from_graph,
+            event_of=self._event_of,
             log=log,
             provider="Microsoft",
             calendar_id=calendar.provider_calendar_id,
         )
+
+    def _event_of(self, item: Any) -> RemoteEvent:
+        """A Graph item as a RemoteEvent, the mailbox's own attendee entry marked."""
+        email = self.credentials.get("email")
+        return event_from_graph(item, str(email) if email else None)
 
     def _with_series(
         self,
@@ -378,7 +383,7 @@ class MicrosoftProvider(OAuthCalendarProvider):
             stored = self._send("POST", calendar_path, body=body)
         if stored is None:
             raise InvalidRemoteData("Microsoft Graph returned no event after a write")
-        return event_from_graph(stored)
+        return self._event_of(stored)
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         path = (

@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tzlocal.windows_tz import win_tz
 
 from providers.base import (
+    Attendee,
     Conferencing,
     EventStatus,
     InvalidRemoteData,
+    Organizer,
     ParticipationStatus,
     PermissionDenied,
     PushNotification,
@@ -32,7 +34,7 @@ _PARTICIPATION: dict[str, ParticipationStatus] = {
     "tentativelyaccepted": "tentative",
     "declined": "declined",
     "notresponded": "needs_action",
-    "none": "unknown",
+    "none": "needs_action",
 }
 #: What an occurrence shares with its series master. Real ``calendarView/delta`` answers
 #: often carry only ``@odata.type``, ``@odata.etag``, ``seriesMasterId``, ``type``, ``id``,
@@ -142,8 +144,12 @@ def with_series(item: dict[str, Any], master: dict[str, Any]) -> dict[str, Any]:
     return {**item, **inherited}
 
 
-def event_from_graph(item: Any) -> RemoteEvent:
-    """One Graph event (a single event, occurrence or exception) as a RemoteEvent."""
+def event_from_graph(item: Any, own_address: str | None = None) -> RemoteEvent:
+    """One Graph event (a single event, occurrence or exception) as a RemoteEvent.
+
+    ``own_address`` is the mailbox's address: the attendee entry with it is the
+    account's own (Graph marks none; ``responseStatus`` is the account's reply).
+    """
     if not isinstance(item, dict):
         raise InvalidRemoteData("event is not an object")
     event_id = required_str(item, "id")
@@ -161,6 +167,7 @@ def event_from_graph(item: Any) -> RemoteEvent:
         extra["type"] = item["type"]
     if isinstance(item.get("sensitivity"), str):
         extra["sensitivity"] = item["sensitivity"]
+    organizer = _organizer(item, own_address)
     return RemoteEvent(
         provider_event_id=event_id,
         start=start,
@@ -178,7 +185,56 @@ def event_from_graph(item: Any) -> RemoteEvent:
         updated=parse_optional_datetime(item.get("lastModifiedDateTime")),
         etag=item.get("@odata.etag") or item.get("changeKey"),
         extra=extra,
+        attendees=_attendees(item, own_address),
+        organizer=organizer,
+        can_reply=item.get("isOrganizer") is False and not (organizer and organizer.is_self),
+        series_master_id=extra.get("series_master_id"),
     )
+
+
+def _person(value: Any) -> tuple[str, str] | None:
+    """(address, name) of a Graph ``recipient`` (``{"emailAddress": {name, address}}``)."""
+    address = _object(_object(value).get("emailAddress"))
+    email = address.get("address")
+    if not isinstance(email, str) or not email:
+        return None
+    return email, str(address.get("name") or "")
+
+
+def _same_address(email: str, own_address: str | None) -> bool:
+    return own_address is not None and email.strip().lower() == own_address.strip().lower()
+
+
+def _attendees(item: dict[str, Any], own_address: str | None) -> list[Attendee]:
+    """Graph's ``attendees``; entries without an address (rooms sometimes) are left out."""
+    found: list[Attendee] = []
+    entries = item.get("attendees")
+    for entry in entries if isinstance(entries, list) else []:
+        person = _person(entry)
+        if person is None:
+            continue
+        response = _object(_object(entry).get("status")).get("response")
+        found.append(
+            Attendee(
+                email=person[0],
+                display_name=person[1],
+                status=(
+                    "needs_action"
+                    if response is None
+                    else _PARTICIPATION.get(str(response).lower(), "unknown")
+                ),
+                is_self=_same_address(person[0], own_address),
+            )
+        )
+    return found
+
+
+def _organizer(item: dict[str, Any], own_address: str | None) -> Organizer | None:
+    person = _person(item.get("organizer"))
+    if person is None:
+        return None
+    is_self = item.get("isOrganizer") is True or _same_address(person[0], own_address)
+    return Organizer(email=person[0], display_name=person[1], is_self=is_self)
 
 
 def _status(item: dict[str, Any]) -> EventStatus:
@@ -186,10 +242,17 @@ def _status(item: dict[str, Any]) -> EventStatus:
 
 
 def _participation(item: dict[str, Any]) -> ParticipationStatus:
+    """The account's reply: Graph's ``responseStatus`` (the mailbox's own), which needs
+    no attendee entry; an event the mailbox organises, or one without a reply recorded
+    and no attendees, is accepted."""
     status = item.get("responseStatus")
     response = status.get("response") if isinstance(status, dict) else None
     if item.get("isOrganizer") is True and response in (None, "none", "organizer"):
         return "accepted"
+    if response in (None, "none") and not item.get("attendees"):
+        return "accepted"
+    if response is None:
+        return "needs_action"
     return _PARTICIPATION.get(str(response).lower(), "unknown")
 
 

@@ -11,7 +11,15 @@ from sqlalchemy import Engine
 
 from syncd.api.errors import install_error_handlers
 from syncd.api.limits import RequestLimits
-from syncd.api.routes import availability, calendars, free_busy, health, profiles, userinfo
+from syncd.api.routes import (
+    availability,
+    availability_rules,
+    calendars,
+    free_busy,
+    health,
+    profiles,
+    userinfo,
+)
 from syncd.api.routes import channels as channels_route
 from syncd.api.routes import conferencing as conferencing_route
 from syncd.api.routes import events as events_route
@@ -65,7 +73,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.include_router(events_route.router)
     app.include_router(conferencing_route.router)
-    for module in (availability, free_busy, calendars, channels_route, profiles, userinfo, health):
+    for module in (
+        availability,
+        availability_rules,
+        free_busy,
+        calendars,
+        channels_route,
+        profiles,
+        userinfo,
+        health,
+    ):
         app.include_router(module.router)
     metrics_route.install(app)
     app.include_router(push_route.router)  # provider callbacks, outside /v1

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal, Self
 
 from syncd.availability.intervals import Span
+from syncd.availability.rules import WeeklyRule
 
 ResponseFormat = Literal["periods", "slots", "overlapping_slots"]
 RESPONSE_FORMATS: tuple[ResponseFormat, ...] = ("periods", "slots", "overlapping_slots")
@@ -49,18 +50,23 @@ class Member:
     (``(start, end)`` microseconds since the Unix epoch, UTC): the second form is
     what the store reads cheaply, so a large calendar needs no object per interval.
     ``available_periods=None`` means "anywhere in the query periods"; an empty
-    sequence means "nowhere".
+    sequence means "nowhere". ``availability_rules`` (managed availability) narrows it
+    further to the times inside any of the rules; an empty sequence again means
+    "nowhere" (a member asked to follow its rules that has none is never free).
     """
 
     sub: str
     busy: Sequence[Interval] = ()
     available_periods: Sequence[Interval] | None = None
     busy_microseconds: Sequence[Span] = ()
+    availability_rules: Sequence[WeeklyRule] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "busy", tuple(self.busy))
         if self.available_periods is not None:
             object.__setattr__(self, "available_periods", tuple(self.available_periods))
+        if self.availability_rules is not None:
+            object.__setattr__(self, "availability_rules", tuple(self.availability_rules))
         spans = tuple(self.busy_microseconds)
         reversed_span = next(((start, end) for start, end in spans if end < start), None)
         if reversed_span is not None:
@@ -73,13 +79,19 @@ class Member:
         sub: str,
         busy: Sequence[Span],
         available_periods: Sequence[Interval] | None = None,
+        availability_rules: Sequence[WeeklyRule] | None = None,
     ) -> Self:
         """A member whose busy time is ``(start, end)`` microseconds since the epoch (UTC).
 
         Same answers as ``Member(sub, [Interval(...), ...])`` for the same instants,
         without building a datetime pair per busy interval.
         """
-        return cls(sub, available_periods=available_periods, busy_microseconds=busy)
+        return cls(
+            sub,
+            available_periods=available_periods,
+            busy_microseconds=busy,
+            availability_rules=availability_rules,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,9 @@ Semantics (the engine's contract):
   interval of positive length intersects ``[m0 - buffer_before, m1 +
   buffer_after)``. Buffers may reach outside the query periods; zero-length
   busy intervals block nothing.
+* A member with ``availability_rules`` can attend only inside one of them (see
+  ``syncd.availability.rules``: the wall clock of each rule's zone, across clock
+  changes); buffers may still reach outside the rules.
 * A set of free members *qualifies* when, in every group, at least the
   group's required count of its members is in the set.
 * ``periods``: every maximal run of time ``P`` with length at least the
@@ -41,6 +44,7 @@ from syncd.availability.intervals import (
     widen_intervals,
 )
 from syncd.availability.model import AvailabilityQuery, AvailableTime, Interval, Member
+from syncd.availability.rules import rule_spans
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -84,6 +88,11 @@ def _free_spans(member: Member, query_spans: list[Span], query: AvailabilityQuer
     if member.available_periods is not None:
         bookable = intersect_intervals(
             bookable, merge_intervals(_to_spans(member.available_periods))
+        )
+    if member.availability_rules is not None and bookable:
+        window_start, window_end = _to_datetime(bookable[0][0]), _to_datetime(bookable[-1][1])
+        bookable = intersect_intervals(
+            bookable, rule_spans(member.availability_rules, window_start, window_end)
         )
     blocked = widen_intervals(
         chain(_to_spans(member.busy), member.busy_microseconds),

@@ -2,27 +2,62 @@
 
 Shared by the API and the daemon so a ``conferencing_assigned`` body and a later read
 of the same event can never disagree.
+
+Ids: a stored item is ``evt_external_<row>``; one occurrence of a series that syncd
+expands itself (a master with recurrence lines) is ``evt_external_<row>_<start>``, the
+occurrence's start in UTC (``YYYYMMDDTHHMMSSZ``), so every occurrence has its own
+``event_uid`` as on Cronofy, and all the occurrences, overrides and provider-expanded
+instances of one series share a ``series_identifier``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syncd.cronofy.times import format_utc
+from syncd.cronofy.times import format_seconds, format_utc
 from syncd.store.models import Event, ManagedEvent
 
+_UID_PREFIX = "evt_external_"
+_UID = re.compile(r"^evt_external_(?P<row>\d{1,18})(?:_(?P<instance>\d{8}T\d{6}Z))?$")
 
-def event_uid(event: Event) -> str:
-    """A stable public id for a stored provider item (``DELETE`` takes it back)."""
-    return f"evt_external_{event.id}"
+
+def event_uid(event: Event, occurrence_start: dt.datetime | None = None) -> str:
+    """A stable public id for a stored item, or for one occurrence of a series it expands."""
+    uid = f"{_UID_PREFIX}{event.id}"
+    if occurrence_start is not None and _expands_itself(event):
+        uid += "_" + occurrence_start.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return uid
+
+
+def _expands_itself(event: Event) -> bool:
+    """A series master whose occurrences syncd computes (they share its row)."""
+    return bool(event.recurrence) and not event.is_override
 
 
 def parse_event_uid(uid: str) -> int | None:
-    prefix = "evt_external_"
-    if not uid.startswith(prefix) or not uid[len(prefix) :].isdigit():
+    """The stored item an ``event_uid`` names (an occurrence's names its series)."""
+    parsed = parse_occurrence_uid(uid)
+    return parsed[0] if parsed is not None else None
+
+
+def parse_occurrence_uid(uid: str) -> tuple[int, str | None] | None:
+    """(row id, occurrence start ``YYYYMMDDTHHMMSSZ`` or None) of an ``event_uid``."""
+    match = _UID.match(uid)
+    if match is None:
         return None
-    return int(uid[len(prefix) :])
+    return int(match["row"]), match["instance"]
+
+
+def series_identifier(event: Event) -> str | None:
+    """The id every item and occurrence of one series shares; None for a single event."""
+    if not event.provider_series_id:
+        return None
+    digest = hashlib.sha256(f"{event.calendar_id}\0{event.provider_series_id}".encode())
+    return f"ser_{digest.hexdigest()[:24]}"
 
 
 def public_conferencing(conferencing: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -38,10 +73,49 @@ def public_conferencing(conferencing: dict[str, Any] | None) -> dict[str, Any] |
     return shown
 
 
-def _time_text(text: str, all_day: bool) -> str:
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def _time_value(text: str, all_day: bool, localized: ZoneInfo | None) -> str | dict[str, str]:
+    """A date for all-day events; else a UTC time, or with ``localized_times`` Cronofy's
+    ``{"time": <local time with offset>, "tzid": <zone>}``."""
     if all_day:
         return text[:10]
-    return format_utc(dt.datetime.fromisoformat(text))
+    moment = dt.datetime.fromisoformat(text)
+    if localized is None:
+        return format_utc(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return {"time": moment.astimezone(localized).isoformat(), "tzid": localized.key}
+
+
+def attendees_view(event: Event) -> list[dict[str, str]]:
+    """Cronofy's ``attendees``: email, display_name, status (the account's own included)."""
+    return [
+        {
+            "email": str(entry.get("email", "")),
+            "display_name": str(entry.get("display_name", "")),
+            "status": str(entry.get("status") or "needs_action"),
+        }
+        for entry in event.attendees or []
+        if isinstance(entry, dict) and entry.get("email")
+    ]
+
+
+def organizer_view(event: Event) -> dict[str, str] | None:
+    organizer = event.organizer
+    if not isinstance(organizer, dict) or not organizer.get("email"):
+        return None
+    return {
+        "email": str(organizer["email"]),
+        "display_name": str(organizer.get("display_name", "")),
+    }
 
 
 def event_view(
@@ -49,27 +123,45 @@ def event_view(
     managed: ManagedEvent | None = None,
     start_text: str | None = None,
     end_text: str | None = None,
+    *,
+    occurrence_start: dt.datetime | None = None,
+    readonly: bool = False,
+    localized_zone: ZoneInfo | None = None,
 ) -> dict[str, Any]:
-    """The Cronofy event object; ``start_text``/``end_text`` pick one occurrence of a series."""
+    """The Cronofy event object; ``start_text``/``end_text`` (and ``occurrence_start``, its
+    UTC start) pick one occurrence of a series. ``readonly``: the calendar is read-only.
+    ``localized_zone``: answer ``localized_times``, in the event's own zone when it has
+    one, else in this one."""
+    localized = (_zone(event.tzid) or localized_zone) if localized_zone is not None else None
     view: dict[str, Any] = {
         "calendar_id": event.calendar_id,
-        "event_uid": event_uid(event),
+        "event_uid": event_uid(event, occurrence_start),
         "summary": event.summary,
         "description": event.description,
-        "start": _time_text(start_text or event.start_text, event.all_day),
-        "end": _time_text(end_text or event.end_text, event.all_day),
+        "start": _time_value(start_text or event.start_text, event.all_day, localized),
+        "end": _time_value(end_text or event.end_text, event.all_day, localized),
         "deleted": False,
-        "created": format_utc(event.created_at),
-        "updated": format_utc(event.updated_at),
-        "participation_status": event.participation_status,
-        "attendees": [],
+        "created": format_seconds(event.created_at),
+        "updated": format_seconds(event.updated_at),
+        "participation_status": event.participation_status or "needs_action",
+        "attendees": attendees_view(event),
         "transparency": event.transparency,
         "status": event.status,
         "categories": [],
-        "recurring": event.recurring,
+        "recurring": event.provider_series_id is not None,
         "event_private": False,
-        "options": {"delete": True, "update": True, "change_participation_status": False},
+        "options": {
+            "delete": not readonly,
+            "update": not readonly,
+            "change_participation_status": bool(event.can_reply) and not readonly,
+        },
     }
+    organizer = organizer_view(event)
+    if organizer is not None:
+        view["organizer"] = organizer
+    identifier = series_identifier(event)
+    if identifier is not None:
+        view["series_identifier"] = identifier
     if event.location:
         view["location"] = {"description": event.location}
     if managed is not None:
@@ -90,20 +182,32 @@ def _managed_location(managed: ManagedEvent) -> dict[str, Any] | None:
     return {"description": location} if location else None
 
 
-def managed_view(managed: ManagedEvent, deleted: bool = False) -> dict[str, Any]:
+def _request_time(
+    request: dict[str, Any], key: str, all_day: bool, localized: ZoneInfo | None
+) -> str | dict[str, str] | None:
+    text = request.get(key)
+    return _time_value(text, all_day, localized) if isinstance(text, str) and text else None
+
+
+def managed_view(
+    managed: ManagedEvent, deleted: bool = False, localized_zone: ZoneInfo | None = None
+) -> dict[str, Any]:
     """A managed event not (or no longer) stored as a provider item: from its request."""
     request = managed.request or {}
     all_day = bool(request.get("all_day"))
+    localized = (
+        (_zone(request.get("tzid")) or localized_zone) if localized_zone is not None else None
+    )
     view: dict[str, Any] = {
         "calendar_id": managed.calendar_id,
         "event_id": managed.event_id,
         "summary": request.get("summary", ""),
         "description": request.get("description", ""),
-        "start": _time_text(request["start"], all_day) if request.get("start") else None,
-        "end": _time_text(request["end"], all_day) if request.get("end") else None,
+        "start": _request_time(request, "start", all_day, localized),
+        "end": _request_time(request, "end", all_day, localized),
         "deleted": deleted,
-        "created": format_utc(managed.created_at),
-        "updated": format_utc(managed.updated_at),
+        "created": format_seconds(managed.created_at),
+        "updated": format_seconds(managed.updated_at),
         "participation_status": "accepted",
         "attendees": [],
         "transparency": request.get("transparency", "opaque"),

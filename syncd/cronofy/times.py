@@ -45,6 +45,11 @@ def format_utc(moment: dt.datetime) -> str:
     return text + "Z"
 
 
+def format_seconds(moment: dt.datetime) -> str:
+    """``2025-01-21T09:00:00Z``, any fraction dropped: Cronofy's ``created``/``updated``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def format_local(moment: dt.datetime, zone: ZoneInfo) -> str:
     """``2025-01-21T10:00:00+01:00``: the same instant as seen in ``zone``."""
     return moment.astimezone(zone).isoformat()

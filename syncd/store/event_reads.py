@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from syncd.statuses import ManagedEventState
 from syncd.store.keyset import after_key
 from syncd.store.managed import EXTERNAL_DELETE_PREFIX
-from syncd.store.models import Event, ManagedEvent, Occurrence
+from syncd.store.models import Calendar, Event, ManagedEvent, Occurrence
 
 __all__ = [
     "EventsCursor",
@@ -55,6 +55,13 @@ class OccurrenceRow:
     end_text: str
     #: Its place in the order (start, end, occurrence id), for the next page's cursor.
     key: tuple[Any, ...] = ()
+    #: The event's calendar is read-only (nothing in it can be changed through us).
+    readonly: bool = False
+
+    @property
+    def start_utc(self) -> dt.datetime | None:
+        """The occurrence's start (UTC): names one occurrence of a series."""
+        return self.key[0] if self.key else None
 
 
 @dataclass(frozen=True)
@@ -138,9 +145,11 @@ def _live_rows(
             col(Occurrence.start_utc),
             col(Occurrence.end_utc),
             col(Occurrence.id),
+            col(Calendar.readonly),
         )
         .select_from(Occurrence)
         .join(Event, col(Event.id) == col(Occurrence.event_id))
+        .join(Calendar, col(Calendar.id) == col(Occurrence.calendar_id))
         .outerjoin(
             ManagedEvent,
             and_(
@@ -157,8 +166,9 @@ def _live_rows(
 
 
 def _occurrence(row: Any) -> OccurrenceRow:
-    event, managed, start_text, end_text, start_utc, end_utc, occurrence_id = row
-    return OccurrenceRow(event, managed, start_text, end_text, (start_utc, end_utc, occurrence_id))
+    event, managed, start_text, end_text, start_utc, end_utc, occurrence_id, readonly = row
+    key = (start_utc, end_utc, occurrence_id)
+    return OccurrenceRow(event, managed, start_text, end_text, key, bool(readonly))
 
 
 def _live_cursor(row: OccurrenceRow) -> EventsCursor:

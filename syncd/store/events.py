@@ -36,6 +36,12 @@ from sqlmodel import Session, col
 from providers.base import Conferencing, RemoteEvent
 from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
+from syncd.store.people import (
+    attendees_from_json,
+    attendees_json,
+    organizer_from_json,
+    organizer_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +110,7 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "series_key": item.recurring_event_id or item.provider_event_id,
         "ical_uid": item.ical_uid,
         "recurring": bool(item.recurrence) or item.recurring_event_id is not None,
+        "provider_series_id": _provider_series_id(item),
         "is_override": item.recurring_event_id is not None,
         "original_start": _time_text(item.original_start) or None,
         "start_utc": _utc_bound(item.start, default_tz),
@@ -124,9 +131,30 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "etag": item.etag,
         "expansion_failed_etag": None,  # changed: expand it again
         "instance_participation": dict(item.instance_participation) or None,
+        "attendees": attendees_json(item.attendees),
+        "organizer": organizer_json(item.organizer),
+        "can_reply": bool(item.can_reply),
         "provider_updated_at": _informative_utc(item.updated),
         "updated_at": utcnow(),
     }
+
+
+def _provider_series_id(item: RemoteEvent) -> str | None:
+    """The series an item belongs to: an override's master, a master itself, or the
+    master of an occurrence the provider expanded; None for a single event."""
+    if item.recurring_event_id is not None:
+        return item.recurring_event_id
+    if item.recurrence:
+        return item.provider_event_id
+    return item.series_master_id
+
+
+def _series_master_of(row: Event | Row[Any]) -> str | None:
+    """``RemoteEvent.series_master_id`` back from a row: a provider-expanded occurrence's."""
+    series_id = getattr(row, "provider_series_id", None)
+    if series_id is None or row.is_override or row.recurrence:
+        return None
+    return str(series_id)
 
 
 def _conferencing_json(conferencing: Conferencing | None) -> dict[str, object] | None:
@@ -163,6 +191,10 @@ def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
         ical=row.ical,
         etag=row.etag,
         instance_participation=dict(getattr(row, "instance_participation", None) or {}),
+        attendees=attendees_from_json(getattr(row, "attendees", None)),
+        organizer=organizer_from_json(getattr(row, "organizer", None)),
+        can_reply=bool(getattr(row, "can_reply", False)),
+        series_master_id=_series_master_of(row),
     )
 
 

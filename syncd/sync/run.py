@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when parsing changes so every stored cursor is dropped and calendars resync.
 #: 2: CalDAV floating times, exact durations and per-instance replies (issue 15).
-CURSOR_VERSION = 2
+#: 3: attendees and organizer of every event (issue 12).
+CURSOR_VERSION = 3
 
 #: Callback run after a profile becomes disconnected (the notifier hooks in here).
 DisconnectedHook = Callable[[Session, Profile], None]

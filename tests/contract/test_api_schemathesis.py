@@ -73,7 +73,11 @@ def test_no_generated_request_gets_a_server_error(
         max_examples=30,
         deadline=None,
         database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],
     )
     def check(case: Case) -> None:
         if mode == GenerationMode.POSITIVE:

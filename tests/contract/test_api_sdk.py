@@ -140,3 +140,69 @@ def test_sdk_sees_a_422_in_the_cronofy_shape(api_server: ApiServer, tenant: ApiA
     assert raised.value.response.status_code == 422
     errors = raised.value.response.json()["errors"]
     assert errors["participants[0].members[0].sub"][0]["key"] == "errors.not_found"
+
+
+def test_sdk_availability_rules_round_trip(api_server: ApiServer, alice: ApiAccount) -> None:
+    client = sdk(api_server, alice.token)
+    rule = {
+        "availability_rule_id": "default",
+        "tzid": "Europe/London",
+        "calendar_ids": alice.calendar_ids,
+        "weekly_periods": [
+            {"day": "monday", "start_time": "09:30", "end_time": "12:30"},
+            {"day": "monday", "start_time": "14:00", "end_time": "17:00"},
+        ],
+    }
+    assert client.upsert_availability_rule(rule) == rule
+    assert client.list_availability_rules() == [rule]
+    assert client.get_availability_rule("default") == rule
+    client.delete_availability_rule("default")
+    assert client.list_availability_rules() == []
+
+
+def test_sdk_managed_availability_follows_the_rule(
+    api_server: ApiServer, tenant: ApiApplication, alice: ApiAccount
+) -> None:
+    sdk(api_server, alice.token).upsert_availability_rule(
+        {
+            "availability_rule_id": "default",
+            "tzid": "Etc/UTC",
+            "weekly_periods": [{"day": "tuesday", "start_time": "10:00", "end_time": "11:00"}],
+        }
+    )
+    periods = sdk(api_server, tenant.api_key).availability(
+        participants=[{"members": [{"sub": alice.id, "managed_availability": True}]}],
+        required_duration=30,
+        available_periods=[{"start": at(9), "end": at(17)}],
+    )
+    assert [(p["start"], p["end"]) for p in periods] == [
+        ("2030-01-08T10:00:00Z", "2030-01-08T11:00:00Z")
+    ]
+
+
+def test_sdk_sequenced_availability(
+    api_server: ApiServer, tenant: ApiApplication, alice: ApiAccount, bob: ApiAccount
+) -> None:
+    sequences = sdk(api_server, tenant.api_key).sequenced_availability(
+        sequence=[
+            {
+                "sequence_id": "interview",
+                "ordinal": 1,
+                "participants": [{"members": [alice.id]}],
+                "required_duration": 60,
+            },
+            {
+                "sequence_id": "debrief",
+                "ordinal": 2,
+                "participants": [{"members": [bob.id]}],
+                "required_duration": 30,
+                "buffer": {"before": {"minutes": 15}},
+            },
+        ],
+        available_periods=[{"start": at(9), "end": at(12)}],
+    )
+    first = sequences[0]["sequence"]
+    assert [(s["sequence_id"], s["start"], s["end"]) for s in first] == [
+        ("interview", "2030-01-08T09:00:00Z", "2030-01-08T10:00:00Z"),
+        ("debrief", "2030-01-08T10:30:00Z", "2030-01-08T11:00:00Z"),
+    ]

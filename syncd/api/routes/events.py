@@ -36,7 +36,8 @@ from syncd.api.paging import (
 from syncd.api.schemas import Pages
 from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
-from syncd.cronofy.events import event_view, managed_view, parse_event_uid
+from syncd.cronofy.events import event_uid as series_event_uid
+from syncd.cronofy.events import event_view, managed_view, parse_occurrence_uid
 from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_or_error
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
@@ -159,10 +160,17 @@ def delete_event(
     if body.event_id:
         store.request_delete(session, calendar.id, body.event_id)
         return Response(status_code=202)
-    row_id = parse_event_uid(body.event_uid or "")
-    event = session.get(Event, row_id) if row_id is not None else None
+    parsed = parse_occurrence_uid(body.event_uid or "")
+    event = session.get(Event, parsed[0]) if parsed is not None else None
     if event is None or event.calendar_id != calendar.id:
         raise invalid("event_uid", "errors.not_found", "no such event in this calendar")
+    if parsed is not None and parsed[1] is not None:
+        raise invalid(
+            "event_uid",
+            "errors.unsupported",
+            "deleting one occurrence of a recurring event is not supported; "
+            f"event_uid {series_event_uid(event)} deletes the whole series",
+        )
     if event.managed_event_id:
         store.request_delete(session, calendar.id, event.managed_event_id)
     else:
@@ -267,6 +275,7 @@ class EventsQuery:
     only_managed: bool
     include_deleted: bool
     last_modified: str | None
+    localized_times: bool = False
     page: int = 1
     #: Where the next page starts: ``{"phase": "live"|"deleted", "key": [...]}``.
     after: dict[str, Any] | None = None
@@ -285,7 +294,9 @@ def read_events(
     last_modified: str | None = Query(default=None),
     include_moved: bool = Query(default=False, description="Accepted and ignored"),
     include_geo: bool = Query(default=False, description="Accepted and ignored"),
-    localized_times: bool = Query(default=False, description="Accepted; times are UTC"),
+    localized_times: bool = Query(
+        default=False, description="Times as {time, tzid} in the event's zone (else tzid)"
+    ),
     account: Account = Depends(account_caller),
     session: Session = Depends(db_session),
     settings: Settings = Depends(app_settings),
@@ -323,6 +334,7 @@ def read_events(
         only_managed=only_managed,
         include_deleted=include_deleted,
         last_modified=modified.isoformat() if modified else None,
+        localized_times=localized_times,
     )
     return _answer(request, query, account, session, settings)
 
@@ -352,7 +364,12 @@ def read_events_page(
         ZoneInfo(token_str(query.tzid))
         token_ids(query.calendar_ids)
         token_page(query.page)
-        flags = (query.include_managed, query.only_managed, query.include_deleted)
+        flags = (
+            query.include_managed,
+            query.only_managed,
+            query.include_deleted,
+            query.localized_times,
+        )
         if not all(isinstance(flag, bool) for flag in flags):
             raise ValueError("not a flag")
         _cursor(query.after)
@@ -406,8 +423,20 @@ def _answer(
     )
     page_size: int = getattr(request.app.state, "events_page_size", EVENTS_PAGE_SIZE)
     page = events_page(session, where, _cursor(query.after), page_size)
-    events = [event_view(row.event, row.managed, row.start_text, row.end_text) for row in page.live]
-    events.extend(managed_view(row, deleted=True) for row in page.deleted)
+    zone = ZoneInfo(query.tzid) if query.localized_times else None
+    events = [
+        event_view(
+            row.event,
+            row.managed,
+            row.start_text,
+            row.end_text,
+            occurrence_start=row.start_utc,
+            readonly=row.readonly,
+            localized_zone=zone,
+        )
+        for row in page.live
+    ]
+    events.extend(managed_view(row, deleted=True, localized_zone=zone) for row in page.deleted)
     total = max(page_count(page.total, page_size), query.page)
     next_page = None
     if page.next is not None:

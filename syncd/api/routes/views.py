@@ -6,7 +6,7 @@ import datetime as dt
 from typing import cast
 
 from syncd.api.schemas import CalendarOut, ProfileCalendarOut, ProfileOut
-from syncd.api.schemas import SyncStatus as WireSyncStatus
+from syncd.cronofy.availability import SyncStatus as WireSyncStatus
 from syncd.statuses import SyncStatus
 from syncd.store.models import Calendar, Profile
 from syncd.sync.status import effective_status

@@ -400,12 +400,10 @@ def test_required_more_than_the_group_has_is_422(
     assert "participants[0].required" in response.json()["errors"]
 
 
-def test_availability_rules_are_rejected_rather_than_ignored(
+def test_a_managed_member_without_rules_is_never_free(
     api_client: TestClient, tenant: ApiApplication, alice: ApiAccount
 ) -> None:
     body = query(group({"sub": alice.id, "managed_availability": True}))
     response = post(api_client, tenant, body)
-    assert response.status_code == 422
-    assert response.json()["errors"]["participants[0].members[0]"][0]["key"] == (
-        "errors.not_supported"
-    )
+    assert response.status_code == 200
+    assert response.json()["available_periods"] == []

@@ -367,6 +367,54 @@ def test_another_applications_conferencing_profile_cannot_be_used(
     assert b_profile not in answers[0].text
 
 
+def test_another_applications_availability_rules_are_invisible(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    rule = {
+        "availability_rule_id": "b-rule",
+        "tzid": "Etc/UTC",
+        "weekly_periods": [{"day": "monday", "start_time": "09:00", "end_time": "10:00"}],
+    }
+    assert (
+        api_client.post(
+            "/v1/availability_rules", headers=tenants.b_user.auth(), json=rule
+        ).status_code
+        == 200
+    )
+    mine = api_client.get("/v1/availability_rules", headers=tenants.a_user.auth())
+    assert mine.json() == {"availability_rules": []}
+    one = api_client.get("/v1/availability_rules/b-rule", headers=tenants.a_user.auth())
+    gone = api_client.delete("/v1/availability_rules/b-rule", headers=tenants.a_user.auth())
+    assert (one.status_code, gone.status_code) == (404, 404)
+    still = api_client.get("/v1/availability_rules/b-rule", headers=tenants.b_user.auth())
+    assert still.status_code == 200
+
+
+def test_sequenced_availability_cannot_name_another_applications_account(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    def body(sub: str) -> dict[str, Any]:
+        return {
+            "sequence": [
+                {
+                    "sequence_id": "one",
+                    "ordinal": 1,
+                    "participants": [{"members": [{"sub": sub}]}],
+                    "required_duration": {"minutes": 30},
+                }
+            ],
+            "query_periods": [{"start": "2030-01-08T08:00:00Z", "end": "2030-01-08T18:00:00Z"}],
+        }
+
+    answers = [
+        api_client.post("/v1/sequenced_availability", headers=tenants.a.auth(), json=body(sub))
+        for sub in (tenants.b_user.id, "acc_nobody")
+    ]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert list(answers[0].json()["errors"]) == list(answers[1].json()["errors"])
+    assert_no_b_data(tenants, answers[0])
+
+
 def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
     """A new /v1 endpoint must come with its cross-tenant tests in this module."""
     covered = {
@@ -382,6 +430,9 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/channels",
         "/v1/channels/{channel_id}",
         "/v1/conferencing_service_authorizations",
+        "/v1/availability_rules",
+        "/v1/availability_rules/{availability_rule_id}",
+        "/v1/sequenced_availability",
     }
     served = {path for path in api_app.openapi()["paths"] if path.startswith("/v1/")}
     assert served <= covered, f"add cross-tenant tests for {sorted(served - covered)}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -384,3 +385,79 @@ def test_the_webhook_body_is_the_event_as_read(world: World) -> None:
     assert message.url == HOOK
     assert body["notification"] == {"type": "conferencing_assigned"}
     assert body["event"] == read
+
+
+def _external_event(world: World, event_id: str, **fields: Any) -> None:
+    world.emulator.put_event(
+        GOOGLE_CALENDAR,
+        {
+            "id": event_id,
+            "summary": event_id,
+            "start": {"dateTime": at(1, 10), "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": at(1, 11), "timeZone": "Europe/Berlin"},
+            **fields,
+        },
+    )
+    sync_profile(SyncContext(world.engine, world.settings, world.box), _google_profile(world))
+
+
+def test_created_and_updated_are_whole_seconds(world: World) -> None:
+    _external_event(world, "seconds00001")
+
+    (event,) = world.read_events().json()["events"]
+
+    for key in ("created", "updated"):
+        assert dt.datetime.strptime(event[key], "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_localized_times_are_given_in_the_events_own_zone(world: World) -> None:
+    _external_event(world, "localized001")
+
+    (plain,) = world.read_events().json()["events"]
+    (local,) = world.read_events(localized_times="true").json()["events"]
+
+    berlin = dt.datetime.fromisoformat(at(1, 10).replace("Z", "+00:00")).astimezone(
+        ZoneInfo("Europe/Berlin")
+    )
+    assert plain["start"] == at(1, 10)
+    assert local["start"] == {"time": berlin.isoformat(), "tzid": "Europe/Berlin"}
+    assert local["end"]["tzid"] == "Europe/Berlin"
+
+
+def test_localized_times_without_an_event_zone_use_the_query_tzid(world: World) -> None:
+    world.upsert(world.google, tzid="Etc/UTC")
+    world.work()
+    with session_scope(world.engine) as session:
+        for event in session.execute(select(Event)).scalars():
+            event.tzid = None
+            session.add(event)
+
+    events = world.read_events(
+        include_managed="true", localized_times="true", tzid="America/New_York"
+    ).json()["events"]
+
+    assert events[0]["start"]["tzid"] == "America/New_York"
+    assert events[0]["start"]["time"].endswith(("-05:00", "-04:00"))
+
+
+def test_localized_times_survive_paging(world: World) -> None:
+    world.client.app.state.events_page_size = 1  # type: ignore[attr-defined]
+    for day in range(2):
+        world.upsert(world.google, event_id=f"p{day}", start=at(day, 9), end=at(day, 10))
+    world.work()
+
+    first = world.read_events(only_managed="true", localized_times="true").json()
+    second = world.client.get(first["pages"]["next_page"], headers=world.auth()).json()
+
+    assert isinstance(second["events"][0]["start"], dict)
+
+
+def test_deleting_one_occurrence_of_a_series_by_uid_is_a_422(world: World) -> None:
+    _external_event(world, "series000001", recurrence=["RRULE:FREQ=DAILY;COUNT=2"])
+    first, _ = world.read_events().json()["events"]
+
+    response = world.delete(world.google, event_uid=first["event_uid"])
+
+    assert response.status_code == 422
+    assert "event_uid" in response.json()["errors"]
+    assert world.emulator.event(GOOGLE_CALENDAR, "series000001")["status"] == "confirmed"

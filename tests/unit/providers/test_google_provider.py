@@ -343,7 +343,7 @@ def test_declined_invitation_and_transparent_event_are_mapped(
     assert events["free000001"].participation_status == "accepted"  # we organise it
 
 
-def test_invitation_without_self_attendee_has_unknown_participation(
+def test_invitation_without_a_guest_list_needs_action(
     emulator: GoogleCalendarEmulator, provider: GoogleProvider, calendar: RemoteCalendar
 ) -> None:
     emulator.put_event(
@@ -358,7 +358,7 @@ def test_invitation_without_self_attendee_has_unknown_participation(
 
     (event,) = upserts_by_id(full_sync(provider, calendar)).values()
 
-    assert event.participation_status == "unknown"
+    assert event.participation_status == "needs_action"
 
 
 def test_all_day_event_has_dates_not_datetimes(
