@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -26,6 +26,9 @@ T = TypeVar("T")
 AHEAD = 1
 #: How often a blocked producer looks whether the consumer has gone away.
 _POLL_SECONDS = 0.2
+
+
+_NOTHING = object()
 
 
 class _Done:
@@ -77,14 +80,23 @@ class _Producer:
                 return
 
 
-def prefetched(pages: Iterator[T], ahead: int = AHEAD) -> Iterator[T]:
+def prefetched(pages: Iterator[T], is_last: Callable[[T], bool], ahead: int = AHEAD) -> Iterator[T]:
     """The items of ``pages``, in order, with up to ``ahead`` more fetched in a thread.
 
-    The adapter's generator runs entirely in that thread (started on the first ``next``),
-    in a copy of the caller's context (so log fields follow it). When the consumer stops
+    The first item is fetched here; when ``is_last`` says it is the only one (an
+    incremental sync with nothing or little to do) no thread is started at all. Otherwise
+    the rest of the generator runs in the thread, in a copy of the caller's context (so
+    log fields follow it), while the caller works on the first. When the consumer stops
     early (an error while committing, a stop request) the thread is told to finish: it
     closes the generator after its current page and exits.
     """
+    first = next(pages, _NOTHING)
+    if first is _NOTHING:
+        return
+    if is_last(first):  # type: ignore[arg-type]
+        yield first  # type: ignore[misc]
+        yield from pages
+        return
     producer = _Producer(pages, ahead)
     context = contextvars.copy_context()
     thread = threading.Thread(
@@ -92,6 +104,7 @@ def prefetched(pages: Iterator[T], ahead: int = AHEAD) -> Iterator[T]:
     )
     thread.start()
     try:
+        yield first  # type: ignore[misc]
         while True:
             message = producer.handoff.get()
             if isinstance(message, _Done):

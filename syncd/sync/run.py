@@ -463,7 +463,7 @@ class _ProfileSync:
         generation = calendar.sync_generation + (1 if cursor is None else 0)
         # The next page is fetched (and parsed by the adapter) while this one commits.
         pages = self.provider.sync_events(remote_calendar(calendar), cursor)
-        for page in prefetched(iter(pages)):
+        for page in prefetched(iter(pages), is_last=lambda page: page.complete):
             self._check_stop()
             self._commit_page(calendar.id, page, generation)
 
