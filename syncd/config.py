@@ -47,6 +47,42 @@ class OAuthProviderSettings(BaseModel):
     authorize_url: str | None = None
 
 
+class WebSettings(BaseModel):
+    """The hosted pages (sign-in, Your Profile, the operator view): where they live and
+    how their sessions and sign-in limits behave (docs/web.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Path prefix every page is served under, in the API's own process.
+    prefix: str = "/my"
+    #: Public base URL of the pages' host (``https://cal.example.com``); links printed by
+    #: the CLI (invites) and redirects use it. Unset: ``public_base_url``, else the
+    #: request's own (``http://api_host:api_port`` for the CLI).
+    public_base_url: str | None = None
+    #: Session cookies carry ``Secure`` (and the ``__Host-`` name prefix). Turn off only
+    #: for plain-http development on 127.0.0.1.
+    cookie_secure: bool = True
+    #: A session unused this many minutes ends (idle expiry)...
+    session_idle_minutes: float = Field(default=60.0, gt=0)
+    #: ...and every session ends this many hours after sign-in (absolute expiry).
+    session_absolute_hours: float = Field(default=12.0, gt=0)
+    #: Failed sign-ins of one account within ``signin_window_minutes`` that lock it...
+    signin_max_failures_per_account: int = Field(default=5, ge=1)
+    #: ...and from one client address (any account), which locks that address.
+    signin_max_failures_per_address: int = Field(default=20, ge=1)
+    signin_window_minutes: float = Field(default=15.0, gt=0)
+    #: Days a one-time invite link (``syncd accounts invite``) stays valid.
+    invite_days: float = Field(default=7.0, gt=0)
+
+    @field_validator("prefix")
+    @classmethod
+    def _path_prefix(cls, value: str) -> str:
+        value = "/" + value.strip().strip("/")
+        if value == "/" or "//" in value or any(c in value for c in "?#\\ "):
+            raise ValueError("must be a path like /my (not / itself)")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting syncd reads; ``config/syncd.example.toml`` documents each key."""
 
@@ -129,6 +165,8 @@ class Settings(BaseSettings):
     #: Conferencing services authorized with OAuth (requests-oauthlib).
     zoom: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     goto: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
+    #: The hosted pages for end users and the operator.
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("log_level")
     @classmethod
@@ -177,8 +215,8 @@ class Settings(BaseSettings):
 SYSTEM_CONFIG = Path("/etc/syncd/syncd.toml")
 SYSTEM_DATABASE = Path("/var/lib/syncd/syncd.db")
 
-#: ``SYNCD_*`` variables that are not settings (read by the test suite and the demo).
-_OTHER_VARIABLES = ("SYNCD_CONFIG", "SYNCD_TEST_")
+#: ``SYNCD_*`` variables that are not settings (the test suite, the demo, CLI inputs).
+_OTHER_VARIABLES = ("SYNCD_CONFIG", "SYNCD_TEST_", "SYNCD_OPERATOR_PASSWORD")
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +297,9 @@ def setting_names() -> list[str]:
     """Every key a config file may set, sections as ``section.key``."""
     names: list[str] = []
     for name, field in Settings.model_fields.items():
-        if field.annotation is OAuthProviderSettings:
-            names.extend(f"{name}.{key}" for key in OAuthProviderSettings.model_fields)
+        if field.annotation in (OAuthProviderSettings, WebSettings):
+            section: type[BaseModel] = field.annotation
+            names.extend(f"{name}.{key}" for key in section.model_fields)
         else:
             names.append(name)
     return names

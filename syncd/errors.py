@@ -19,6 +19,8 @@ import syncd, and the sync engine decides what a provider failure means for a pr
 
 from __future__ import annotations
 
+import datetime as dt
+
 __all__ = [
     "AuthenticationError",
     "AuthorizationError",
@@ -33,6 +35,7 @@ __all__ = [
     "SecretBoxError",
     "ServiceUnavailableError",
     "SyncdError",
+    "TooManyAttempts",
     "UnknownProvider",
     "UserError",
     "invalid",
@@ -144,6 +147,18 @@ class PayloadTooLarge(UserError):
 
     code = "payload_too_large"
     http_status = 413
+
+
+class TooManyAttempts(UserError):
+    """429: too many failed sign-ins; says when the next attempt will be heard."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, message: str, retry_at: dt.datetime, now: dt.datetime) -> None:
+        wait = max(1, int((retry_at - now).total_seconds()) + 1)
+        super().__init__(message, headers={"Retry-After": str(wait)})
+        self.retry_at = retry_at
 
 
 class ServiceUnavailableError(UserError):

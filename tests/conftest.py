@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.support.graph_emulator",
     "tests.support.radicale",
     "tests.support.xandikos",
+    "tests.support.browser",
 ]
 
 

@@ -18,6 +18,7 @@ from syncd.api.routes import (
     free_busy,
     health,
     profiles,
+    real_time_scheduling,
     userinfo,
 )
 from syncd.api.routes import channels as channels_route
@@ -28,6 +29,7 @@ from syncd.api.routes import push as push_route
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine
+from syncd.web import install as install_pages
 
 API_DESCRIPTION = """\
 A Cronofy-compatible calendar API served by syncd.
@@ -80,10 +82,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         calendars,
         channels_route,
         profiles,
+        real_time_scheduling,
         userinfo,
         health,
     ):
         app.include_router(module.router)
     metrics_route.install(app)
     app.include_router(push_route.router)  # provider callbacks, outside /v1
+    install_pages(app, settings)  # the hosted pages, under settings.web.prefix
     return app

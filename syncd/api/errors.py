@@ -11,6 +11,9 @@ headers) and never build an error response themselves.
   ``{"error": "<code>", "description": "<text>"}``; clients key off the status code, the
   body is for the humans reading logs;
 - anything else, :class:`~syncd.errors.OperatorError` included: a logged, bare 500.
+
+Requests for the hosted pages get HTML instead: ``app.state.html_errors`` (set by
+``syncd.web.install``) is asked first and answers for the paths it owns.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd.errors import FieldErrorMap, FieldErrors, UserError
@@ -102,8 +105,16 @@ def error_body(code: str, description: str) -> dict[str, str]:
     return {"error": code, "description": description}
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _html(request: Request, exc: Exception) -> Response | None:
+    """The hosted pages' own answer, when the request is theirs (see the module doc)."""
+    renderer = getattr(request.app.state, "html_errors", None)
+    return renderer(request, exc) if renderer is not None else None
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if (page := _html(request, exc)) is not None:
+        return page
     return JSONResponse({"errors": validation_error_map(exc.errors())}, status_code=422)
 
 
@@ -117,15 +128,19 @@ def user_error_response(exc: UserError) -> JSONResponse:
     )
 
 
-async def _on_user_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_user_error(request: Request, exc: Exception) -> Response:
     """Every :class:`~syncd.errors.UserError`: its status, headers and Cronofy body."""
     assert isinstance(exc, UserError)
+    if (page := _html(request, exc)) is not None:
+        return page
     return user_error_response(exc)
 
 
-async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (unknown route, wrong method) as JSON in our shape."""
     assert isinstance(exc, StarletteHTTPException)
+    if (page := _html(request, exc)) is not None:
+        return page
     code = _STATUS_CODES.get(exc.status_code, "error")
     description = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return JSONResponse(
@@ -135,9 +150,11 @@ async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
     """Log the traceback for the operator; the caller learns only that it failed."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if (page := _html(request, exc)) is not None:
+        return page
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
 
 

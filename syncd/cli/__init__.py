@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from providers.base import ProviderError
-from syncd.cli import conferencing, daemon, profiles, setup, status, tenants
+from syncd.cli import conferencing, daemon, pages, profiles, setup, status, tenants
 from syncd.cli.output import err, out
 from syncd.cli.runtime import runtime
 from syncd.errors import SyncdError
@@ -40,10 +40,12 @@ app.command("run")(daemon.run_command)
 app.command("serve")(daemon.serve_command)
 app.command("demo")(daemon.demo_command)
 app.add_typer(tenants.apps_app, name="apps")
+tenants.accounts_app.command("invite")(pages.accounts_invite)
 app.add_typer(tenants.accounts_app, name="accounts")
 app.add_typer(profiles.profiles_app, name="profiles")
 app.add_typer(tenants.keys_app, name="keys")
 app.add_typer(conferencing.conferencing_app, name="conferencing")
+app.add_typer(pages.operator_app, name="operator")
 
 
 def _print_version(value: bool) -> None:

@@ -107,6 +107,10 @@ class Account(SQLModel, table=True):
     name: str = ""
     timezone: str = "Etc/UTC"
     default_conferencing_profile_id: str | None = None
+    #: Preferences the hosted pages show and applications may read: the first day of
+    #: the week (monday | sunday | saturday) and the clock (24h | 12h).
+    week_start: str = "monday"
+    time_format: str = "24h"
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -429,3 +433,159 @@ class AvailabilityRule(SQLModel, table=True):
     updated_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+
+
+class SchedulingLink(SQLModel, table=True):
+    """A Real-Time Scheduling link: a stored availability query an invitee books from.
+
+    The link's token (the last segment of its URL) is stored hashed for lookup and
+    encrypted so status reads can answer the URL again."""
+
+    id: str = Field(primary_key=True)  # sch_…
+    application_id: str = Field(foreign_key="application.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    token_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    #: The validated request: event, availability, target calendars, callbacks, …
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "open"  # open | completed | disabled
+    display_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: Completed after one booking (Cronofy's links are); a reusable link stays open.
+    single_use: bool = True
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Booking(SQLModel, table=True):
+    """One slot booked through a scheduling link, with the invitee and what was created."""
+
+    __table_args__ = (Index("ix_booking_link", "link_id", "status"),)
+
+    id: str = Field(primary_key=True)  # bkg_…
+    link_id: str = Field(foreign_key="schedulinglink.id")
+    application_id: str = Field(foreign_key="application.id", index=True)
+    start_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = "booked"  # booked | cancelled | rescheduled
+    invitee_name: str = ""
+    invitee_email: str = ""
+    invitee_tzid: str = "Etc/UTC"
+    #: correlation_id and utm_* values, echoed in the callback.
+    prefill: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: ``[[account_id, calendar_id, event_id]]`` of the managed events written for it.
+    events: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: Hashes of the one-time reschedule and cancel tokens (None once used).
+    reschedule_token_hash: str | None = Field(default=None, index=True)
+    cancel_token_hash: str | None = Field(default=None, index=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class BookingHold(SQLModel, table=True):
+    """Time a booking holds in one member's calendar until (and after) the written event
+    is synced back: availability counts it as busy, so the next invitee cannot take it."""
+
+    __table_args__ = (Index("ix_bookinghold_range", "account_id", "start_utc", "end_utc"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True)
+    account_id: str = Field(foreign_key="account.id")
+    start_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# --------------------------------------------------------------------------- identity
+# How people sign in to the hosted pages (syncd/identity): docs/web.md.
+
+
+class AccountCredential(SQLModel, table=True):
+    """An account's password (argon2id) and TOTP secret (encrypted); one row per account."""
+
+    account_id: str = Field(primary_key=True, foreign_key="account.id")
+    password_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    password_changed_at: dt.datetime | None = _utc()
+    totp_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: Set once the first code confirmed the secret; before that TOTP is not required.
+    totp_enabled_at: dt.datetime | None = _utc()
+    #: The last TOTP time step accepted, so a code is never accepted twice.
+    totp_last_step: int | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A single-use TOTP recovery code; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    code_hash: str = Field(index=True, unique=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    used_at: dt.datetime | None = _utc()
+
+
+class AccountInvite(SQLModel, table=True):
+    """A one-time link to set an account's password; only the token's hash is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = _utc()
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session of the hosted pages, for an account or the operator.
+
+    Only the SHA-256 of the cookie's token is stored. ``stage`` is ``second_factor``
+    between a correct password and the TOTP code, ``signed_in`` after.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    kind: str = "account"  # account | operator
+    application_id: str | None = Field(default=None, foreign_key="application.id")
+    account_id: str | None = Field(default=None, foreign_key="account.id", index=True)
+    stage: str = "signed_in"  # second_factor | signed_in
+    created_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: dt.datetime | None = _utc()
+    client_address: str = ""
+    user_agent: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One sign-in attempt, kept for rate limiting and the "recent sign-ins" list."""
+
+    __table_args__ = (
+        Index("ix_signinattempt_login", "application_id", "login", "at"),
+        Index("ix_signinattempt_address", "client_address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "account"  # account | operator
+    application_id: str | None = None
+    #: The email typed (lower case), or ``operator``.
+    login: str
+    account_id: str | None = Field(default=None, index=True)
+    client_address: str = ""
+    user_agent: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    succeeded: bool = False
+    #: password | totp | recovery_code
+    method: str = "password"
+    at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OperatorCredential(SQLModel, table=True):
+    """The operator's password for the operator view (``syncd operator set-password``)."""
+
+    id: str = Field(default="operator", primary_key=True)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    changed_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -116,12 +116,17 @@ def test_two_packages_importing_each_other_are_reported(tree: Path) -> None:
 
 def test_a_select_in_the_api_is_reported(tree: Path) -> None:
     write(tree, "syncd/api/routes.py", "from sqlalchemy import select\nq = select(1)\n")
-    assert any("SQL in the API layer: select(" in p for p in checker.check(tree))
+    assert any("SQL in the api layer: select(" in p for p in checker.check(tree))
+
+
+def test_a_select_in_a_web_page_is_reported(tree: Path) -> None:
+    write(tree, "syncd/web/pages/home.py", "from sqlmodel import select\nq = select(1)\n")
+    assert any("SQL in the web layer: select(" in p for p in checker.check(tree))
 
 
 def test_raw_sql_in_the_api_is_reported(tree: Path) -> None:
     write(tree, "syncd/api/routes.py", 'QUERY = "SELECT id FROM profile"\n')
-    assert any("SQL in the API layer" in p for p in checker.check(tree))
+    assert any("SQL in the api layer" in p for p in checker.check(tree))
 
 
 def test_a_docstring_mentioning_delete_is_not_sql(tree: Path) -> None:
