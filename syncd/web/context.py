@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -113,6 +114,22 @@ def page_path(request: Request, name: str, **path_params: Any) -> str:
     return str(request.app.url_path_for(name, **path_params))
 
 
+def local_time(request: Request, moment: dt.datetime | None) -> str:
+    """A time as the signed-in person reads it: their zone and 12/24-hour clock."""
+    if moment is None:
+        return "never"
+    who = getattr(request.state, "signed_in", None)
+    zone_name = who.account.timezone if who is not None else "Etc/UTC"
+    try:
+        zone: dt.tzinfo = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    local = moment.astimezone(zone)
+    twelve = who is not None and who.account.time_format == "12h"
+    clock = local.strftime("%I:%M %p").lstrip("0").lower() if twelve else local.strftime("%H:%M")
+    return f"{local.strftime('%a %d %b %Y')}, {clock} ({local.tzname()})"
+
+
 def render(
     request: Request,
     template: str,
@@ -131,6 +148,7 @@ def render(
         "url": lambda name, **params: page_path(request, name, **params),
         "signed_in": getattr(request.state, "signed_in", None),
         "nav_items": _nav(request),
+        "when": lambda moment: local_time(request, moment),
         "static": lambda name: page_path(request, "web.static", path=name),
     }
     values.update(context or {})

@@ -175,3 +175,15 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 def _console(problems: list[str], message: Any) -> None:
     if message.type == "error":
         problems.append(message.text)
+
+
+def sign_in(page: Any, web: WebWorld, account: WebAccount, password: str | None = None) -> None:
+    """Sign in through the pages (the TOTP step too when the account has TOTP)."""
+    page.goto(web.sign_in_url(account))
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(password or account.password)
+    page.get_by_role("button", name="Sign in").click()
+    if account.totp_secret is not None:
+        page.get_by_label("Code").fill(account.totp_code())
+        page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Your Profile").wait_for()
