@@ -109,6 +109,19 @@ def reading(request: Request) -> Iterator[Session]:
         yield session
 
 
+def server_base_url(request: Request) -> str:
+    """Where this server is reached (``public_base_url``, else the request's own): the
+    API's callbacks, e.g. the conferencing one, live there."""
+    return (settings_of(request).public_base_url or str(request.base_url)).rstrip("/")
+
+
+def absolute_page_url(request: Request, name: str, **path_params: Any) -> str:
+    """A page's absolute URL, for providers and applications to send people back to."""
+    web = settings_of(request).web
+    base = (web.public_base_url or server_base_url(request)).rstrip("/")
+    return base + page_path(request, name, **path_params)
+
+
 def page_path(request: Request, name: str, **path_params: Any) -> str:
     """The path of the page route named ``name`` (prefix included)."""
     return str(request.app.url_path_for(name, **path_params))
