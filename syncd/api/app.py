@@ -18,6 +18,7 @@ from syncd.api.routes import (
     free_busy,
     health,
     profiles,
+    real_time_scheduling,
     userinfo,
 )
 from syncd.api.routes import channels as channels_route
@@ -81,6 +82,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         calendars,
         channels_route,
         profiles,
+        real_time_scheduling,
         userinfo,
         health,
     ):

@@ -33,6 +33,9 @@ __all__ = ["RequestLimits", "json_shape_problem"]
 _SELF_LIMITED = ("/push/",)
 #: Paths whose every route authenticates with a bearer credential.
 _AUTHENTICATED = ("/v1/",)
+#: Paths that also take the application's credentials in the body (cronofy-ruby sends
+#: ``client_id``/``client_secret`` there): without a bearer header the route checks them.
+_BODY_CREDENTIALS = ("/v1/real_time_scheduling",)
 
 
 def json_shape_problem(value: Any, max_depth: int, max_array_length: int) -> str | None:
@@ -109,9 +112,10 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         try:
-            if path.startswith(_AUTHENTICATED):
+            authorization = _header(scope, b"authorization")
+            body_credentials = path in _BODY_CREDENTIALS and authorization is None
+            if path.startswith(_AUTHENTICATED) and not body_credentials:
                 engine = scope["app"].state.engine
-                authorization = _header(scope, b"authorization")
                 await run_in_threadpool(self.authenticate, engine, authorization)
             body = await self._read_body(scope, receive)
             if body and _is_json(scope):

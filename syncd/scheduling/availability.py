@@ -53,6 +53,7 @@ from syncd.store.queries import (
     calendar_ids_by_account,
     profiles_by_account,
 )
+from syncd.store.scheduling import holds_by_account
 from syncd.sync.status import effective_status
 
 _MINUTE = dt.timedelta(minutes=1)
@@ -381,6 +382,7 @@ def _read_members(
 
     result = _Members(subs=subs)
     busy_by_calendar: dict[str, list[tuple[int, int]]] = {}
+    held: dict[str, list[tuple[int, int]]] = {}
     if periods:
         window_start = min(p.start for p in periods) - before * _MINUTE
         window_end = max(p.end for p in periods) + after * _MINUTE
@@ -388,11 +390,16 @@ def _read_members(
         busy_by_calendar = read_busy_microseconds(
             session, all_calendar_ids, window_start, window_end
         )
+        # Bookings hold their time until the written event is synced back (and after).
+        held = holds_by_account(session, visible, window_start, window_end)
     for group_index, group in enumerate(participants):
         members = []
         for member_index, member in enumerate(group.members):
             key = (group_index, member_index)
-            busy = chain.from_iterable(busy_by_calendar.get(cid, ()) for cid in chosen[key])
+            busy = chain(
+                chain.from_iterable(busy_by_calendar.get(cid, ()) for cid in chosen[key]),
+                held.get(member.sub, ()),
+            )
             members.append(
                 Member.from_microseconds(
                     member.sub,

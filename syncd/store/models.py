@@ -435,6 +435,69 @@ class AvailabilityRule(SQLModel, table=True):
     )
 
 
+class SchedulingLink(SQLModel, table=True):
+    """A Real-Time Scheduling link: a stored availability query an invitee books from.
+
+    The link's token (the last segment of its URL) is stored hashed for lookup and
+    encrypted so status reads can answer the URL again."""
+
+    id: str = Field(primary_key=True)  # sch_…
+    application_id: str = Field(foreign_key="application.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    token_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    #: The validated request: event, availability, target calendars, callbacks, …
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "open"  # open | completed | disabled
+    display_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: Completed after one booking (Cronofy's links are); a reusable link stays open.
+    single_use: bool = True
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Booking(SQLModel, table=True):
+    """One slot booked through a scheduling link, with the invitee and what was created."""
+
+    __table_args__ = (Index("ix_booking_link", "link_id", "status"),)
+
+    id: str = Field(primary_key=True)  # bkg_…
+    link_id: str = Field(foreign_key="schedulinglink.id")
+    application_id: str = Field(foreign_key="application.id", index=True)
+    start_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = "booked"  # booked | cancelled | rescheduled
+    invitee_name: str = ""
+    invitee_email: str = ""
+    invitee_tzid: str = "Etc/UTC"
+    #: correlation_id and utm_* values, echoed in the callback.
+    prefill: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: ``[[account_id, calendar_id, event_id]]`` of the managed events written for it.
+    events: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: Hashes of the one-time reschedule and cancel tokens (None once used).
+    reschedule_token_hash: str | None = Field(default=None, index=True)
+    cancel_token_hash: str | None = Field(default=None, index=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class BookingHold(SQLModel, table=True):
+    """Time a booking holds in one member's calendar until (and after) the written event
+    is synced back: availability counts it as busy, so the next invitee cannot take it."""
+
+    __table_args__ = (Index("ix_bookinghold_range", "account_id", "start_utc", "end_utc"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True)
+    account_id: str = Field(foreign_key="account.id")
+    start_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end_utc: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 # --------------------------------------------------------------------------- identity
 # How people sign in to the hosted pages (syncd/identity): docs/web.md.
 

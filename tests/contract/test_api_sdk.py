@@ -9,7 +9,9 @@ import pytest
 from pycronofy.exceptions import PyCronofyRequestError
 
 from syncd.api.server import ApiServer
-from tests.support.api import ApiAccount, ApiApplication, ApiWorld
+from syncd.scheduling.booking import Invitee, book
+from syncd.store.db import session_scope
+from tests.support.api import NOW, ApiAccount, ApiApplication, ApiWorld
 
 DAY = dt.date(2030, 1, 8)
 
@@ -206,3 +208,65 @@ def test_sdk_sequenced_availability(
         ("interview", "2030-01-08T09:00:00Z", "2030-01-08T10:00:00Z"),
         ("debrief", "2030-01-08T10:30:00Z", "2030-01-08T11:00:00Z"),
     ]
+
+
+def sdk_app(server: ApiServer, tenant: ApiApplication) -> pycronofy.Client:
+    """pycronofy as an application: ``use_api_key`` calls send the client_secret."""
+    client = pycronofy.Client(client_id=tenant.id, client_secret=tenant.api_key)
+    client.request_handler.base_url = server.url
+    return client
+
+
+def test_sdk_real_time_scheduling_through_booking_to_completed(
+    api_server: ApiServer, api_world: ApiWorld, tenant: ApiApplication, alice: ApiAccount
+) -> None:
+    client = sdk_app(api_server, tenant)
+    created = client.real_time_scheduling(
+        availability={
+            "participants": [{"members": [{"sub": alice.id}], "required": "all"}],
+            "required_duration": {"minutes": 30},
+            "available_periods": [{"start": at(9), "end": at(12)}],
+            "start_interval": {"minutes": 30},
+        },
+        oauth={"redirect_uri": "https://app.example.com/done"},
+        event={"event_id": "rts-1", "summary": "Intro call", "tzid": "Etc/UTC"},
+        target_calendars=[{"sub": alice.id, "calendar_id": alice.calendar_ids[0]}],
+        minimum_notice={"hours": 1},
+        callback_urls={"completed_url": "https://93.184.216.34/rts"},
+    )["real_time_scheduling"]
+    link_id = created["real_time_scheduling_id"]
+    token = created["url"].rsplit("/", 1)[1]
+    status = client.get_real_time_scheduling_status(token=token)["real_time_scheduling"]
+    assert status["status"] == "open"
+
+    with session_scope(api_world.engine) as session:
+        book(session, token, at(10), Invitee("Cara", "cara@example.com"), {}, NOW, 3600)
+
+    done = client.get_real_time_scheduling_status(real_time_scheduling_id=link_id)
+    assert done["real_time_scheduling"]["status"] == "completed"
+    assert done["real_time_scheduling"]["event"]["start"] == {
+        "time": "2030-01-08T10:00:00Z",
+        "tzid": "Etc/UTC",
+    }
+    with pytest.raises(PyCronofyRequestError):
+        client.disable_real_time_scheduling_link(link_id, "too late")
+
+
+def test_sdk_disables_an_open_link(
+    api_server: ApiServer, tenant: ApiApplication, alice: ApiAccount
+) -> None:
+    client = sdk_app(api_server, tenant)
+    created = client.real_time_scheduling(
+        availability={
+            "participants": [{"members": [{"sub": alice.id}]}],
+            "required_duration": {"minutes": 30},
+            "available_periods": [{"start": at(9), "end": at(12)}],
+        },
+        oauth={"redirect_uri": "https://app.example.com/done"},
+        event={"summary": "Intro call"},
+        target_calendars=[{"sub": alice.id, "calendar_id": alice.calendar_ids[0]}],
+    )["real_time_scheduling"]
+    answer = client.disable_real_time_scheduling_link(
+        created["real_time_scheduling_id"], "No longer needed"
+    )
+    assert answer["real_time_scheduling"]["status"] == "disabled"

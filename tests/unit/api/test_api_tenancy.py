@@ -415,6 +415,38 @@ def test_sequenced_availability_cannot_name_another_applications_account(
     assert_no_b_data(tenants, answers[0])
 
 
+def test_a_scheduling_link_cannot_use_or_reach_another_applications_data(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    def body(sub: str, calendar_id: str) -> dict[str, Any]:
+        return {
+            "oauth": {"redirect_uri": "https://app.example.com/done"},
+            "event": {"summary": "x"},
+            "availability": availability_body(sub),
+            "target_calendars": [{"sub": sub, "calendar_id": calendar_id}],
+        }
+
+    foreign = api_client.post(
+        "/v1/real_time_scheduling",
+        headers=tenants.a.auth(),
+        json=body(tenants.b_user.id, tenants.b_user.calendar_ids[0]),
+    )
+    assert foreign.status_code == 422
+    assert_no_b_data(tenants, foreign)
+    b_link = api_client.post(
+        "/v1/real_time_scheduling",
+        headers=tenants.b.auth(),
+        json=body(tenants.b_user.id, tenants.b_user.calendar_ids[0]),
+    ).json()["real_time_scheduling"]["real_time_scheduling_id"]
+    read = api_client.get(f"/v1/real_time_scheduling/{b_link}", headers=tenants.a.auth())
+    disable = api_client.post(
+        f"/v1/real_time_scheduling/{b_link}/disable",
+        headers=tenants.a.auth(),
+        json={"display_message": "gone"},
+    )
+    assert (read.status_code, disable.status_code) == (404, 404)
+
+
 def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
     """A new /v1 endpoint must come with its cross-tenant tests in this module."""
     covered = {
@@ -433,6 +465,9 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/availability_rules",
         "/v1/availability_rules/{availability_rule_id}",
         "/v1/sequenced_availability",
+        "/v1/real_time_scheduling",
+        "/v1/real_time_scheduling/{real_time_scheduling_id}",
+        "/v1/real_time_scheduling/{real_time_scheduling_id}/disable",
     }
     served = {path for path in api_app.openapi()["paths"] if path.startswith("/v1/")}
     assert served <= covered, f"add cross-tenant tests for {sorted(served - covered)}"
