@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 from providers.errors import (
+    AlreadyExists,
     AuthRevoked,
     CursorExpired,
     InvalidRemoteData,
@@ -31,6 +32,7 @@ from providers.retry import with_retries
 
 __all__ = [
     # errors (defined in providers.errors)
+    "AlreadyExists",
     "AuthRevoked",
     "CursorExpired",
     "InvalidRemoteData",
@@ -46,6 +48,9 @@ __all__ = [
     "ChangePage",
     "Conferencing",
     "EventStatus",
+    "EventWriteSupport",
+    "Geo",
+    "RECURRENCE_FREQUENCIES",
     "OAuthClient",
     "Organizer",
     "ParticipationStatus",
@@ -56,6 +61,7 @@ __all__ = [
     "PushWatch",
     "RemoteCalendar",
     "RemoteEvent",
+    "ServiceIdentity",
     "Transparency",
     "own_participation",
     # the contract
@@ -84,6 +90,20 @@ class RemoteCalendar:
     primary: bool = False
     integrated_conferencing_available: bool = False
     timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceIdentity:
+    """What the account's calendar service is, in Cronofy's vocabulary.
+
+    ``provider_name`` is what ``/v1/calendars`` and ``/v1/profiles`` show (Cronofy's
+    values where one applies: ``apple``, ``google``, ``office365``, ``live_connect``,
+    ``exchange``); ``provider_service`` the finer ``provider_service`` of
+    ``/v1/profiles`` (``icloud``, ``google``, ``gsuite``, ``office365``, ``outlook_com``).
+    """
+
+    provider_name: str
+    provider_service: str
 
 
 @dataclass(frozen=True)
@@ -141,6 +161,49 @@ def own_participation(
     return "unknown"
 
 
+@dataclass(frozen=True)
+class Geo:
+    """Coordinates of an event's location, in decimal degrees (WGS 84)."""
+
+    latitude: float
+    longitude: float
+
+
+#: Cronofy's recurrence frequencies, each an RRULE ``FREQ``.
+RECURRENCE_FREQUENCIES = ("daily", "weekly", "monthly", "yearly")
+
+
+@dataclass(frozen=True)
+class EventWriteSupport:
+    """What an adapter can write of an event, declared once per adapter class.
+
+    The API refuses (422, naming the field) anything in a request the calendar's adapter
+    does not declare here, so nothing is accepted and then dropped; the core never asks
+    which provider it is. ``reminders`` is how many reminders the provider keeps: a
+    request lists them in priority order and the first ones are written (Cronofy's rule).
+    """
+
+    attendees: bool = False
+    reminders: int = 0
+    url: bool = False
+    color: bool = False
+    private: bool = False
+    geo: bool = False
+    #: The ``recurrence.rules[].frequency`` values it writes (``RECURRENCE_FREQUENCIES``).
+    recurrence: frozenset[str] = frozenset()
+    #: ``by_day`` on weekly rules.
+    recurrence_by_day: bool = False
+    #: ``set_participation_status``: the account's own reply to an invitation.
+    participation_status: bool = False
+    #: ``update_event_fields``: change an event that was not written through the API.
+    update_external: bool = False
+    #: ``create_calendar``, and whether it takes a ``#rrggbb`` colour.
+    create_calendar: bool = False
+    calendar_color: bool = False
+    #: Whether the provider refuses two calendars of one name (``create_calendar``).
+    unique_calendar_names: bool = False
+
+
 @dataclass
 class RemoteEvent:
     """One provider item, normalised.
@@ -185,6 +248,14 @@ class RemoteEvent:
     original_start: dt.datetime | dt.date | None = None
     ical: str | None = None
     conferencing: Conferencing | None = None
+    #: Written fields (``EventWriteSupport`` says which an adapter honours): reminders in
+    #: minutes before the start (``None``: the calendar's default, ``[]``: none), the
+    #: event's URL, its colour as ``#rrggbb``, private visibility and coordinates.
+    reminders: list[int] | None = None
+    url: str | None = None
+    color: str | None = None
+    private: bool = False
+    geo: Geo | None = None
     updated: dt.datetime | None = None
     etag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -310,6 +381,8 @@ class CalendarProvider(ABC):
     #: Whether ``watch_calendar``/``stop_watch`` work: the provider can call us back on
     #: changes, so a sync can start within seconds instead of at the next poll.
     supports_push: ClassVar[bool] = False
+    #: Which event fields and write operations it honours (the API refuses the rest).
+    write_support: ClassVar[EventWriteSupport] = EventWriteSupport()
 
     #: Retry policy for provider requests (instances may shrink it, e.g. in tests).
     retry_attempts: int = 5
@@ -337,6 +410,11 @@ class CalendarProvider(ABC):
             max_wait=self.retry_max_wait,
         )
 
+    def service_identity(self) -> ServiceIdentity:
+        """The service these credentials reach, as Cronofy names it (default: the
+        adapter's own name, an extension value)."""
+        return ServiceIdentity(self.name, self.name)
+
     @abstractmethod
     def profile_name(self) -> str:
         """A human name for the connected account (usually its e-mail address)."""
@@ -362,6 +440,27 @@ class CalendarProvider(ABC):
     ) -> Conferencing | None:
         """Attach the calendar's own conferencing; ``None`` while the provider is still working."""
         raise PermissionDenied(f"{self.name} has no integrated conferencing")
+
+    def update_event_fields(
+        self, calendar: RemoteCalendar, event: RemoteEvent, fields: frozenset[str]
+    ) -> RemoteEvent:
+        """Change only ``fields`` (names of ``RemoteEvent`` attributes) of an existing event
+        that was not written through the API, leaving everything else as its owner made it;
+        returns it as stored. NotFound when it is gone."""
+        raise PermissionDenied(f"{self.name} cannot update events it did not write")
+
+    def set_participation_status(
+        self, calendar: RemoteCalendar, provider_event_id: str, status: ParticipationStatus
+    ) -> None:
+        """Answer an invitation as the account (``accepted``, ``tentative``, ``declined``).
+
+        PermissionDenied when the account is not an attendee of the event."""
+        raise PermissionDenied(f"{self.name} cannot change participation status")
+
+    def create_calendar(self, name: str, color: str | None = None) -> RemoteCalendar:
+        """Create a calendar (``color`` as ``#rrggbb``); ``AlreadyExists`` when the provider
+        refuses a second calendar of that name."""
+        raise PermissionDenied(f"{self.name} cannot create calendars")
 
     def refreshed_credentials(self) -> dict[str, Any] | None:
         """Credentials to persist if they changed (token refresh, rotated refresh token)."""

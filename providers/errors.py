@@ -8,6 +8,7 @@ re-exports them as part of the adapter contract; ``providers.retry`` decides on 
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyExists",
     "AuthRevoked",
     "CursorExpired",
     "InvalidRemoteData",
@@ -50,6 +51,10 @@ class CursorExpired(ProviderError):
 
 class NotFound(ProviderError):
     """The calendar or event does not exist (any more) at the provider."""
+
+
+class AlreadyExists(ProviderError):
+    """The provider refuses to create what exists already (a calendar of the same name)."""
 
 
 class PermissionDenied(ProviderError):

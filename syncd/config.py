@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from cryptography.fernet import Fernet
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -144,6 +151,9 @@ class Settings(BaseSettings):
     #: Hosts (names, IPs or CIDR networks) webhooks may reach over plain http or at
     #: private/loopback addresses; everything else must be https to a public address.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Accept plain http webhook URLs to public addresses too (Cronofy does); off, only
+    #: https. Private and loopback addresses still need ``webhook_allowed_hosts``.
+    webhook_allow_http: bool = False
     #: Seconds one webhook delivery attempt may take.
     webhook_timeout: float = Field(default=10.0, gt=0)
     #: Seconds before the first retry of a failed delivery; doubles per attempt (with jitter).
@@ -152,6 +162,10 @@ class Settings(BaseSettings):
     webhook_retry_max_delay: float = Field(default=3600.0, gt=0)
     #: A delivery is retried until this many seconds after it was queued, then abandoned.
     webhook_retry_window: float = Field(default=90000.0, gt=0)
+    #: Days a deleted event stays listed by ``GET /v1/events?include_deleted=true`` (its
+    #: tombstone). At least ``webhook_retry_window``, so whoever follows a ``change``
+    #: notification's ``changes_since`` still sees the deletions it reports.
+    deleted_event_retention_days: float = Field(default=7.0, gt=0)
     #: Webhook deliveries one daemon sends at the same time.
     webhook_concurrency: int = Field(default=16, ge=1, le=64)
     #: Of those, at most this many to any one receiving host.
@@ -167,6 +181,16 @@ class Settings(BaseSettings):
     goto: OAuthProviderSettings = Field(default_factory=OAuthProviderSettings)
     #: The hosted pages for end users and the operator.
     web: WebSettings = Field(default_factory=WebSettings)
+
+    @model_validator(mode="after")
+    def _tombstones_outlive_notifications(self) -> Settings:
+        if self.deleted_event_retention_days * 86400 < self.webhook_retry_window:
+            raise ValueError(
+                "deleted_event_retention_days must cover webhook_retry_window "
+                f"({self.webhook_retry_window / 86400:g} days): a change notification "
+                "delivered late must still find the deletions it reports"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod

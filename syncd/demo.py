@@ -190,7 +190,13 @@ def _create_demo_tenants(
             credentials = {"url": f"{radicale_url}/{user}/", "username": user, "password": "demo"}
             adapter = build_provider(settings, "caldav", credentials)
             profile = create_profile(
-                session, box, account, "caldav", adapter.profile_name(), credentials
+                session,
+                box,
+                account,
+                "caldav",
+                adapter.profile_name(),
+                credentials,
+                adapter.service_identity(),
             )
             accounts[user] = {
                 "sub": account.id,

@@ -14,16 +14,21 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 
 from providers.base import (
+    RECURRENCE_FREQUENCIES,
     CalendarProvider,
     ChangePage,
     CursorExpired,
+    EventWriteSupport,
     InvalidRemoteData,
     NotFound,
     OAuthClient,
+    ParticipationStatus,
+    PermissionDenied,
     ProviderEndpoints,
     ProviderError,
     RemoteCalendar,
     RemoteEvent,
+    ServiceIdentity,
     TransientError,
 )
 from providers.caldav.cursor import SyncState
@@ -33,8 +38,10 @@ from providers.caldav.ical import (
     ical_from_remote_event,
     remote_event_from_ical,
     uid_in,
+    vcalendar_of,
     zone_named,
 )
+from providers.caldav.ical_write import with_fields, with_reply
 from providers.caldav.scope import CredentialScope, Resolver
 from providers.caldav.webdav import (
     CALDAV,
@@ -46,6 +53,7 @@ from providers.caldav.webdav import (
     Multistatus,
     href_path,
     is_calendar,
+    mkcalendar_body,
     multiget_body,
     parse_multistatus,
     propfind_body,
@@ -57,8 +65,13 @@ logger = logging.getLogger("providers.caldav")
 
 #: Items per ChangePage: bounded so the engine commits a big calendar incrementally.
 PAGE_SIZE = 500
+#: iCloud's CalDAV hosts (caldav.icloud.com and its pNN-caldav.icloud.com partitions).
+ICLOUD_HOSTS = frozenset({"icloud.com", "me.com"})
+ICLOUD_SUFFIXES = (".icloud.com", ".me.com")
 #: Hrefs per calendar-multiget request.
 MULTIGET_BATCH_SIZE = 500
+#: VALARMs written per event.
+MAX_ALARMS = 10
 
 SyncMode = Literal["auto", "sync", "etag"]
 
@@ -119,6 +132,12 @@ class CalDAVProvider(CalendarProvider):
     """
 
     name: ClassVar[str] = "caldav"
+    write_support: ClassVar[EventWriteSupport] = EventWriteSupport(
+        attendees=True, reminders=MAX_ALARMS, url=True, color=True, private=True, geo=True,
+        recurrence=frozenset(RECURRENCE_FREQUENCIES), recurrence_by_day=True,
+        participation_status=True, update_external=True, create_calendar=True,
+        calendar_color=True,
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -229,6 +248,14 @@ class CalDAVProvider(CalendarProvider):
 
     # -- discovery ------------------------------------------------------------------
 
+    def service_identity(self) -> ServiceIdentity:
+        """``apple`` (service ``icloud``) for iCloud's servers; any other CalDAV server
+        is ``caldav``, syncd's extension value (Cronofy has none for it)."""
+        host = (urlsplit(self.url).hostname or "").lower().rstrip(".")
+        if host in ICLOUD_HOSTS or host.endswith(ICLOUD_SUFFIXES):
+            return ServiceIdentity("apple", "icloud")
+        return ServiceIdentity("caldav", "caldav")
+
     def profile_name(self) -> str:
         """The username; without one, the principal's displayname."""
         if self.username:
@@ -260,22 +287,7 @@ class CalDAVProvider(CalendarProvider):
             for href in (here.hrefs(f"{{{CALDAV}}}calendar-home-set") if here else [])
         ]
         if not homes:
-            principal = self._principal_url(start)
-            if principal is None:
-                well_known = self._propfind(
-                    urljoin(self.url, "/.well-known/caldav"), DISCOVERY_PROPS, "0"
-                )
-                principal = self._principal_url(well_known)
-            if principal is None:
-                raise NotFound("no CalDAV principal found at this URL")
-            found = self._propfind(principal, ["C:calendar-home-set"], "0")
-            homes = [
-                found.absolute_url(href)
-                for response in found.responses
-                for href in response.hrefs(f"{{{CALDAV}}}calendar-home-set")
-            ]
-        if not homes:
-            raise NotFound("the CalDAV principal has no calendar-home-set")
+            homes = self._homes_of_principal(start)
         calendars: list[RemoteCalendar] = []
         for home in homes:
             listing = self._propfind(home, CALENDAR_PROPS, "1")
@@ -285,6 +297,26 @@ class CalDAVProvider(CalendarProvider):
                         self._remote_calendar(response, listing.base_url, primary=not calendars)
                     )
         return calendars
+
+    def _homes_of_principal(self, start: Multistatus) -> list[str]:
+        """The calendar-home-set of the principal ``start`` names (or .well-known's)."""
+        principal = self._principal_url(start)
+        if principal is None:
+            well_known = self._propfind(
+                urljoin(self.url, "/.well-known/caldav"), DISCOVERY_PROPS, "0"
+            )
+            principal = self._principal_url(well_known)
+        if principal is None:
+            raise NotFound("no CalDAV principal found at this URL")
+        found = self._propfind(principal, ["C:calendar-home-set"], "0")
+        homes = [
+            found.absolute_url(href)
+            for response in found.responses
+            for href in response.hrefs(f"{{{CALDAV}}}calendar-home-set")
+        ]
+        if not homes:
+            raise NotFound("the CalDAV principal has no calendar-home-set")
+        return homes
 
     def _remote_calendar(
         self, response: DavResponse, base_url: str, primary: bool
@@ -459,7 +491,7 @@ class CalDAVProvider(CalendarProvider):
             uid = event.ical_uid or uid_in(ical_text)
         else:
             uid = event.ical_uid or f"{uuid.uuid4()}@syncd"
-            ical_text = ical_from_remote_event(event, uid)
+            ical_text = ical_from_remote_event(event, uid, self.organizer_address())
         if path is None:
             path = collection_path.rstrip("/") + "/" + _filename_for(uid)
         response = self._request(
@@ -478,6 +510,70 @@ class CalDAVProvider(CalendarProvider):
         if stored is None:
             raise InvalidRemoteData("the written calendar object holds no VEVENT")
         return stored
+
+    def organizer_address(self) -> str | None:
+        """The account's e-mail address: the stored ``email``, else a username that is one."""
+        email = self.credentials.get("email")
+        if email:
+            return str(email)
+        return self.username if "@" in self.username else None
+
+    def _fetch_item(self, calendar: RemoteCalendar, href: str) -> tuple[str, str | None]:
+        """One calendar object's text and ETag; NotFound when it is gone."""
+        url = self._url_of(href, calendar.provider_calendar_id)
+        response = self._request("GET", url, passthrough=(404, 410))
+        if response.status_code in (404, 410):
+            raise NotFound(f"no calendar object at {href}")
+        return response.text, response.headers.get("ETag")
+
+    def _put_item(
+        self, calendar: RemoteCalendar, href: str, ical_text: str, etag: str | None
+    ) -> RemoteEvent:
+        """PUT the changed object back, only over the version we read (If-Match)."""
+        headers = {"Content-Type": "text/calendar; charset=utf-8"} | (
+            {"If-Match": etag} if etag else {}
+        )
+        url = self._url_of(href, calendar.provider_calendar_id)
+        response = self._request("PUT", url, body=ical_text.encode("utf-8"), headers=headers)
+        zone = zone_named(calendar.timezone)
+        etag = response.headers.get("ETag")
+        stored = remote_event_from_ical(href, etag, ical_text, self._user_addresses, zone)
+        if stored is None:
+            raise InvalidRemoteData("the written calendar object holds no VEVENT")
+        return stored
+
+    def update_event_fields(
+        self, calendar: RemoteCalendar, event: RemoteEvent, fields: frozenset[str]
+    ) -> RemoteEvent:
+        """Read the object, replace only ``fields`` in its VEVENT, PUT it back (If-Match)."""
+        ical_text, etag = self._fetch_item(calendar, event.provider_event_id)
+        written = vcalendar_of(event, uid_in(ical_text), self.organizer_address())
+        changed = with_fields(ical_text, written.walk("VEVENT")[0], fields)
+        return self._put_item(calendar, event.provider_event_id, changed, etag)
+
+    def set_participation_status(
+        self, calendar: RemoteCalendar, provider_event_id: str, status: ParticipationStatus
+    ) -> None:
+        """PARTSTAT of the account's own ATTENDEE; the server's scheduling (if any) tells
+        the organizer."""
+        ical_text, etag = self._fetch_item(calendar, provider_event_id)
+        replied = with_reply(ical_text, self._user_addresses, status)
+        self._put_item(calendar, provider_event_id, replied, etag)
+
+    def create_calendar(self, name: str, color: str | None = None) -> RemoteCalendar:
+        """MKCALENDAR in the account's calendar home, under a fresh path."""
+        start = self._propfind(self.url, [*DISCOVERY_PROPS, *CALENDAR_PROPS], "0")
+        here = start.responses[0] if start.responses else None
+        homes = [
+            start.absolute_url(href)
+            for href in (here.hrefs(f"{{{CALDAV}}}calendar-home-set") if here else [])
+        ]
+        if not homes and here is not None and is_calendar(here):
+            raise PermissionDenied("the profile's URL is one calendar, not a calendar home")
+        home = (homes or self._homes_of_principal(start))[0]
+        url = urljoin(home if home.endswith("/") else home + "/", f"{uuid.uuid4()}/")
+        self._request("MKCALENDAR", url, body=mkcalendar_body(name, color))
+        return RemoteCalendar(provider_calendar_id=url, name=name)
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         """DELETE the href; one that is already gone is fine."""

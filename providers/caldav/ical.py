@@ -20,6 +20,7 @@ from providers.base import (
     Transparency,
     own_participation,
 )
+from providers.caldav.ical_write import add_written_fields
 
 #: Key of ``RemoteEvent.extra`` holding the already parsed ``icalendar.Calendar``.
 PARSED_ICALENDAR = "icalendar"
@@ -324,8 +325,14 @@ def _transparency(master: icalendar.cal.Component) -> Transparency:
     return "transparent" if str(master.get("TRANSP", "")).upper() == "TRANSPARENT" else "opaque"
 
 
-def ical_from_remote_event(event: RemoteEvent, uid: str) -> str:
-    """A VCALENDAR for an event given as fields (what ``upsert_event`` writes)."""
+def ical_from_remote_event(event: RemoteEvent, uid: str, organizer: str | None = None) -> str:
+    """A VCALENDAR for an event given as fields (what ``upsert_event`` writes);
+    ``organizer`` is the account's address, written when the event has attendees."""
+    return str(vcalendar_of(event, uid, organizer).to_ical().decode())
+
+
+def vcalendar_of(event: RemoteEvent, uid: str, organizer: str | None = None) -> icalendar.Calendar:
+    """``ical_from_remote_event`` before serialisation."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//syncd//CalDAV adapter//EN")
     calendar.add("version", "2.0")
@@ -358,10 +365,11 @@ def ical_from_remote_event(event: RemoteEvent, uid: str) -> str:
                 "LABEL": event.conferencing.provider_description,
             },
         )
+    add_written_fields(vevent, event, organizer)
     calendar.add_component(vevent)
     if zone is not None and any(isinstance(v, dt.datetime) for v in (event.start, event.end)):
         calendar.add_missing_timezones()
-    return str(calendar.to_ical().decode())
+    return calendar
 
 
 def _add_recurrence(vevent: icalendar.Event, recurrence: list[str]) -> None:

@@ -171,3 +171,20 @@ def supports_events(response: DavResponse) -> bool:
     if components is None or len(components) == 0:
         return True
     return any(str(comp.get("name", "")).upper() == "VEVENT" for comp in components)
+
+
+#: Apple's calendar-color property (``#rrggbbaa``), which CalDAV clients and servers share.
+APPLE_ICAL = "http://apple.com/ns/ical/"
+
+
+def mkcalendar_body(name: str, color: str | None) -> bytes:
+    """RFC 4791 MKCALENDAR: an event calendar with a display name (and a colour)."""
+    root = _new_body("C:mkcalendar")
+    prop = _add(_add(root, "D:set"), "D:prop")
+    _add(prop, "D:displayname", name)
+    components = _add(prop, "C:supported-calendar-component-set")
+    _add(components, "C:comp").set("name", "VEVENT")
+    if color:
+        colour = etree.SubElement(prop, f"{{{APPLE_ICAL}}}calendar-color", nsmap={"I": APPLE_ICAL})
+        colour.text = color.upper() + "FF"
+    return _serialised(root)

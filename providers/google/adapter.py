@@ -18,14 +18,17 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from providers.base import (
+    RECURRENCE_FREQUENCIES,
     AuthRevoked,
     ChangePage,
     Conferencing,
     CursorExpired,
+    EventWriteSupport,
     InvalidRemoteData,
     NotFound,
     OAuthCalendarProvider,
     OAuthClient,
+    ParticipationStatus,
     PermissionDenied,
     ProviderEndpoints,
     PushCallback,
@@ -34,15 +37,19 @@ from providers.base import (
     PushWatch,
     RemoteCalendar,
     RemoteEvent,
+    ServiceIdentity,
     TransientError,
 )
 from providers.google.errors import BadRequest, provider_error
 from providers.google.mapping import (
+    GOOGLE_REPLIES,
+    MAX_REMINDERS,
     calendar_from_entry,
     conferencing_of,
     event_from_google,
     event_to_google,
     google_event_id,
+    google_properties,
     is_deletion,
 )
 from providers.payload import (
@@ -59,6 +66,8 @@ DEFAULT_API_BASE_URL = "https://www.googleapis.com/"
 DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 DEFAULT_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+#: Attendees hear of every change we write (invitations, updates, cancellations).
+SEND_UPDATES = "all"
 
 #: Bumping this makes every stored cursor unusable, forcing a full resync (e.g. after a
 #: parsing fix that changes what earlier syncs produced).
@@ -70,6 +79,21 @@ class GoogleProvider(OAuthCalendarProvider):
 
     name: ClassVar[str] = "google"
     supports_push: ClassVar[bool] = True
+    write_support: ClassVar[EventWriteSupport] = EventWriteSupport(
+        attendees=True,
+        reminders=MAX_REMINDERS,
+        url=True,
+        color=True,
+        private=True,
+        geo=False,  # an event has only a location string
+        recurrence=frozenset(RECURRENCE_FREQUENCIES),
+        recurrence_by_day=True,
+        participation_status=True,
+        update_external=True,
+        create_calendar=True,
+        calendar_color=True,
+        unique_calendar_names=False,
+    )
     #: Items per events.list page: Google's maximum. Against the local emulator 5,000 events
     #: sync in ~0.2-0.3 s at 250 or 2500 alike; what differs is round trips (20 vs 2), which
     #: dominate against the real API.
@@ -169,6 +193,13 @@ class GoogleProvider(OAuthCalendarProvider):
 
     # -- calendars ---------------------------------------------------------
 
+    def service_identity(self) -> ServiceIdentity:
+        """``google``; the service is ``google`` for a consumer (gmail.com) account and
+        ``gsuite`` for a Workspace domain."""
+        email = str(self.credentials.get("email") or "").lower()
+        consumer = email.endswith(("@gmail.com", "@googlemail.com"))
+        return ServiceIdentity("google", "google" if consumer else "gsuite")
+
     def profile_name(self) -> str:
         entry = self._execute(self.service.calendarList().get(calendarId="primary"))
         return str(entry["id"])
@@ -251,21 +282,83 @@ class GoogleProvider(OAuthCalendarProvider):
         event_id = google_event_id(event.provider_event_id)
         body = event_to_google(event, event_id)
         events = self.events_api
+        calendar_id = calendar.provider_calendar_id
         try:
             stored = self._execute(
-                events.update(calendarId=calendar.provider_calendar_id, eventId=event_id, body=body)
+                events.update(
+                    calendarId=calendar_id, eventId=event_id, body=body, sendUpdates=SEND_UPDATES
+                )
             )
         except NotFound:
             stored = self._execute(
-                events.insert(calendarId=calendar.provider_calendar_id, body=body)
+                events.insert(calendarId=calendar_id, body=body, sendUpdates=SEND_UPDATES)
             )
         return event_from_google(stored, calendar.timezone)
+
+    def update_event_fields(
+        self, calendar: RemoteCalendar, event: RemoteEvent, fields: frozenset[str]
+    ) -> RemoteEvent:
+        """``events.patch`` with only the properties of ``fields``: the rest stays the owner's."""
+        body = event_to_google(event, event.provider_event_id)
+        patch = {key: body[key] for key in google_properties(fields) if key in body}
+        if "url" in fields and not event.url:
+            patch["source"] = None
+        if "color" in fields and not event.color:
+            patch["colorId"] = None
+        stored = self._execute(
+            self.events_api.patch(
+                calendarId=calendar.provider_calendar_id,
+                eventId=event.provider_event_id,
+                body=patch,
+                sendUpdates=SEND_UPDATES,
+            )
+        )
+        return event_from_google(stored, calendar.timezone)
+
+    def set_participation_status(
+        self, calendar: RemoteCalendar, provider_event_id: str, status: ParticipationStatus
+    ) -> None:
+        """The account's own attendee entry (``self``) gets the reply; the organizer hears."""
+        events = self.events_api
+        calendar_id = calendar.provider_calendar_id
+        current = self._execute(events.get(calendarId=calendar_id, eventId=provider_event_id))
+        attendees = [dict(a) for a in current.get("attendees") or [] if isinstance(a, dict)]
+        own = [attendee for attendee in attendees if attendee.get("self")]
+        if not own:
+            raise PermissionDenied("the account is not an attendee of this event")
+        for attendee in own:
+            attendee["responseStatus"] = GOOGLE_REPLIES[status]
+        self._execute(
+            events.patch(
+                calendarId=calendar_id,
+                eventId=provider_event_id,
+                body={"attendees": attendees},
+                sendUpdates=SEND_UPDATES,
+            )
+        )
+
+    def create_calendar(self, name: str, color: str | None = None) -> RemoteCalendar:
+        """``calendars.insert``, then the colour on the user's calendar list entry."""
+        created = self._execute(self.service.calendars().insert(body={"summary": name}))
+        calendar_id = str(created["id"])
+        if color:
+            self._execute(
+                self.service.calendarList().patch(
+                    calendarId=calendar_id,
+                    colorRgbFormat=True,
+                    body={"backgroundColor": color, "foregroundColor": "#000000"},
+                )
+            )
+        entry = dict(created, accessRole="owner")
+        return calendar_from_entry(entry)
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         try:
             self._execute(
                 self.events_api.delete(
-                    calendarId=calendar.provider_calendar_id, eventId=provider_event_id
+                    calendarId=calendar.provider_calendar_id,
+                    eventId=provider_event_id,
+                    sendUpdates=SEND_UPDATES,
                 )
             )
         except NotFound:

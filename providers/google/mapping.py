@@ -250,7 +250,86 @@ def event_to_google(event: RemoteEvent, event_id: str) -> dict[str, Any]:
         "end": when(event.end),
         "transparency": event.transparency,
         "status": event.status,
+        "visibility": "private" if event.private else "default",
+        "reminders": _reminders_to_google(event.reminders),
     }
     if event.recurrence:
         body["recurrence"] = list(event.recurrence)
+    if event.attendees:
+        body["attendees"] = [
+            {
+                "email": person.email,
+                **({"displayName": person.display_name} if person.display_name else {}),
+            }
+            for person in event.attendees
+        ]
+    if event.url:
+        body["source"] = {"title": event.summary or event.url, "url": event.url}
+    if event.color:
+        body["colorId"] = nearest_color_id(event.color)
     return body
+
+
+#: Google's fixed palette of event colours (``colors.get``, ``event``): an event takes one
+#: of these ids, so a colour is written as the nearest of them.
+EVENT_COLORS = {
+    "1": "#a4bdfc", "2": "#7ae7bf", "3": "#dbadff", "4": "#ff887c", "5": "#fbd75b",
+    "6": "#ffb878", "7": "#46d6db", "8": "#e1e1e1", "9": "#5484ed", "10": "#51b749",
+    "11": "#dc2127",
+}  # fmt: skip
+#: Reminder overrides Google keeps per event.
+MAX_REMINDERS = 5
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    value = color.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def nearest_color_id(color: str) -> str:
+    """The ``colorId`` of the palette colour nearest ``#rrggbb`` (Euclidean in RGB)."""
+    wanted = _rgb(color)
+    return min(
+        EVENT_COLORS,
+        key=lambda key: sum(
+            (a - b) ** 2 for a, b in zip(_rgb(EVENT_COLORS[key]), wanted, strict=True)
+        ),
+    )
+
+
+def _reminders_to_google(reminders: list[int] | None) -> dict[str, Any]:
+    """``None``: the calendar's default reminders; a list: exactly those, as pop-ups."""
+    if reminders is None:
+        return {"useDefault": True}
+    overrides = [{"method": "popup", "minutes": minutes} for minutes in reminders[:MAX_REMINDERS]]
+    return {"useDefault": False, "overrides": overrides}
+
+
+#: The account's reply as Google's attendee ``responseStatus``.
+GOOGLE_REPLIES = {
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentative": "tentative",
+    "needs_action": "needsAction",
+    "unknown": "needsAction",
+}
+#: The Google event properties each ``RemoteEvent`` field is written to.
+_PROPERTIES = {
+    "summary": ("summary",),
+    "description": ("description",),
+    "location": ("location",),
+    "start": ("start",),
+    "end": ("end",),
+    "transparency": ("transparency",),
+    "private": ("visibility",),
+    "reminders": ("reminders",),
+    "url": ("source",),
+    "color": ("colorId",),
+    "recurrence": ("recurrence",),
+    "attendees": ("attendees",),
+}
+
+
+def google_properties(fields: frozenset[str]) -> list[str]:
+    """The Google properties that carry ``fields`` (``RemoteEvent`` attribute names)."""
+    return [name for field in sorted(fields) for name in _PROPERTIES.get(field, ())]

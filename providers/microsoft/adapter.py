@@ -14,15 +14,19 @@ from urllib.parse import quote
 import msal
 import requests
 
+import providers.microsoft.writes as writes
 from providers.base import (
+    RECURRENCE_FREQUENCIES,
     AuthRevoked,
     ChangePage,
     Conferencing,
     CursorExpired,
+    EventWriteSupport,
     InvalidRemoteData,
     NotFound,
     OAuthCalendarProvider,
     OAuthClient,
+    ParticipationStatus,
     PermissionDenied,
     ProviderEndpoints,
     PushCallback,
@@ -30,6 +34,7 @@ from providers.base import (
     PushWatch,
     RemoteCalendar,
     RemoteEvent,
+    ServiceIdentity,
     TransientError,
 )
 from providers.microsoft.auth import (
@@ -75,6 +80,12 @@ MAX_VALIDATION_TOKEN = 4096
 
 #: Bumping this makes every stored cursor unusable, forcing a full resync.
 CURSOR_VERSION = 1
+#: The tenant every personal Microsoft account (outlook.com, hotmail.com…) signs in to.
+CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+#: Domains of personal Microsoft accounts, when a token names no tenant.
+PERSONAL_DOMAINS = frozenset(
+    {"outlook.com", "hotmail.com", "live.com", "msn.com", "passport.com", "windowslive.com"}
+)
 
 #: A token this close to its expiry is refreshed before use.
 _EXPIRY_MARGIN = dt.timedelta(seconds=60)
@@ -85,6 +96,14 @@ class MicrosoftProvider(OAuthCalendarProvider):
 
     name: ClassVar[str] = "microsoft"
     supports_push: ClassVar[bool] = True
+    #: No event URL (webLink is Outlook's own) or colour (that is the user's categories);
+    #: one reminder; calendars take Outlook's named colours only.
+    write_support: ClassVar[EventWriteSupport] = EventWriteSupport(
+        attendees=True, reminders=1, private=True, geo=True,
+        recurrence=frozenset(RECURRENCE_FREQUENCIES), recurrence_by_day=True,
+        participation_status=True, update_external=True, create_calendar=True,
+        unique_calendar_names=True,
+    )  # fmt: skip
     #: Longest subscription asked for, in minutes: Graph's documented limit for Outlook
     #: events was 4230 (~3 days) and is 10080 now; the smaller one works everywhere.
     max_subscription_minutes: int = 4230
@@ -212,6 +231,20 @@ class MicrosoftProvider(OAuthCalendarProvider):
         return payload
 
     # -- calendars ---------------------------------------------------------
+
+    def service_identity(self) -> ServiceIdentity:
+        """``live_connect`` (service ``outlook_com``) for a personal Microsoft account,
+        ``office365`` for a work or school one: by the token's tenant (personal accounts
+        all sign in to the consumer tenant), else by the address's domain."""
+        tenant = self.credentials.get("tenant_id")
+        if tenant:
+            personal = str(tenant).lower() == CONSUMER_TENANT_ID
+        else:
+            domain = str(self.credentials.get("email") or "").rpartition("@")[2].lower()
+            personal = domain in PERSONAL_DOMAINS
+        if personal:
+            return ServiceIdentity("live_connect", "outlook_com")
+        return ServiceIdentity("office365", "office365")
 
     def profile_name(self) -> str:
         me = self._get("me")
@@ -384,6 +417,22 @@ class MicrosoftProvider(OAuthCalendarProvider):
         if stored is None:
             raise InvalidRemoteData("Microsoft Graph returned no event after a write")
         return self._event_of(stored)
+
+    def update_event_fields(
+        self, calendar: RemoteCalendar, event: RemoteEvent, fields: frozenset[str]
+    ) -> RemoteEvent:
+        """PATCH only the properties of ``fields``: the rest stays as its owner made it."""
+        return writes.update_event_fields(self._send, calendar, event, fields)
+
+    def set_participation_status(
+        self, calendar: RemoteCalendar, provider_event_id: str, status: ParticipationStatus
+    ) -> None:
+        """``accept``, ``decline`` or ``tentativelyAccept``, telling the organizer."""
+        writes.reply(self._send, calendar, provider_event_id, status)
+
+    def create_calendar(self, name: str, color: str | None = None) -> RemoteCalendar:
+        """``POST /me/calendars``; a name the mailbox has already is AlreadyExists (409)."""
+        return writes.create_calendar(self._send, name, color)
 
     def delete_event(self, calendar: RemoteCalendar, provider_event_id: str) -> None:
         path = (

@@ -88,6 +88,9 @@ def credentials_from_token(result: dict[str, Any], previous: dict[str, Any]) -> 
         refresh_token=result.get("refresh_token") or previous.get("refresh_token"),
         expiry=(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)).isoformat(),
     )
+    claims = result.get("id_token_claims")
+    if isinstance(claims, dict) and isinstance(claims.get("tid"), str):
+        credentials["tenant_id"] = claims["tid"]  # personal or work account (adapter)
     return credentials
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from providers.base import (
+    AlreadyExists,
     AuthRevoked,
     CursorExpired,
     NotFound,
@@ -64,6 +65,8 @@ def http_error(status: int, headers: Any, body: bytes | str | None) -> ProviderE
         return NotFound(f"Microsoft Graph has no such calendar or event ({code})")
     if status == 400:
         return BadRequest(f"Microsoft Graph rejected the request ({code})")
+    if status == 409:
+        return AlreadyExists(f"Microsoft Graph has one already ({code})")
     if status >= 500:
         return TransientError(f"Microsoft Graph server error {status} ({code})")
     return ProviderError(f"unexpected Microsoft Graph response {status} ({code})")

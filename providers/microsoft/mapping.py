@@ -56,6 +56,13 @@ _UTC_NAMES = frozenset(
 )
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+#: RRULE frequencies as Graph's recurrencePattern types (on the start's own day).
+_GRAPH_PATTERNS = {
+    "DAILY": "daily",
+    "WEEKLY": "weekly",
+    "MONTHLY": "absoluteMonthly",
+    "YEARLY": "absoluteYearly",
+}
 
 
 def notification_batch(body: bytes | None) -> list[Any]:
@@ -333,20 +340,67 @@ def event_to_graph(event: RemoteEvent) -> dict[str, Any]:
         local = value.astimezone(ZoneInfo(zone)) if value.tzinfo else value
         return {"dateTime": local.replace(tzinfo=None).isoformat(), "timeZone": zone}
 
+    location: dict[str, Any] = {"displayName": event.location}
+    if event.geo is not None:
+        location["coordinates"] = {
+            "latitude": event.geo.latitude,
+            "longitude": event.geo.longitude,
+        }
     body: dict[str, Any] = {
         "subject": event.summary,
         "body": {"contentType": "text", "content": event.description},
-        "location": {"displayName": event.location},
+        "location": location,
         "start": when(event.start),
         "end": when(event.end),
         "isAllDay": event.all_day,
         "showAs": "free"
         if event.transparency == "transparent"
         else ("tentative" if event.status == "tentative" else "busy"),
+        "sensitivity": "private" if event.private else "normal",
+        "attendees": [
+            {
+                "emailAddress": {"address": person.email, "name": person.display_name}
+                if person.display_name
+                else {"address": person.email},
+                "type": "required",
+            }
+            for person in event.attendees
+        ],
     }
+    if event.reminders is not None:
+        body["isReminderOn"] = bool(event.reminders)
+        if event.reminders:
+            body["reminderMinutesBeforeStart"] = event.reminders[0]
     if event.recurrence:
         body["recurrence"] = recurrence_to_graph(event.recurrence, event.start, event.tzid)
+    else:
+        body["recurrence"] = None
     return body
+
+
+#: The Graph event properties each ``RemoteEvent`` field is written to.
+_PROPERTIES = {
+    "summary": ("subject",),
+    "description": ("body",),
+    "location": ("location",),
+    "geo": ("location",),
+    "start": ("start", "isAllDay"),
+    "end": ("end",),
+    "transparency": ("showAs",),
+    "private": ("sensitivity",),
+    "reminders": ("isReminderOn", "reminderMinutesBeforeStart"),
+    "recurrence": ("recurrence",),
+    "attendees": ("attendees",),
+}
+
+#: The account's reply, as the Graph action that sends it.
+GRAPH_REPLIES = {"accepted": "accept", "declined": "decline", "tentative": "tentativelyAccept"}
+
+
+def graph_properties(fields: frozenset[str]) -> list[str]:
+    """The Graph properties that carry ``fields`` (``RemoteEvent`` attribute names)."""
+    names = [name for field in sorted(fields) for name in _PROPERTIES.get(field, ())]
+    return list(dict.fromkeys(names))
 
 
 def recurrence_to_graph(
@@ -358,27 +412,34 @@ def recurrence_to_graph(
         raise PermissionDenied("Microsoft takes exactly one RRULE and no EXDATE/RDATE lines")
     parts = dict(part.split("=", 1) for part in rules[0][6:].upper().split(";") if "=" in part)
     frequency = parts.get("FREQ")
-    if frequency not in ("DAILY", "WEEKLY") or set(parts) - {
+    if frequency not in _GRAPH_PATTERNS or set(parts) - {
         "FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "WKST"
-    }:  # fmt: skip
+    } or (frequency != "WEEKLY" and "BYDAY" in parts):  # fmt: skip
         raise PermissionDenied(f"Microsoft adapter cannot write the rule {rules[0]!r}")
     local_start = (
         start.astimezone(ZoneInfo(tzid or "UTC")) if isinstance(start, dt.datetime) else start
     )
     first_day = local_start.date() if isinstance(local_start, dt.datetime) else local_start
     pattern: dict[str, Any] = {
-        "type": frequency.lower(),
+        "type": _GRAPH_PATTERNS[frequency],
         "interval": int(parts.get("INTERVAL", "1")),
     }
     if frequency == "WEEKLY":
         days = parts.get("BYDAY", _RRULE_DAYS[first_day.weekday()]).split(",")
         pattern["daysOfWeek"] = [_WEEKDAYS[_RRULE_DAYS.index(day[-2:])] for day in days]
         pattern["firstDayOfWeek"] = "monday"
+    if frequency in ("MONTHLY", "YEARLY"):
+        pattern["dayOfMonth"] = first_day.day
+    if frequency == "YEARLY":
+        pattern["month"] = first_day.month
     recurrence_range: dict[str, Any] = {"type": "noEnd", "startDate": first_day.isoformat()}
     if "COUNT" in parts:
         recurrence_range.update(type="numbered", numberOfOccurrences=int(parts["COUNT"]))
     elif "UNTIL" in parts:
         until = dt.datetime.strptime(parts["UNTIL"][:8], "%Y%m%d").date()
+        if "T" in parts["UNTIL"] and parts["UNTIL"].endswith("Z"):
+            moment = dt.datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+            until = moment.astimezone(ZoneInfo(tzid or "UTC")).date()
         recurrence_range.update(type="endDate", endDate=until.isoformat())
     if tzid:
         recurrence_range["recurrenceTimeZone"] = tzid

@@ -14,7 +14,9 @@ from syncd.api.limits import RequestLimits
 from syncd.api.routes import (
     availability,
     availability_rules,
+    batch,
     calendars,
+    event_actions,
     free_busy,
     health,
     profiles,
@@ -74,6 +76,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         max_json_array_length=settings.max_json_array_length,
     )
     app.include_router(events_route.router)
+    app.include_router(event_actions.router)
+    app.include_router(batch.router)
     app.include_router(conferencing_route.router)
     for module in (
         availability,

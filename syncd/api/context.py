@@ -21,7 +21,12 @@ def db_session(request: Request) -> Iterator[Session]:
 
 
 def write_session(request: Request) -> Iterator[Session]:
-    """A writing transaction, committed when the handler returns, rolled back if it fails."""
+    """A writing transaction, committed when the handler returns, rolled back if it fails.
+
+    Always taken with ``Depends(write_session, scope="function")``: FastAPI's default
+    ends a yield dependency after the response is sent, which would answer 202 before the
+    commit (a failed commit then looks like success, and a read right after the answer
+    may not see the write)."""
     engine: Engine = request.app.state.engine
     with session_scope(engine) as session:
         yield session

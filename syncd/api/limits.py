@@ -8,9 +8,13 @@ An ASGI middleware, so nothing is buffered that it has not allowed:
   comes without one (chunked) is counted while it streams in and refused with 413 as
   soon as the count passes the limit, the rest never read;
 - a JSON body nested deeper than ``max_json_depth`` or with an array longer than
-  ``max_json_array_length`` is a 422 in Cronofy's shape (field ``body``).
+  ``max_json_array_length`` is a 422 in Cronofy's shape (field ``body``); so is a form
+  body (``syncd.api.bodies``) whose nested keys make such a value.
 
-The body that passes is handed on to the app as one message. ``/push/…`` is left alone:
+The body that passes is handed on to the app as one message. A ``/v1`` body is parsed
+here, once (``syncd.api.bodies.parse_body``): the value goes into the scope under
+``PARSED_BODY``, and a form body is handed on re-encoded as JSON, so every route reads
+JSON whichever encoding the client chose. ``/push/…`` is left alone:
 that route caps what it reads itself and answers bare statuses.
 """
 
@@ -24,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syncd.api.auth import check_bearer
+from syncd.api.bodies import PARSED_BODY, is_form, parse_form
 from syncd.api.errors import user_error_response
 from syncd.errors import PayloadTooLarge, UserError, invalid
 
@@ -118,8 +123,16 @@ class RequestLimits:
                 engine = scope["app"].state.engine
                 await run_in_threadpool(self.authenticate, engine, authorization)
             body = await self._read_body(scope, receive)
-            if body and _is_json(scope):
-                self._check_json(body)
+            content_type = _header(scope, b"content-type")
+            if body and is_form(content_type) and path.startswith(_AUTHENTICATED):
+                parsed = parse_form(body)
+                self._check_shape(parsed)
+                body = json.dumps(parsed).encode()
+                scope = _as_json(scope, parsed, len(body))
+            elif body and _is_json(scope):
+                parsed = self._check_json(body)
+                if parsed is not _NOT_JSON:
+                    scope = {**scope, PARSED_BODY: parsed}
         except UserError as error:
             await user_error_response(error)(scope, receive, send)
             return
@@ -146,19 +159,43 @@ class RequestLimits:
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"the request body is larger than {self.max_body_bytes} bytes")
 
-    def _check_json(self, body: bytes) -> None:
-        problem: str | None
+    def _check_json(self, body: bytes) -> Any:
+        """The parsed JSON body after the shape check, or ``_NOT_JSON``."""
         try:
             value = json.loads(body)
         except RecursionError:
-            problem = f"the JSON body is nested deeper than {self.max_json_depth} levels"
+            raise invalid(
+                "body",
+                "errors.too_deep",
+                f"the JSON body is nested deeper than {self.max_json_depth} levels",
+            ) from None
         except ValueError:
-            return  # not JSON: the route's parser answers it (422 errors.invalid_json)
-        else:
-            problem = json_shape_problem(value, self.max_json_depth, self.max_json_array_length)
+            return _NOT_JSON  # the route's parser answers it (422 errors.invalid_json)
+        self._check_shape(value)
+        return value
+
+    def _check_shape(self, value: Any) -> None:
+        problem = json_shape_problem(value, self.max_json_depth, self.max_json_array_length)
         if problem is not None:
             key = "errors.too_many" if "array" in problem else "errors.too_deep"
             raise invalid("body", key, problem)
+
+
+#: ``_check_json``'s answer for a body that is not JSON at all.
+_NOT_JSON = object()
+
+
+def _as_json(scope: Scope, parsed: Any, length: int) -> Scope:
+    """The scope of a form request handed on as JSON: its parsed value, the JSON media
+    type and the re-encoded body's length."""
+    headers = [
+        (key, value)
+        for key, value in scope.get("headers", ())
+        if key.lower() not in (b"content-type", b"content-length")
+    ]
+    headers.append((b"content-type", b"application/json"))
+    headers.append((b"content-length", str(length).encode()))
+    return {**scope, "headers": headers, PARSED_BODY: parsed}
 
 
 def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[MutableMapping[str, Any]]]:

@@ -96,7 +96,13 @@ def _add_profile(account_id: str, provider: str, credentials: dict[str, Any]) ->
         account = find_account(session, account_id)
         refreshed = adapter.refreshed_credentials()
         return create_profile(
-            session, runtime.box, account, provider, name, refreshed or credentials
+            session,
+            runtime.box,
+            account,
+            provider,
+            name,
+            refreshed or credentials,
+            adapter.service_identity(),
         )
 
 
@@ -149,6 +155,16 @@ def connect_caldav(
             "--no-verify", help="Save without contacting the server (set-up while offline)."
         ),
     ] = False,
+    email: Annotated[
+        str | None,
+        typer.Option(
+            "--email",
+            help=(
+                "The account's e-mail address, when the username is not one: the ORGANIZER "
+                "of events written with attendees, and how its own replies are recognised."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Connect a CalDAV account (iCloud, Fastmail, Nextcloud, Radicale, …).
 
@@ -161,6 +177,8 @@ def connect_caldav(
     with runtime.session() as session:
         find_account(session, account_id)
     credentials = {"url": url, "username": username, "password": password}
+    if email:
+        credentials["email"] = email
     if not no_verify:
         found = discover_calendars("caldav", credentials, url)
         err.print(

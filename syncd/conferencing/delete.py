@@ -16,6 +16,7 @@ from syncd.statuses import ManagedEventState
 from syncd.store import managed as store
 from syncd.store.db import session_scope
 from syncd.store.models import ManagedEvent, utcnow
+from syncd.store.tombstones import bury_managed, forget_managed
 
 __all__ = ["delete"]
 
@@ -47,13 +48,16 @@ def delete(ctx: WorkerContext, job: Job) -> None:
                 store.delete_provider_item(session, job.calendar_id, job.provider_event_id)
             session.delete(row)
             return
-        store.delete_managed_event_rows(session, job.calendar_id, job.event_id)
+        buried = store.delete_managed_event_rows(session, job.calendar_id, job.event_id)
         if row.state == ManagedEventState.PENDING_DELETE and row.updated_at == job.updated_at:
+            if not buried:  # never stored as a provider item: the tombstone from its request
+                bury_managed(session, row)
             row.state = ManagedEventState.DELETED
             row.deleted_at = utcnow()
             row.next_attempt_at = None
             row.conference_meeting_id = None
-        else:
+        else:  # written again meanwhile: it is not deleted
+            forget_managed(session, job.calendar_id, job.event_id)
             row.next_attempt_at = utcnow()
         row.lease_owner = row.lease_expires_at = None
         session.add(row)

@@ -33,6 +33,7 @@ from syncd.conferencing.context import (
     load_job,
 )
 from syncd.conferencing.delete import delete
+from syncd.conferencing.jobs import run_job
 from syncd.conferencing.limits import WriteLimits
 from syncd.conferencing.webhooks import notify_subscribers
 from syncd.conferencing.write import write
@@ -44,6 +45,7 @@ from syncd.statuses import ConferencingState, ManagedEventState
 from syncd.store import managed as store
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
+from syncd.store.managed_requests import is_job
 from syncd.store.managed_worker import release_managed_event
 from syncd.store.models import ManagedEvent, utcnow
 
@@ -118,6 +120,8 @@ class ManagedEventWorker:
                     release_managed_event(self.engine, row_id, next_attempt_at=utcnow())
                 elif job.state == ManagedEventState.PENDING_DELETE:
                     delete(self.context, job)
+                elif is_job(job.event_id):  # a reply, or an update of someone else's event
+                    run_job(self.context, job)
                 else:
                     write(self.context, job)
         except Retry as retry:

@@ -16,15 +16,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from typing import Any
 
 from providers.base import (
+    Attendee,
     Conferencing,
+    Geo,
     ProviderError,
     RateLimited,
     RemoteEvent,
     TransientError,
 )
 from syncd.conferencing.context import Job, Retry, WorkerContext, request_times, retry_after
+from syncd.conferencing.event_fields import FIELD_DEFAULTS
 from syncd.conferencing.meeting import meeting_tag, prepare_meeting, record_for
 from syncd.conferencing.plan import PlanKind
 from syncd.conferencing.record import MeetingRecord
@@ -72,6 +76,11 @@ def write(ctx: WorkerContext, job: Job) -> None:
             except ProviderError as error:
                 fail(ctx, job, f"the provider refused the event: {error}")
                 return
+        if event.recurrence and not stored.recurrence and not stored.ical:
+            # The read-back may not say the rule (Graph's is a pattern): store the series
+            # with the rule we wrote, so it is read as a series until the provider's own
+            # occurrences arrive (``syncd.store.managed_series``).
+            stored.recurrence = list(event.recurrence)
         if integrated:
             try:
                 conference = provider.create_integrated_conference(job.remote_calendar, stored)
@@ -121,7 +130,27 @@ def remote_event(job: Job, conferencing: MeetingRecord | None) -> RemoteEvent:
         transparency=request.get("transparency", "opaque"),
         participation_status="accepted",
         conferencing=attached,
+        **written_fields(request),
     )
+
+
+def written_fields(request: dict[str, Any]) -> dict[str, Any]:
+    """The ``RemoteEvent`` fields of a stored request's attendees, reminders, URL, colour,
+    privacy, coordinates and recurrence (``syncd.conferencing.event_fields``)."""
+    fields = {key: request.get(key, default) for key, default in FIELD_DEFAULTS.items()}
+    geo = fields["geo"]
+    return {
+        "attendees": [
+            Attendee(email=person["email"], display_name=person["display_name"])
+            for person in fields["attendees"]
+        ],
+        "reminders": fields["reminders"],
+        "url": fields["url"],
+        "color": fields["color"],
+        "private": fields["private"],
+        "geo": Geo(latitude=geo[0], longitude=geo[1]) if geo else None,
+        "recurrence": list(fields["recurrence"]),
+    }
 
 
 def _remember_provider_id(ctx: WorkerContext, job: Job, provider_event_id: str) -> None:

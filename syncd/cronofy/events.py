@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncd.cronofy.times import format_seconds, format_utc
-from syncd.store.models import Event, ManagedEvent
+from syncd.store.models import Event, EventTombstone, ManagedEvent
 
 _UID_PREFIX = "evt_external_"
 _UID = re.compile(r"^evt_external_(?P<row>\d{1,18})(?:_(?P<instance>\d{8}T\d{6}Z))?$")
@@ -56,7 +56,11 @@ def series_identifier(event: Event) -> str | None:
     """The id every item and occurrence of one series shares; None for a single event."""
     if not event.provider_series_id:
         return None
-    digest = hashlib.sha256(f"{event.calendar_id}\0{event.provider_series_id}".encode())
+    return _series_identifier(event.calendar_id, event.provider_series_id)
+
+
+def _series_identifier(calendar_id: str, provider_series_id: str) -> str:
+    digest = hashlib.sha256(f"{calendar_id}\0{provider_series_id}".encode())
     return f"ser_{digest.hexdigest()[:24]}"
 
 
@@ -228,3 +232,45 @@ def managed_view(
     if conferencing is not None:
         view["conferencing"] = conferencing
     return view
+
+
+def tombstone_view(
+    tombstone: EventTombstone, localized_zone: ZoneInfo | None = None
+) -> dict[str, Any]:
+    """A deleted event: what identified it and where it was, ``deleted: true``;
+    ``updated`` is when syncd saw it go."""
+    view: dict[str, Any] = {"calendar_id": tombstone.calendar_id}
+    if tombstone.event_uid:
+        view["event_uid"] = tombstone.event_uid
+    if tombstone.event_id:
+        view["event_id"] = tombstone.event_id
+    view.update(
+        {
+            "summary": tombstone.summary,
+            "description": "",
+            "start": _tombstone_time(tombstone.start_text, tombstone.all_day, localized_zone),
+            "end": _tombstone_time(tombstone.end_text, tombstone.all_day, localized_zone),
+            "deleted": True,
+            "created": format_seconds(tombstone.created_at or tombstone.deleted_at),
+            "updated": format_seconds(tombstone.deleted_at),
+            "participation_status": "needs_action",
+            "attendees": [],
+            "transparency": "opaque",
+            "status": "cancelled",
+            "categories": [],
+            "recurring": tombstone.provider_series_id is not None,
+            "event_private": False,
+            "options": {"delete": False, "update": False, "change_participation_status": False},
+        }
+    )
+    if tombstone.provider_series_id:
+        view["series_identifier"] = _series_identifier(
+            tombstone.calendar_id, tombstone.provider_series_id
+        )
+    return view
+
+
+def _tombstone_time(
+    text: str, all_day: bool, localized_zone: ZoneInfo | None
+) -> str | dict[str, str] | None:
+    return _time_value(text, all_day, localized_zone) if text else None

@@ -15,6 +15,11 @@ from pydantic_core import PydanticCustomError
 
 from syncd.errors import FieldErrors, invalid
 
+#: The window ``/v1/events`` and ``/v1/free_busy`` read without ``from``/``to``, as
+#: Cronofy's: this many days before and after today (in ``tzid``).
+DEFAULT_PAST_DAYS = 42
+DEFAULT_FUTURE_DAYS = 201
+
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
@@ -34,6 +39,16 @@ def _in_range_utc(value: dt.datetime) -> dt.datetime:
 
 #: A request time: ISO 8601 with an offset (``Z`` or ``±hh:mm``), converted to UTC.
 UtcTime = Annotated[AwareDatetime, AfterValidator(_in_range_utc)]
+
+
+def default_window(now: dt.datetime, zone: ZoneInfo) -> dict[str, str]:
+    """``from``/``to`` when a read leaves them out: the dates DEFAULT_PAST_DAYS before and
+    DEFAULT_FUTURE_DAYS after today in ``zone``."""
+    today = now.astimezone(zone).date()
+    return {
+        "from": (today - dt.timedelta(days=DEFAULT_PAST_DAYS)).isoformat(),
+        "to": (today + dt.timedelta(days=DEFAULT_FUTURE_DAYS)).isoformat(),
+    }
 
 
 def format_utc(moment: dt.datetime) -> str:

@@ -139,12 +139,14 @@ def webhook_target(url: str, settings: Settings, resolve: Resolver | None = None
         raise ValueError("the URL has no host")
     if host_is_allowed(host, settings.webhook_allowed_hosts):
         return WebhookTarget(url)  # the operator's own host: connected to as named
-    if scheme != "https":
+    if scheme != "https" and not settings.webhook_allow_http:
         raise ValueError(
             f"the URL must use https (plain http is allowed only for hosts the operator "
-            f"allow-lists in webhook_allowed_hosts; {host!r} is not one)"
+            f"allow-lists in webhook_allowed_hosts, or to public hosts with "
+            f"webhook_allow_http; {host!r} is not one)"
         )
-    addresses = _addresses_of(host, port or 443, resolve or resolve_host)
+    default_port = 443 if scheme == "https" else 80
+    addresses = _addresses_of(host, port or default_port, resolve or resolve_host)
     if not all(is_public_address(address) for address in addresses):
         raise ValueError(
             f"the host {host!r} is or resolves to a private, loopback or link-local "

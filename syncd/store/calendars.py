@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
 from syncd.store.models import Calendar, Event, Occurrence
+from syncd.store.tombstones import bury
 
 
 def record_calendar_failure(
@@ -56,6 +57,7 @@ def mark_calendar_deleted(session: Session, calendar_id: str, now: dt.datetime) 
     if calendar is None:
         return 0
     events = select(col(Event.id)).where(col(Event.calendar_id) == calendar_id)
+    bury(session, col(Event.calendar_id) == calendar_id, now)
     session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(events)))
     removed = session.execute(delete(Event).where(col(Event.calendar_id) == calendar_id))
     calendar.deleted = True

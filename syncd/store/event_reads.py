@@ -1,9 +1,9 @@
 """Reads of stored events for ``GET /v1/events`` and the managed-event worker.
 
-``GET /v1/events`` lists occurrences of live events first (by start), then managed
-events deleted through the API (by deletion time); ``events_page`` reads one page of
-that sequence after a key (keyset paging, see ``syncd.store.keyset``) and how long the
-whole sequence is.
+``GET /v1/events`` lists occurrences of live events first (by start), then, with
+``include_deleted``, the tombstones of events that left the store (by deletion time,
+``syncd.store.tombstones``); ``events_page`` reads one page of that sequence after a key
+(keyset paging, see ``syncd.store.keyset``) and how long the whole sequence is.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlmodel import Session, col
 
-from syncd.statuses import ManagedEventState
 from syncd.store.keyset import after_key
-from syncd.store.managed import EXTERNAL_DELETE_PREFIX
-from syncd.store.models import Calendar, Event, ManagedEvent, Occurrence
+from syncd.store.models import Calendar, Event, EventTombstone, ManagedEvent, Occurrence
 
 __all__ = [
     "EventsCursor",
@@ -39,7 +37,8 @@ class EventsFilter:
     end: dt.datetime
     include_managed: bool = False
     only_managed: bool = False
-    #: List managed events deleted through the API too (only with ``include_managed``).
+    #: List the tombstones of deleted events too (managed ones only with
+    #: ``include_managed``).
     include_deleted: bool = False
     #: Only events (and deletions) changed at or after this time.
     modified_since: dt.datetime | None = None
@@ -67,8 +66,8 @@ class OccurrenceRow:
 @dataclass(frozen=True)
 class EventsCursor:
     """Where the next page starts: after this live occurrence (``phase`` ``live``, key
-    start, end, occurrence id) or after this deleted managed event (``deleted``, key
-    deletion time, managed event id)."""
+    start, end, occurrence id) or after this tombstone (``deleted``, key deletion time,
+    tombstone id)."""
 
     phase: str
     key: tuple[Any, ...]
@@ -76,19 +75,19 @@ class EventsCursor:
 
 @dataclass(frozen=True)
 class EventsPage:
-    """One page: live occurrences, then deleted managed events; ``total`` counts both;
-    ``next`` is where the following page starts (``None`` on the last)."""
+    """One page: live occurrences, then tombstones; ``total`` counts both; ``next`` is
+    where the following page starts (``None`` on the last)."""
 
     total: int
     live: list[OccurrenceRow]
-    deleted: list[ManagedEvent]
+    deleted: list[EventTombstone]
     next: EventsCursor | None = None
 
 
 LIVE = "live"
 DELETED = "deleted"
 _LIVE_ORDER = (col(Occurrence.start_utc), col(Occurrence.end_utc), col(Occurrence.id))
-_DELETED_ORDER = (col(ManagedEvent.deleted_at), col(ManagedEvent.id))
+_DELETED_ORDER = (col(EventTombstone.deleted_at), col(EventTombstone.id))
 
 
 def _count(session: Session, query: Select[Any]) -> int:
@@ -110,16 +109,16 @@ def events_page(
     )
     deleted = _deleted_condition(where)
     if deleted is not None:
-        total += _count(session, select(func.count()).select_from(ManagedEvent).where(deleted))
+        total += _count(session, select(func.count()).select_from(EventTombstone).where(deleted))
     occurrences: list[OccurrenceRow] = []
     if after is None or after.phase == LIVE:
         occurrences, more = _live_rows(session, live, after, limit)
         if more:
             return EventsPage(total, occurrences, [], _live_cursor(occurrences[-1]))
-    removed: list[ManagedEvent] = []
+    removed: list[EventTombstone] = []
     remaining = limit - len(occurrences)
     if deleted is not None and remaining > 0:
-        query = select(ManagedEvent).where(deleted)
+        query = select(EventTombstone).where(deleted)
         if after is not None and after.phase == DELETED:
             query = query.where(after_key(_DELETED_ORDER, after.key))
         rows = list(session.execute(query.order_by(*_DELETED_ORDER).limit(remaining + 1)).scalars())
@@ -191,17 +190,19 @@ def _live_condition(where: EventsFilter) -> ColumnElement[bool]:
 
 
 def _deleted_condition(where: EventsFilter) -> ColumnElement[bool] | None:
-    """Managed events deleted through the API, listed after the live ones."""
-    if not where.include_deleted or not where.include_managed:
+    """Tombstones listed after the live events: only with ``include_deleted``; managed
+    events' only with ``include_managed``, nothing else with ``only_managed``."""
+    if not where.include_deleted:
         return None
     conditions: list[ColumnElement[bool]] = [
-        col(ManagedEvent.calendar_id).in_(where.calendar_ids or [""]),
-        col(ManagedEvent.state) == ManagedEventState.DELETED,
-        col(ManagedEvent.deleted_at).is_not(None),  # the keyset's first column
-        ~col(ManagedEvent.event_id).startswith(EXTERNAL_DELETE_PREFIX),
+        col(EventTombstone.calendar_id).in_(where.calendar_ids or [""]),
     ]
+    if where.only_managed:
+        conditions.append(col(EventTombstone.event_id).is_not(None))
+    elif not where.include_managed:
+        conditions.append(col(EventTombstone.event_id).is_(None))
     if where.modified_since is not None:
-        conditions.append(col(ManagedEvent.deleted_at) >= where.modified_since)
+        conditions.append(col(EventTombstone.deleted_at) >= where.modified_since)
     return and_(*conditions)
 
 

@@ -35,6 +35,7 @@ from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
 from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
+from syncd.store.managed_series import adopt_managed_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
 from syncd.store.people import (
     attendees_from_json,
@@ -42,6 +43,7 @@ from syncd.store.people import (
     organizer_from_json,
     organizer_json,
 )
+from syncd.store.tombstones import bury
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +257,8 @@ def apply_page(
     deleted_ids = [pid for pid in deletions if pid not in by_id]
     if deleted_ids:
         result.deleted = _delete_items(session, calendar.id, deleted_ids, touched_series)
+    masters = (item.series_master_id for item in upserts if item.series_master_id)
+    adopt_managed_series(session, calendar.id, masters, touched_series)
 
     result.skipped += rebuild_series(
         session, calendar.id, touched_series, window, default_tz, fresh=by_id
@@ -303,6 +307,7 @@ def _delete_items(
                 ).scalars()
             )
         ids = list(set(ids))
+        bury(session, col(Event.id).in_(ids))
         session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
         session.execute(delete(Event).where(col(Event.id).in_(ids)))
         touched_series.update(series for _, series, _ in rows)
@@ -406,6 +411,10 @@ def _occurrence_values(
 
 def delete_stale_generation(session: Session, calendar_id: str, generation: int) -> int:
     """After a full sync: drop every item the provider no longer listed."""
+    bury(
+        session,
+        and_(col(Event.calendar_id) == calendar_id, col(Event.generation) < generation),
+    )
     stale = select(col(Event.id)).where(
         col(Event.calendar_id) == calendar_id, col(Event.generation) < generation
     )

@@ -28,6 +28,7 @@ from syncd.store.models import (
     Profile,
     utcnow,
 )
+from syncd.store.tombstones import bury, forget_managed
 
 PENDING_WRITE = ManagedEventState.PENDING_WRITE
 WRITTEN = ManagedEventState.WRITTEN
@@ -91,6 +92,7 @@ def upsert_managed_event(
         session.flush()
         row = None
     if row is None:
+        forget_managed(session, calendar_id, event_id)  # written again: not deleted any more
         row = ManagedEvent(
             application_id=application_id,
             account_id=account_id,
@@ -183,10 +185,14 @@ def release_managed_leases(engine: Engine, worker_id: str) -> None:
         )
 
 
-def delete_managed_event_rows(session: Session, calendar_id: str, event_id: str) -> None:
-    """Drop the stored provider item of a managed event (and its occurrences)."""
+def delete_managed_event_rows(session: Session, calendar_id: str, event_id: str) -> int:
+    """Drop the stored provider item of a managed event (and its occurrences), leaving a
+    tombstone; returns how many items there were."""
     ids = select(col(Event.id)).where(
         col(Event.calendar_id) == calendar_id, col(Event.managed_event_id) == event_id
+    )
+    buried = bury(
+        session, (col(Event.calendar_id) == calendar_id) & (col(Event.managed_event_id) == event_id)
     )
     session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
     session.execute(
@@ -194,11 +200,19 @@ def delete_managed_event_rows(session: Session, calendar_id: str, event_id: str)
             col(Event.calendar_id) == calendar_id, col(Event.managed_event_id) == event_id
         )
     )
+    return buried
 
 
 def delete_provider_item(session: Session, calendar_id: str, provider_event_id: str) -> None:
+    """Drop a stored provider item deleted through the API (``event_uid``), leaving a
+    tombstone."""
     ids = select(col(Event.id)).where(
         col(Event.calendar_id) == calendar_id, col(Event.provider_event_id) == provider_event_id
+    )
+    bury(
+        session,
+        (col(Event.calendar_id) == calendar_id)
+        & (col(Event.provider_event_id) == provider_event_id),
     )
     session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(ids)))
     session.execute(

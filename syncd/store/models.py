@@ -1,77 +1,23 @@
 """The tables. Every row belongs to exactly one application, directly or through its account.
 
-Times are stored as naive UTC (``UTCDateTime`` converts at the boundary) so SQLite and
+Times are stored as naive UTC (``UTCDateTime``, in ``syncd.store.columns``) so SQLite and
 Postgres index and compare them the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
-from sqlmodel import AutoString, Field, SQLModel
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from syncd.statuses import ManagedEventState, SyncStatus
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Timezone-aware UTC in Python, naive UTC in the database."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC)
-
-
-class StatusString(TypeDecorator[str]):
-    """A ``StrEnum`` column stored as its plain string (the same VARCHAR as a ``str`` field).
-
-    Values read back are members of the enum; a value the enum does not know (written by
-    a newer version, or by hand) comes back as the plain string rather than failing the
-    read, so the rules that interpret statuses decide what it means.
-    """
-
-    impl = AutoString
-    cache_ok = True
-
-    def __init__(self, enum: type[StrEnum]) -> None:
-        super().__init__()
-        self.enum = enum
-
-    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return None if value is None else str(value)
-
-    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        try:
-            return self.enum(value)
-        except ValueError:
-            return value
-
-
-def _status(enum: type[StrEnum], default: StrEnum) -> Any:
-    return Field(default=default, sa_column=Column(StatusString(enum), nullable=False))
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _utc(nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+from syncd.store.columns import StatusString as StatusString  # re-exported
+from syncd.store.columns import UTCDateTime as UTCDateTime  # re-exported
+from syncd.store.columns import status_field as _status
+from syncd.store.columns import utc_field as _utc
+from syncd.store.columns import utcnow as utcnow  # re-exported
 
 
 class Application(SQLModel, table=True):
@@ -136,6 +82,10 @@ class Profile(SQLModel, table=True):
     id: str = Field(primary_key=True)  # pro_…
     account_id: str = Field(foreign_key="account.id", index=True)
     provider: str
+    #: The service as Cronofy names it (``ServiceIdentity``: ``apple``, ``office365``…),
+    #: set by the adapter when the profile is created and at every calendar listing.
+    provider_name: str | None = None
+    provider_service: str | None = None
     name: str = ""
     credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     sync_status: SyncStatus = _status(SyncStatus, SyncStatus.PENDING)
@@ -244,6 +194,31 @@ class Event(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class EventTombstone(SQLModel, table=True):
+    """An event that left the store (deleted at the provider, by a full resync, or through
+    the API), kept for ``deleted_event_retention_days`` so ``GET /v1/events`` with
+    ``include_deleted`` can tell callers it is gone (``syncd.store.tombstones``)."""
+
+    __table_args__ = (Index("ix_tombstone_read", "calendar_id", "deleted_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    calendar_id: str = Field(foreign_key="calendar.id")
+    #: ``evt_external_<n>`` of the stored item; None for a managed event never synced.
+    event_uid: str | None = None
+    #: The caller's id when it was a managed event.
+    event_id: str | None = None
+    provider_event_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    provider_series_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    start_text: str = ""
+    end_text: str = ""
+    all_day: bool = False
+    created_at: dt.datetime | None = _utc()
+    deleted_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from providers.base import RemoteCalendar
+from providers.base import RemoteCalendar, ServiceIdentity
 from syncd.errors import NotFoundError
 from syncd.ids import new_id
 from syncd.statuses import SyncStatus
@@ -16,6 +16,7 @@ from syncd.store.models import (
     Account,
     Calendar,
     Event,
+    EventTombstone,
     Occurrence,
     Profile,
     PushChannel,
@@ -30,12 +31,16 @@ def create_profile(
     provider: str,
     name: str,
     credentials: dict[str, Any],
+    identity: ServiceIdentity | None = None,
 ) -> Profile:
-    """A new profile, due for its first (full) sync right away."""
+    """A new profile, due for its first (full) sync right away; ``identity`` is what the
+    adapter says the service is (else the first sync says)."""
     profile = Profile(
         id=new_id("pro"),
         account_id=account.id,
         provider=provider,
+        provider_name=identity.provider_name if identity else None,
+        provider_service=identity.provider_service if identity else None,
         name=name,
         credentials_encrypted=box.encrypt(credentials),
         sync_status=SyncStatus.PENDING,
@@ -75,6 +80,16 @@ def profile_credentials(box: SecretBox, profile: Profile) -> dict[str, Any]:
     return box.decrypt(profile.credentials_encrypted)
 
 
+def record_identity(profile: Profile, identity: ServiceIdentity) -> None:
+    """The adapter's word on what the service is (a token may have told it more)."""
+    if (profile.provider_name, profile.provider_service) != (
+        identity.provider_name,
+        identity.provider_service,
+    ):
+        profile.provider_name = identity.provider_name
+        profile.provider_service = identity.provider_service
+
+
 def store_credentials(
     session: Session, box: SecretBox, profile: Profile, credentials: dict[str, Any]
 ) -> None:
@@ -106,6 +121,7 @@ def remove_profile(session: Session, profile: Profile) -> None:
     session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
     session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))
     session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))
+    session.exec(delete(EventTombstone).where(col(EventTombstone.calendar_id).in_(calendar_ids)))
     session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))
     session.delete(profile)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
 from syncd.store.events import BusySpan, select_spans, spans_in_range
@@ -78,7 +79,11 @@ def calendars_of_account(session: Session, account_id: str) -> list[tuple[Calend
 
 
 def count_spans(
-    session: Session, calendar_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    session: Session,
+    calendar_ids: Sequence[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    include_managed: bool = True,
 ) -> int:
     """How many spans of these calendars overlap ``[start, end)`` (for ``pages.total``)."""
     if not calendar_ids:
@@ -86,7 +91,17 @@ def count_spans(
     query = (
         select(func.count()).select_from(Occurrence).where(spans_in_range(calendar_ids, start, end))
     )
-    return int(session.execute(query).scalar() or 0)
+    return int(session.execute(_without_managed(query, include_managed)).scalar() or 0)
+
+
+def _without_managed(query: Select[Any], include_managed: bool) -> Select[Any]:
+    """``query`` over occurrences, less those of events written through the API unless
+    ``include_managed``."""
+    if include_managed:
+        return query
+    return query.join(Event, col(Event.id) == col(Occurrence.event_id)).where(
+        col(Event.managed_event_id).is_(None)
+    )
 
 
 #: A span's place in the free/busy order: start, end, calendar id, occurrence id.
@@ -107,6 +122,7 @@ def page_of_spans(
     end: dt.datetime,
     after: SpanKey | None,
     limit: int,
+    include_managed: bool = True,
 ) -> tuple[list[BusySpan], SpanKey | None]:
     """Up to ``limit`` spans overlapping ``[start, end)`` after the span ``after`` (keyset,
     in a total order: pages never repeat or skip a span, even while spans are added or
@@ -114,6 +130,7 @@ def page_of_spans(
     if not calendar_ids:
         return [], None
     query = select_spans(calendar_ids, start, end).add_columns(col(Occurrence.id))
+    query = _without_managed(query, include_managed)
     if after is not None:
         query = query.where(after_key(_SPAN_ORDER, after))
     rows = list(session.execute(query.order_by(*_SPAN_ORDER).limit(limit + 1)))

@@ -7,6 +7,7 @@ page in flight is committed (or rolled back whole) and leases are released.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -28,8 +29,9 @@ from syncd.errors import ServiceUnavailableError
 from syncd.ids import new_id
 from syncd.notify.channels import install_sync_hooks
 from syncd.notify.deliverer import DeliveryLoop
+from syncd.store import tombstones
 from syncd.store.crypto import SecretBox
-from syncd.store.db import is_sqlite
+from syncd.store.db import is_sqlite, session_scope
 from syncd.store.heartbeats import record_heartbeat, remove_heartbeat
 from syncd.store.models import utcnow
 from syncd.sync.leases import claim_due_profiles, release_leases, renew_leases
@@ -39,6 +41,8 @@ from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 1.0
+#: Seconds between two passes that forget tombstones past their retention.
+PRUNE_SECONDS = 3600.0
 #: The scheduler counts as stalled (the systemd watchdog is no longer fed) when its
 #: dispatch job has not run for this long.
 STALL_SECONDS = 30.0
@@ -151,6 +155,14 @@ class SyncDaemon:
             id="renew-leases",
             executor="leases",
         )
+        self._scheduler.add_job(
+            self.prune_tombstones,
+            "interval",
+            seconds=PRUNE_SECONDS,
+            id="prune-tombstones",
+            executor="leases",
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
         self.managed_events.install(self._scheduler)
         self.push.install(self._scheduler)
         self._started_at = utcnow()
@@ -218,6 +230,19 @@ class SyncDaemon:
                 self._in_flight.discard(profile_id)
                 metrics.SYNCS_IN_FLIGHT.set(len(self._in_flight))
         self.dispatch()
+
+    def prune_tombstones(self) -> int:
+        """Forget deleted events older than ``deleted_event_retention_days``."""
+        retention = dt.timedelta(days=self.context.settings.deleted_event_retention_days)
+        try:
+            with session_scope(self.engine) as session:
+                pruned = tombstones.prune(session, retention)
+        except Exception:
+            log.exception("pruning tombstones failed; trying again in %s s", PRUNE_SECONDS)
+            return 0
+        if pruned:
+            log.info("pruned %d tombstones older than %s", pruned, retention)
+        return pruned
 
     def renew_leases(self) -> int:
         """Heartbeat: push back the expiry of every lease this live daemon holds, so a run

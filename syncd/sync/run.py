@@ -52,7 +52,12 @@ from syncd.store.events import (
     series_needing_expansion,
 )
 from syncd.store.models import Account, Calendar, Profile, SyncRun, utcnow
-from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
+from syncd.store.profiles import (
+    profile_credentials,
+    record_identity,
+    remote_calendar,
+    store_credentials,
+)
 from syncd.sync import status
 from syncd.sync.status import cap_next_due
 
@@ -430,6 +435,7 @@ class _ProfileSync:
             profile = session.get(Profile, self.profile_id)
             if profile is not None:
                 profile.calendars_listed_at = utcnow()
+                record_identity(profile, self.provider.service_identity())
                 self._persist_credentials(session, profile)
                 session.add(profile)
 

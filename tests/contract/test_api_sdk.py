@@ -8,9 +8,11 @@ import pycronofy
 import pytest
 from pycronofy.exceptions import PyCronofyRequestError
 
+from providers.base import Attendee, Organizer
 from syncd.api.server import ApiServer
 from syncd.scheduling.booking import Invitee, book
 from syncd.store.db import session_scope
+from tests.contract import cronofy_shapes as shapes
 from tests.support.api import NOW, ApiAccount, ApiApplication, ApiWorld
 
 DAY = dt.date(2030, 1, 8)
@@ -270,3 +272,109 @@ def test_sdk_disables_an_open_link(
         created["real_time_scheduling_id"], "No longer needed"
     )
     assert answer["real_time_scheduling"]["status"] == "disabled"
+
+
+def test_sdk_reads_events_with_people_and_series_across_pages(
+    api_server: ApiServer, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    api_server.app.state.events_page_size = 2
+    calendar_id = alice.calendar_ids[0]
+    api_world.event(
+        calendar_id,
+        at(9),
+        at(10),
+        summary="Interview",
+        attendees=[Attendee("alice@example.com", "Alice", "accepted", is_self=True)],
+        organizer=Organizer("carol@example.com", "Carol"),
+        participation_status="accepted",
+        can_reply=True,
+    )
+    api_world.event(
+        calendar_id, at(11), at(12), summary="Standup", recurrence=["RRULE:FREQ=DAILY;COUNT=2"]
+    )
+
+    pages = sdk(api_server, alice.token).read_events(
+        calendar_ids=alice.calendar_ids,
+        from_date=DAY,
+        to_date=DAY + dt.timedelta(days=5),
+        include_managed=False,
+    )
+    events = list(pages.all())
+
+    for event in events:
+        shapes.assert_event(event)
+    assert [event["summary"] for event in events] == ["Interview", "Standup", "Standup"]
+    assert events[0]["organizer"] == {"email": "carol@example.com", "display_name": "Carol"}
+    assert events[0]["attendees"][0]["status"] == "accepted"
+    assert events[1]["series_identifier"] == events[2]["series_identifier"]
+    assert events[1]["event_uid"] != events[2]["event_uid"]
+
+
+def test_sdk_reads_deleted_events_with_last_modified_and_include_deleted(
+    api_server: ApiServer, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    calendar_id = alice.calendar_ids[0]
+    api_world.event(calendar_id, at(9), at(10), summary="Cancelled lunch")
+    api_world.delete(calendar_id, "evt-1")
+    client = sdk(api_server, alice.token)
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+    plain = list(client.read_events(last_modified=since, include_managed=False).all())
+    changes = list(
+        client.read_events(last_modified=since, include_managed=False, include_deleted=True).all()
+    )
+
+    assert plain == []
+    (tombstone,) = changes
+    shapes.assert_event(tombstone)
+    assert (tombstone["summary"], tombstone["deleted"]) == ("Cancelled lunch", True)
+
+
+def test_sdk_notification_channels_round_trip(api_server: ApiServer, alice: ApiAccount) -> None:
+    client = sdk(api_server, alice.token)
+
+    channel = client.create_notification_channel(
+        "https://93.184.215.14/hook", calendar_ids=alice.calendar_ids, only_managed=True
+    )
+    listed = client.list_notification_channels()
+    client.close_notification_channel(channel["channel_id"])
+
+    shapes.assert_channel(channel)
+    assert channel["filters"] == {"calendar_ids": alice.calendar_ids, "only_managed": True}
+    assert [c["channel_id"] for c in listed] == [channel["channel_id"]]
+    assert client.list_notification_channels() == []
+
+
+def test_sdk_upserts_and_deletes_a_managed_event(
+    api_server: ApiServer, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    client = sdk(api_server, alice.token)
+    event = {
+        "event_id": "py-booking",
+        "summary": "Booking",
+        "description": "Made by pycronofy",
+        "start": at(14),
+        "end": at(15),
+        "tzid": "Etc/UTC",
+    }
+
+    assert client.upsert_event(alice.calendar_ids[0], event) is None
+    written = api_world.managed("py-booking")
+    assert client.delete_event(alice.calendar_ids[0], "py-booking") is None
+
+    assert (written.state, written.request["start"]) == (
+        "pending_write",
+        "2030-01-08T14:00:00+00:00",
+    )
+    assert api_world.managed("py-booking").state == "pending_delete"
+
+
+def test_sdk_lists_calendars_and_profiles_in_cronofys_shape(
+    api_server: ApiServer, alice: ApiAccount
+) -> None:
+    client = sdk(api_server, alice.token)
+    for calendar in client.list_calendars():
+        shapes.assert_calendar(calendar)
+    for profile in client.list_profiles():
+        shapes.assert_profile(profile)
+    shapes.assert_userinfo(client.userinfo())

@@ -10,6 +10,7 @@ import providers.base
 import providers.errors
 
 ERRORS = {
+    "AlreadyExists",
     "AuthRevoked",
     "CursorExpired",
     "InvalidRemoteData",
@@ -23,21 +24,28 @@ ERRORS = {
 }
 
 CONTRACT = ERRORS | {
+    "Attendee",
     "CalendarProvider",
     "ChangePage",
     "Conferencing",
     "EventStatus",
+    "EventWriteSupport",
+    "Geo",
     "OAuthCalendarProvider",
     "OAuthClient",
+    "Organizer",
     "ParticipationStatus",
     "ProviderEndpoints",
     "PushCallback",
     "PushNotification",
     "PushRequest",
     "PushWatch",
+    "RECURRENCE_FREQUENCIES",
     "RemoteCalendar",
     "RemoteEvent",
+    "ServiceIdentity",
     "Transparency",
+    "own_participation",
 }
 
 

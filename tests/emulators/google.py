@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from tests.emulators import faults
+from tests.emulators.google_writes import with_attendee_defaults, write_problem
 from tests.emulators.push import acceptable_callback
 from tests.emulators.serving import (
     AccessTokens,
@@ -156,6 +157,8 @@ class GoogleCalendarEmulator(RestEmulator):
             route("POST", f"{_V3}/channels/stop", self._route_stop_channel),
             route("POST", f"{_V3}/calendars/{{calendar}}/events/watch", self._route_watch),
             route("GET", f"{_V3}/users/me/calendarList", self._route_calendar_list),
+            route("POST", f"{_V3}/calendars", self._route_insert_calendar),
+            route("PATCH", f"{_V3}/users/me/calendarList/{{calendar}}", self._route_patch_entry),
             route("GET", f"{_V3}/users/me/calendarList/{{calendar}}", self._route_list_entry),
             route("GET", f"{_V3}/calendars/{{calendar}}/events", self._route_list_events),
             route("POST", f"{_V3}/calendars/{{calendar}}/events", self._route_insert_event),
@@ -560,6 +563,45 @@ class GoogleCalendarEmulator(RestEmulator):
         status, body = self._calendar_list(request.user, request.query)
         return status, body, {}
 
+    def _route_insert_calendar(self, request: Request) -> Answer:
+        """calendars.insert: a secondary calendar the user owns, listed at once."""
+        summary = request.payload.get("summary")
+        if not isinstance(summary, str) or not summary:
+            return 400, google_error(400, "required", "Missing title."), {}
+        with self._lock:
+            calendar_id = f"{self._new_id()}@group.calendar.google.com"
+        entry = self.add_calendar(
+            calendar_id,
+            user=request.user,
+            summary=summary,
+            time_zone=str(request.payload.get("timeZone") or "UTC"),
+        )
+        resource = {
+            "kind": "calendar#calendar",
+            "etag": entry["etag"],
+            "id": calendar_id,
+            "summary": summary,
+            "timeZone": entry["timeZone"],
+            "conferenceProperties": entry["conferenceProperties"],
+        }
+        return 200, resource, {}
+
+    def _route_patch_entry(self, request: Request, calendar: str) -> Answer:
+        """calendarList.patch; colours as RGB need ``colorRgbFormat=true``, as Google says."""
+        with self._lock:
+            found = self._visible_calendar(request.user, calendar)
+            if found is None:
+                return 404, google_error(404, "notFound", "Not Found"), {}
+            changes = dict(request.payload)
+            rgb = {"backgroundColor", "foregroundColor"} & set(changes)
+            if rgb and request.query.get("colorRgbFormat", ["false"])[0] != "true":
+                return 400, google_error(400, "invalid", "colorRgbFormat is required"), {}
+            if rgb:
+                changes.pop("colorId", None)
+                found.entry.pop("colorId", None)
+            found.entry.update(changes)
+            return 200, dict(found.entry), {}
+
     def _route_list_entry(self, request: Request, calendar: str) -> Answer:
         status, body = self._calendar_list_entry(request.user, calendar)
         return status, body, {}
@@ -582,9 +624,13 @@ class GoogleCalendarEmulator(RestEmulator):
         found = self._visible_calendar(request.user, calendar)
         if found is None:
             return self.no_route()
-        status, body = self._single_event(
-            found, request.method, event, request.query, request.payload
-        )
+        payload = request.payload
+        if request.method in ("PUT", "PATCH"):
+            problem = write_problem(payload, request.query)
+            if problem:
+                return 400, google_error(400, "invalid", problem), {}
+            payload = with_attendee_defaults(payload, found.owner)
+        status, body = self._single_event(found, request.method, event, request.query, payload)
         return status, body, {}
 
     def _token_endpoint(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
@@ -730,9 +776,13 @@ class GoogleCalendarEmulator(RestEmulator):
     ) -> tuple[int, dict[str, Any]]:
         if "start" not in payload or "end" not in payload:
             return 400, google_error(400, "required", "Missing end time.")
+        problem = write_problem(payload, query)
+        if problem:
+            return 400, google_error(400, "invalid", problem)
         event_id = payload.get("id")
         if event_id and event_id in calendar.events:
             return 409, google_error(409, "duplicate", "The requested identifier already exists.")
+        payload = with_attendee_defaults(payload, calendar.owner)
         return 200, self._store_event(calendar, self._with_conference(query, payload))
 
     def _single_event(

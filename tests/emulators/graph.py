@@ -53,6 +53,7 @@ from zoneinfo import ZoneInfo
 import trustme
 
 from tests.emulators import faults
+from tests.emulators.graph_writes import REPLIES, replied, with_attendee_status, write_problem
 from tests.emulators.push import acceptable_callback
 from tests.emulators.push import request as push_request
 from tests.emulators.serving import (
@@ -301,6 +302,9 @@ class GraphEmulator(RestEmulator):
             route("*", f"{_V1}/subscriptions/{{subscription}}", self._route_subscription),
             route("GET", f"{_V1}/me", self._route_me),
             route("GET", f"{_V1}/me/calendars", self._route_calendars),
+            route("POST", f"{_V1}/me/calendars", self._route_create_calendar),
+            route("POST", f"{calendar}/events/{{event}}/{{action}}", self._route_reply),
+            route("POST", f"{_V1}/me/events/{{event}}/{{action}}", self._route_reply_anywhere),
             route("GET", f"{_V1}/me/calendar", self._route_default_calendar),
             route("GET", f"{calendar}/calendarView/delta", self._route_delta),
             route("POST", f"{calendar}/events", self._route_create_event),
@@ -1073,6 +1077,53 @@ class GraphEmulator(RestEmulator):
     def _route_calendars(self, request: Request) -> Answer:
         return 200, self._calendar_list(request.user, request.query), {}
 
+    def _route_create_calendar(self, request: Request) -> Answer:
+        """``POST /me/calendars``: names are unique in a mailbox (409 ErrorFolderExists)."""
+        name = request.payload.get("name")
+        if not isinstance(name, str) or not name:
+            return 400, graph_error("ErrorInvalidRequest", "A calendar needs a name."), {}
+        with self._lock:
+            for calendar in self._calendars.values():
+                if calendar.owner == request.user and calendar.entry["name"] == name:
+                    message = "A folder with the specified name already exists."
+                    return 409, graph_error("ErrorFolderExists", message), {}
+            calendar_id = "AAMkCal" + self._new_id()
+        entry = self.add_calendar(calendar_id, user=request.user, name=name)
+        if isinstance(request.payload.get("color"), str):
+            entry["color"] = request.payload["color"]
+        return 201, self._listed(entry), {}
+
+    def _route_reply(self, request: Request, calendar: str, event: str, action: str) -> Answer:
+        found = self._owned_calendar(request.user, calendar)
+        if found is None:
+            return _item_not_found()
+        return self._reply(found, event, action)
+
+    def _route_reply_anywhere(self, request: Request, event: str, action: str) -> Answer:
+        for calendar in self._calendars.values():
+            if calendar.owner == request.user and event in calendar.items:
+                return self._reply(calendar, event, action)
+        return _item_not_found()
+
+    def _reply(self, calendar: _Calendar, event_id: str, action: str) -> Answer:
+        """accept/decline/tentativelyAccept: 202, no body; never by the organizer."""
+        if action not in REPLIES:
+            return self.no_route()
+        with self._lock:
+            stored = calendar.items.get(event_id)
+            if stored is None:
+                return _item_not_found()
+            if stored.get("isOrganizer"):
+                message = "Your request can't be completed. You are the organizer of this meeting."
+                return 400, graph_error("ErrorInvalidRequest", message), {}
+            if action == "decline":
+                self._replace(calendar, event_id, None)  # moved to Deleted Items
+            else:
+                updated = dict(replied(stored, action, _now()))
+                updated["lastModifiedDateTime"] = _graph_timestamp()
+                self._replace(calendar, event_id, updated)
+        return 202, None, {}
+
     def _route_default_calendar(self, request: Request) -> Answer:
         """``/me/calendar``: the user's default calendar."""
         for calendar in self._calendars.values():
@@ -1252,6 +1303,10 @@ class GraphEmulator(RestEmulator):
     ) -> tuple[int, Any, dict[str, str]]:
         if "start" not in payload or "end" not in payload:
             return 400, graph_error("ErrorInvalidRequest", "Start and End are required."), {}
+        problem = write_problem(payload)
+        if problem:
+            return 400, graph_error("ErrorInvalidRequest", problem), {}
+        payload = with_attendee_status(payload)
         transaction = payload.get("transactionId")
         if transaction and transaction in calendar.transactions:
             existing = calendar.items.get(calendar.transactions[transaction])
@@ -1284,6 +1339,10 @@ class GraphEmulator(RestEmulator):
             self._replace(calendar, event_id, None)
             return 204, None, {}
         if method == "PATCH":
+            problem = write_problem(payload)
+            if problem:
+                return 400, graph_error("ErrorInvalidRequest", problem), {}
+            payload = with_attendee_status(payload)
             merged = {k: v for k, v in stored.items() if k != "lastModifiedDateTime"}
             merged.update(payload)
             updated = self._complete(calendar, merged, stored)
@@ -1319,8 +1378,32 @@ def _occurrence_days(recurrence: dict[str, Any], first: dt.date) -> list[dt.date
                 if offset in weekdays and start <= day <= last and len(days) < limit:
                     days.append(day)
             week += dt.timedelta(weeks=interval)
+    elif pattern["type"] in ("absoluteMonthly", "absoluteYearly"):
+        days = _absolute_days(pattern, interval, start, last, limit)
     else:
-        raise ValueError(f"the emulator expands daily and weekly patterns only, not {pattern}")
+        raise ValueError(f"the emulator does not expand {pattern}")
+    return days
+
+
+def _absolute_days(
+    pattern: dict[str, Any], interval: int, start: dt.date, last: dt.date, limit: int
+) -> list[dt.date]:
+    """absoluteMonthly/absoluteYearly: one day of the month (of one month) each period."""
+    yearly = pattern["type"] == "absoluteYearly"
+    step = 12 * interval if yearly else interval
+    month = start.year * 12 + (int(pattern["month"]) if yearly else start.month) - 1
+    days: list[dt.date] = []
+    while len(days) < limit:
+        year, index = divmod(month, 12)
+        month += step
+        try:
+            day = dt.date(year, index + 1, int(pattern["dayOfMonth"]))
+        except ValueError:
+            continue  # no such day that month (the 31st of April): Graph skips it
+        if day > last:
+            break
+        if day >= start:
+            days.append(day)
     return days
 
 

@@ -7,6 +7,7 @@ helpers beside it) into their modules.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +19,10 @@ from sqlalchemy import Engine, select
 
 from syncd.api.app import create_app
 from syncd.conferencing.worker import ManagedEventWorker
-from syncd.config import Settings, load_settings
+from syncd.config import OAuthProviderSettings, Settings, load_settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
-from syncd.store.models import Calendar, ManagedEvent, OutboxMessage
+from syncd.store.models import Calendar, ManagedEvent, OutboxMessage, Profile
 from syncd.store.profiles import create_profile
 from syncd.store.tenants import (
     create_account,
@@ -31,9 +32,11 @@ from syncd.store.tenants import (
 )
 from syncd.sync.run import SyncContext, sync_profile
 from tests.emulators.google import GoogleCalendarEmulator
+from tests.emulators.graph import GraphEmulator
 from tests.support.radicale import CalDAVAccount
 
 GOOGLE_CALENDAR = "alice@example.com"
+GRAPH_CALENDAR = "AAMkAGraphCalendar"
 #: Soon, so the event lies inside the store's expansion window (occurrences are read).
 START = dt.datetime.combine(dt.date.today() + dt.timedelta(days=10), dt.time(15, 30), tzinfo=dt.UTC)
 DAY = START.date()
@@ -45,6 +48,8 @@ def at(day_offset: int, hour: int, minute: int = 0) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: The CalDAV profile's own address (its username is not one): the ORGANIZER it writes.
+CALDAV_EMAIL = "alice@caldav.example.com"
 HOOK = "http://127.0.0.1:9/hook"  # allow-listed host; nothing is delivered in these tests
 
 
@@ -63,6 +68,8 @@ class World:
     google: str  # cal_ of the writable Google calendar (Meet available)
     readonly: str  # cal_ of a read-only Google calendar
     caldav: str  # cal_ of the CalDAV calendar
+    graph: GraphEmulator | None = None  # with ``graph_world``: the Microsoft profile's
+    microsoft: str = ""  # cal_ of its calendar
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -164,8 +171,9 @@ def world(
         google = create_profile(
             session, box, account, "google", GOOGLE_CALENDAR, google_emulator.issue_grant()
         )
+        caldav_credentials = dict(caldav_account.credentials, email=CALDAV_EMAIL)
         caldav = create_profile(
-            session, box, account, "caldav", caldav_account.user, caldav_account.credentials
+            session, box, account, "caldav", caldav_account.user, caldav_credentials
         )
         profile_ids = [google.id, caldav.id]
         account_id, application_id = account.id, application.id
@@ -199,3 +207,43 @@ def set_default_conferencing(world: World, profile_id: str | None) -> None:
         account = find_account(session, world.account_id)
         account.default_conferencing_profile_id = profile_id
         session.add(account)
+
+
+@pytest.fixture
+def graph_world(world: World, graph_emulator: GraphEmulator) -> World:
+    """``world`` plus a Microsoft profile (the Graph emulator) with one calendar."""
+    graph_emulator.add_calendar(GRAPH_CALENDAR, name="Calendar", default=True)
+    section = {
+        "client_id": graph_emulator.client_id,
+        "client_secret": graph_emulator.client_secret,
+        "api_base_url": graph_emulator.api_base_url,
+        "token_url": graph_emulator.token_url,
+        "authorize_url": graph_emulator.authorize_url,
+    }
+    settings = world.settings.model_copy(update={"microsoft": OAuthProviderSettings(**section)})
+    with session_scope(world.engine) as session:
+        account = find_account(session, world.account_id)
+        profile = create_profile(
+            session, world.box, account, "microsoft", "alice", graph_emulator.issue_grant()
+        )
+        profile_id = profile.id
+    world.client.app.state.settings = settings  # type: ignore[attr-defined]
+    context = SyncContext(world.engine, settings, world.box, worker_id="test")
+    assert sync_profile(context, profile_id).outcome == "ok"
+    with session_scope(world.engine) as session:
+        calendar = session.execute(
+            select(Calendar).where(Calendar.provider_calendar_id == GRAPH_CALENDAR)
+        ).scalar_one()
+        calendar_id = calendar.id
+    return dataclasses.replace(
+        world, settings=settings, graph=graph_emulator, microsoft=calendar_id
+    )
+
+
+def sync_all(world: World) -> None:
+    """One sync run of every profile (what the daemon does next)."""
+    with session_scope(world.engine) as session:
+        profile_ids = [profile.id for profile in session.execute(select(Profile)).scalars()]
+    context = SyncContext(world.engine, world.settings, world.box, worker_id="test")
+    for profile_id in profile_ids:
+        assert sync_profile(context, profile_id).outcome == "ok"

@@ -85,7 +85,7 @@ def _view(row: AvailabilityRule) -> dict[str, Any]:
 def post_availability_rule(
     body: AvailabilityRuleIn,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> dict[str, Any]:
     """Create or replace one of the account's rules."""
     row = save_rule(
@@ -131,7 +131,7 @@ def get_availability_rule(
 def delete_availability_rule(
     availability_rule_id: str,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     delete_rule(session, account.id, availability_rule_id)
     session.commit()

@@ -59,7 +59,7 @@ class ChannelsResponse(BaseModel):
 def post_channel(
     body: ChannelRequest,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
     settings: Settings = Depends(app_settings),
 ) -> dict[str, Any]:
     """Open a channel; a ``verification`` notification is sent to ``callback_url``."""
@@ -88,7 +88,7 @@ def get_channels(
 def delete_channel(
     channel_id: str,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Close a channel: no further notifications are queued for it."""
     close_channel(session, account.id, channel_id)

@@ -20,6 +20,15 @@ from sqlmodel import Session
 
 from syncd.api.auth import account_caller
 from syncd.api.context import app_settings, db_session, now, write_session
+from syncd.api.event_bodies import (
+    MAX_REMINDERS,
+    AttendeesIn,
+    EventUrl,
+    Latitude,
+    Longitude,
+    RecurrenceIn,
+    ReminderIn,
+)
 from syncd.api.paging import (
     decode_page_token,
     encode_page_token,
@@ -34,15 +43,24 @@ from syncd.api.paging import (
     unknown_page,
 )
 from syncd.api.schemas import Pages
+from syncd.conferencing.event_fields import event_fields
+from syncd.conferencing.external import external_event, queue_external_update
 from syncd.conferencing.plan import check_requested_conferencing
 from syncd.config import Settings
 from syncd.cronofy.events import event_uid as series_event_uid
-from syncd.cronofy.events import event_view, managed_view, parse_occurrence_uid
-from syncd.cronofy.times import parse_bound, parse_event_time, parse_zone, zone_or_error
+from syncd.cronofy.events import event_view, parse_occurrence_uid, tombstone_view
+from syncd.cronofy.times import (
+    default_window,
+    parse_bound,
+    parse_event_time,
+    parse_zone,
+    zone_or_error,
+)
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
 from syncd.store import managed as store
 from syncd.store.event_reads import DELETED, LIVE, EventsCursor, EventsFilter, events_page
+from syncd.store.managed_requests import is_job
 from syncd.store.models import Account, Calendar, Event
 from syncd.store.queries import calendar_ids_by_account
 
@@ -50,10 +68,12 @@ router = APIRouter(tags=["events"])
 
 #: Events per page; ``app.state.events_page_size`` overrides it (tests use small pages).
 EVENTS_PAGE_SIZE = 100
-#: Default window when ``from``/``to`` are absent, as Cronofy's (days before/after today).
-DEFAULT_PAST_DAYS = 42
-DEFAULT_FUTURE_DAYS = 201
 INTERACTIONS = ("conferencing_assigned", "conferencing_failing")
+#: Upsert fields ``syncd.conferencing.event_fields`` checks and merges.
+EXTRA_FIELDS = frozenset(
+    {"attendees", "reminders", "reminders_create_only", "url", "color", "event_private"}
+    | {"location", "recurrence"}
+)
 
 
 # --------------------------------------------------------------------------- bodies
@@ -64,9 +84,11 @@ class _Lenient(BaseModel):
 
 
 class LocationIn(_Lenient):
+    """``lat``/``long`` are decimal degrees, as strings (Cronofy's) or numbers."""
+
     description: str = Field(default="", max_length=1024)
-    lat: str | None = None
-    long: str | None = None
+    lat: Latitude | None = None
+    long: Longitude | None = None
 
 
 class ConferencingIn(_Lenient):
@@ -93,7 +115,10 @@ class EventUpsert(_Lenient):
     """POST /v1/calendars/{calendar_id}/events. ``start``/``end``: a UTC time, a date
     (all-day) or ``{"time": …, "tzid": …}``."""
 
-    event_id: str = Field(min_length=1, max_length=200)
+    event_id: str | None = Field(default=None, min_length=1, max_length=200)
+    event_uid: str | None = Field(
+        default=None, max_length=200, description="An event not created through the API"
+    )
     summary: str = Field(max_length=1024)
     description: str = Field(default="", max_length=8192)
     start: str | dict[str, Any]
@@ -103,6 +128,16 @@ class EventUpsert(_Lenient):
     transparency: Literal["opaque", "transparent"] = "opaque"
     conferencing: ConferencingIn | None = None
     subscriptions: list[SubscriptionIn] | None = Field(default=None, max_length=10)
+    attendees: AttendeesIn | None = None
+    reminders: list[ReminderIn] | None = Field(default=None, max_length=MAX_REMINDERS)
+    reminders_create_only: bool = False
+    url: EventUrl | None = None
+    color: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    event_private: bool | None = None
+    recurrence: RecurrenceIn | None = None
+    attachments: list[Any] | None = Field(
+        default=None, max_length=50, description="Not supported: only an empty list"
+    )
 
 
 class EventDelete(_Lenient):
@@ -134,12 +169,23 @@ def upsert_event(
     calendar_id: str,
     body: EventUpsert,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
     settings: Settings = Depends(app_settings),
 ) -> Response:
-    """Create or update the managed event ``event_id``; written by the daemon (202)."""
+    """Create or update the managed event ``event_id``, or change the fields given of an
+    event someone else made (``event_uid``); written by the daemon (202)."""
     calendar = _writable_calendar(session, account, calendar_id)
-    request = _normalised(session, account, calendar, body, settings)
+    if bool(body.event_id) == bool(body.event_uid):
+        raise invalid("event_id", "errors.required", "give exactly one of event_id or event_uid")
+    if body.event_uid:
+        external = external_event(session, calendar, body.event_uid)
+        request = _normalised(session, account, calendar, body, settings, external.row_key)
+        queue_external_update(session, account, external, request, body.model_fields_set)
+        return Response(status_code=202)
+    assert body.event_id is not None
+    if is_job(body.event_id):
+        raise invalid("event_id", "errors.invalid", "this event_id prefix is reserved")
+    request = _normalised(session, account, calendar, body, settings, body.event_id)
     store.upsert_managed_event(
         session, account.application_id, account.id, calendar.id, body.event_id, request
     )
@@ -151,7 +197,7 @@ def delete_event(
     calendar_id: str,
     body: EventDelete,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Delete a managed event (``event_id``) or a synced one (``event_uid``); 202."""
     calendar = _writable_calendar(session, account, calendar_id)
@@ -179,7 +225,12 @@ def delete_event(
 
 
 def _normalised(
-    session: Session, account: Account, calendar: Calendar, body: EventUpsert, settings: Settings
+    session: Session,
+    account: Account,
+    calendar: Calendar,
+    body: EventUpsert,
+    settings: Settings,
+    row_key: str,
 ) -> dict[str, Any]:
     """The request as stored: validated, times resolved; equal bodies give equal dicts."""
     problems = FieldErrors()
@@ -206,15 +257,20 @@ def _normalised(
             problems,
         )
     subscriptions = _subscriptions(body.subscriptions or [], settings, problems)
+    if body.attachments:
+        problems.add("attachments", "errors.not_supported", "attachments are not supported")
+    given = body.model_dump(mode="json", include=set(EXTRA_FIELDS & body.model_fields_set))
+    zone_name = _start_zone(body) or body.tzid
+    extras = event_fields(session, calendar, row_key, given, (start, zone_name), problems)
     problems.raise_if_any()
     assert start is not None and end is not None
-    return {
+    return extras | {
         "summary": body.summary,
         "description": body.description,
         "start": start.isoformat(),
         "end": end.isoformat(),
         "all_day": all_day,
-        "tzid": _start_zone(body) or body.tzid,
+        "tzid": zone_name,
         "location": body.location.description if body.location else "",
         "transparency": body.transparency,
         "conferencing": conferencing,
@@ -305,12 +361,8 @@ def read_events(
     """The account's events overlapping ``[from, to)``; managed ones with ``include_managed``."""
     zone = parse_zone(tzid)
     problems = FieldErrors()
-    today = current.astimezone(zone).date()
     bounds: dict[str, dt.datetime] = {}
-    defaults = {
-        "from": (today - dt.timedelta(days=DEFAULT_PAST_DAYS)).isoformat(),
-        "to": (today + dt.timedelta(days=DEFAULT_FUTURE_DAYS)).isoformat(),
-    }
+    defaults = default_window(current, zone)
     for field, text in (("from", from_), ("to", to)):
         try:
             bounds[field] = parse_bound(text or defaults[field], zone, field)
@@ -436,7 +488,7 @@ def _answer(
         )
         for row in page.live
     ]
-    events.extend(managed_view(row, deleted=True, localized_zone=zone) for row in page.deleted)
+    events.extend(tombstone_view(row, localized_zone=zone) for row in page.deleted)
     total = max(page_count(page.total, page_size), query.page)
     next_page = None
     if page.next is not None:

@@ -1,8 +1,9 @@
 """GET /v1/free_busy: the account's busy, tentative and free blocks, paged.
 
-``from`` and ``to`` are dates (midnight in ``tzid``) or times; blocks overlapping
-``[from, to)`` are returned in start order. Following ``pages.next_page`` returns the
-next page of the same query.
+``from`` and ``to`` are dates (midnight in ``tzid``) or times, by default 42 days back
+and 201 days ahead as Cronofy's; blocks overlapping ``[from, to)`` are returned in start
+order. Events written through the API count only with ``include_managed=true``.
+Following ``pages.next_page`` returns the next page of the same query.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import Session
 
 from syncd.api.auth import account_caller
-from syncd.api.context import app_settings, db_session
+from syncd.api.context import app_settings, db_session, now
 from syncd.api.paging import (
     decode_page_token,
     encode_page_token,
@@ -32,7 +33,13 @@ from syncd.api.paging import (
 )
 from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, Pages
 from syncd.config import Settings
-from syncd.cronofy.times import format_local, format_utc, parse_bound, parse_zone
+from syncd.cronofy.times import (
+    default_window,
+    format_local,
+    format_utc,
+    parse_bound,
+    parse_zone,
+)
 from syncd.errors import FieldErrors, invalid
 from syncd.store.events import BusySpan
 from syncd.store.models import Account
@@ -53,6 +60,7 @@ class FreeBusyQuery:
     tzid: str
     calendar_ids: list[str] | None
     localized_times: bool
+    include_managed: bool = False
     page: int = 1
     #: The last span served (start, end, calendar id, occurrence id): keyset paging.
     after: list[Any] | None = None
@@ -62,21 +70,27 @@ class FreeBusyQuery:
 def read_free_busy(
     request: Request,
     tzid: str = Query(description="IANA time zone of dates in from/to (and localized times)"),
-    from_: str = Query(alias="from", description="Date (YYYY-MM-DD) or ISO 8601 time"),
-    to: str = Query(description="Date or time; exclusive"),
+    from_: str | None = Query(
+        default=None, alias="from", description="Date (YYYY-MM-DD) or ISO 8601 time"
+    ),
+    to: str | None = Query(default=None, description="Date or time; exclusive"),
     calendar_ids: list[str] | None = Query(default=None, alias="calendar_ids[]"),
-    include_managed: bool = Query(default=True, description="Accepted; managed events count"),
+    include_managed: bool = Query(
+        default=False, description="Count events written through the API too"
+    ),
     localized_times: bool = Query(default=False),
     account: Account = Depends(account_caller),
     session: Session = Depends(db_session),
     settings: Settings = Depends(app_settings),
+    current: dt.datetime = Depends(now),
 ) -> FreeBusyResponse:
     zone = parse_zone(tzid)
     problems = FieldErrors()
     bounds: dict[str, dt.datetime] = {}
+    defaults = default_window(current, zone)
     for field, text in (("from", from_), ("to", to)):
         try:
-            bounds[field] = parse_bound(text, zone, field)
+            bounds[field] = parse_bound(text or defaults[field], zone, field)
         except FieldErrors as error:
             problems.errors.update(error.errors)
     problems.raise_if_any()
@@ -88,6 +102,7 @@ def read_free_busy(
         tzid=tzid,
         calendar_ids=calendar_ids,
         localized_times=localized_times,
+        include_managed=include_managed,
     )
     return _answer(request, query, account, session, settings)
 
@@ -122,7 +137,9 @@ def _query_from_token(token: str, keys: list[bytes]) -> FreeBusyQuery:
         ZoneInfo(token_str(query.tzid))
         token_ids(query.calendar_ids)
         token_page(query.page)
-        if not isinstance(query.localized_times, bool):
+        if not isinstance(query.localized_times, bool) or not isinstance(
+            query.include_managed, bool
+        ):
             raise ValueError("not a flag")
         _span_key(query.after)
     except (TypeError, ValueError, KeyError, OSError):
@@ -149,9 +166,16 @@ def _answer(
     start = dt.datetime.fromisoformat(query.start)
     end = dt.datetime.fromisoformat(query.end)
     page_size: int = getattr(request.app.state, "free_busy_page_size", FREE_BUSY_PAGE_SIZE)
-    total = page_count(count_spans(session, calendar_ids, start, end), page_size)
+    managed = query.include_managed
+    total = page_count(count_spans(session, calendar_ids, start, end, managed), page_size)
     spans, last = page_of_spans(
-        session, calendar_ids, start, end, _span_key(query.after), limit=page_size
+        session,
+        calendar_ids,
+        start,
+        end,
+        _span_key(query.after),
+        limit=page_size,
+        include_managed=managed,
     )
     zone = ZoneInfo(query.tzid) if query.localized_times else None
     next_page = None

@@ -95,7 +95,7 @@ def create_real_time_scheduling(
     body: RealTimeSchedulingRequest,
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
     settings: Settings = Depends(app_settings),
 ) -> dict[str, Any]:
     """A scheduling link for the invitee: ``{"real_time_scheduling": {id, url}}``."""
@@ -165,7 +165,7 @@ def disable_real_time_scheduling(
     body: DisableRequest,
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
     settings: Settings = Depends(app_settings),
 ) -> dict[str, Any]:
     """Disable an open link; visitors see ``display_message`` (plain text)."""

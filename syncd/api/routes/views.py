@@ -24,8 +24,8 @@ def profile_view(profile: Profile, now: dt.datetime, staleness_bound: float) -> 
     """A profile with its effective (staleness-aware) ``sync_status``."""
     status = effective_status(profile, now, staleness_bound)
     return ProfileOut(
-        provider_name=profile.provider,
-        provider_service=profile.provider,
+        provider_name=profile.provider_name or profile.provider,
+        provider_service=profile.provider_service or profile.provider,
         profile_id=profile.id,
         profile_name=profile.name,
         profile_connected=profile.sync_status != SyncStatus.DISCONNECTED,
@@ -50,7 +50,7 @@ def profile_calendar_view(calendar: Calendar) -> ProfileCalendarOut:
 
 def calendar_view(calendar: Calendar, profile: Profile) -> CalendarOut:
     return CalendarOut(
-        provider_name=profile.provider,
+        provider_name=profile.provider_name or profile.provider,
         profile_id=profile.id,
         profile_name=profile.name,
         **profile_calendar_view(calendar).model_dump(),

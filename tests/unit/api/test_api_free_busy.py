@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlmodel import col
 
+from syncd.store.db import session_scope
+from syncd.store.models import Event
 from tests.support.api import ApiAccount, ApiWorld
 
 
@@ -173,3 +177,59 @@ def test_an_unknown_page_token_is_404(api_client: TestClient, alice: ApiAccount)
     response = api_client.get("/v1/free_busy/pages/not-a-token", headers=alice.auth())
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_from_and_to_default_to_42_days_back_and_201_ahead(
+    api_client: TestClient, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    # The app's clock is NOW (2030-01-07 12:00 UTC): the window is [2029-11-26, 2030-07-27).
+    for start in (at(7, 9) - dt.timedelta(days=43), at(7, 9) - dt.timedelta(days=41)):
+        api_world.event(alice.calendar_ids[0], start, start + dt.timedelta(hours=1))
+    for start in (at(7, 9) + dt.timedelta(days=200), at(7, 9) + dt.timedelta(days=202)):
+        api_world.event(alice.calendar_ids[0], start, start + dt.timedelta(hours=1))
+
+    response = api_client.get("/v1/free_busy", headers=alice.auth(), params={"tzid": "Etc/UTC"})
+
+    assert response.status_code == 200
+    assert [block["start"][:10] for block in response.json()["free_busy"]] == [
+        "2029-11-27",
+        "2030-07-26",
+    ]
+
+
+def _managed(api_world: ApiWorld, summary: str) -> None:
+    """Mark the stored item ``summary`` as written through the API (as the worker does)."""
+    with session_scope(api_world.engine) as session:
+        event = session.execute(select(Event).where(col(Event.summary) == summary)).scalar_one()
+        event.managed_event_id = "booking"
+        session.add(event)
+
+
+def test_managed_events_count_only_with_include_managed(
+    api_client: TestClient, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    api_world.event(alice.calendar_ids[0], at(8, 9), at(8, 10), summary="synced")
+    api_world.event(alice.calendar_ids[0], at(8, 11), at(8, 12), summary="ours")
+    _managed(api_world, "ours")
+
+    default = read(api_client, alice).json()["free_busy"]
+    without = read(api_client, alice, include_managed="false").json()["free_busy"]
+    with_managed = read(api_client, alice, include_managed="True").json()["free_busy"]
+
+    assert [b["start"] for b in default] == ["2030-01-08T09:00:00Z"]
+    assert [b["start"] for b in without] == ["2030-01-08T09:00:00Z"]
+    assert [b["start"] for b in with_managed] == ["2030-01-08T09:00:00Z", "2030-01-08T11:00:00Z"]
+
+
+def test_include_managed_survives_paging(
+    api_client: TestClient, api_app: FastAPI, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    api_app.state.free_busy_page_size = 1
+    api_world.event(alice.calendar_ids[0], at(8, 9), at(8, 10), summary="synced")
+    api_world.event(alice.calendar_ids[0], at(8, 11), at(8, 12), summary="ours")
+    _managed(api_world, "ours")
+
+    first = read(api_client, alice, include_managed="true").json()
+    second = api_client.get(first["pages"]["next_page"], headers=alice.auth()).json()
+
+    assert second["free_busy"][0]["start"] == "2030-01-08T11:00:00Z"

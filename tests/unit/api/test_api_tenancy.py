@@ -14,11 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from syncd.api.paging import encode_page_token, token_keys
 from syncd.conferencing.authorize import read_state, store_profile
 from syncd.store.db import session_scope
-from syncd.store.models import Account
+from syncd.store.models import Account, Event
 from tests.support.api import ApiAccount, ApiApplication, ApiWorld
 
 START = dt.datetime(2030, 1, 8, 9, tzinfo=dt.UTC)
@@ -415,6 +416,94 @@ def test_sequenced_availability_cannot_name_another_applications_account(
     assert_no_b_data(tenants, answers[0])
 
 
+def b_event_uid(world: ApiWorld, tenants: Tenants) -> str:
+    with session_scope(world.engine) as session:
+        event = session.execute(
+            select(Event).where(Event.calendar_id == tenants.b_user.calendar_ids[0])
+        ).scalar_one()
+        return f"evt_external_{event.id}"
+
+
+def test_a_reply_cannot_reach_another_applications_event(
+    api_client: TestClient, api_world: ApiWorld, tenants: Tenants
+) -> None:
+    body = {"status": "accepted"}
+    b_uid = b_event_uid(api_world, tenants)
+    foreign_calendar = api_client.post(
+        f"/v1/calendars/{tenants.b_user.calendar_ids[0]}/events/{b_uid}/participation_status",
+        headers=tenants.a_user.auth(),
+        json=body,
+    )
+    unknown_calendar = api_client.post(
+        f"/v1/calendars/cal_nothere/events/{b_uid}/participation_status",
+        headers=tenants.a_user.auth(),
+        json=body,
+    )
+    own_calendar = tenants.a_user.calendar_ids[0]
+    foreign_event = api_client.post(
+        f"/v1/calendars/{own_calendar}/events/{b_uid}/participation_status",
+        headers=tenants.a_user.auth(),
+        json=body,
+    )
+    unknown_event = api_client.post(
+        f"/v1/calendars/{own_calendar}/events/evt_external_999999/participation_status",
+        headers=tenants.a_user.auth(),
+        json=body,
+    )
+    assert foreign_calendar.status_code == unknown_calendar.status_code == 404
+    assert foreign_event.status_code == unknown_event.status_code == 422
+    assert foreign_event.json() == unknown_event.json()
+    for response in (foreign_calendar, foreign_event):
+        assert_no_b_data(tenants, response)
+
+
+def test_a_batch_entry_for_another_applications_calendar_is_an_unknown_calendar(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    event = {"event_id": "x", "summary": "x", "start": "2030-01-08T09:00:00Z"}
+    event["end"] = "2030-01-08T10:00:00Z"
+    entries = [
+        {"method": "POST", "relative_url": f"/v1/calendars/{cid}/events", "data": event}
+        for cid in (tenants.b_user.calendar_ids[0], "cal_nothere")
+    ]
+    response = api_client.post("/v1/batch", headers=tenants.a_user.auth(), json={"batch": entries})
+    assert response.status_code == 207
+    foreign, unknown = response.json()["batch"]
+    assert foreign == unknown
+    assert foreign["status"] == 404
+    assert_no_b_data(tenants, response)
+
+
+def test_a_calendar_cannot_be_created_in_another_applications_profile(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    foreign = api_client.post(
+        "/v1/calendars",
+        headers=tenants.a_user.auth(),
+        json={"profile_id": tenants.b_user.profile_ids[0], "name": "x"},
+    )
+    unknown = api_client.post(
+        "/v1/calendars", headers=tenants.a_user.auth(), json={"profile_id": "pro_x", "name": "x"}
+    )
+    assert foreign.status_code == unknown.status_code == 422
+    assert foreign.json() == unknown.json()
+    assert_no_b_data(tenants, foreign)
+
+
+def test_delete_all_cannot_name_another_applications_calendar(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    foreign = api_client.request(
+        "DELETE",
+        "/v1/events",
+        headers=tenants.a_user.auth(),
+        params={"calendar_ids[]": tenants.b_user.calendar_ids},
+    )
+    assert foreign.status_code == 422
+    assert foreign.json()["errors"]["calendar_ids"][0]["key"] == "errors.not_found"
+    assert_no_b_data(tenants, foreign)
+
+
 def test_a_scheduling_link_cannot_use_or_reach_another_applications_data(
     api_client: TestClient, tenants: Tenants
 ) -> None:
@@ -465,6 +554,8 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/availability_rules",
         "/v1/availability_rules/{availability_rule_id}",
         "/v1/sequenced_availability",
+        "/v1/batch",
+        "/v1/calendars/{calendar_id}/events/{event_uid}/participation_status",
         "/v1/real_time_scheduling",
         "/v1/real_time_scheduling/{real_time_scheduling_id}",
         "/v1/real_time_scheduling/{real_time_scheduling_id}/disable",

@@ -70,3 +70,10 @@ def test_cli_exits_with_status_2_on_a_bad_config(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "workers" in result.stderr
+
+
+def test_deleted_events_must_outlive_the_webhook_retry_window(tmp_path: Path) -> None:
+    config = tmp_path / "short.toml"
+    config.write_text("deleted_event_retention_days = 0.5\nwebhook_retry_window = 90000\n")
+    with pytest.raises(ConfigError, match="deleted_event_retention_days"):
+        load_settings(config)

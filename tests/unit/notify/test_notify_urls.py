@@ -125,3 +125,30 @@ def test_malformed_urls_are_refused_with_a_reason(url: str, message: str) -> Non
 def test_the_allow_list_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCD_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1, localhost")
     assert load_settings().webhook_allowed_hosts == ["127.0.0.1", "localhost"]
+
+
+HTTP_ALLOWED = Settings(webhook_allow_http=True)
+
+
+def test_webhook_allow_http_accepts_plain_http_to_a_public_address() -> None:
+    url = "http://hooks.example.com/cronofy"
+    assert validate_webhook_url(url, HTTP_ALLOWED, resolver("93.184.216.34")) == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/hook", "http://10.0.0.5/hook", "http://[::ffff:127.0.0.1]/"]
+)
+def test_webhook_allow_http_still_refuses_private_addresses(url: str) -> None:
+    with pytest.raises(ValueError, match="private, loopback or link-local"):
+        validate_webhook_url(url, HTTP_ALLOWED)
+
+
+def test_webhook_allow_http_checks_the_address_of_port_80() -> None:
+    seen: list[int] = []
+
+    def resolve(_host: str, port: int) -> list[str]:
+        seen.append(port)
+        return ["93.184.216.34"]
+
+    validate_webhook_url("http://hooks.example.com/", HTTP_ALLOWED, resolve)
+    assert seen == [80]

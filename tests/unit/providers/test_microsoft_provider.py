@@ -1113,6 +1113,7 @@ def test_cassette_incremental_sync(cassette_provider: MicrosoftProvider) -> None
     cassette_provider.upsert_event(calendar, stays)
     cassette_provider.delete_event(calendar, goes.provider_event_id)
     series.summary = "Renamed series"
+    series.recurrence = ["RRULE:FREQ=DAILY;COUNT=2"]  # a write is the whole event
     cassette_provider.upsert_event(calendar, series)
 
     pages = list(cassette_provider.sync_events(calendar, cursor))
