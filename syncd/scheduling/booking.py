@@ -32,6 +32,7 @@ from syncd.notify.outbox import enqueue
 from syncd.scheduling.availability import Asker, answer_availability, member_statuses
 from syncd.scheduling.links import COMPLETED, OPEN
 from syncd.statuses import SyncStatus
+from syncd.store.crypto import SecretBox
 from syncd.store.managed import calendar_of_account, request_delete, upsert_managed_event
 from syncd.store.models import Account, Booking, SchedulingLink
 from syncd.store.scheduling import (
@@ -39,6 +40,7 @@ from syncd.store.scheduling import (
     booking_by_token,
     end_booking,
     link_by_token,
+    link_token,
     lock_accounts,
     set_booking_events,
     set_link_status,
@@ -186,7 +188,7 @@ def book(
         _release(session, replacing, "rescheduled")
     offer = offered_slots(
         session,
-        _as_open(link),
+        open_view(link),
         now,
         staleness_bound,
     )
@@ -215,9 +217,10 @@ def book(
     return Booked(booking, reschedule_token, cancel_token, redirect, events)
 
 
-def _as_open(link: SchedulingLink) -> SchedulingLink:
-    """The link as :func:`offered_slots` should see it while a reschedule books on it."""
-    if link.status == OPEN:
+def open_view(link: SchedulingLink) -> SchedulingLink:
+    """The link as :func:`offered_slots` should see it while a reschedule books on it
+    (a completed link still offers its slots to the booking that completed it)."""
+    if link.status != COMPLETED:
         return link
     view = SchedulingLink.model_validate(link.model_dump())
     view.status = OPEN
@@ -358,11 +361,11 @@ def cancel(session: Session, cancel_token: str) -> Booking:
 
 def reschedule(
     session: Session,
+    box: SecretBox,
     reschedule_token: str,
     start: dt.datetime,
     now: dt.datetime,
     staleness_bound: float,
-    box_token_for: Any,
 ) -> Booked:
     """Move the booking of this one-time token to ``start`` on the same link."""
     booking = booking_by_token(session, reschedule_token, "reschedule")
@@ -373,7 +376,7 @@ def reschedule(
     invitee = Invitee(booking.invitee_name, booking.invitee_email, booking.invitee_tzid)
     return book(
         session,
-        box_token_for(link),
+        link_token(box, link),
         start,
         invitee,
         dict(booking.prefill),

@@ -69,6 +69,11 @@ def _application_id(
     return application.id
 
 
+def _pages_base(request: Request, settings: Settings) -> str:
+    """Where the booking pages are served: the public URL and the pages' prefix."""
+    return public_base_url(request, settings) + settings.web.prefix
+
+
 def _box(request: Request) -> SecretBox:
     box: SecretBox = request.app.state.box
     return box
@@ -106,7 +111,7 @@ def create_real_time_scheduling(
         settings,
         application_id,
         body,
-        public_base_url(request, settings),
+        _pages_base(request, settings),
     )
     answer = _answer(view, with_status=False)
     session.commit()
@@ -127,7 +132,7 @@ def real_time_scheduling_by_token(
 ) -> dict[str, Any]:
     application_id = _application_id(session, credentials)
     view = link_status(
-        session, _box(request), application_id, public_base_url(request, settings), token=token
+        session, _box(request), application_id, _pages_base(request, settings), token=token
     )
     return _answer(view, with_status=True)
 
@@ -149,7 +154,7 @@ def real_time_scheduling_by_id(
         session,
         _box(request),
         application_id,
-        public_base_url(request, settings),
+        _pages_base(request, settings),
         link_id=real_time_scheduling_id,
     )
     return _answer(view, with_status=True)
@@ -176,7 +181,7 @@ def disable_real_time_scheduling(
         application_id,
         real_time_scheduling_id,
         body.display_message,
-        public_base_url(request, settings),
+        _pages_base(request, settings),
     )
     answer = _answer(view, with_status=True)
     session.commit()

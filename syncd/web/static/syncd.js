@@ -18,5 +18,18 @@
     });
   }
 
+  // Booking page: show the times in the browser's zone unless the invitee chose one.
+  function browserZoneForSlots() {
+    var form = document.querySelector("[data-zone-auto]");
+    if (!form || !window.Intl) return;
+    var params = new URLSearchParams(window.location.search);
+    if (params.has("tz")) return;
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!zone) return;
+    params.set("tz", zone);
+    window.location.replace(window.location.pathname + "?" + params.toString());
+  }
+
   document.addEventListener("DOMContentLoaded", suggestZone);
+  document.addEventListener("DOMContentLoaded", browserZoneForSlots);
 })();
