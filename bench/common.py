@@ -60,9 +60,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass
 class Timings:
-    """Seconds of each repeated run."""
+    """Seconds of each repeated run, and the machine's 1-minute load average at its start
+    (the machine is shared: a figure is only comparable with one taken at a like load)."""
 
     runs: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
 
     @property
     def best(self) -> float:
@@ -75,7 +77,8 @@ class Timings:
     def describe(self) -> str:
         """``median 1.23 s, best 1.20 s (runs 1.20 1.23 1.31)``."""
         runs = " ".join(f"{run:.3f}" for run in self.runs)
-        return f"median {self.median:.3f} s, best {self.best:.3f} s (runs {runs})"
+        load = f"; load {min(self.loads):.1f}-{max(self.loads):.1f}" if self.loads else ""
+        return f"median {self.median:.3f} s, best {self.best:.3f} s (runs {runs}{load})"
 
 
 @dataclass
@@ -92,6 +95,7 @@ def repeat_timed(repeat: int, action: Callable[[S], T], prepare: Callable[[], S]
     result: Any = None
     for _ in range(max(1, repeat)):
         prepared = prepare()
+        timings.loads.append(os.getloadavg()[0])
         started = time.perf_counter()
         result = action(prepared)
         timings.runs.append(time.perf_counter() - started)
@@ -110,12 +114,76 @@ def ratio_line(label: str, numerator: Timings, denominator: Timings, target: flo
 
 
 def machine_line() -> str:
-    """What the figures were measured on."""
-
+    """What the figures were measured on, and how loaded the machine is right now."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
         f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
-        f"{platform.python_version()}, {platform.platform(terse=True)}"
+        f"{platform.python_version()}, {platform.platform(terse=True)}; load average {load}"
     )
+
+
+# ---------------------------------------------------------------------------
+# Peak memory of one full sync, in a process of its own
+# ---------------------------------------------------------------------------
+
+
+def peak_rss_of_sync(
+    provider: str, profile_name: str, credentials: dict[str, Any], settings: dict[str, Any]
+) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of one full sync of a new profile, run in a fresh child
+    process, so the figure is the sync's alone (not the benchmark's floor or peer data)."""
+    request = {
+        "provider": provider,
+        "profile_name": profile_name,
+        "credentials": credentials,
+        "settings": {
+            key: value.model_dump() if hasattr(value, "model_dump") else value
+            for key, value in settings.items()
+        },
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.common", "sync-rss"],
+        cwd=REPO_ROOT,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    return float(answer["peak_rss_mb"]), float(answer["seconds"])
+
+
+def peak_rss_line(
+    provider: str, profile_name: str, credentials: dict[str, Any], settings: dict[str, Any]
+) -> str:
+    """``RSS syncd full sync peak: 123 MB (one sync in its own process, 1.23 s)``."""
+    megabytes, seconds = peak_rss_of_sync(provider, profile_name, credentials, settings)
+    return (
+        f"RSS syncd full sync peak: {megabytes:.0f} MB (one full sync in a process of its "
+        f"own, {seconds:.2f} s); target < 300 MB: {'MET' if megabytes < 300 else 'NOT MET'}"
+    )
+
+
+def _sync_for_rss() -> None:
+    """The child side of :func:`peak_rss_of_sync`: request as JSON on stdin."""
+    import resource  # noqa: PLC0415 - Unix only, and only here
+    import tempfile  # noqa: PLC0415
+
+    request = json.loads(sys.stdin.read())
+    with tempfile.TemporaryDirectory(prefix="syncd-bench-rss-") as folder:
+        store = new_store(
+            Path(folder) / "rss.db",
+            request["provider"],
+            request["profile_name"],
+            request["credentials"],
+            **request["settings"],
+        )
+        started = time.perf_counter()
+        store.sync()
+        seconds = time.perf_counter() - started
+        store.close()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mb": peak_kb / 1024, "seconds": seconds}))
 
 
 # ---------------------------------------------------------------------------
@@ -300,5 +368,9 @@ def _serve_google_emulator(events: int, calendar_id: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "google-emulator":
         _serve_google_emulator(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1:] == ["sync-rss"]:
+        _sync_for_rss()
     else:
-        raise SystemExit("usage: python -m bench.common google-emulator EVENTS CALENDAR_ID")
+        raise SystemExit(
+            "usage: python -m bench.common google-emulator EVENTS CALENDAR_ID | sync-rss"
+        )

@@ -11,8 +11,13 @@ ago onwards. Figures:
 
 (a) syncd full sync of a new profile ÷ the floor: the same ``events.list`` pages
     (same page size, ``singleEvents=false&showDeleted=true``) fetched with plain
-    ``requests``, following ``nextPageToken``, JSON-decoding each page; target <= 1.3;
-(b) no-change incremental sync: provider HTTP requests per calendar (target 1) and time.
+    ``requests``, following ``nextPageToken``, JSON-decoding each page; target <= 3.0;
+(b) syncd full sync ÷ gcal_sync's (allenporter's ``gcal-sync``, the ``bench`` extra):
+    its ``CalendarEventSyncManager`` doing a full sync of the same emulator data into its
+    in-memory store, through an ``AbstractAuth`` whose ``host`` is the emulator;
+    target <= 0.8;
+(c) no-change incremental sync: provider HTTP requests per calendar (target 1), its
+    time, and that time ÷ gcal_sync's no-change sync (target <= 2.0).
 
 Each timing is repeated (``--repeat``); ratios compare medians (bests shown beside).
 Every full sync goes into a fresh SQLite file; set-up is never timed.
@@ -21,6 +26,7 @@ Every full sync goes into a fresh SQLite file; set-up is never timed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import tempfile
 from pathlib import Path
@@ -37,6 +43,7 @@ from bench.common import (
     google_emulator_process,
     machine_line,
     new_store,
+    peak_rss_line,
     profiled,
     ratio_line,
     repeat_timed,
@@ -44,7 +51,9 @@ from bench.common import (
 from providers.google import GoogleProvider
 from syncd.config import OAuthProviderSettings
 
-FLOOR_TARGET = 1.3
+FLOOR_TARGET = 3.0
+GCAL_SYNC_TARGET = 0.8
+NO_CHANGE_TARGET = 2.0
 SMOKE_EVENTS = 300
 CALENDAR_ID = "bench@example.com"
 
@@ -73,12 +82,59 @@ def floor_once(handle: EmulatorHandle, page_size: int) -> int:
             params["pageToken"] = token
 
 
+def gcal_sync_available() -> bool:
+    """Whether the peer (the ``bench`` extra) is installed."""
+    try:
+        import gcal_sync.sync  # noqa: F401, PLC0415 - optional, bench-only
+    except ImportError:
+        return False
+    return True
+
+
+def gcal_sync_run(handle: EmulatorHandle, store: Any) -> int:
+    """One gcal_sync event sync of the emulator's calendar into ``store``; items stored.
+
+    A new ``InMemoryCalendarStore`` means a full sync; the same one again an incremental
+    sync with its stored sync token.
+    """
+    import aiohttp  # noqa: PLC0415 - optional, bench-only
+    from gcal_sync.api import GoogleCalendarService  # noqa: PLC0415
+    from gcal_sync.auth import AbstractAuth  # noqa: PLC0415
+    from gcal_sync.sync import CalendarEventSyncManager  # noqa: PLC0415
+
+    class EmulatorAuth(AbstractAuth):
+        """gcal_sync's auth, pointed at the emulator, handing out the seeded token."""
+
+        async def async_get_access_token(self) -> str:
+            return str(handle.grant["access_token"])
+
+    async def run() -> int:
+        async with aiohttp.ClientSession() as session:
+            auth = EmulatorAuth(session, host=urljoin(handle.base_url, "calendar/v3"))
+            manager = CalendarEventSyncManager(
+                GoogleCalendarService(auth), calendar_id=handle.calendar_id, store=store
+            )
+            await manager.run()
+        data = await store.async_load() or {}
+        scoped = data.get("event_sync", {}).get(handle.calendar_id, {})
+        return len(scoped.get("items", {}))
+
+    return asyncio.run(run())
+
+
+def new_gcal_store() -> Any:
+    from gcal_sync.store import InMemoryCalendarStore  # noqa: PLC0415 - optional
+
+    return InMemoryCalendarStore()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=None, help="events (default 10000)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per figure (default 3)")
     parser.add_argument("--smoke", action="store_true", help="300 events, 1 run: for CI")
     parser.add_argument("--profile", action="store_true", help="cProfile one more full sync")
+    parser.add_argument("--skip-gcal-sync", action="store_true", help="no peer figures")
     options = parser.parse_args(argv)
     events = options.events or (SMOKE_EVENTS if options.smoke else 10_000)
     repeat = options.repeat or (1 if options.smoke else 3)
@@ -123,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
             if stored_events != events:
                 raise SystemExit(f"expected {events} stored events, found {stored_events}")
             print(ratio_line("syncd full / floor", full.timings, floor.timings, FLOOR_TARGET))
+            print(peak_rss_line("google", CALENDAR_ID, handle.grant, {"google": google}))
 
             made: list[list[str]] = []
 
@@ -140,6 +197,38 @@ def main(argv: list[str] | None = None) -> None:
                 f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
                 f"{'MET' if per_calendar == 1 else 'NOT MET'}"
             )
+
+            if options.skip_gcal_sync or not gcal_sync_available():
+                print("GCAL_SYNC skipped")
+            else:
+                gcal_stores: list[Any] = []
+
+                def fresh_gcal_store() -> Any:
+                    gcal_stores.append(new_gcal_store())
+                    return gcal_stores[-1]
+
+                peer = repeat_timed(repeat, lambda s: gcal_sync_run(handle, s), fresh_gcal_store)
+                print(f"GCAL_SYNC full sync (in-memory store): {peer.timings.describe()}")
+                print(f"  gcal_sync stored {peer.result} items")
+                if peer.result != events:
+                    raise SystemExit(f"gcal_sync stored {peer.result} items, not {events}")
+                print(
+                    ratio_line(
+                        "syncd full / gcal_sync full", full.timings, peer.timings, GCAL_SYNC_TARGET
+                    )
+                )
+                peer_again = repeat_timed(
+                    repeat, lambda s: gcal_sync_run(handle, s), lambda: gcal_stores[-1]
+                )
+                print(f"GCAL_SYNC no-change sync: {peer_again.timings.describe()}")
+                print(
+                    ratio_line(
+                        "syncd no-change / gcal_sync no-change",
+                        incremental_run.timings,
+                        peer_again.timings,
+                        NO_CHANGE_TARGET,
+                    )
+                )
 
             if options.profile:
                 path = folder / "syncd-profile.db"

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -116,8 +116,11 @@ class RadicaleServer:
         storage_folder: str | Path | None = None,
         port: int | None = None,
         users: Mapping[str, str] | None = None,
+        extra_arguments: Sequence[str] = (),
     ) -> None:
         self._owned_folder: Path | None = None
+        #: More ``radicale`` command-line options (e.g. ``--reporting-max-expand-occurrence``).
+        self.extra_arguments = list(extra_arguments)
         if storage_folder is None:
             self._owned_folder = Path(tempfile.mkdtemp(prefix="syncd-radicale-"))
             storage_folder = self._owned_folder
@@ -153,6 +156,7 @@ class RadicaleServer:
             "--logging-level",
             "warning",
             *self._auth_arguments(),
+            *self.extra_arguments,
         ]
         self._process = spawn_logged(command, self._log_path)
         self._wait_until_answering()

@@ -20,6 +20,7 @@ from providers.base import (
     Transparency,
     own_participation,
 )
+from providers.caldav.fastical import read_simple_item
 from providers.caldav.ical_write import add_written_fields
 
 #: Key of ``RemoteEvent.extra`` holding the already parsed ``icalendar.Calendar``.
@@ -213,6 +214,8 @@ def remote_event_from_ical(
     ical_text: str,
     user_addresses: Collection[str] = (),
     default_zone: dt.tzinfo | None = None,
+    *,
+    fast_path: bool = True,
 ) -> RemoteEvent | None:
     """One calendar object resource as a RemoteEvent; ``None`` when it holds no VEVENT.
 
@@ -221,17 +224,45 @@ def remote_event_from_ical(
     floating (naive, no ``tzid``) and syncd places them in the account's zone, for
     single events and series alike.
 
+    A resource holding one plain VEVENT is read by :mod:`providers.caldav.fastical`
+    (the same values, several times faster); ``fast_path=False`` always builds the whole
+    ``icalendar.Calendar`` (the tests compare both).
+
     Raises InvalidRemoteData when the text is not usable iCalendar.
     """
+    simple = read_simple_item(ical_text) if fast_path else None
+    if simple is not None:
+        calendar, event = simple
+        # Nothing kept for expansion: a plain event is expanded from its fields.
+        return _remote_event(
+            href, etag, ical_text, calendar, [event], {}, user_addresses, default_zone
+        )
     try:
-        calendar = icalendar.Calendar.from_ical(ical_text)
+        parsed = icalendar.Calendar.from_ical(ical_text)
     except ValueError as error:
         raise InvalidRemoteData(f"not iCalendar: {error}") from error
-    events = calendar.walk("VEVENT")
+    events = parsed.walk("VEVENT")
     if not events:
-        if calendar.walk("VTODO") or calendar.walk("VJOURNAL"):
+        if parsed.walk("VTODO") or parsed.walk("VJOURNAL"):
             return None
         raise InvalidRemoteData("no VEVENT in calendar object")
+    # In memory only (never stored): lets series expansion skip a second parse.
+    extra = {PARSED_ICALENDAR: parsed}
+    return _remote_event(href, etag, ical_text, parsed, events, extra, user_addresses, default_zone)
+
+
+def _remote_event(
+    href: str,
+    etag: str | None,
+    ical_text: str,
+    calendar: icalendar.cal.Component,
+    events: list[icalendar.cal.Component],
+    extra: dict[str, Any],
+    user_addresses: Collection[str],
+    default_zone: dt.tzinfo | None,
+) -> RemoteEvent:
+    """The RemoteEvent of a parsed resource: ``calendar`` gives its own properties,
+    ``events`` its VEVENTs in document order."""
     # Floating times mean "wherever the calendar is": X-WR-TIMEZONE when the object says.
     default_zone = zone_named(str(calendar.get("X-WR-TIMEZONE", ""))) or default_zone
     masters = [event for event in events if event.get("RECURRENCE-ID") is None]
@@ -261,8 +292,7 @@ def remote_event_from_ical(
         conferencing=_conferencing(master),
         updated=updated if isinstance(updated, dt.datetime) else None,
         etag=etag,
-        # In memory only (never stored): lets series expansion skip a second parse.
-        extra={PARSED_ICALENDAR: calendar},
+        extra=extra,
         instance_participation=_instance_participation(events, user_addresses) if masters else {},
         attendees=attendees,
         organizer=organizer,

@@ -336,17 +336,11 @@ def rebuild_series(
     (with whatever it already parsed) instead of being rebuilt from their rows.
     """
     fresh = fresh or {}
+    rows_by_series, stored = _series_rows(session, calendar_id, series_keys, fresh)
 
     def remote(row: Row[Any]) -> RemoteEvent:
-        return fresh.get(row.provider_event_id) or remote_event_from_row(row)
+        return fresh.get(row.provider_event_id) or remote_event_from_row(stored[row.id])
 
-    rows_by_series: dict[str, list[Row[Any]]] = defaultdict(list)
-    for chunk in _chunks(sorted(series_keys)):
-        query = select(*Event.__table__.columns).where(  # type: ignore[attr-defined]
-            col(Event.calendar_id) == calendar_id, col(Event.series_key).in_(chunk)
-        )
-        for row in session.execute(query):
-            rows_by_series[row.series_key].append(row)
     for chunk in _chunks([row.id for rows in rows_by_series.values() for row in rows]):
         session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(chunk)))
 
@@ -389,6 +383,37 @@ def rebuild_series(
             [{"id": row_id, "expansion_failed_etag": etag} for row_id, etag in failed],
         )
     return skipped
+
+
+def _series_rows(
+    session: Session, calendar_id: str, series_keys: Collection[str], fresh: Mapping[str, Any]
+) -> tuple[dict[str, list[Row[Any]]], dict[int, Row[Any]]]:
+    """The series' items (id, provider id, series, flags, etag) by series key, and whole
+    rows (to re-expand) only of those not in ``fresh``: none on a full sync."""
+    table = Event.__table__  # type: ignore[attr-defined]
+    rows_by_series: dict[str, list[Row[Any]]] = defaultdict(list)
+    for chunk in _chunks(sorted(series_keys)):
+        query = select(
+            table.c.id,
+            table.c.provider_event_id,
+            table.c.series_key,
+            table.c.is_override,
+            table.c.recurring,
+            table.c.etag,
+        ).where(table.c.calendar_id == calendar_id, table.c.series_key.in_(chunk))
+        for row in session.execute(query):
+            rows_by_series[row.series_key].append(row)
+    stale_ids = [
+        row.id
+        for rows in rows_by_series.values()
+        for row in rows
+        if row.provider_event_id not in fresh
+    ]
+    stored: dict[int, Row[Any]] = {}
+    for chunk in _chunks(stale_ids):
+        query = select(*table.columns).where(table.c.id.in_(chunk))
+        stored.update((row.id, row) for row in session.execute(query))
+    return rows_by_series, stored
 
 
 def _occurrence_values(

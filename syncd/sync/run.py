@@ -59,6 +59,7 @@ from syncd.store.profiles import (
     store_credentials,
 )
 from syncd.sync import status
+from syncd.sync.prefetch import prefetched
 from syncd.sync.status import cap_next_due
 
 log = logging.getLogger(__name__)
@@ -466,7 +467,9 @@ class _ProfileSync:
         # left rows with its own: those may be gone at the provider by now. Only a full
         # sync resumed from a page cursor continues its generation.
         generation = calendar.sync_generation + (1 if cursor is None else 0)
-        for page in self.provider.sync_events(remote_calendar(calendar), cursor):
+        # The next page is fetched (and parsed by the adapter) while this one commits.
+        pages = self.provider.sync_events(remote_calendar(calendar), cursor)
+        for page in prefetched(iter(pages), is_last=lambda page: page.complete):
             self._check_stop()
             self._commit_page(calendar.id, page, generation)
 

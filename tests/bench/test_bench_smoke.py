@@ -27,3 +27,12 @@ def test_google_sync_benchmark_runs_at_smoke_size() -> None:
     output = run_benchmark("bench.sync_google")
     assert_figures(output, COMMON_FIGURES)
     assert re.search(r"stored 300 events", output)
+    assert_figures(output, [r"^RSS syncd full sync peak: \d+ MB"])
+    if "GCAL_SYNC skipped" not in output:
+        assert_figures(
+            output,
+            [
+                r"^RATIO syncd full / gcal_sync full: \d+\.\d+ \(median\)",
+                r"^RATIO syncd no-change / gcal_sync no-change: \d+\.\d+ \(median\)",
+            ],
+        )
