@@ -76,7 +76,7 @@ def free_port() -> int:
 def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "bench.webhook_rate", "--serve", str(port)])
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a loaded machine starts Python slowly
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):

@@ -8,18 +8,21 @@ wants the whole job tried again later raises ``Retry``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from conferencing_providers.base import ConferencingProvider
 from providers.base import CalendarProvider, ProviderError, RateLimited, RemoteCalendar
+from syncd.conferencing.group_commit import GroupCommit
 from syncd.conferencing.plan import Plan, plan_conferencing
 from syncd.conferencing.record import MeetingRecord
 from syncd.config import Settings
@@ -36,6 +39,8 @@ __all__ = [
     "ProviderFactory",
     "Retry",
     "WorkerContext",
+    "claim_jobs",
+    "job_from_row",
     "load_job",
     "request_bounds",
     "request_times",
@@ -85,6 +90,9 @@ class Job:
     remote_calendar: RemoteCalendar
     default_tz: str
     plan: Plan
+    #: A meeting made in memory this attempt and not committed yet (an adapter without
+    #: meetings at the provider: nothing to find again, so ``finish_write`` stores it).
+    meeting_unsaved: bool = False
 
 
 @dataclass
@@ -97,6 +105,9 @@ class WorkerContext:
     worker_id: str
     provider_factory: ProviderFactory
     conferencing_factory: ConferencingFactory
+    #: Commits finished writes of several threads together (``write.finish_write``);
+    #: None: each alone. A ``GroupCommit`` of ``finish.Finished`` items.
+    finisher: GroupCommit[Any] | None = None
     _adapters: threading.local = field(default_factory=threading.local)
 
     def calendar_provider(self, job: Job) -> CalendarProvider:
@@ -146,40 +157,86 @@ def load_job(ctx: WorkerContext, row_id: int) -> Job | None:
         row = session.get(ManagedEvent, row_id)
         if row is None or row.lease_owner != ctx.worker_id:
             return None
-        calendar = session.get(Calendar, row.calendar_id)
-        profile = session.get(Profile, calendar.profile_id) if calendar else None
-        account = session.get(Account, row.account_id)
-        if calendar is None or profile is None or account is None:
-            row.state, row.last_error = ManagedEventState.FAILED, "the calendar no longer exists"
-            row.next_attempt_at = None
-            row.lease_owner = row.lease_expires_at = None
-            session.add(row)
-            return None
-        plan = plan_conferencing(
-            session, ctx.box, account, calendar, row.request.get("conferencing")
-        )
-        return Job(
-            row_id=row_id,
-            application_id=row.application_id,
-            event_id=row.event_id,
-            calendar_id=row.calendar_id,
-            state=row.state,
-            request=dict(row.request),
-            updated_at=row.updated_at,
-            provider_event_id=row.provider_event_id,
-            conferencing=MeetingRecord.from_json(row.conferencing),
-            conferencing_state=row.conferencing_state,
-            conference_meeting_id=row.conference_meeting_id,
-            conference_profile_id=row.conference_profile_id,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            provider_name=profile.provider,
-            profile_id=profile.id,
-            credentials=profile_credentials(ctx.box, profile),
-            remote_calendar=remote_calendar(calendar),
-            default_tz=account.timezone,
-            plan=plan,
-        )
+        return job_from_row(ctx, session, row)
+
+
+def claim_jobs(ctx: WorkerContext, limit: int, lease_seconds: float) -> list[Job]:
+    """Lease up to ``limit`` due rows and take their snapshots, in one transaction.
+
+    One write transaction per batch instead of a claim plus one per row: the rows'
+    calendar, profile and account are read once for the whole batch (a burst is
+    usually one calendar's), and on SQLite the worker threads no longer queue for the
+    write lock only to read their row.
+    """
+    with session_scope(ctx.engine) as session:
+        ids = store.claim_due_managed_events_in(session, ctx.worker_id, limit, lease_seconds)
+        if not ids:
+            return []
+        rows = store.managed_events_by_id(session, ids)
+        jobs = [job_from_row(ctx, session, row) for row in rows]
+    return [job for job in jobs if job is not None]
+
+
+def job_from_row(ctx: WorkerContext, session: Session, row: ManagedEvent) -> Job | None:
+    """A leased row's snapshot (in the caller's transaction); a row whose calendar is
+    gone is failed and released instead (None)."""
+    calendar = _get(session, Calendar, row.calendar_id)
+    profile = _get(session, Profile, calendar.profile_id) if calendar else None
+    account = _get(session, Account, row.account_id)
+    if calendar is None or profile is None or account is None:
+        row.state, row.last_error = ManagedEventState.FAILED, "the calendar no longer exists"
+        row.next_attempt_at = None
+        row.lease_owner = row.lease_expires_at = None
+        session.add(row)
+        return None
+    plan = plan_conferencing(session, ctx.box, account, calendar, row.request.get("conferencing"))
+    return Job(
+        row_id=int(row.id or 0),
+        application_id=row.application_id,
+        event_id=row.event_id,
+        calendar_id=row.calendar_id,
+        state=row.state,
+        request=dict(row.request),
+        updated_at=row.updated_at,
+        provider_event_id=row.provider_event_id,
+        conferencing=MeetingRecord.from_json(row.conferencing),
+        conferencing_state=row.conferencing_state,
+        conference_meeting_id=row.conference_meeting_id,
+        conference_profile_id=row.conference_profile_id,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        provider_name=profile.provider,
+        profile_id=profile.id,
+        credentials=_credentials(ctx, session, profile),
+        remote_calendar=remote_calendar(calendar),
+        default_tz=account.timezone,
+        plan=plan,
+    )
+
+
+def _credentials(ctx: WorkerContext, session: Session, profile: Profile) -> dict[str, Any]:
+    """The profile's decrypted credentials, once per batch (``session.info`` cache)."""
+    cache: dict[tuple[str, Any], dict[str, Any]] = session.info.setdefault(_CREDENTIALS, {})
+    key = (profile.id, profile.credentials_encrypted)
+    if key not in cache:
+        cache[key] = profile_credentials(ctx.box, profile)
+    return copy.deepcopy(cache[key])
+
+
+_CREDENTIALS = "syncd.conferencing.credentials"
+_LOADED = "syncd.conferencing.loaded"
+
+Loaded = TypeVar("Loaded", Calendar, Profile, Account)
+
+
+def _get(session: Session, model: type[Loaded], key: str) -> Loaded | None:
+    """``session.get``, remembered for the batch: the session's identity map holds rows
+    only while something refers to them, and a batch's rows share their calendar."""
+    loaded: dict[tuple[type, str], Any] = session.info.setdefault(_LOADED, {})
+    if (model, key) not in loaded:
+        loaded[(model, key)] = session.get(model, key)
+    found: Loaded | None = loaded[(model, key)]
+    return found
 
 
 def request_times(

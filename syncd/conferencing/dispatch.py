@@ -1,7 +1,9 @@
 """The daemon side: an APScheduler job that hands due managed events to a worker pool.
 
 It runs on executors of its own, so slow provider writes never delay profile syncs or
-webhook delivery. Several daemons can run it at once on Postgres: rows are leased with
+webhook delivery. An upsert's commit wakes it (``syncd.store.wakeups.MANAGED``); the
+``DISPATCH_SECONDS`` tick stays for retries coming due and for an API in another process
+on SQLite. Several daemons can run it at once on Postgres: rows are leased with
 ``SKIP LOCKED`` (``syncd.store.managed.claim_due_managed_events``).
 """
 
@@ -15,10 +17,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Engine
 
+from syncd.conferencing.context import Job
 from syncd.conferencing.worker import ManagedEventWorker
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.managed import release_managed_leases
+from syncd.store.wakeups import MANAGED, listen
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class ManagedEventJob:
         self._lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_again = False
+        self._woken = threading.Event()
+        self._waker: threading.Thread | None = None
 
     def install(self, scheduler: BaseScheduler) -> None:
         scheduler.add_executor(ThreadPoolExecutor(1), alias="managed_events")
@@ -56,6 +62,24 @@ class ManagedEventJob:
             id="managed_events",
             executor="managed_events",
         )
+        self.listen()
+
+    def listen(self) -> None:
+        """Dispatch as soon as an upsert commits (``MANAGED``: in this process, and from
+        any process through Postgres ``NOTIFY``) instead of at the next tick."""
+        self._woken = MANAGED.subscribe()
+        listen(self.engine, MANAGED, self.stop_event)
+        self._waker = threading.Thread(target=self._wake_loop, name="managed-wake", daemon=True)
+        self._waker.start()
+
+    def _wake_loop(self) -> None:
+        try:
+            while not self.stop_event.is_set():
+                if self._woken.wait(DISPATCH_SECONDS) and not self.stop_event.is_set():
+                    self._woken.clear()
+                    self.dispatch()
+        finally:
+            MANAGED.unsubscribe(self._woken)
 
     def dispatch(self) -> int:
         """Lease due rows for the idle slots and start them; returns how many.
@@ -85,23 +109,23 @@ class ManagedEventJob:
         if idle <= 0:
             return 0
         try:
-            ids = self.worker.claim(idle)
+            jobs = self.worker.claim_jobs(idle)
         except Exception:
             log.exception("could not claim due managed events")
             return 0
-        for row_id in ids:
+        for job in jobs:
             with self._lock:
                 self._in_flight += 1
             try:
-                self._pool.submit(self._run, row_id)
+                self._pool.submit(self._run, job)
             except RuntimeError:  # the pool shut down meanwhile: stop() releases the lease
                 with self._lock:
                     self._in_flight -= 1
-        return len(ids)
+        return len(jobs)
 
-    def _run(self, row_id: int) -> None:
+    def _run(self, job: Job) -> None:
         try:
-            self.worker.process(row_id)
+            self.worker.process_job(job)
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -109,6 +133,9 @@ class ManagedEventJob:
 
     def stop(self) -> None:
         """Let rows in progress finish their current step, then give back every lease."""
+        if self._waker is not None:
+            self._woken.set()
+            self._waker.join()
         self._pool.shutdown(wait=True)
         release_managed_leases(self.engine, self.worker.worker_id)
 

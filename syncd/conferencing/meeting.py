@@ -40,6 +40,7 @@ from syncd.store.models import ConferencingProfile, ManagedEvent
 __all__ = [
     "MAX_CONFERENCING_ATTEMPTS",
     "MAX_CONFERENCING_WAIT_SECONDS",
+    "apply_meeting",
     "delete_meeting",
     "meeting_tag",
     "prepare_meeting",
@@ -167,21 +168,37 @@ def record_for(
 def store_meeting(
     ctx: WorkerContext, job: Job, record: MeetingRecord, adapter: ConferencingProvider
 ) -> None:
-    """Commit the meeting before anything is written, so a retry reuses it."""
+    """Commit the meeting before anything is written, so a retry reuses it.
+
+    A meeting that exists nowhere but in its URL (8x8 rooms, explicit details:
+    ``has_remote_meetings`` false) has nothing to reuse or find again, so it is kept in
+    memory and stored by the write's own transaction (``finish_write``): one write
+    transaction per event instead of two. An attempt that dies before that commit
+    leaves at most an event under its deterministic id with a room nobody was told of;
+    the retry writes the same event with a new room and sends the one webhook.
+    """
     job.conferencing = record
     job.conference_meeting_id = record.meeting_id
+    if not adapter.has_remote_meetings:
+        job.meeting_unsaved = True
+        return
     with session_scope(ctx.engine) as session:
         row = session.get(ManagedEvent, job.row_id)
         if row is None:
             return
-        row.conferencing = record.to_json()
-        row.conference_meeting_id = job.conference_meeting_id
-        row.conference_profile_id = job.plan.profile_id
-        if row.conferencing_state != ConferencingState.ASSIGNED or record.join_url != (
-            (row.conferencing or {}).get("join_url")
-        ):
-            row.conferencing_state = ConferencingState.PENDING
+        apply_meeting(row, job, record)
         session.add(row)
+
+
+def apply_meeting(row: ManagedEvent, job: Job, record: MeetingRecord) -> None:
+    """Put a new meeting on the row; its state is pending until the event carries it."""
+    row.conferencing = record.to_json()
+    row.conference_meeting_id = record.meeting_id
+    row.conference_profile_id = job.plan.profile_id
+    if row.conferencing_state != ConferencingState.ASSIGNED or record.join_url != (
+        (row.conferencing or {}).get("join_url")
+    ):
+        row.conferencing_state = ConferencingState.PENDING
 
 
 def _drop_meeting(ctx: WorkerContext, job: Job) -> None:

@@ -21,18 +21,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
 from sqlalchemy import Engine
 
 from syncd.conferencing.capabilities import build_conferencing_provider
 from syncd.conferencing.context import (
     ConferencingFactory,
+    Job,
     ProviderFactory,
     Retry,
     WorkerContext,
+    claim_jobs,
     load_job,
 )
 from syncd.conferencing.delete import delete
+from syncd.conferencing.finish import finish_writes
+from syncd.conferencing.group_commit import GroupCommit
 from syncd.conferencing.jobs import run_job
 from syncd.conferencing.limits import WriteLimits
 from syncd.conferencing.webhooks import notify_subscribers
@@ -85,6 +90,7 @@ class ManagedEventWorker:
         self.context = WorkerContext(
             engine, settings, box, self.worker_id, provider_factory, conferencing_factory
         )
+        self.context.finisher = GroupCommit(partial(finish_writes, self.context))
         #: Concurrent writes per calendar and per provider (shared by the pool's threads).
         self.limits = WriteLimits(
             settings.managed_writes_per_calendar, settings.managed_writes_per_provider
@@ -94,6 +100,12 @@ class ManagedEventWorker:
         return store.claim_due_managed_events(
             self.engine, self.worker_id, limit, self.lease_seconds
         )
+
+    def claim_jobs(self, limit: int) -> list[Job]:
+        """Lease up to ``limit`` due rows with their snapshots (one transaction)."""
+        if limit <= 0:
+            return []
+        return claim_jobs(self.context, limit, self.lease_seconds)
 
     def run_due(self, limit: int = 100) -> int:
         """Claim and process due rows one after another (``syncd work --once``, tests)."""
@@ -110,8 +122,17 @@ class ManagedEventWorker:
         """Do one leased row's work; never raises (failures are recorded on the row)."""
         try:
             job = load_job(self.context, row_id)
-            if job is None:
-                return
+        except Exception as error:  # a bug or unexpected payload: keep the daemon alive
+            log.exception("managed event %s failed unexpectedly", row_id)
+            self._reschedule(row_id, f"{type(error).__name__}: {error}", None)
+            return
+        if job is not None:
+            self.process_job(job)
+
+    def process_job(self, job: Job) -> None:
+        """Do the work of a leased row's snapshot (``claim_jobs``); never raises."""
+        row_id = job.row_id
+        try:
             if job.state not in (ManagedEventState.PENDING_DELETE, ManagedEventState.PENDING_WRITE):
                 release_managed_event(self.engine, row_id, next_attempt_at=None)
                 return

@@ -29,16 +29,15 @@ from providers.base import (
 )
 from syncd.conferencing.context import Job, Retry, WorkerContext, request_times, retry_after
 from syncd.conferencing.event_fields import FIELD_DEFAULTS
+from syncd.conferencing.finish import Finished, finish_writes
 from syncd.conferencing.meeting import meeting_tag, prepare_meeting, record_for
 from syncd.conferencing.plan import PlanKind
 from syncd.conferencing.record import MeetingRecord
 from syncd.conferencing.webhooks import notify_subscribers
-from syncd.cronofy.events import event_view, managed_view
+from syncd.cronofy.events import managed_view
 from syncd.statuses import ConferencingState, ManagedEventState
 from syncd.store.db import session_scope
-from syncd.store.event_reads import stored_event_by_provider_id
-from syncd.store.events import ExpansionWindow, apply_page
-from syncd.store.models import Calendar, ManagedEvent, utcnow
+from syncd.store.models import ManagedEvent, utcnow
 
 __all__ = ["MAX_INTEGRATED_POLLS", "POLL_SECONDS", "fail", "provider_event_seed", "write"]
 
@@ -184,50 +183,13 @@ def _poll_later(ctx: WorkerContext, job: Job, provider_event_id: str) -> None:
 
 
 def finish_write(ctx: WorkerContext, job: Job, stored: RemoteEvent, failure: str | None) -> None:
-    """One transaction: provider item stored, row written, webhooks enqueued."""
-    with session_scope(ctx.engine) as session:
-        row = session.get(ManagedEvent, job.row_id)
-        calendar = session.get(Calendar, job.calendar_id)
-        if row is None or calendar is None:
-            return
-        row.provider_event_id = stored.provider_event_id
-        if row.updated_at != job.updated_at or row.state != ManagedEventState.PENDING_WRITE:
-            # The caller changed the event meanwhile: do it all again for the new request.
-            row.next_attempt_at = utcnow()
-            row.lease_owner = row.lease_expires_at = None
-            session.add(row)
-            return
-        window = ExpansionWindow.around(
-            utcnow(),
-            ctx.settings.expansion_history_days,
-            ctx.settings.expansion_horizon_days,
-        )
-        apply_page(
-            session, calendar, [stored], [], calendar.sync_generation, window, job.default_tz
-        )
-        event = stored_event_by_provider_id(session, job.calendar_id, stored.provider_event_id)
-        record = job.conferencing.to_json() if job.conferencing else None
-        event.managed_event_id = job.event_id
-        event.conferencing = record if not failure else None
-        session.add(event)
-        notify: str | None = None
-        if failure or row.conferencing_state == ConferencingState.PENDING_FAILURE:
-            row.conferencing_state = ConferencingState.FAILING
-            notify = "conferencing_failing"
-        elif job.conferencing and job.conferencing.join_url:
-            if row.conferencing_state != ConferencingState.ASSIGNED:
-                notify = "conferencing_assigned"
-            row.conferencing_state = ConferencingState.ASSIGNED
-        row.conferencing = record
-        row.state = ManagedEventState.WRITTEN
-        row.attempts = 0
-        row.last_error = failure
-        row.next_attempt_at = None
-        row.lease_owner = row.lease_expires_at = None
-        session.add(row)
-        session.flush()
-        if notify:
-            notify_subscribers(session, row, notify, event_view(event, row))
+    """One transaction: provider item stored, row written, webhooks enqueued; shared with
+    the events other writer threads finish meanwhile (``ctx.finisher``, group commit)."""
+    item = Finished(job, stored, failure)
+    if ctx.finisher is None:
+        finish_writes(ctx, [item])
+    else:
+        ctx.finisher.submit(item)
 
 
 def fail(ctx: WorkerContext, job: Job, reason: str) -> None:

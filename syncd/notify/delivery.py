@@ -34,7 +34,7 @@ from syncd.config import Settings
 from syncd.notify.outbox import SIGNATURE_HEADER, sign
 from syncd.notify.urls import url_origin, webhook_target
 from syncd.store.crypto import SecretBox
-from syncd.store.db import session_scope
+from syncd.store.db import read_only, session_scope
 from syncd.store.leasing import claim_due, lease_table
 from syncd.store.models import Application, OutboxMessage, utcnow
 from syncd.store.tenants import webhook_secret
@@ -153,7 +153,7 @@ def claim_due_messages(
 
 
 def _secrets(engine: Engine, box: SecretBox, application_ids: set[str]) -> dict[str, str]:
-    with session_scope(engine) as session:
+    with session_scope(read_only(engine)) as session:  # on SQLite: no wait for writers
         applications = session.execute(
             select(Application).where(col(Application.id).in_(application_ids))
         ).scalars()

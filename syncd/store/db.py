@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        writers = _WriterQueue()
+        writers.install(engine)
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
             # Writers take the write lock up front (a deferred read-then-write transaction
@@ -123,7 +127,12 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
             if connection.get_execution_options().get(READ_ONLY_OPTION):
                 connection.exec_driver_sql("BEGIN")
             else:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                writers.enter(connection.connection)
+                try:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                except BaseException:
+                    writers.leave(connection.connection)
+                    raise
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -131,6 +140,67 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     return create_engine(database_url, **kwargs)
 
+
+class _WriterQueue:
+    """The process's SQLite writers wait their turn here, not in SQLite's busy handler.
+
+    A writer that finds the database locked sleeps in SQLite's busy handler in growing
+    steps (up to 100 ms) and retries, so under a burst (API upserts, the managed-event
+    writer, webhook delivery) a short transaction could wait seconds behind others that
+    happened to retry at the right moment. Threads of one process queue on this lock
+    instead and start the moment the previous writer's commit or rollback returns;
+    writers in other processes (an API served by ``syncd serve`` beside the daemon)
+    still meet in SQLite's lock. A lock not obtained within the busy timeout falls back
+    to SQLite's own wait, so a thread that (wrongly) opens a second write transaction
+    inside its first fails as before instead of hanging.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: Any = None
+
+    def install(self, engine: Engine) -> None:
+        """Release after the engine's dialect commits or rolls back (the pool's reset of
+        a returned connection included), and when a connection is dropped."""
+        dialect = engine.dialect
+        for name in ("do_commit", "do_rollback"):
+            setattr(dialect, name, self._releasing(getattr(dialect, name)))
+
+        @event.listens_for(engine, "invalidate")
+        @event.listens_for(engine, "close")
+        def _dropped(dbapi_connection: Any, _record: Any, *_args: Any) -> None:
+            self.leave(dbapi_connection)
+
+    def _releasing(self, finish: Callable[[Any], None]) -> Callable[[Any], None]:
+        def finished(dbapi_connection: Any) -> None:
+            try:
+                finish(dbapi_connection)
+            finally:
+                self.leave(dbapi_connection)
+
+        return finished
+
+    def enter(self, connection: Any) -> None:
+        dbapi_connection = _raw(connection)
+        if self._holder is dbapi_connection:
+            return
+        if self._lock.acquire(timeout=SQLITE_BUSY_SECONDS):
+            self._holder = dbapi_connection
+
+    def leave(self, connection: Any) -> None:
+        dbapi_connection = _raw(connection)
+        if self._holder is dbapi_connection and dbapi_connection is not None:
+            self._holder = None
+            self._lock.release()
+
+
+def _raw(connection: Any) -> Any:
+    """The DBAPI connection behind a pool's proxy (SQLAlchemy passes either)."""
+    return getattr(connection, "dbapi_connection", connection)
+
+
+#: SQLite's busy timeout (seconds a writer waits for the lock before "database is locked").
+SQLITE_BUSY_SECONDS = 30
 
 #: Execution option marking an engine whose transactions only read (SQLite: plain BEGIN).
 READ_ONLY_OPTION = "syncd_read_only"

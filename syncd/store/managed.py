@@ -29,6 +29,7 @@ from syncd.store.models import (
     utcnow,
 )
 from syncd.store.tombstones import bury, forget_managed
+from syncd.store.wakeups import MANAGED, signal_on_commit
 
 PENDING_WRITE = ManagedEventState.PENDING_WRITE
 WRITTEN = ManagedEventState.WRITTEN
@@ -110,6 +111,7 @@ def upsert_managed_event(
     row.updated_at = now
     session.add(row)
     session.flush()
+    signal_on_commit(session, MANAGED)  # the daemon's writer starts on commit, not a poll
     return row, True
 
 
@@ -127,6 +129,7 @@ def request_delete(
     row.next_attempt_at = now
     row.updated_at = now
     session.add(row)
+    signal_on_commit(session, MANAGED)
     return row
 
 
@@ -149,6 +152,7 @@ def request_external_delete(
     row.updated_at = now
     session.add(row)
     session.flush()
+    signal_on_commit(session, MANAGED)
     return row
 
 
@@ -158,22 +162,42 @@ def claim_due_managed_events(
     """Lease up to ``limit`` due managed events (``syncd.store.leasing``); their ids."""
     if limit <= 0:
         return []
-    now = now or utcnow()
     with session_scope(engine) as session:
-        claimed = claim_due(
-            session,
-            lease_table(ManagedEvent),
-            due=[
-                col(ManagedEvent.next_attempt_at).is_not(None),
-                col(ManagedEvent.next_attempt_at) <= now,
-            ],
-            order_by=["next_attempt_at"],
-            worker_id=worker_id,
-            limit=limit,
-            now=now,
-            lease_seconds=lease_seconds,
-        )
+        return claim_due_managed_events_in(session, worker_id, limit, lease_seconds, now)
+
+
+def claim_due_managed_events_in(
+    session: Session,
+    worker_id: str,
+    limit: int,
+    lease_seconds: float,
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """``claim_due_managed_events`` in the caller's transaction (which then reads them)."""
+    if limit <= 0:
+        return []
+    now = now or utcnow()
+    claimed = claim_due(
+        session,
+        lease_table(ManagedEvent),
+        due=[
+            col(ManagedEvent.next_attempt_at).is_not(None),
+            col(ManagedEvent.next_attempt_at) <= now,
+        ],
+        order_by=["next_attempt_at"],
+        worker_id=worker_id,
+        limit=limit,
+        now=now,
+        lease_seconds=lease_seconds,
+    )
     return [int(row.id) for row in claimed]
+
+
+def managed_events_by_id(session: Session, ids: list[int]) -> list[ManagedEvent]:
+    """The rows with these ids, in the order of ``ids``."""
+    rows = session.execute(select(ManagedEvent).where(col(ManagedEvent.id).in_(ids))).scalars()
+    by_id = {row.id: row for row in rows}
+    return [by_id[row_id] for row_id in ids if row_id in by_id]
 
 
 def release_managed_leases(engine: Engine, worker_id: str) -> None:

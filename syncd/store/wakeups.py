@@ -18,7 +18,7 @@ import psycopg
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
-__all__ = ["OUTBOX", "Wakeup", "listen", "signal_on_commit"]
+__all__ = ["MANAGED", "OUTBOX", "Wakeup", "listen", "signal_on_commit"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,8 @@ class Wakeup:
 
 #: Set when outbox rows (webhooks to deliver) commit.
 OUTBOX = Wakeup("syncd_outbox")
+#: Set when managed events become due (an upsert or delete through the API commits).
+MANAGED = Wakeup("syncd_managed")
 
 
 def signal_on_commit(session: Session, wakeup: Wakeup) -> None:

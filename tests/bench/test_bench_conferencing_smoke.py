@@ -22,6 +22,7 @@ FIGURES = [
     rf"^WEBHOOK sqlite 202 -> conferencing_assigned: p50 {NUMBER} ms, p95 {NUMBER} ms, "
     rf"p99 {NUMBER} ms",
     rf"^DRAIN sqlite: all 10 webhooks {NUMBER} s after the first 202",
+    rf"^CPU sqlite: daemon {NUMBER} ms per event",
     r"^TARGET sqlite p99 < 2 s: (met|NOT met)",
 ]
 

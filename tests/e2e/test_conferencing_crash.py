@@ -115,3 +115,57 @@ def test_a_daemon_killed_mid_job_leaves_one_meeting_and_one_webhook(
     ]
     assert len(ours) == 1 and meeting["join_url"] in ours[0]["description"]
     assert live.managed("interview").state == "written"
+
+
+def test_a_daemon_killed_while_writing_an_8x8_event_leaves_one_event_and_one_webhook(
+    live: LiveWorld, database_url: str, secret_key: str, tmp_path: Path
+) -> None:
+    """An 8x8 room is committed only with the written event (no commit of its own): the
+    next daemon writes the same event with a new room and sends the one webhook."""
+    event_items = f"/calendar/v3/calendars/{quote(GOOGLE_CALENDAR, safe='')}/events/"
+    live.google.inject(Fault.delay(8), path_prefix=event_items)  # the write hangs
+    subscriptions = [
+        {
+            "type": "webhook",
+            "uri": live.receiver.url(),
+            "interactions": [{"type": "conferencing_assigned"}],
+        }
+    ]
+    live.sdk().upsert_event(
+        live.google_calendar,
+        event_body(
+            "standup", START, conferencing={"profile_id": "default"}, subscriptions=subscriptions
+        ),
+    )
+    env = environment(live, database_url, secret_key)
+
+    first = start_daemon(env, tmp_path / "first.log")
+    try:
+        wait_for(
+            lambda: any(r.method == "PUT" for r in list(live.google.requests)),
+            30,
+            "the event write",
+        )
+    finally:
+        first.kill()
+    assert live.received() == []
+    live.google.clear_faults()
+    time.sleep(LEASE_SECONDS)
+
+    second = start_daemon(env, tmp_path / "second.log")
+    try:
+        live.wait_for_webhooks(1, timeout=30)
+        time.sleep(1.5)  # a duplicate, if any, would arrive now
+    finally:
+        assert second.terminate() == 0, second.log_text()
+
+    (delivery,) = live.received()
+    join_url = json.loads(delivery.body)["event"]["conferencing"]["join_url"]
+    assert join_url.startswith("https://8x8.vc/")
+    ours = [
+        item
+        for item in live.google.stored_items(GOOGLE_CALENDAR)
+        if item.get("status") != "cancelled"
+    ]
+    assert len(ours) == 1 and join_url in ours[0]["description"]
+    assert live.managed("standup").state == "written"

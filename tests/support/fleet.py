@@ -132,11 +132,17 @@ class Daemon:
 
 
 def start_daemon(
-    environment: dict[str, str], log_path: Path, *args: str, extra_env: dict[str, str] | None = None
+    environment: dict[str, str],
+    log_path: Path,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    api_port: int | None = None,
 ) -> Daemon:
+    """``syncd run --no-api``, or with ``api_port`` the API too (on 127.0.0.1)."""
+    api = ["--host", "127.0.0.1", "--port", str(api_port)] if api_port else ["--no-api"]
     handle = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "syncd", "run", "--no-api", *args],
+        [sys.executable, "-m", "syncd", "run", *api, *args],
         env={**environment, **(extra_env or {})},
         stdout=handle,
         stderr=subprocess.STDOUT,

@@ -78,15 +78,15 @@ class QueueWorker:
         self.worker_id = "w:events"
         self._lock = threading.Lock()
 
-    def claim(self, limit: int) -> list[int]:
+    def claim_jobs(self, limit: int) -> list[int]:
         with self._lock:
             taken, self.due = self.due[:limit], self.due[limit:]
             return taken
 
-    def process(self, row_id: int) -> None:
+    def process_job(self, job: int) -> None:
         time.sleep(0.01)
         with self._lock:
-            self.done.append(row_id)
+            self.done.append(job)
 
 
 def test_a_finished_row_starts_the_next_without_waiting_for_the_dispatch_tick(

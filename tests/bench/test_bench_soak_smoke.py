@@ -1,0 +1,44 @@
+"""The soak benchmark runs end to end at smoke size (50 profiles, 20 s).
+
+Figures are printed, never asserted (machines differ, and 20 s is warm-up, not a soak);
+this keeps ``bench/soak.py`` working as the daemon, the API and delivery change.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+NUMBER = r"[-+]?\d+(\.\d+)?"
+FIGURES = [
+    rf"^RSS sqlite: first {NUMBER} MB, last {NUMBER} MB, peak {NUMBER} MB; second half "
+    rf"{NUMBER} MB/min",
+    rf"^API sqlite: \d+ requests \({NUMBER}/s\), \d+ not 2xx or failed",
+    r"^SYNC sqlite: \d+ runs ok, \d+ not ok; \d+ of 50 profiles synced",
+    r"^WEBHOOKS sqlite: \d+ owed, \d+ received, \d+ lost, \d+ delivered more than once",
+    r"^TARGET sqlite flat RSS, no errors, nothing lost: (met|NOT met)",
+]
+
+
+def test_soak_benchmark_runs_at_smoke_size() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.soak", "--smoke"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    for pattern in FIGURES:
+        assert re.search(pattern, completed.stdout, flags=re.MULTILINE), (
+            pattern,
+            completed.stdout,
+        )
