@@ -97,6 +97,23 @@ def authorization_url(
     )
 
 
+def begin(
+    settings: Settings,
+    box: SecretBox,
+    account: Account,
+    name: str,
+    return_to: str,
+    callback_url: str,
+) -> str:
+    """The provider URL that starts authorizing ``name`` for ``account``; the callback
+    (``callback_url``, this server's ``CALLBACK_PATH``) stores the grant and sends the
+    person on to ``return_to`` with ``profile_id`` and ``provider_name`` (or ``error``)."""
+    if name not in configured(settings):
+        raise AuthorizationError(f"{name!r} is not available on this server")
+    state = issue_state(box, account, return_to, name)
+    return authorization_url(settings, name, state, callback_url)
+
+
 def exchange_code(
     settings: Settings, name: str, code: str, redirect_uri: str | None = None
 ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -108,9 +109,38 @@ def reading(request: Request) -> Iterator[Session]:
         yield session
 
 
+def server_base_url(request: Request) -> str:
+    """Where this server is reached (``public_base_url``, else the request's own): the
+    API's callbacks, e.g. the conferencing one, live there."""
+    return (settings_of(request).public_base_url or str(request.base_url)).rstrip("/")
+
+
+def absolute_page_url(request: Request, name: str, **path_params: Any) -> str:
+    """A page's absolute URL, for providers and applications to send people back to."""
+    web = settings_of(request).web
+    base = (web.public_base_url or server_base_url(request)).rstrip("/")
+    return base + page_path(request, name, **path_params)
+
+
 def page_path(request: Request, name: str, **path_params: Any) -> str:
     """The path of the page route named ``name`` (prefix included)."""
     return str(request.app.url_path_for(name, **path_params))
+
+
+def local_time(request: Request, moment: dt.datetime | None) -> str:
+    """A time as the signed-in person reads it: their zone and 12/24-hour clock."""
+    if moment is None:
+        return "never"
+    who = getattr(request.state, "signed_in", None)
+    zone_name = who.account.timezone if who is not None else "Etc/UTC"
+    try:
+        zone: dt.tzinfo = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    local = moment.astimezone(zone)
+    twelve = who is not None and who.account.time_format == "12h"
+    clock = local.strftime("%I:%M %p").lstrip("0").lower() if twelve else local.strftime("%H:%M")
+    return f"{local.strftime('%a %d %b %Y')}, {clock} ({local.tzname()})"
 
 
 def render(
@@ -131,6 +161,7 @@ def render(
         "url": lambda name, **params: page_path(request, name, **params),
         "signed_in": getattr(request.state, "signed_in", None),
         "nav_items": _nav(request),
+        "when": lambda moment: local_time(request, moment),
         "static": lambda name: page_path(request, "web.static", path=name),
     }
     values.update(context or {})

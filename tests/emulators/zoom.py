@@ -20,7 +20,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.emulators.faults import Fault, FaultQueue, RecordedRequest, requests_matching
 from tests.emulators.serving import BackgroundServer, QuietHandler, QuietServer
@@ -42,6 +42,9 @@ class OAuthEmulator(BackgroundServer):
         self.revoked_users: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self.faults = FaultQueue()
+        #: Who the authorize page signs in, and whether they decline.
+        self.consenting_user = "alice@example.com"
+        self.consent_denied = False
         self._server = QuietServer(("127.0.0.1", 0), _handler(self))
 
     @property
@@ -141,6 +144,21 @@ class OAuthEmulator(BackgroundServer):
     def unauthorized(self) -> Any:
         return 401, {"code": 124, "message": "Invalid access token."}, {}
 
+    def consent(self, query: dict[str, str]) -> Any:
+        """The authorize page once the user (``consenting_user``) has agreed: back to
+        ``redirect_uri`` with a code and the ``state`` (RFC 6749 §4.1.2), or
+        ``error=access_denied`` while ``consent_denied`` is set."""
+        if query.get("client_id") != self.client_id or not query.get("redirect_uri"):
+            return 400, {"reason": "Invalid client_id or redirect_uri"}, {}
+        if self.consent_denied:
+            answer = {"error": "access_denied"}
+        else:
+            answer = {"code": self.authorization_code(self.consenting_user)}
+        if "state" in query:
+            answer["state"] = query["state"]
+        separator = "&" if "?" in query["redirect_uri"] else "?"
+        return 302, None, {"Location": query["redirect_uri"] + separator + urlencode(answer)}
+
     def handle(self, method: str, raw_path: str, headers: Any, raw: bytes) -> Any:
         split = urlsplit(raw_path)
         path = split.path
@@ -152,6 +170,8 @@ class OAuthEmulator(BackgroundServer):
                 self.requests.append(RecordedRequest(method, path, body=grant))
                 status, payload = self.token(headers, form)
                 return status, payload, {}
+            if path == "/oauth/authorize" and method == "GET":
+                return self.consent(query)
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:

@@ -19,6 +19,7 @@ import itertools
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ from syncd.identity.accounts import create_account_with_password
 from syncd.identity.totp import begin_totp_setup, confirm_totp_setup
 from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine, session_scope, upgrade_schema
-from syncd.store.tenants import create_application, issue_access_token
+from syncd.store.profiles import create_profile, list_calendars
+from syncd.store.tenants import create_application, find_account, issue_access_token
+from syncd.sync.run import SyncContext, sync_profile
 from tests.support.paths import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -130,16 +133,48 @@ class WebWorld:
                 )
         return WebAccount(account.id, email, PASSWORD, application_id, token, secret)
 
+    def google_profile(
+        self, account: WebAccount, emulator: Any, calendar: str = "pat@example.com"
+    ) -> tuple[str, str]:
+        """A Google profile on the emulator (settings must point ``google`` at it),
+        synced once: its ``pro_`` id and the ``cal_`` id of ``calendar``."""
+        emulator.add_calendar(calendar, primary=True)
+        with session_scope(self.engine) as session:
+            profile = create_profile(
+                session,
+                self.box,
+                find_account(session, account.id),
+                "google",
+                calendar,
+                emulator.issue_grant(),
+            )
+            profile_id = profile.id
+        context = SyncContext(self.engine, self.settings, self.box, worker_id="test")
+        assert sync_profile(context, profile_id).outcome == "ok"
+        with session_scope(self.engine) as session:
+            (calendar_row,) = [
+                row
+                for row in list_calendars(session, [profile_id])
+                if row.provider_calendar_id == calendar
+            ]
+            return profile_id, calendar_row.id
+
     def sign_in_url(self, account: WebAccount) -> str:
         return self.url(f"/sign-in?app={account.application_id}")
 
 
-@pytest.fixture
-def web(tmp_path: Path, secret_key: str) -> Iterator[WebWorld]:
+@contextmanager
+def live_web(folder: Path, secret_key: str, **overrides: Any) -> Iterator[WebWorld]:
+    """A live syncd over a new SQLite database in ``folder``; ``overrides`` are settings
+    (e.g. ``zoom=…`` pointing at an emulator)."""
+    web_settings = {"cookie_secure": False, "signin_max_failures_per_account": 3}
+    web_settings.update(overrides.pop("web", {}))
     settings = load_settings(
-        database_url=f"sqlite:///{tmp_path / 'web.db'}",
+        database_url=f"sqlite:///{folder / 'web.db'}",
         secret_keys=[secret_key],
-        web={"cookie_secure": False, "signin_max_failures_per_account": 3},
+        webhook_allowed_hosts=["127.0.0.1"],
+        web=web_settings,
+        **overrides,
     )
     engine = make_engine(settings.database_url)
     upgrade_schema(engine)
@@ -150,6 +185,12 @@ def web(tmp_path: Path, secret_key: str) -> Iterator[WebWorld]:
     finally:
         server.stop()
         engine.dispose()
+
+
+@pytest.fixture
+def web(tmp_path: Path, secret_key: str) -> Iterator[WebWorld]:
+    with live_web(tmp_path, secret_key) as world:
+        yield world
 
 
 @pytest.fixture
@@ -175,3 +216,15 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 def _console(problems: list[str], message: Any) -> None:
     if message.type == "error":
         problems.append(message.text)
+
+
+def sign_in(page: Any, web: WebWorld, account: WebAccount, password: str | None = None) -> None:
+    """Sign in through the pages (the TOTP step too when the account has TOTP)."""
+    page.goto(web.sign_in_url(account))
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(password or account.password)
+    page.get_by_role("button", name="Sign in").click()
+    if account.totp_secret is not None:
+        page.get_by_label("Code").fill(account.totp_code())
+        page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Your Profile").wait_for()
