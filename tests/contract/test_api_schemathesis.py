@@ -84,6 +84,8 @@ def test_no_generated_request_gets_a_server_error(
             _with_real_subs(case.body, fuzz_headers["sub"]["sub"])
         response = case.call(headers=headers)
         assert response.status_code < 500, response.text
+        if response.status_code == 202 and not response.content:
+            return  # an accepted delete answers with no body, as Cronofy's does
         (content_type,) = response.headers["content-type"]
         assert content_type.startswith("application/json")
 
