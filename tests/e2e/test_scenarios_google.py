@@ -292,7 +292,9 @@ def test_kill_9_mid_sync_then_restart_leaves_the_store_equal_to_the_provider(
         "SYNCD_GOOGLE__API_BASE_URL": emulator.base_url,
         "SYNCD_GOOGLE__TOKEN_URL": emulator.token_url,
     }
-    emulator.inject(Fault.delay(0.4), times=100)  # slow pages: time to kill between commits
+    # Slow pages leave time to kill between commits; the next page is fetched while one
+    # commits, so each fetch must take well longer than a page commit.
+    emulator.inject(Fault.delay(1.5), times=100)
     command = [sys.executable, "-m", "syncd", "sync", "--once", "--json"]
     victim = subprocess.Popen(
         command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
