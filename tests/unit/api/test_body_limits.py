@@ -10,6 +10,7 @@ import socket
 import time
 import tracemalloc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -65,7 +66,10 @@ def _call(app: FastAPI, headers: dict[str, str], receive: Upload) -> tuple[int, 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    # A thread of its own: Playwright's sync API (the browser tests) may leave a running
+    # event loop in this one, and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        runner.submit(asyncio.run, app(scope, receive, send)).result()  # type: ignore[arg-type]
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, json.loads(body)
