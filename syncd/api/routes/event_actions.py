@@ -40,7 +40,7 @@ def change_participation_status(
     event_uid: str,
     body: ParticipationIn,
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """The account's reply to an invitation, written by the daemon to the provider (202)."""
     queue_reply(session, account, calendar_id, event_uid, body.status)
@@ -62,7 +62,7 @@ def delete_all_events(
     calendar_ids: list[str] | None = Query(default=None, alias="calendar_ids[]"),
     body: DeleteAllIn | None = Body(default=None),
     account: Account = Depends(account_caller),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Every event the application created for the account (``delete_all=true``), or those
     in ``calendar_ids[]``; deleted by the daemon (202). Events not created through the API

@@ -155,7 +155,9 @@ async def token(request: Request, settings: Settings = Depends(app_settings)) ->
 
 
 @router.post("/oauth/token/revoke")
-async def revoke(request: Request, session: Session = Depends(write_session)) -> Response:
+async def revoke(
+    request: Request, session: Session = Depends(write_session, scope="function")
+) -> Response:
     """Revoke the authorization behind ``token`` (an access or refresh token), or every
     authorization of account ``sub``; 200 whether or not there was one (RFC 7009 §2.2)."""
     params = await oauth_params(request)
