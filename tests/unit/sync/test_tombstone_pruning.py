@@ -18,7 +18,9 @@ pytestmark = pytest.mark.store
 
 def _calendar(engine: Engine) -> str:
     with session_scope(engine) as session:
-        session.add(Application(id="app_1", name="a", webhook_secret_encrypted="x"))
+        session.add(
+            Application(id="app_1", name="a", client_id="cli_1", webhook_secret_encrypted="x")
+        )
         session.flush()
         session.add(Account(id="acc_1", application_id="app_1", email="a@example.com"))
         session.flush()
