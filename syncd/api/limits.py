@@ -8,8 +8,8 @@ An ASGI middleware, so nothing is buffered that it has not allowed:
   comes without one (chunked) is counted while it streams in and refused with 413 as
   soon as the count passes the limit, the rest never read;
 - a JSON body nested deeper than ``max_json_depth`` or with an array longer than
-  ``max_json_array_length`` is a 422 in Cronofy's shape (field ``body``); so is a form
-  body (``syncd.api.bodies``) whose nested keys make such a value.
+  ``max_json_array_length``, or with a NUL character in a string, is a 422 in Cronofy's
+  shape (field ``body``); so is a form body (``syncd.api.bodies``) that makes such a value.
 
 The body that passes is handed on to the app as one message. A ``/v1`` body is parsed
 here, once (``syncd.api.bodies.parse_body``): the value goes into the scope under
@@ -43,12 +43,23 @@ _AUTHENTICATED = ("/v1/",)
 _BODY_CREDENTIALS = ("/v1/real_time_scheduling",)
 
 
+#: No stored text may hold NUL (Postgres text refuses it), so no request value may.
+_NUL_PROBLEM = "a text value contains a NUL character"
+
+
 def json_shape_problem(value: Any, max_depth: int, max_array_length: int) -> str | None:
-    """Why a parsed JSON value is too deep or has too long an array, or None."""
+    """Why a parsed JSON value is too deep, has too long an array or holds a NUL
+    character in a string, or None."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return _NUL_PROBLEM
+            continue
         if isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                return _NUL_PROBLEM
             children = list(item.values())
         elif isinstance(item, list):
             if len(item) > max_array_length:
@@ -177,7 +188,13 @@ class RequestLimits:
     def _check_shape(self, value: Any) -> None:
         problem = json_shape_problem(value, self.max_json_depth, self.max_json_array_length)
         if problem is not None:
-            key = "errors.too_many" if "array" in problem else "errors.too_deep"
+            key = (
+                "errors.invalid"
+                if problem is _NUL_PROBLEM
+                else "errors.too_many"
+                if "array" in problem
+                else "errors.too_deep"
+            )
             raise invalid("body", key, problem)
 
 

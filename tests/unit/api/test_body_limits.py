@@ -238,3 +238,21 @@ def test_json_shape_problem_counts_objects_and_arrays() -> None:
     assert json_shape_problem({"a": [{"b": [1]}]}, 3, 10) is not None
     assert json_shape_problem([1] * 11, 5, 10) is not None
     assert json_shape_problem("x" * 100, 1, 1) is None
+
+
+def test_a_nul_character_in_a_body_string_is_422_not_a_database_error(
+    client: TestClient, api_key: str
+) -> None:
+    response = client.post(
+        "/v1/calendars",
+        headers={"Authorization": f"Bearer {api_key}"},
+        json={"name": "0", "profile_id": "\u0000"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"]["body"][0]["key"] == "errors.invalid"
+
+
+def test_json_shape_problem_finds_nul_in_values_and_keys() -> None:
+    assert json_shape_problem({"a": ["ok", "b\x00"]}, 5, 10) is not None
+    assert json_shape_problem({"k\x00": 1}, 5, 10) is not None
+    assert json_shape_problem({"a": "fine"}, 5, 10) is None
