@@ -335,6 +335,9 @@ class ManagedEvent(SQLModel, table=True):
     #: The external meeting (Zoom/GoTo id) created for this event, so a retry reuses it.
     conference_meeting_id: str | None = None
     conference_profile_id: str | None = None
+    #: Chosen once, when the row is first claimed: what a meeting that is only a name
+    #: (an 8x8 room) is derived from, so every attempt of the job makes the same one.
+    conference_secret: str | None = None
     attempts: int = 0
     next_attempt_at: dt.datetime | None = _utc()
     last_error: str | None = None

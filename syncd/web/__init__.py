@@ -17,12 +17,19 @@ from fastapi.staticfiles import StaticFiles
 from syncd.config import Settings
 from syncd.web.errors import html_error_response
 from syncd.web.headers import page_headers_middleware
-from syncd.web.pages import booking, conferencing, profile, security, signin
+from syncd.web.pages import booking, conferencing, operator, profile, security, signin
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The page routers, each mounted under the prefix. A new page module adds its router here.
-ROUTERS = (signin.router, profile.router, security.router, conferencing.router, booking.router)
+ROUTERS = (
+    signin.router,
+    profile.router,
+    security.router,
+    conferencing.router,
+    booking.router,
+    operator.router,
+)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
