@@ -20,6 +20,7 @@ from providers.caldav.pinning import (
 )
 from providers.errors import UntrustedHost
 from public_addresses import IPAddress
+from syncd.sync import connect
 from tests.unit.providers.test_caldav_credential_scope import DavServer, _multistatus
 
 
@@ -107,6 +108,4 @@ def test_without_the_flag_an_operator_configured_lan_server_is_reached(dav: DavS
 
 
 def test_syncd_sets_the_flag_the_adapter_reads() -> None:
-    from syncd.sync import connect
-
     assert connect.PUBLIC_ADDRESSES_ONLY == PUBLIC_ADDRESSES_ONLY
