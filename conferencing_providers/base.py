@@ -63,6 +63,10 @@ class MeetingRequest:
     #: ``explicit`` only: the caller's own join details.
     provider_description: str | None = None
     join_url: str | None = None
+    #: An unguessable value (128 random bits or more) kept with the event across
+    #: attempts: an adapter whose meeting is only a name (8x8) derives the name from it,
+    #: so a retried attempt makes the same meeting. Empty: every call makes a new one.
+    secret: str = ""
 
 
 class ConferencingProvider(ABC):

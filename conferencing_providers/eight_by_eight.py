@@ -1,18 +1,35 @@
 """8x8 (the ``default`` fallback): no API and no authorization, a meeting is a room URL.
 
-Anyone with the URL can join, so the room name is 128 random bits. Nothing exists at
-8x8 until someone opens the link, so there is nothing to move or delete, and an
-interrupted attempt that is retried merely picks another name.
+Anyone with the URL can join, so the room name carries 128 bits nobody can guess: it is
+derived from the request's ``secret`` (kept with the managed event, chosen once), so
+every attempt of one event's job makes the same room, even one that dies before its
+commit while its hung calendar write still lands later. Nothing exists at 8x8 until
+someone opens the link, so there is nothing to find, move or delete.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from typing import ClassVar
 
 from conferencing_providers.base import Conferencing, ConferencingProvider, MeetingRequest
 
 ROOM_BASE_URL = "https://8x8.vc/"
+#: Bytes of the room name's derivation kept (128 bits).
+ROOM_BYTES = 16
+
+
+def room_name(secret: str) -> str:
+    """The room for an event's secret (a fresh random one when there is none)."""
+    if secret:
+        digest = hmac.new(secret.encode(), b"syncd 8x8 room", hashlib.sha256).digest()
+    else:
+        digest = secrets.token_bytes(ROOM_BYTES)
+    token = base64.urlsafe_b64encode(digest[:ROOM_BYTES]).decode().rstrip("=")
+    return "syncd-" + token.replace("_", "x").replace("-", "y")
 
 
 class EightByEightProvider(ConferencingProvider):
@@ -21,7 +38,7 @@ class EightByEightProvider(ConferencingProvider):
     is_default_fallback: ClassVar[bool] = True
 
     def create_meeting(self, request: MeetingRequest) -> Conferencing:
-        room = "syncd-" + secrets.token_urlsafe(16).replace("_", "x").replace("-", "y")
+        room = room_name(request.secret)
         return Conferencing(
             provider_description=self.description,
             join_url=ROOM_BASE_URL + room,

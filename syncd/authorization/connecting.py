@@ -110,17 +110,19 @@ def connect_caldav(
     password: str,
 ) -> Profile:
     """A CalDAV account from the credentials form: the address held to the public-server
-    rule, the password checked against the server, and only then stored."""
+    rule (and, unless allow-listed, every later connection to public addresses), the
+    password checked against the server, and only then stored."""
     check_account(flow, account)
     if chosen.uses_oauth:
         raise NotFoundError(f"{chosen.label} is not connected with a password")
-    address = connect.check_user_server_url(chosen.url or url, settings)
+    credentials = connect.user_caldav_credentials(
+        chosen.url or url, username.strip(), password, settings
+    )
     if not username.strip():
         raise UserError("Username: enter the name you sign in to the server with.")
     if not password:
         raise UserError("Password: enter the password (or app-specific password).")
-    credentials = {"url": address, "username": username.strip(), "password": password}
-    connect.verify_caldav(settings, credentials, connect.server_host(address))
+    connect.verify_caldav(settings, credentials, connect.server_host(credentials["url"]))
     return _store(engine, settings, box, flow, account, "caldav", credentials)
 
 

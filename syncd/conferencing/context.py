@@ -12,6 +12,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ __all__ = [
     "claim_jobs",
     "job_from_row",
     "load_job",
+    "new_conference_secret",
     "request_bounds",
     "request_times",
     "retry_after",
@@ -90,6 +92,8 @@ class Job:
     remote_calendar: RemoteCalendar
     default_tz: str
     plan: Plan
+    #: The row's ``conference_secret`` (``MeetingRequest.secret``).
+    conference_secret: str = ""
     #: A meeting made in memory this attempt and not committed yet (an adapter without
     #: meetings at the provider: nothing to find again, so ``finish_write`` stores it).
     meeting_unsaved: bool = False
@@ -190,6 +194,10 @@ def job_from_row(ctx: WorkerContext, session: Session, row: ManagedEvent) -> Job
         session.add(row)
         return None
     plan = plan_conferencing(session, ctx.box, account, calendar, row.request.get("conferencing"))
+    if not row.conference_secret:
+        # Chosen once and committed with the claim, before any attempt makes a meeting.
+        row.conference_secret = new_conference_secret()
+        session.add(row)
     return Job(
         row_id=int(row.id or 0),
         application_id=row.application_id,
@@ -211,7 +219,13 @@ def job_from_row(ctx: WorkerContext, session: Session, row: ManagedEvent) -> Job
         remote_calendar=remote_calendar(calendar),
         default_tz=account.timezone,
         plan=plan,
+        conference_secret=row.conference_secret,
     )
+
+
+def new_conference_secret() -> str:
+    """256 random bits: what a meeting that is only a name is derived from."""
+    return secrets.token_urlsafe(32)
 
 
 def _credentials(ctx: WorkerContext, session: Session, profile: Profile) -> dict[str, Any]:

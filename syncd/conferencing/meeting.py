@@ -15,7 +15,8 @@ however it is interrupted (a crash, ``kill -9``, a provider timeout), makes a se
 3. **Else create it**, and commit it at once (1.).
 
 Adapters without meetings at the provider (8x8 rooms, explicit details) have nothing to
-find; a retried attempt just makes a new room before anything was written. The event
+find: an 8x8 room is derived from the row's ``conference_secret`` (chosen once, in the
+claim's transaction), so a retried attempt makes the same room again. The event
 write itself is idempotent separately: it goes under a deterministic provider id
 derived from the same tag (``syncd.conferencing.write.provider_event_seed``).
 
@@ -29,7 +30,14 @@ import logging
 
 from conferencing_providers.base import ConferencingProvider, MeetingRequest
 from providers.base import AuthRevoked, Conferencing, ProviderError, RateLimited, TransientError
-from syncd.conferencing.context import Job, Retry, WorkerContext, request_bounds, retry_after
+from syncd.conferencing.context import (
+    Job,
+    Retry,
+    WorkerContext,
+    new_conference_secret,
+    request_bounds,
+    retry_after,
+)
 from syncd.conferencing.plan import PlanKind
 from syncd.conferencing.record import MeetingRecord
 from syncd.statuses import ConferencingState
@@ -139,6 +147,7 @@ def meeting_request(job: Job) -> MeetingRequest:
         tzid=request.get("tzid") or "Etc/UTC",
         provider_description=conferencing.get("provider_description"),
         join_url=conferencing.get("join_url"),
+        secret=job.conference_secret,
     )
 
 
@@ -174,8 +183,9 @@ def store_meeting(
     ``has_remote_meetings`` false) has nothing to reuse or find again, so it is kept in
     memory and stored by the write's own transaction (``finish_write``): one write
     transaction per event instead of two. An attempt that dies before that commit
-    leaves at most an event under its deterministic id with a room nobody was told of;
-    the retry writes the same event with a new room and sends the one webhook.
+    leaves at most an event under its deterministic id; the retry derives the same room
+    from the row's secret, so even a hung first write landing after it agrees with the
+    one webhook.
     """
     job.conferencing = record
     job.conference_meeting_id = record.meeting_id
@@ -208,12 +218,15 @@ def _drop_meeting(ctx: WorkerContext, job: Job) -> None:
         delete_meeting(ctx, job.conference_meeting_id, job.conference_profile_id)
     job.conferencing = None
     job.conference_meeting_id = None
+    # A later switch back to a room gets a new one, not the dropped room again.
+    job.conference_secret = new_conference_secret()
     with session_scope(ctx.engine) as session:
         row = session.get(ManagedEvent, job.row_id)
         if row is not None:
             row.conferencing = None
             row.conference_meeting_id = None
             row.conference_profile_id = None
+            row.conference_secret = job.conference_secret
             row.conferencing_state = ConferencingState.NONE
             session.add(row)
 

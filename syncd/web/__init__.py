@@ -23,6 +23,7 @@ from syncd.web.pages import (
     calendars,
     conferencing,
     connect,
+    operator,
     profile,
     security,
     signin,
@@ -31,7 +32,14 @@ from syncd.web.pages import (
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The page routers, each mounted under the prefix. A new page module adds its router here.
-ROUTERS = (signin.router, profile.router, security.router, conferencing.router, booking.router)
+ROUTERS = (
+    signin.router,
+    profile.router,
+    security.router,
+    conferencing.router,
+    booking.router,
+    operator.router,
+)
 #: The hosted flow and Calendar Services (the authorization pages, docs/web.md).
 FLOW_ROUTERS = (authorize.router, connect.router, calendars.router)
 #: Pages at the server's root, where Cronofy's SDKs send people (``/oauth/authorize``).

@@ -95,6 +95,36 @@ def test_a_crash_before_the_finishing_commit_leaves_one_event_and_one_webhook(
     assert world.managed("board-meeting").conferencing["join_url"] == join_url  # type: ignore[index]
 
 
+def test_the_retry_after_a_crash_makes_the_room_the_crashed_attempt_wrote(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.upsert(world.google, conferencing={"profile_id": "default"}, subscriptions=subscribed())
+    worker = world.worker()
+
+    def die(*_args: Any, **_kwargs: Any) -> None:
+        raise SystemExit("killed after the provider write, before our commit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(finish_step, "session_scope", die)
+        (job,) = worker.claim_jobs(10)
+        with pytest.raises(SystemExit):
+            worker.process_job(job)
+    (written_first,) = [
+        item["description"] for item in world.emulator.stored_items(GOOGLE_CALENDAR)
+    ]
+    assert world.managed("board-meeting").conference_secret  # kept by the claim's commit
+    with session_scope(world.engine) as session:  # the dead worker's lease runs out
+        session.execute(
+            update(ManagedEvent)
+            .where(ManagedEvent.event_id == "board-meeting")  # type: ignore[arg-type]
+            .values(lease_expires_at=None, lease_owner=None)
+        )
+
+    world.work()
+
+    assert _join_url(world, "board-meeting") in written_first
+
+
 def test_events_finished_by_concurrent_writers_each_get_their_own_room_and_webhook(
     world: World,
 ) -> None:

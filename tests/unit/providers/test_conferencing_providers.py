@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -54,9 +56,23 @@ def zoom_adapter(zoom: ZoomEmulator, credentials: dict | None = None) -> ZoomPro
 
 
 def test_eight_by_eight_rooms_are_unguessable() -> None:
-    rooms = {EightByEightProvider().create_meeting(REQUEST).join_url for _ in range(50)}
-    assert len(rooms) == 50
+    requests = [dataclasses.replace(REQUEST, secret=secrets.token_urlsafe(32)) for _ in range(50)]
+    rooms = [EightByEightProvider().create_meeting(request).join_url for request in requests]
+    assert len(set(rooms)) == 50
     assert all(url.startswith("https://8x8.vc/") and len(url) > 35 for url in rooms)
+    assert not any(r.secret[:8] in room for r, room in zip(requests, rooms, strict=True))
+
+
+def test_eight_by_eight_makes_the_same_room_for_the_same_secret() -> None:
+    request = dataclasses.replace(REQUEST, secret=secrets.token_urlsafe(32))
+    first = EightByEightProvider().create_meeting(request)
+    again = EightByEightProvider().create_meeting(dataclasses.replace(request, summary="Moved"))
+    assert again.join_url == first.join_url
+
+
+def test_eight_by_eight_without_a_secret_makes_a_new_room_each_time() -> None:
+    rooms = {EightByEightProvider().create_meeting(REQUEST).join_url for _ in range(20)}
+    assert len(rooms) == 20
 
 
 def test_zoom_meeting_is_created_tagged_moved_and_deleted(zoom: ZoomEmulator) -> None:
