@@ -255,4 +255,6 @@ def allow(request: Request, flow: Text) -> Response:
     """Agree with the calendar services already connected (no new one)."""
     current = open_flow(request, flow)
     account = _account(request, current)
+    if current.purpose != AUTHORIZE:
+        return RedirectResponse(page_path(request, "web.calendars"), status_code=303)
     return _finished(request, current, account, None)

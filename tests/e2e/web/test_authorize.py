@@ -16,9 +16,10 @@ from playwright.sync_api import expect
 
 from syncd.radicale_server import RadicaleServer
 from syncd.store.db import session_scope
-from syncd.store.profiles import list_profiles
+from syncd.store.profiles import find_profile, list_profiles, revoke_profile_access
+from syncd.sync.run import SyncContext, sync_profile
 from tests.emulators.google import DEFAULT_USER, GoogleCalendarEmulator
-from tests.support.browser import PASSWORD, WebWorld, live_web
+from tests.support.browser import PASSWORD, WebWorld, live_web, sign_in
 from tests.support.oauth_app import OAuthApp, oauth_app
 from tests.support.radicale import HTPASSWD_PASSWORD, HTPASSWD_USER, CalDAVAccount
 
@@ -182,3 +183,64 @@ def test_an_existing_user_signs_in_during_the_flow(
     client = flow.app.sdk(flow.web.server.url)
     client.get_authorization_from_code(code, redirect_uri=flow.app.redirect_uri)
     assert client.userinfo()["sub"] == account.id
+
+
+def test_a_person_with_two_step_sign_in_gives_their_code_during_the_flow(
+    page: Any, flow: Flow, caldav_account: CalDAVAccount
+) -> None:
+    account = flow.web.account(flow.app.application_id, "careful@example.com", totp=True)
+    start(page, flow)
+    page.get_by_label("Email", exact=True).fill(account.email)
+    page.get_by_label("Password", exact=True).fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(account.totp_code())
+    page.get_by_role("button", name="Continue").click()
+    fill_caldav(page, caldav_account.server.url + "/", caldav_account.user, "pw")
+    assert back_at_app(page, flow)["code"]
+
+
+def test_a_person_with_calendars_may_allow_without_adding_another(
+    page: Any, flow: Flow, caldav_account: CalDAVAccount
+) -> None:
+    account = flow.web.account(flow.app.application_id, "has.one@example.com")
+    flow.web.google_profile(account, flow.google, DEFAULT_USER)
+    sign_in(page, flow.web, account)
+    start(page, flow, state="again")
+    page.get_by_role("button", name="Allow with the calendars already connected").click()
+    answer = back_at_app(page, flow)
+    client = flow.app.sdk(flow.web.server.url)
+    client.get_authorization_from_code(answer["code"], redirect_uri=flow.app.redirect_uri)
+    (profile,) = client.userinfo()["cronofy.data"]["profiles"]
+    assert profile["provider_name"] == "google"
+
+
+def test_a_disconnected_google_profile_reconnects_through_googles_consent(
+    page: Any, flow: Flow
+) -> None:
+    account = flow.web.account()
+    profile_id, _ = flow.web.google_profile(account, flow.google, DEFAULT_USER)
+    with session_scope(flow.web.engine) as session:
+        revoke_profile_access(session, flow.web.box, find_profile(session, profile_id))
+    sign_in(page, flow.web, account)
+    page.goto(flow.web.url("/calendars"))
+    page.get_by_role("link", name=f"Reconnect Google Workspace ({DEFAULT_USER})").click()
+    expect(page.get_by_role("status")).to_contain_text("Reconnected")
+    context = SyncContext(flow.web.engine, flow.web.settings, flow.web.box, worker_id="test")
+    assert sync_profile(context, profile_id).outcome == "ok"
+    page.reload()
+    expect(page.get_by_role("region", name="Connected services")).to_contain_text("Up to date")
+
+
+@pytest.mark.viewport(375, 740)
+def test_the_flows_pages_fit_a_phone(page: Any, flow: Flow) -> None:
+    def fits() -> None:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, page.url
+
+    start(page, flow)
+    fits()
+    create_account(page, "phone@example.com")
+    expect(page.get_by_role("heading", name="Connect your calendar")).to_be_visible()
+    fits()
+    page.get_by_role("link", name="Another CalDAV server").click()
+    expect(page.get_by_label("Server address")).to_be_visible()
+    fits()
