@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,13 +35,15 @@ PASSWORD = "correct horse battery staple"
 OPERATOR_PASSWORD = "operator password 1"
 DESKTOP = {"width": 1000, "height": 760}
 PHONE = {"width": 375, "height": 740}
+#: The sample application's registered redirect URI (never visited by the pictures).
+APP_CALLBACK = "https://app.example.com/oauth/callback"
 
 
 def sample_data(web: WebWorld) -> tuple[str, str]:
-    """Ada (active Google, disconnected CalDAV), Grace (pending): the application id and
-    Ada's email."""
+    """Ada (active Google, disconnected CalDAV), Grace (pending): the application's id
+    and client_id."""
     world = ApiWorld(web.engine, web.box)
-    application = world.application("Acme Scheduling")
+    application = world.application("Acme Scheduling", [APP_CALLBACK])
     now = dt.datetime.now(dt.UTC)
     people = [("ada@example.com", "Ada Lovelace"), ("grace@example.com", "Grace Hopper")]
     accounts = []
@@ -65,7 +68,7 @@ def sample_data(web: WebWorld) -> tuple[str, str]:
         status_reason="the server refused the password (HTTP 401)",
     )
     world.profile(grace, name="grace@example.com", sync_status="pending", initial_sync_done=False)
-    return application.id, "ada@example.com"
+    return application.id, application.client_id
 
 
 def sign_in(page: Any, web: WebWorld, application_id: str, email: str) -> None:
@@ -76,7 +79,10 @@ def sign_in(page: Any, web: WebWorld, application_id: str, email: str) -> None:
     page.get_by_role("heading", name="Your Profile").wait_for()
 
 
-def shoot(browser: Any, web: WebWorld, out: Path, application_id: str, email: str) -> list[Path]:
+def shoot(
+    browser: Any, web: WebWorld, out: Path, application_id: str, client_id: str
+) -> list[Path]:
+    email = "ada@example.com"
     written = []
     for viewport, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
         context = browser.new_context(viewport=viewport, timezone_id="Europe/Paris")
@@ -88,6 +94,22 @@ def shoot(browser: Any, web: WebWorld, out: Path, application_id: str, email: st
         sign_in(page, web, application_id, email)
         written.append(out / f"your-profile{suffix}.png")
         page.screenshot(path=str(written[-1]), full_page=True)
+        if not suffix:
+            page.goto(web.url("/calendars"))
+            written.append(out / "calendar-services.png")
+            page.screenshot(path=str(written[-1]), full_page=True)
+            query = urlencode(
+                {
+                    "response_type": "code",
+                    "client_id": client_id,
+                    "redirect_uri": APP_CALLBACK,
+                    "scope": "read_account read_events create_event",
+                    "state": "example",
+                }
+            )
+            page.goto(f"{web.server.url}/oauth/authorize?{query}")
+            written.append(out / "authorize.png")
+            page.screenshot(path=str(written[-1]), full_page=True)
         context.close()
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
@@ -114,10 +136,10 @@ def main() -> int:
         live_web(Path(folder), generate_key()) as web,
         sync_playwright() as playwright,
     ):
-        application_id, email = sample_data(web)
+        application_id, client_id = sample_data(web)
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
-            for path in shoot(browser, web, args.out, application_id, email):
+            for path in shoot(browser, web, args.out, application_id, client_id):
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         finally:
             browser.close()

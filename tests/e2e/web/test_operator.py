@@ -108,3 +108,14 @@ def test_without_an_operator_password_the_page_says_how_to_set_one(
 ) -> None:
     page.goto(web.url("/operator"))
     expect(page.get_by_text("syncd operator set-password")).to_be_visible()
+
+
+def test_repeated_wrong_operator_passwords_lock_the_operator_view(
+    page: Any, web: WebWorld, operator_password: str
+) -> None:
+    for _ in range(3):  # the fixture locks after 3 failures
+        operator_sign_in(page, web, "not the operator password")
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-in attempts")
+    operator_sign_in(page, web, operator_password)  # the right password, still locked
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-in attempts")
+    expect(page.get_by_role("heading", name="Operator sign-in")).to_be_visible()

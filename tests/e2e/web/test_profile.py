@@ -99,3 +99,14 @@ def test_changing_the_email_needs_the_password(page: Any, web: WebWorld) -> None
     page.get_by_role("button", name="Change email").click()
     expect(page.get_by_role("status")).to_contain_text("Your email address was changed")
     assert userinfo(web, account)["email"] == "new.address@example.com"
+
+
+def test_a_profile_form_with_a_forged_csrf_token_changes_nothing(page: Any, web: WebWorld) -> None:
+    account = web.account(timezone="Europe/London")
+    sign_in(page, web, account)
+    page.get_by_label("Time zone").fill("Europe/Paris")
+    form = page.locator("form", has=page.get_by_label("Time zone"))
+    form.locator("input[name=csrf_token]").evaluate("field => { field.value = 'forged' }")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("alert")).to_contain_text("This form was not accepted")
+    assert userinfo(web, account)["zoneinfo"] == "Europe/London"
