@@ -194,6 +194,9 @@ class Event(SQLModel, table=True):
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     location: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    #: The location's coordinates ``{"latitude", "longitude"}`` when the provider has them
+    #: (``include_geo`` reads them back); None without.
+    geo: dict[str, float] | None = Field(default=None, sa_column=Column(NullableJSON))
     recurrence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     ical: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     conferencing: dict[str, Any] | None = Field(default=None, sa_column=Column(NullableJSON))
