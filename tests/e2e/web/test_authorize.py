@@ -244,3 +244,35 @@ def test_the_flows_pages_fit_a_phone(page: Any, flow: Flow) -> None:
     page.get_by_role("link", name="Another CalDAV server").click()
     expect(page.get_by_label("Server address")).to_be_visible()
     fits()
+
+
+def test_the_flow_works_with_the_keyboard_alone(
+    page: Any, flow: Flow, caldav_account: CalDAVAccount
+) -> None:
+    def tab_to(target: Any) -> None:
+        for _ in range(40):
+            if target.evaluate("element => element === document.activeElement"):
+                return
+            page.keyboard.press("Tab")
+        raise AssertionError(f"Tab never reached {target}")
+
+    start(page, flow)
+    for label, text in (
+        ("Your email", "keys@example.com"),
+        ("New password", PASSWORD),
+        ("New password again", PASSWORD),
+    ):
+        tab_to(page.get_by_label(label, exact=True))
+        page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    tab_to(page.get_by_role("link", name="Another CalDAV server"))
+    page.keyboard.press("Enter")
+    for label, text in (
+        ("Server address", caldav_account.server.url + "/"),
+        ("Username", caldav_account.user),
+        ("Password", "pw"),
+    ):
+        tab_to(page.get_by_label(label, exact=True))
+        page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    assert back_at_app(page, flow)["code"]

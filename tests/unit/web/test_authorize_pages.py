@@ -200,3 +200,12 @@ def test_a_signed_out_relink_link_leads_to_the_profiles_application_sign_in(
     assert urlsplit(answer.headers["location"]).path == "/my/sign-in"
     assert query["app"] == [world.app_id]
     assert query["next"] == [f"/my/calendars/{world.sams_profile}/reconnect"]
+
+
+def test_oauth_services_are_offered_only_when_the_operator_configured_them(
+    world: World,
+) -> None:
+    sign_in(world, world.app_id)
+    page = world.client.get("/my/connect?" + urlencode({"flow": started(world)}))
+    assert ">Google</a>" in page.text and "iCloud" in page.text
+    assert "Microsoft 365" not in page.text  # no [microsoft] client in this world
