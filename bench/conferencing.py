@@ -71,7 +71,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def upsert_all(
-    world: LiveWorld, api_url: str, count: int, concurrency: int
+    world: LiveWorld, api_url: str, count: int, concurrency: int, prefix: str = "bench"
 ) -> tuple[dict[str, float], float]:
     """Send every upsert; returns when each got its 202, and the wall time."""
     url = f"{api_url}/v1/calendars/{world.google_calendar}/events"
@@ -87,7 +87,7 @@ def upsert_all(
             session.trust_env = False
         begins = start + dt.timedelta(minutes=30 * number)
         body = {
-            "event_id": f"bench-{number}",
+            "event_id": f"{prefix}-{number}",
             "summary": f"Bench {number}",
             "start": begins.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "end": (begins + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -120,6 +120,8 @@ def run(
     folder: Path,
     daemon_settings: dict[str, str],
     separate_api: bool,
+    timeline: bool = False,
+    warmup: int = 0,
 ) -> None:
     key = generate_key()
     engine = make_engine(database_url)
@@ -142,9 +144,13 @@ def run(
                 api_url = f"http://127.0.0.1:{port}"
                 wait_for(lambda: _ready(api_url), 60, "the daemon's API")
             time.sleep(2.0)  # let the daemon start and finish its first sync pass
+            if warmup:
+                # Not timed: the first requests of a new process compile its statements.
+                upsert_all(world, api_url, warmup, min(warmup, concurrency), prefix="warm")
+                wait_for(lambda: len(arrivals.arrived) >= warmup, 60, "the warm-up webhooks")
             cpu_before = cpu_seconds(daemon.pid), time.process_time()
             accepted, wall = upsert_all(world, api_url, count, concurrency)
-            wait_for(lambda: len(arrivals.arrived) >= count, 120, f"{count} webhooks")
+            wait_for(lambda: len(arrivals.arrived) >= count + warmup, 120, f"{count} webhooks")
             drained = time.monotonic()
             daemon_cpu = cpu_seconds(daemon.pid) - cpu_before[0]
             bench_cpu = time.process_time() - cpu_before[1]
@@ -171,9 +177,31 @@ def run(
             f"(clients, emulator, receiver{', API' if separate_api else ''}) "
             f"{bench_cpu * 1000 / count:.1f} ms per event; load average {load_average()}"
         )
+        if timeline:
+            measured = {event: arrivals.arrived[event] for event in accepted}
+            print_timeline(label, accepted, measured, first)
         verdict = "met" if p99 / 1000 < TARGET_P99_SECONDS else "NOT met"
         print(f"TARGET {label} p99 < {TARGET_P99_SECONDS:.0f} s: {verdict}")
     engine.dispose()
+
+
+def print_timeline(
+    label: str, accepted: dict[str, float], arrived: dict[str, float], first: float
+) -> None:
+    """202s and webhooks per quarter second after the first 202: where the wait builds."""
+    step = 0.25
+    buckets = int((max(*arrived.values(), *accepted.values()) - first) / step) + 2
+    answered = [0] * buckets
+    delivered = [0] * buckets
+    for stamp in accepted.values():
+        answered[int((stamp - first) / step)] += 1
+    for stamp in arrived.values():
+        delivered[int((stamp - first) / step)] += 1
+    for index in range(buckets):
+        print(
+            f"TIMELINE {label} +{index * step:5.2f} s: {answered[index]:3d} 202s, "
+            f"{delivered[index]:3d} webhooks"
+        )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -222,6 +250,15 @@ def main() -> None:
         help="serve the API from this process, the daemon runs --no-api (the old layout)",
     )
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="events upserted and delivered before the measured burst (not timed)",
+    )
+    parser.add_argument(
+        "--timeline", action="store_true", help="202s and webhooks per quarter second"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -242,6 +279,8 @@ def main() -> None:
             folder,
             daemon_settings,
             options.separate_api,
+            options.timeline,
+            0 if options.smoke else options.warmup,
         )
         if options.postgres:
             url, drop = postgres_schema(options.postgres)
@@ -254,6 +293,8 @@ def main() -> None:
                     folder,
                     daemon_settings,
                     options.separate_api,
+                    options.timeline,
+                    0 if options.smoke else options.warmup,
                 )
             finally:
                 drop()

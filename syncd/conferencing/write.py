@@ -57,8 +57,7 @@ def provider_event_seed(job: Job) -> str:
 
 
 def write(ctx: WorkerContext, job: Job) -> None:
-    provider = ctx.calendar_provider(job)
-    try:
+    with ctx.calendar_provider(job) as provider:
         failure = prepare_meeting(ctx, job)
         event = remote_event(job, None if failure else job.conferencing)
         polling = job.conferencing is not None and (
@@ -96,8 +95,6 @@ def write(ctx: WorkerContext, job: Job) -> None:
                 job.conferencing = record_for(conference, job)
                 stored.conferencing = conference
         finish_write(ctx, job, stored, failure)
-    finally:
-        ctx.persist_calendar_credentials(job.profile_id, provider)
 
 
 def remote_event(job: Job, conferencing: MeetingRecord | None) -> RemoteEvent:
