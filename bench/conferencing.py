@@ -24,6 +24,8 @@ import json
 import os
 import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +39,7 @@ from sqlalchemy import create_engine, text
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, upgrade_schema
 from tests.support.conferencing_live import (
+    GOOGLE_CALENDAR,
     LiveWorld,
     emulator_environment,
     live_world,
@@ -122,6 +125,7 @@ def run(
     separate_api: bool,
     timeline: bool = False,
     warmup: int = 0,
+    floor: bool = False,
 ) -> None:
     key = generate_key()
     engine = make_engine(database_url)
@@ -180,9 +184,60 @@ def run(
         if timeline:
             measured = {event: arrivals.arrived[event] for event in accepted}
             print_timeline(label, accepted, measured, first)
+        if floor:
+            floor_latencies = measure_floor(world, arrivals, count, concurrency, warmup, folder)
+            f50, f99 = (percentile(floor_latencies, f) * 1000 for f in (0.50, 0.99))
+            print(
+                f"FLOOR {label} (same I/O, no database or framework, own process): "
+                f"p50 {f50:.0f} ms, p99 {f99:.0f} ms; syncd p99 / floor p99 "
+                f"{p99 / f99:.2f}; load average {load_average()}"
+            )
         verdict = "met" if p99 / 1000 < TARGET_P99_SECONDS else "NOT met"
         print(f"TARGET {label} p99 < {TARGET_P99_SECONDS:.0f} s: {verdict}")
     engine.dispose()
+
+
+def measure_floor(
+    world: LiveWorld,
+    arrivals: StampedArrivals,
+    count: int,
+    concurrency: int,
+    warmup: int,
+    folder: Path,
+) -> list[float]:
+    """202 -> webhook through ``bench/conferencing_floor.py``, same clients and receiver."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "bench.conferencing_floor",
+        "--port",
+        str(port),
+        "--google",
+        world.google.base_url,
+        "--calendar",
+        GOOGLE_CALENDAR,
+        "--token",
+        world.google.issue_grant()["access_token"],
+    ]
+    log = (folder / "floor.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _ready(url, "/"), 30, "the floor's server")
+        before = len(arrivals.arrived)
+        if warmup:
+            upsert_all(world, url, warmup, min(warmup, concurrency), prefix="floor-warm")
+            wait_for(lambda: len(arrivals.arrived) >= before + warmup, 60, "the floor's warm-up")
+        accepted, _wall = upsert_all(world, url, count, concurrency, prefix="floor")
+        wait_for(
+            lambda: len(arrivals.arrived) >= before + warmup + count, 120, "the floor's webhooks"
+        )
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+    return [arrivals.arrived[event] - accepted[event] for event in accepted]
 
 
 def print_timeline(
@@ -215,9 +270,9 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
-def _ready(api_url: str) -> bool:
+def _ready(api_url: str, path: str = "/readyz") -> bool:
     try:
-        return requests.get(f"{api_url}/readyz", timeout=2).status_code == 200
+        return requests.get(f"{api_url}{path}", timeout=2).status_code == 200
     except requests.RequestException:
         return False
 
@@ -256,6 +311,9 @@ def main() -> None:
         help="events upserted and delivered before the measured burst (not timed)",
     )
     parser.add_argument(
+        "--no-floor", action="store_true", help="skip the floor (bench/conferencing_floor.py)"
+    )
+    parser.add_argument(
         "--timeline", action="store_true", help="202s and webhooks per quarter second"
     )
     parser.add_argument(
@@ -281,6 +339,7 @@ def main() -> None:
             options.separate_api,
             options.timeline,
             0 if options.smoke else options.warmup,
+            not options.no_floor,
         )
         if options.postgres:
             url, drop = postgres_schema(options.postgres)
@@ -295,6 +354,7 @@ def main() -> None:
                     options.separate_api,
                     options.timeline,
                     0 if options.smoke else options.warmup,
+                    not options.no_floor,
                 )
             finally:
                 drop()

@@ -19,6 +19,7 @@ FIGURES = [
     rf"p99 {NUMBER} ms",
     rf"^DRAIN sqlite: all 10 webhooks {NUMBER} s after the first 202",
     rf"^CPU sqlite: daemon {NUMBER} ms per event",
+    rf"^FLOOR sqlite .*: p50 {NUMBER} ms, p99 {NUMBER} ms; syncd p99 / floor p99 {NUMBER}",
     r"^TARGET sqlite p99 < 2 s: (met|NOT met)",
 ]
 
