@@ -126,6 +126,7 @@ def run(
     timeline: bool = False,
     warmup: int = 0,
     floor: bool = False,
+    api_process: bool = False,
 ) -> None:
     key = generate_key()
     engine = make_engine(database_url)
@@ -139,7 +140,20 @@ def run(
         )
         env |= emulator_environment(world.google, world.graph, world.zoom, world.goto)
         port = None if separate_api else free_port()
-        daemon = start_daemon(env, folder / f"daemon-{label}.log", api_port=port)
+        server: subprocess.Popen[bytes] | None = None
+        if api_process:
+            # The API in a `syncd serve` process of its own; the daemon only writes and
+            # delivers (each has a GIL of its own).
+            server = subprocess.Popen(
+                [sys.executable, "-m", "syncd", "serve", "--host", "127.0.0.1"]
+                + ["--port", str(port)],
+                env=env,
+                stdout=(folder / f"serve-{label}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        daemon = start_daemon(
+            env, folder / f"daemon-{label}.log", api_port=None if api_process else port
+        )
         try:
             if port is None:
                 assert world.server is not None
@@ -152,14 +166,19 @@ def run(
                 # Not timed: the first requests of a new process compile its statements.
                 upsert_all(world, api_url, warmup, min(warmup, concurrency), prefix="warm")
                 wait_for(lambda: len(arrivals.arrived) >= warmup, 60, "the warm-up webhooks")
+            api_before = cpu_seconds(server.pid) if server is not None else 0.0
             cpu_before = cpu_seconds(daemon.pid), time.process_time()
             accepted, wall = upsert_all(world, api_url, count, concurrency)
             wait_for(lambda: len(arrivals.arrived) >= count + warmup, 120, f"{count} webhooks")
             drained = time.monotonic()
             daemon_cpu = cpu_seconds(daemon.pid) - cpu_before[0]
             bench_cpu = time.process_time() - cpu_before[1]
+            api_cpu = cpu_seconds(server.pid) - api_before if server is not None else 0.0
         finally:
             daemon.terminate()
+            if server is not None:
+                server.terminate()
+                server.wait(30)
         latencies = [arrivals.arrived[e] - accepted[e] for e in accepted]
         first = min(accepted.values())
         print(
@@ -177,7 +196,9 @@ def run(
             f"({count / (drained - first):.1f} events/s end to end)"
         )
         print(
-            f"CPU {label}: daemon {daemon_cpu * 1000 / count:.1f} ms per event, this process "
+            f"CPU {label}: daemon {daemon_cpu * 1000 / count:.1f} ms per event, "
+            + (f"API process {api_cpu * 1000 / count:.1f} ms, " if server is not None else "")
+            + "this process "
             f"(clients, emulator, receiver{', API' if separate_api else ''}) "
             f"{bench_cpu * 1000 / count:.1f} ms per event; load average {load_average()}"
         )
@@ -311,6 +332,11 @@ def main() -> None:
         help="events upserted and delivered before the measured burst (not timed)",
     )
     parser.add_argument(
+        "--api-process",
+        action="store_true",
+        help="the API in a `syncd serve` process of its own, the daemon runs --no-api",
+    )
+    parser.add_argument(
         "--no-floor", action="store_true", help="skip the floor (bench/conferencing_floor.py)"
     )
     parser.add_argument(
@@ -340,6 +366,7 @@ def main() -> None:
             options.timeline,
             0 if options.smoke else options.warmup,
             not options.no_floor,
+            options.api_process,
         )
         if options.postgres:
             url, drop = postgres_schema(options.postgres)
@@ -355,6 +382,7 @@ def main() -> None:
                     options.timeline,
                     0 if options.smoke else options.warmup,
                     not options.no_floor,
+                    options.api_process,
                 )
             finally:
                 drop()

@@ -95,6 +95,9 @@ class Job:
     plan: Plan
     #: The row's ``conference_secret`` (``MeetingRequest.secret``).
     conference_secret: str = ""
+    #: Gives back the job's calendar and provider slots (``limits.Held.release``) once
+    #: the provider is done with: the finishing commit needs neither.
+    release_slots: Callable[[], None] = field(default=lambda: None, repr=False)
     #: A meeting made in memory this attempt and not committed yet (an adapter without
     #: meetings at the provider: nothing to find again, so ``finish_write`` stores it).
     meeting_unsaved: bool = False

@@ -181,7 +181,11 @@ def _poll_later(ctx: WorkerContext, job: Job, provider_event_id: str) -> None:
 
 def finish_write(ctx: WorkerContext, job: Job, stored: RemoteEvent, failure: str | None) -> None:
     """One transaction: provider item stored, row written, webhooks enqueued; shared with
-    the events other writer threads finish meanwhile (``ctx.finisher``, group commit)."""
+    the events other writer threads finish meanwhile (``ctx.finisher``, group commit).
+
+    The job's calendar and provider slots are given back first: held while it waited
+    for the commit, they capped a one-calendar burst at 4 events per commit."""
+    job.release_slots()
     item = Finished(job, stored, failure)
     if ctx.finisher is None:
         finish_writes(ctx, [item])
