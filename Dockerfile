@@ -19,7 +19,7 @@ COPY pyproject.toml README.md ./
 COPY syncd ./syncd
 COPY providers ./providers
 COPY conferencing_providers ./conferencing_providers
-COPY retry_policy.py ./
+COPY retry_policy.py public_addresses.py ./
 RUN python3 -m venv /opt/syncd && /opt/syncd/bin/pip install .
 
 FROM ${BASE_IMAGE}

@@ -63,6 +63,7 @@ __all__ = [
     "RemoteEvent",
     "ServiceIdentity",
     "Transparency",
+    "geo_or_none",
     "own_participation",
     # the contract
     "CalendarProvider",
@@ -167,6 +168,20 @@ class Geo:
 
     latitude: float
     longitude: float
+
+
+def geo_or_none(latitude: Any, longitude: Any) -> Geo | None:
+    """Coordinates a provider gave, or None when either is missing or out of range
+    (a bad pair is dropped, not the whole item)."""
+    try:
+        lat, long = float(latitude), float(longitude)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(latitude, bool) or isinstance(longitude, bool):
+        return None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= long <= 180.0):
+        return None  # NaN fails both comparisons too
+    return Geo(latitude=lat, longitude=long)
 
 
 #: Cronofy's recurrence frequencies, each an RRULE ``FREQ``.

@@ -15,12 +15,15 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from rich.console import Console
 from sqlmodel import Session
 
 from syncd.api.server import ApiServer
 from syncd.config import load_settings
+from syncd.identity.accounts import create_account_with_password
+from syncd.identity.operator import set_operator_password
 from syncd.logs import configure_logging
 from syncd.radicale_server import RadicaleServer, sample_event_ics, seed_calendar_files
 from syncd.registry import build_provider
@@ -30,10 +33,15 @@ from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.models import Profile, utcnow
 from syncd.store.profiles import create_profile, list_profiles
 from syncd.store.queries import calendars_and_event_count
-from syncd.store.tenants import create_account, create_application, issue_access_token
+from syncd.store.tenants import create_application, issue_access_token
 from syncd.sync.daemon import SyncDaemon
 from syncd.sync.status import ACTIVE, effective_status
 from syncd.tables import print_table
+
+#: The demo accounts sign in to the hosted pages with this password; the operator view
+#: opens with ``DEMO_OPERATOR_PASSWORD`` (a throw-away demo: both are printed).
+DEMO_PASSWORD = "demo password"
+DEMO_OPERATOR_PASSWORD = "demo operator"
 
 DEMO_USERS = {
     "alice": ("alice@example.com", "Alice Example", "Europe/London"),
@@ -155,6 +163,7 @@ def _run_demo_in(
         poll_interval=30,
         api_port=api_port,
         log_level="WARNING",  # keep the summary readable; problems still show
+        web={"cookie_secure": False},  # the pages are served over plain http on 127.0.0.1
     )
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
@@ -169,6 +178,9 @@ def _run_demo_in(
         server.start()
         try:
             setup["api_url"] = server.url
+            pages = server.url + settings.web.prefix
+            setup["sign_in_url"] = f"{pages}/sign-in?{urlencode({'app': setup['application_id']})}"
+            setup["operator_url"] = f"{pages}/operator"
             _wait_until_synced(engine, settings, timeout=60)
             _print_summary(console, engine, settings, setup, radicale.url, folder)
             _wait(duration, stop)
@@ -186,7 +198,15 @@ def _create_demo_tenants(
         created = create_application(session, box, f"demo-{int(time.time())}")
         accounts = {}
         for user, (email, name, timezone) in DEMO_USERS.items():
-            account = create_account(session, created.application.id, email, name, timezone)
+            account = create_account_with_password(
+                session,
+                created.application.id,
+                email,
+                DEMO_PASSWORD,
+                name=name,
+                timezone=timezone,
+                now=utcnow(),
+            )
             credentials = {"url": f"{radicale_url}/{user}/", "username": user, "password": "demo"}
             adapter = build_provider(settings, "caldav", credentials)
             profile = create_profile(
@@ -203,6 +223,7 @@ def _create_demo_tenants(
                 "profile_id": profile.id,
                 "access_token": issue_access_token(session, account.id),
             }
+        set_operator_password(session, DEMO_OPERATOR_PASSWORD, utcnow())
     return {
         "api_key": created.api_key,
         "application_id": created.application.id,
@@ -271,6 +292,12 @@ def _print_summary(
     }
     console.print(f"\nCalDAV server (Radicale): {radicale_url}   demo files: {folder}")
     console.print(f"API: {api}   (OpenAPI at {api}/docs)\n")
+    console.print(f"Web pages (Your Profile): {setup['sign_in_url']}", soft_wrap=True)
+    console.print(f"  sign in as alice@example.com or bob@example.com, password '{DEMO_PASSWORD}'")
+    console.print(
+        f"Operator view: {setup['operator_url']}   (password '{DEMO_OPERATOR_PASSWORD}')\n",
+        soft_wrap=True,
+    )
     console.print("Alice's calendars (her account token):")
     console.print(
         f"  curl -s -H 'Authorization: Bearer {alice['access_token']}' {api}/v1/calendars",

@@ -42,6 +42,7 @@ from providers.caldav.ical import (
     zone_named,
 )
 from providers.caldav.ical_write import with_fields, with_reply
+from providers.caldav.pinning import PUBLIC_ADDRESSES_ONLY, hold_to_public_addresses
 from providers.caldav.scope import CredentialScope, Resolver
 from providers.caldav.webdav import (
     CALDAV,
@@ -160,14 +161,13 @@ class CalDAVProvider(CalendarProvider):
         self.page_size = page_size
         self.session = requests.Session()
         # Sent per request, and only where the scope allows (providers.caldav.scope).
-        password = self.credentials.get("password", "")
-        self.auth = (self.username, password) if self.username else None
-        self.scope = CredentialScope(self.url, resolve)
+        self.auth = (self.username, self.credentials.get("password", "")) if self.username else None
+        if public_only := bool(self.credentials.get(PUBLIC_ADDRESSES_ONLY)):
+            hold_to_public_addresses(self.session, resolve)  # checked again at every connect
+        self.scope = CredentialScope(self.url, resolve, public_only=public_only)
         self.session.headers["User-Agent"] = "syncd-caldav"
-        addresses = {self.username.lower()} if self.username else set()
-        if self.credentials.get("email"):
-            addresses.add(str(self.credentials["email"]).lower())
-        self._user_addresses = frozenset(addresses)
+        named = (self.username, str(self.credentials.get("email") or ""))
+        self._user_addresses = frozenset(name.lower() for name in named if name)
 
     # -- HTTP ---------------------------------------------------------------------
 

@@ -13,11 +13,13 @@ from providers.base import (
     Attendee,
     Conferencing,
     EventStatus,
+    Geo,
     InvalidRemoteData,
     Organizer,
     ParticipationStatus,
     RemoteEvent,
     Transparency,
+    geo_or_none,
     own_participation,
 )
 from providers.caldav.fastical import read_simple_item
@@ -283,6 +285,7 @@ def _remote_event(
         summary=str(master.get("SUMMARY", "")),
         description=str(master.get("DESCRIPTION", "")),
         location=str(master.get("LOCATION", "")),
+        geo=_geo(master),
         status=_STATUS.get(str(master.get("STATUS", "CONFIRMED")).upper(), "confirmed"),
         transparency=_transparency(master),
         participation_status=own_participation(attendees, organizer),
@@ -298,6 +301,12 @@ def _remote_event(
         organizer=organizer,
         can_reply=any(a.is_self for a in attendees) and not (organizer and organizer.is_self),
     )
+
+
+def _geo(master: icalendar.cal.Component) -> Geo | None:
+    """GEO (``lat;long``), when the VEVENT has a valid one."""
+    value = master.get("GEO")
+    return geo_or_none(getattr(value, "latitude", None), getattr(value, "longitude", None))
 
 
 def _event_times(

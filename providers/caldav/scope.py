@@ -21,40 +21,22 @@ byte is sent. Redirects are followed by the adapter itself, each hop checked the
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
 
 from providers.errors import UntrustedHost
+from public_addresses import Resolver, is_public_address, parse_ip, resolve_host
 
 __all__ = ["CredentialScope", "Resolver", "registrable_domain"]
-
-#: Resolves a host name to its addresses; replaceable in tests.
-Resolver = Callable[[str, int], list[str]]
 
 _PSL = PublicSuffixList()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _system_resolve(host: str, port: int) -> list[str]:
-    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return address.is_global and not address.is_multicast
+_system_resolve = resolve_host
+_ip = parse_ip
+_is_public = is_public_address
 
 
 def registrable_domain(host: str) -> str | None:
@@ -77,12 +59,16 @@ def _origin(url: str) -> tuple[str, str, int]:
 class CredentialScope:
     """Decides, per URL, whether the configured credentials may go there."""
 
-    def __init__(self, configured_url: str, resolve: Resolver | None = None) -> None:
+    def __init__(
+        self, configured_url: str, resolve: Resolver | None = None, *, public_only: bool = False
+    ) -> None:
         self.origin = _origin(configured_url)
         self.domain = registrable_domain(self.origin[1])
         self._resolve = resolve or _system_resolve
         self._allowed: set[tuple[str, str, int]] = {self.origin}
-        self._configured_private: bool | None = None
+        #: A server an end user named may never lead to a private one, whatever the
+        #: configured name resolves to (``providers.caldav.pinning`` enforces it).
+        self._configured_private: bool | None = False if public_only else None
 
     def check(self, url: str) -> None:
         """Return if credentials may be sent to ``url``; raise UntrustedHost otherwise."""

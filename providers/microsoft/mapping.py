@@ -14,6 +14,7 @@ from providers.base import (
     Attendee,
     Conferencing,
     EventStatus,
+    Geo,
     InvalidRemoteData,
     Organizer,
     ParticipationStatus,
@@ -21,6 +22,7 @@ from providers.base import (
     PushNotification,
     RemoteCalendar,
     RemoteEvent,
+    geo_or_none,
 )
 from providers.payload import (
     parse_optional_datetime,
@@ -185,6 +187,7 @@ def event_from_graph(item: Any, own_address: str | None = None) -> RemoteEvent:
         summary=str(item.get("subject") or ""),
         description=str(body.get("content") or item.get("bodyPreview") or ""),
         location=str(location.get("displayName") or ""),
+        geo=_geo(location),
         status=_status(item),
         transparency="transparent" if item.get("showAs") == "free" else "opaque",
         participation_status=_participation(item),
@@ -197,6 +200,12 @@ def event_from_graph(item: Any, own_address: str | None = None) -> RemoteEvent:
         can_reply=item.get("isOrganizer") is False and not (organizer and organizer.is_self),
         series_master_id=extra.get("series_master_id"),
     )
+
+
+def _geo(location: dict[str, Any]) -> Geo | None:
+    """``location.coordinates`` (Graph's outlookGeoCoordinates), when it has both."""
+    coordinates = _object(location.get("coordinates"))
+    return geo_or_none(coordinates.get("latitude"), coordinates.get("longitude"))
 
 
 def _person(value: Any) -> tuple[str, str] | None:

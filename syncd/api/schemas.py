@@ -48,10 +48,19 @@ class Pages(BaseModel):
     next_page: str | None = None
 
 
+class LocalizedTime(BaseModel):
+    """Cronofy's ``localized_times`` form: the local time with its offset, and the zone."""
+
+    time: str
+    tzid: str
+
+
 class FreeBusyBlock(BaseModel):
     calendar_id: str
-    start: str = Field(description="UTC time, local time with offset, or a date (all-day)")
-    end: str
+    start: str | LocalizedTime = Field(
+        description="UTC time, a date (all-day), or {time, tzid} with localized_times"
+    )
+    end: str | LocalizedTime
     free_busy_status: Literal["busy", "tentative", "free", "unknown"]
 
 

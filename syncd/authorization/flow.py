@@ -58,6 +58,9 @@ class Flow:
     #: add / relink: whose flow it is; relink: which profile.
     account_id: str | None = None
     profile_id: str | None = None
+    #: The calendar service chosen (a key of ``syncd.sync.connect.SERVICES``), while its
+    #: provider's consent screen is open.
+    service: str = ""
     expires_at: float = 0.0
     nonce: str = ""
 

@@ -131,11 +131,12 @@ def event_view(
     occurrence_start: dt.datetime | None = None,
     readonly: bool = False,
     localized_zone: ZoneInfo | None = None,
+    include_geo: bool = False,
 ) -> dict[str, Any]:
     """The Cronofy event object; ``start_text``/``end_text`` (and ``occurrence_start``, its
     UTC start) pick one occurrence of a series. ``readonly``: the calendar is read-only.
     ``localized_zone``: answer ``localized_times``, in the event's own zone when it has
-    one, else in this one."""
+    one, else in this one. ``include_geo``: ``location.lat``/``long`` where known."""
     localized = (_zone(event.tzid) or localized_zone) if localized_zone is not None else None
     view: dict[str, Any] = {
         "calendar_id": event.calendar_id,
@@ -166,13 +167,12 @@ def event_view(
     identifier = series_identifier(event)
     if identifier is not None:
         view["series_identifier"] = identifier
-    if event.location:
-        view["location"] = {"description": event.location}
+    location = _location(event.location, _stored_geo(event.geo) if include_geo else None)
     if managed is not None:
         view["event_id"] = managed.event_id
-        view["location"] = _managed_location(managed) or view.get("location")
-        if view["location"] is None:
-            del view["location"]
+        location = _managed_location(managed, include_geo) or location
+    if location is not None:
+        view["location"] = location
     conferencing = public_conferencing(
         managed.conferencing if managed is not None else event.conferencing
     )
@@ -181,9 +181,37 @@ def event_view(
     return view
 
 
-def _managed_location(managed: ManagedEvent) -> dict[str, Any] | None:
-    location = (managed.request or {}).get("location")
-    return {"description": location} if location else None
+def _location(description: str, geo: tuple[float, float] | None) -> dict[str, Any] | None:
+    """Cronofy's ``location``: ``description``, and ``lat``/``long`` as decimal strings
+    (as Cronofy sends them) with ``include_geo``; None when there is neither."""
+    if not description and geo is None:
+        return None
+    location: dict[str, Any] = {"description": description or ""}
+    if geo is not None:
+        location["lat"], location["long"] = (_degrees(value) for value in geo)
+    return location
+
+
+def _degrees(value: float) -> str:
+    return format(value, ".6f").rstrip("0").rstrip(".") or "0"
+
+
+def _stored_geo(value: Any) -> tuple[float, float] | None:
+    """``event.geo`` (``{"latitude", "longitude"}``) as a pair."""
+    if not isinstance(value, dict):
+        return None
+    latitude, longitude = value.get("latitude"), value.get("longitude")
+    if isinstance(latitude, int | float) and isinstance(longitude, int | float):
+        return float(latitude), float(longitude)
+    return None
+
+
+def _managed_location(managed: ManagedEvent, include_geo: bool = False) -> dict[str, Any] | None:
+    """The location a managed event was written with (its coordinates with ``include_geo``)."""
+    request = managed.request or {}
+    geo = request.get("geo") if include_geo else None
+    pair = (float(geo[0]), float(geo[1])) if isinstance(geo, list) and len(geo) == 2 else None
+    return _location(str(request.get("location") or ""), pair)
 
 
 def _request_time(
@@ -194,7 +222,10 @@ def _request_time(
 
 
 def managed_view(
-    managed: ManagedEvent, deleted: bool = False, localized_zone: ZoneInfo | None = None
+    managed: ManagedEvent,
+    deleted: bool = False,
+    localized_zone: ZoneInfo | None = None,
+    include_geo: bool = False,
 ) -> dict[str, Any]:
     """A managed event not (or no longer) stored as a provider item: from its request."""
     request = managed.request or {}
@@ -225,7 +256,7 @@ def managed_view(
             "change_participation_status": False,
         },
     }
-    location = _managed_location(managed)
+    location = _managed_location(managed, include_geo)
     if location:
         view["location"] = location
     conferencing = public_conferencing(managed.conferencing)

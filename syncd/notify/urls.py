@@ -18,69 +18,30 @@ address: that would map the operator's internal DNS for the caller.
 from __future__ import annotations
 
 import ipaddress
-import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from public_addresses import IPAddress, Resolver, is_public_address, resolve_host
+from public_addresses import parse_ip as _parse_ip
 from syncd.config import Settings
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = [
+    "MAX_URL_LENGTH",
+    "IPAddress",
+    "Resolver",
+    "WebhookTarget",
+    "host_is_allowed",
+    "host_is_public",
+    "is_public_address",
+    "resolve_host",
+    "url_origin",
+    "validate_webhook_url",
+    "webhook_target",
+]
 
 #: Longest webhook URL accepted (Cronofy caps channel callback URLs lower; we are lenient).
 MAX_URL_LENGTH = 2048
-
-#: Resolves a host name to its addresses; replaceable in tests.
-Resolver = Callable[[str, int], list[str]]
-
-
-def resolve_host(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to (what a connection might reach)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-def _parse_ip(text: str) -> IPAddress | None:
-    try:
-        address = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-#: NAT64 prefixes: the well-known one (RFC 6052) and the local-use one (RFC 8215).
-_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
-
-
-def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries: IPv4-mapped (``::ffff:a.b.c.d``),
-    IPv4-compatible (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``), 6to4
-    (``2002:AABB:CCDD::``) and Teredo (``2001:0::``, its server and client)."""
-    found: list[ipaddress.IPv4Address] = []
-    if address.ipv4_mapped is not None:
-        found.append(address.ipv4_mapped)
-    if address.sixtofour is not None:
-        found.append(address.sixtofour)
-    if address.teredo is not None:
-        found.extend(address.teredo)
-    value = int(address)
-    if any(address in prefix for prefix in _NAT64):
-        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
-    if value >> 32 == 0 and value > 1:  # IPv4-compatible; not :: or ::1
-        found.append(ipaddress.IPv4Address(value))
-    return found
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """False for private, loopback, link-local, multicast, reserved and unspecified ranges,
-    and for IPv6 addresses embedding an IPv4 address that is not public."""
-    if not address.is_global or address.is_multicast:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        return all(is_public_address(inner) for inner in embedded_ipv4(address))
-    return True
 
 
 def host_is_allowed(host: str, allowed_hosts: Iterable[str]) -> bool:

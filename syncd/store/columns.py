@@ -10,10 +10,22 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, TypeDecorator
 from sqlmodel import AutoString, Field
 
-__all__ = ["StatusString", "UTCDateTime", "status_field", "utc_field", "utcnow"]
+__all__ = [
+    "NullableJSON",
+    "StatusString",
+    "UTCDateTime",
+    "status_field",
+    "utc_field",
+    "utcnow",
+]
+
+#: A JSON column whose ``None`` is SQL NULL, not the JSON text ``null``: nothing to
+#: serialise for the many events without conferencing, attendees or an organizer (a
+#: full sync writes thousands per page). Reads give ``None`` for both.
+NullableJSON = JSON(none_as_null=True)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

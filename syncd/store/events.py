@@ -35,6 +35,7 @@ from sqlmodel import Session, col
 
 from providers.base import Conferencing, RemoteEvent
 from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
+from syncd.store.geo import geo_from_json, geo_json
 from syncd.store.managed_series import adopt_managed_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
 from syncd.store.people import (
@@ -127,6 +128,7 @@ def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
         "summary": item.summary or "",
         "description": item.description or "",
         "location": item.location or "",
+        "geo": geo_json(item.geo),
         "recurrence": list(item.recurrence),
         "ical": item.ical,
         "conferencing": _conferencing_json(item.conferencing),
@@ -184,6 +186,7 @@ def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
         summary=row.summary,
         description=row.description,
         location=row.location,
+        geo=geo_from_json(getattr(row, "geo", None)),
         status=row.status,  # type: ignore[arg-type]
         transparency=row.transparency,  # type: ignore[arg-type]
         participation_status=row.participation_status,  # type: ignore[arg-type]

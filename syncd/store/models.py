@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from syncd.statuses import ManagedEventState, SyncStatus
+from syncd.store.columns import NullableJSON
 from syncd.store.columns import StatusString as StatusString  # re-exported
 from syncd.store.columns import UTCDateTime as UTCDateTime  # re-exported
 from syncd.store.columns import status_field as _status
@@ -193,9 +194,12 @@ class Event(SQLModel, table=True):
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     location: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    #: The location's coordinates ``{"latitude", "longitude"}`` when the provider has them
+    #: (``include_geo`` reads them back); None without.
+    geo: dict[str, float] | None = Field(default=None, sa_column=Column(NullableJSON))
     recurrence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     ical: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    conferencing: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    conferencing: dict[str, Any] | None = Field(default=None, sa_column=Column(NullableJSON))
     etag: str | None = None
     managed_event_id: str | None = None
     generation: int = 0
@@ -204,11 +208,13 @@ class Event(SQLModel, table=True):
     #: tried again, nor warned about, until the item changes.
     expansion_failed_etag: str | None = None
     #: The user's reply to single instances of a CalDAV series (RemoteEvent's field).
-    instance_participation: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    instance_participation: dict[str, str] | None = Field(
+        default=None, sa_column=Column(NullableJSON)
+    )
     #: The people as the provider lists them: ``[{email, display_name, status, self}]``
     #: and ``{email, display_name, self}`` (``self``: the account's own entry).
-    attendees: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
-    organizer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    attendees: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(NullableJSON))
+    organizer: dict[str, Any] | None = Field(default=None, sa_column=Column(NullableJSON))
     #: The provider lets the account change its reply (it is invited, not organising).
     can_reply: bool = False
     #: The provider's id of the series this item belongs to (a master's own id, its

@@ -12,7 +12,9 @@ relinking a profile).
 
 A CalDAV URL typed by an end user is requested by the server, so it is held to the
 webhook rule (:func:`check_user_server_url`): https to public addresses, unless the
-operator allow-lists the host in ``caldav_allowed_hosts``.
+operator allow-lists the host in ``caldav_allowed_hosts``; build such credentials with
+:func:`user_caldav_credentials`, which also holds every later connection to public
+addresses (no DNS rebinding after the check).
 """
 
 from __future__ import annotations
@@ -136,6 +138,26 @@ def check_user_server_url(url: str, settings: Settings) -> str:
     if not public:
         raise _bad_url(f"{host} is not a public server")
     return url
+
+
+#: The CalDAV adapter's credentials flag (``providers.caldav.pinning``): every connection
+#: resolves the host once and goes only to public addresses, so a name that answers
+#: differently after :func:`check_user_server_url` (DNS rebinding) reaches nothing private.
+PUBLIC_ADDRESSES_ONLY = "public_addresses_only"
+
+
+def user_caldav_credentials(
+    url: str, username: str, password: str, settings: Settings
+) -> dict[str, Any]:
+    """Credentials for a CalDAV server an end user named: the URL checked as
+    :func:`check_user_server_url` says, and held to public addresses at every connect
+    unless the operator allow-listed its host."""
+    checked = check_user_server_url(url, settings)
+    credentials: dict[str, Any] = {"url": checked, "username": username, "password": password}
+    host = (urlsplit(checked).hostname or "").rstrip(".")
+    if not host_is_allowed(host, settings.caldav_allowed_hosts):
+        credentials[PUBLIC_ADDRESSES_ONLY] = True
+    return credentials
 
 
 def _bad_url(why: str) -> UserError:

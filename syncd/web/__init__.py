@@ -17,12 +17,33 @@ from fastapi.staticfiles import StaticFiles
 from syncd.config import Settings
 from syncd.web.errors import html_error_response
 from syncd.web.headers import page_headers_middleware
-from syncd.web.pages import booking, conferencing, profile, security, signin
+from syncd.web.pages import (
+    authorize,
+    booking,
+    calendars,
+    conferencing,
+    connect,
+    operator,
+    profile,
+    security,
+    signin,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The page routers, each mounted under the prefix. A new page module adds its router here.
-ROUTERS = (signin.router, profile.router, security.router, conferencing.router, booking.router)
+ROUTERS = (
+    signin.router,
+    profile.router,
+    security.router,
+    conferencing.router,
+    booking.router,
+    operator.router,
+)
+#: The hosted flow and Calendar Services (the authorization pages, docs/web.md).
+FLOW_ROUTERS = (authorize.router, connect.router, calendars.router)
+#: Pages at the server's root, where Cronofy's SDKs send people (``/oauth/authorize``).
+ROOT_ROUTERS = (authorize.root_router,)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -30,7 +51,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     prefix = settings.web.prefix
     app.state.web_clock = lambda: dt.datetime.now(dt.UTC)
     app.state.html_errors = html_error_response
-    for router in ROUTERS:
+    for router in ROUTERS + FLOW_ROUTERS:
         app.include_router(router, prefix=prefix, include_in_schema=False)
+    for router in ROOT_ROUTERS:
+        app.include_router(router, include_in_schema=False)
     app.mount(f"{prefix}/static", StaticFiles(directory=STATIC_DIR), name="web.static")
     app.middleware("http")(page_headers_middleware(prefix))

@@ -45,6 +45,7 @@ CONTRACT = ERRORS | {
     "RemoteEvent",
     "ServiceIdentity",
     "Transparency",
+    "geo_or_none",
     "own_participation",
 }
 

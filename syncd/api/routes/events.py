@@ -332,6 +332,7 @@ class EventsQuery:
     include_deleted: bool
     last_modified: str | None
     localized_times: bool = False
+    include_geo: bool = False
     page: int = 1
     #: Where the next page starts: ``{"phase": "live"|"deleted", "key": [...]}``.
     after: dict[str, Any] | None = None
@@ -349,7 +350,9 @@ def read_events(
     include_deleted: bool = Query(default=False),
     last_modified: str | None = Query(default=None),
     include_moved: bool = Query(default=False, description="Accepted and ignored"),
-    include_geo: bool = Query(default=False, description="Accepted and ignored"),
+    include_geo: bool = Query(
+        default=False, description="location.lat/long where the provider gives coordinates"
+    ),
     localized_times: bool = Query(
         default=False, description="Times as {time, tzid} in the event's zone (else tzid)"
     ),
@@ -387,6 +390,7 @@ def read_events(
         include_deleted=include_deleted,
         last_modified=modified.isoformat() if modified else None,
         localized_times=localized_times,
+        include_geo=include_geo,
     )
     return _answer(request, query, account, session, settings)
 
@@ -421,6 +425,7 @@ def read_events_page(
             query.only_managed,
             query.include_deleted,
             query.localized_times,
+            query.include_geo,
         )
         if not all(isinstance(flag, bool) for flag in flags):
             raise ValueError("not a flag")
@@ -485,6 +490,7 @@ def _answer(
             occurrence_start=row.start_utc,
             readonly=row.readonly,
             localized_zone=zone,
+            include_geo=query.include_geo,
         )
         for row in page.live
     ]

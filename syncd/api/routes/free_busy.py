@@ -31,7 +31,7 @@ from syncd.api.paging import (
     token_time,
     unknown_page,
 )
-from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, Pages
+from syncd.api.schemas import FreeBusyBlock, FreeBusyResponse, LocalizedTime, Pages
 from syncd.config import Settings
 from syncd.cronofy.times import (
     default_window,
@@ -206,13 +206,15 @@ def _calendars_to_read(
 
 
 def _block(span: BusySpan, zone: ZoneInfo | None) -> FreeBusyBlock:
-    """All-day blocks as dates; others in UTC, or in ``tzid`` with ``localized_times``."""
+    """All-day blocks as dates; others in UTC, or with ``localized_times`` Cronofy's
+    ``{"time": <local time with offset>, "tzid": <tzid>}`` (as ``/v1/events`` answers)."""
     start: Any
     end: Any
     if span.all_day:
         start, end = span.start_text[:10], span.end_text[:10]
     elif zone is not None:
-        start, end = format_local(span.start, zone), format_local(span.end, zone)
+        start = LocalizedTime(time=format_local(span.start, zone), tzid=zone.key)
+        end = LocalizedTime(time=format_local(span.end, zone), tzid=zone.key)
     else:
         start, end = format_utc(span.start), format_utc(span.end)
     return FreeBusyBlock(

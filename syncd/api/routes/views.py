@@ -7,6 +7,7 @@ from typing import cast
 
 from syncd.api.schemas import CalendarOut, ProfileCalendarOut, ProfileOut
 from syncd.cronofy.availability import SyncStatus as WireSyncStatus
+from syncd.cronofy.links import profile_relink_url
 from syncd.statuses import SyncStatus
 from syncd.store.models import Calendar, Profile
 from syncd.sync.status import effective_status
@@ -22,7 +23,7 @@ def wire_sync_status(status: SyncStatus) -> WireSyncStatus:
 
 def relink_url(base_url: str, profile: Profile) -> str:
     """The hosted page that reauthorizes ``profile`` (the person signs in first)."""
-    return f"{base_url}/oauth/profiles/{profile.id}/relink"
+    return profile_relink_url(base_url, profile.id)
 
 
 def linking_profile_view(profile: Profile) -> dict[str, str]:

@@ -30,6 +30,14 @@
     window.location.replace(window.location.pathname + "?" + params.toString());
   }
 
+  // New account in the authorization flow: start it in the browser's time zone.
+  function fillBrowserZone() {
+    var field = document.querySelector("[data-browser-zone]");
+    if (!field || !window.Intl) return;
+    field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  }
+
   document.addEventListener("DOMContentLoaded", suggestZone);
+  document.addEventListener("DOMContentLoaded", fillBrowserZone);
   document.addEventListener("DOMContentLoaded", browserZoneForSlots);
 })();

@@ -91,14 +91,25 @@ def test_dates_are_midnight_in_tzid(
     assert len(read(api_client, alice, tzid="Europe/Paris", **day).json()["free_busy"]) == 1
 
 
-def test_localized_times_are_given_in_tzid(
+def test_localized_times_are_cronofys_time_and_tzid_objects_in_tzid(
     api_client: TestClient, api_world: ApiWorld, alice: ApiAccount
 ) -> None:
     api_world.event(alice.calendar_ids[0], at(8, 9), at(8, 10))
     (block,) = read(api_client, alice, tzid="Europe/Paris", localized_times="True").json()[
         "free_busy"
     ]
-    assert block["start"] == "2030-01-08T10:00:00+01:00"
+    assert block["start"] == {"time": "2030-01-08T10:00:00+01:00", "tzid": "Europe/Paris"}
+    assert block["end"] == {"time": "2030-01-08T11:00:00+01:00", "tzid": "Europe/Paris"}
+
+
+def test_localized_times_leave_all_day_blocks_as_dates(
+    api_client: TestClient, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    api_world.event(alice.calendar_ids[0], dt.date(2030, 1, 8), dt.date(2030, 1, 9))
+    (block,) = read(api_client, alice, tzid="Europe/Paris", localized_times="True").json()[
+        "free_busy"
+    ]
+    assert (block["start"], block["end"]) == ("2030-01-08", "2030-01-09")
 
 
 def test_repeated_calendar_ids_select_calendars(

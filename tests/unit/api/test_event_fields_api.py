@@ -8,9 +8,10 @@ from typing import Any
 
 import icalendar
 import requests
+from sqlalchemy import select
 
 from syncd.store.db import session_scope
-from syncd.store.models import Calendar
+from syncd.store.models import Calendar, Event
 from tests.support.events_world import (
     CALDAV_EMAIL,
     GRAPH_CALENDAR,
@@ -318,3 +319,30 @@ def test_a_latitude_out_of_range_is_refused(world: World) -> None:
 def test_attachments_are_refused_as_not_supported(world: World) -> None:
     response = world.upsert(world.google, attachments=[{"attachment_id": "att_1"}])
     assert field_keys(response) == {"attachments": "errors.not_supported"}
+
+
+def test_caldav_coordinates_come_back_with_include_geo(world: World) -> None:
+    world.upsert(world.caldav, location={"description": "HQ", "lat": "51.5074", "long": "-0.1278"})
+    world.work()
+    sync_all(world)
+
+    (event,) = [
+        e
+        for e in world.read_events(include_managed="true", include_geo="true").json()["events"]
+        if e.get("event_id") == "board-meeting"
+    ]
+    assert event["location"] == {"description": "HQ", "lat": "51.5074", "long": "-0.1278"}
+
+
+def test_graph_coordinates_synced_back_are_stored_on_the_item(graph_world: World) -> None:
+    graph_world.upsert(
+        graph_world.microsoft, location={"description": "HQ", "lat": 51.5, "long": -0.12}
+    )
+    graph_world.work()
+    sync_all(graph_world)
+
+    with session_scope(graph_world.engine) as session:
+        (item,) = session.execute(
+            select(Event).where(Event.calendar_id == graph_world.microsoft)
+        ).scalars()
+        assert item.geo == {"latitude": 51.5, "longitude": -0.12}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from providers.base import Geo
 from providers.caldav.ical import remote_event_from_ical
 
 SABRE = (
@@ -29,3 +30,19 @@ def test_a_floating_dtstamp_alone_is_read_as_utc() -> None:
 
     assert event is not None
     assert event.updated == dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+
+
+def test_geo_is_read_as_the_locations_coordinates() -> None:
+    text = SABRE.replace("SUMMARY:Sabre\r\n", "SUMMARY:Sabre\r\nGEO:51.5074;-0.1278\r\n")
+    event = remote_event_from_ical("/c/sabre-1.ics", '"1"', text)
+
+    assert event is not None
+    assert event.geo == Geo(latitude=51.5074, longitude=-0.1278)
+
+
+def test_a_geo_out_of_range_is_left_out_and_the_event_kept() -> None:
+    text = SABRE.replace("SUMMARY:Sabre\r\n", "SUMMARY:Sabre\r\nGEO:95.0;-0.1278\r\n")
+    event = remote_event_from_ical("/c/sabre-1.ics", '"1"', text)
+
+    assert event is not None
+    assert (event.summary, event.geo) == ("Sabre", None)

@@ -437,14 +437,14 @@ def test_last_page_without_next_sync_token_is_invalid_remote_data(
     provider: GoogleProvider, calendar: RemoteCalendar, monkeypatch
 ) -> None:
     class NoSyncTokenRequest:
-        def execute(self, num_retries: int = 0) -> dict[str, Any]:
+        def execute(self, http: Any = None, num_retries: int = 0) -> dict[str, Any]:
             return {"kind": "calendar#events", "items": []}
 
     class Events:
         def list(self, **params: Any) -> NoSyncTokenRequest:
             return NoSyncTokenRequest()
 
-    monkeypatch.setattr(provider.service, "events", Events)
+    monkeypatch.setattr(type(provider), "events_api", property(lambda _self: Events()))
 
     with pytest.raises(InvalidRemoteData):
         list(provider.sync_events(calendar, None))

@@ -141,3 +141,17 @@ def test_the_operator_may_allow_a_local_caldav_host(settings: Settings) -> None:
 
 def test_a_public_https_server_is_accepted(settings: Settings) -> None:
     assert connect.check_user_server_url("https://8.8.8.8/dav/", settings)
+
+
+def test_an_end_users_server_is_held_to_public_addresses_at_every_connect(
+    settings: Settings,
+) -> None:
+    credentials = connect.user_caldav_credentials("https://8.8.8.8/dav/", "u", "p", settings)
+    assert credentials[connect.PUBLIC_ADDRESSES_ONLY] is True
+
+
+def test_an_allow_listed_server_is_connected_to_as_named(settings: Settings) -> None:
+    allowed = settings.model_copy(update={"caldav_allowed_hosts": ["127.0.0.1"]})
+    credentials = connect.user_caldav_credentials("http://127.0.0.1:5232/", "u", "p", allowed)
+    assert connect.PUBLIC_ADDRESSES_ONLY not in credentials
+    assert credentials == {"url": "http://127.0.0.1:5232/", "username": "u", "password": "p"}
