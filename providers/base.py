@@ -425,6 +425,14 @@ class CalendarProvider(ABC):
             max_wait=self.retry_max_wait,
         )
 
+    @classmethod
+    def write_support_for(cls, credentials: Mapping[str, Any]) -> EventWriteSupport:
+        """What one profile's adapter can write, judged from its stored credentials
+        without calling the provider (default: ``write_support``). An adapter whose
+        writes depend on the account (a CalDAV account needs an e-mail address to
+        organize invitations) narrows it here, so the API refuses the field up front."""
+        return cls.write_support
+
     def service_identity(self) -> ServiceIdentity:
         """The service these credentials reach, as Cronofy names it (default: the
         adapter's own name, an extension value)."""

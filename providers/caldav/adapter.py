@@ -6,8 +6,8 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, NoReturn
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -41,7 +41,7 @@ from providers.caldav.ical import (
     vcalendar_of,
     zone_named,
 )
-from providers.caldav.ical_write import with_fields, with_reply
+from providers.caldav.ical_write import organizer_address, with_fields, with_reply
 from providers.caldav.pinning import PUBLIC_ADDRESSES_ONLY, hold_to_public_addresses
 from providers.caldav.scope import CredentialScope, Resolver
 from providers.caldav.webdav import (
@@ -491,7 +491,7 @@ class CalDAVProvider(CalendarProvider):
             uid = event.ical_uid or uid_in(ical_text)
         else:
             uid = event.ical_uid or f"{uuid.uuid4()}@syncd"
-            ical_text = ical_from_remote_event(event, uid, self.organizer_address())
+            ical_text = ical_from_remote_event(event, uid, organizer_address(self.credentials))
         if path is None:
             path = collection_path.rstrip("/") + "/" + _filename_for(uid)
         response = self._request(
@@ -511,12 +511,12 @@ class CalDAVProvider(CalendarProvider):
             raise InvalidRemoteData("the written calendar object holds no VEVENT")
         return stored
 
-    def organizer_address(self) -> str | None:
-        """The account's e-mail address: the stored ``email``, else a username that is one."""
-        email = self.credentials.get("email")
-        if email:
-            return str(email)
-        return self.username if "@" in self.username else None
+    @classmethod
+    def write_support_for(cls, credentials: Mapping[str, Any]) -> EventWriteSupport:
+        """No address to be ORGANIZER with: attendees are refused at the API."""
+        if organizer_address(credentials) is None:
+            return replace(cls.write_support, attendees=False)
+        return cls.write_support
 
     def _fetch_item(self, calendar: RemoteCalendar, href: str) -> tuple[str, str | None]:
         """One calendar object's text and ETag; NotFound when it is gone."""
@@ -547,7 +547,7 @@ class CalDAVProvider(CalendarProvider):
     ) -> RemoteEvent:
         """Read the object, replace only ``fields`` in its VEVENT, PUT it back (If-Match)."""
         ical_text, etag = self._fetch_item(calendar, event.provider_event_id)
-        written = vcalendar_of(event, uid_in(ical_text), self.organizer_address())
+        written = vcalendar_of(event, uid_in(ical_text), organizer_address(self.credentials))
         changed = with_fields(ical_text, written.walk("VEVENT")[0], fields)
         return self._put_item(calendar, event.provider_event_id, changed, etag)
 

@@ -9,7 +9,8 @@ stores the attendees only. Replies change the PARTSTAT of the account's own ATTE
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import icalendar
 import webcolors
@@ -53,6 +54,16 @@ def nearest_css_color(color: str) -> str:
 
 def _mailto(email: str) -> str:
     return f"mailto:{email}"
+
+
+def organizer_address(credentials: Mapping[str, Any]) -> str | None:
+    """The account's e-mail address to organize with: the stored ``email``, else the
+    username when it is one; None without (attendees cannot be invited then)."""
+    email = credentials.get("email")
+    if email:
+        return str(email)
+    username = str(credentials.get("username") or "")
+    return username if "@" in username else None
 
 
 def add_written_fields(vevent: icalendar.Event, event: RemoteEvent, organizer: str | None) -> None:

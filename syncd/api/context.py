@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from syncd.config import Settings
+from syncd.store.crypto import SecretBox
 from syncd.store.db import read_only, session_scope
 
 
@@ -41,3 +42,9 @@ def now(request: Request) -> dt.datetime:
     """The current time; tests replace ``app.state.clock`` to check staleness rules."""
     clock: Callable[[], dt.datetime] = request.app.state.clock
     return clock()
+
+
+def app_box(request: Request) -> SecretBox:
+    """The key ring credentials at rest are encrypted with."""
+    box: SecretBox = request.app.state.box
+    return box

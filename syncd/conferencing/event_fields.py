@@ -25,6 +25,7 @@ from providers.base import EventWriteSupport
 from syncd.errors import FieldErrors
 from syncd.registry import provider_class
 from syncd.store import managed as store
+from syncd.store.crypto import SecretBox
 from syncd.store.models import Calendar, Profile
 
 __all__ = ["FIELD_DEFAULTS", "calendar_write_support", "event_fields", "recurrence_lines"]
@@ -52,12 +53,18 @@ _RRULE_DAYS = {
 }
 
 
-def calendar_write_support(session: Session, calendar: Calendar) -> EventWriteSupport:
-    """What the adapter of the calendar's profile declares it can write."""
+def calendar_write_support(
+    session: Session, calendar: Calendar, box: SecretBox | None = None
+) -> EventWriteSupport:
+    """What the adapter of the calendar's profile declares it can write; with ``box``,
+    what it can write for this profile's own credentials (``write_support_for``)."""
     profile = session.get(Profile, calendar.profile_id)
     if profile is None:
         return EventWriteSupport()
-    return provider_class(profile.provider).write_support
+    adapter = provider_class(profile.provider)
+    if box is None:
+        return adapter.write_support
+    return adapter.write_support_for(box.decrypt(profile.credentials_encrypted))
 
 
 def event_fields(
@@ -67,14 +74,16 @@ def event_fields(
     given: dict[str, Any],
     when: tuple[dt.datetime | dt.date | None, str],
     problems: FieldErrors,
+    box: SecretBox | None = None,
 ) -> dict[str, Any]:
     """The stored form of the fields ``given`` (the request's keys that were sent, as
     plain JSON values), merged with the event's earlier request; refusals go to
-    ``problems``. ``when`` is the event's start and zone, which a rule's ``until`` needs."""
+    ``problems``. ``when`` is the event's start and zone, which a rule's ``until`` needs;
+    ``box`` lets the profile's credentials narrow what its adapter can write."""
     row = store.find_managed_event(session, calendar.id, event_id)
     live = row is not None and row.state != store.DELETED
     previous = row.request if row is not None and live else {}
-    support = calendar_write_support(session, calendar)
+    support = calendar_write_support(session, calendar, box)
     return merge_fields(support, given, previous, live, when, problems)
 
 
@@ -126,7 +135,12 @@ def _attendees(
     invite = given.get("invite") or []
     remove = {person["email"].lower() for person in given.get("remove") or []}
     if invite and not support.attendees:
-        _unsupported(problems, "attendees.invite", "attendees")
+        problems.add(
+            "attendees.invite",
+            "errors.not_supported",
+            "this calendar cannot invite attendees: its provider does not store them, or "
+            "its account has no e-mail address to send invitations from",
+        )
         return current
     wanted = [person for person in current if person["email"].lower() not in remove]
     for person in invite:

@@ -22,6 +22,7 @@ from syncd.store.models import (
     PushChannel,
     utcnow,
 )
+from syncd.store.tombstones import bury
 
 
 def create_profile(
@@ -132,7 +133,8 @@ REVOKED_REASON = "access was revoked; reconnect the calendar service to sync it 
 
 def revoke_profile_access(session: Session, box: SecretBox, profile: Profile) -> list[str]:
     """Disconnect a profile on request (Cronofy's revoke profile): its credentials are
-    forgotten and its synced events removed; the profile and its calendars stay, so a
+    forgotten and its synced events removed (each leaving a tombstone, as every other
+    removal does); the profile and its calendars stay, so a
     relink reconnects them with a full sync. Returns the calendars whose events went.
 
     Stop its push channels at the provider first (``syncd.sync.push.stop_profile_channels``).
@@ -141,6 +143,7 @@ def revoke_profile_access(session: Session, box: SecretBox, profile: Profile) ->
     ids = [calendar.id for calendar in calendars]
     session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
     session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(ids)))
+    bury(session, col(Event.calendar_id).in_(ids))  # last_modified readers see them go
     session.exec(delete(Event).where(col(Event.calendar_id).in_(ids)))
     for calendar in calendars:
         calendar.sync_cursor = None

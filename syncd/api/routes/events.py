@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from syncd.api.auth import account_caller
-from syncd.api.context import app_settings, db_session, now, write_session
+from syncd.api.context import app_box, app_settings, db_session, now, write_session
 from syncd.api.event_bodies import (
     MAX_REMINDERS,
     AttendeesIn,
@@ -59,6 +59,7 @@ from syncd.cronofy.times import (
 from syncd.errors import FieldErrors, NotFoundError, UserError, invalid
 from syncd.notify.urls import validate_webhook_url
 from syncd.store import managed as store
+from syncd.store.crypto import SecretBox
 from syncd.store.event_reads import DELETED, LIVE, EventsCursor, EventsFilter, events_page
 from syncd.store.managed_requests import is_job
 from syncd.store.models import Account, Calendar, Event
@@ -171,6 +172,7 @@ def upsert_event(
     account: Account = Depends(account_caller),
     session: Session = Depends(write_session, scope="function"),
     settings: Settings = Depends(app_settings),
+    box: SecretBox = Depends(app_box),
 ) -> Response:
     """Create or update the managed event ``event_id``, or change the fields given of an
     event someone else made (``event_uid``); written by the daemon (202)."""
@@ -179,13 +181,13 @@ def upsert_event(
         raise invalid("event_id", "errors.required", "give exactly one of event_id or event_uid")
     if body.event_uid:
         external = external_event(session, calendar, body.event_uid)
-        request = _normalised(session, account, calendar, body, settings, external.row_key)
+        request = _normalised(session, account, calendar, body, settings, external.row_key, box)
         queue_external_update(session, account, external, request, body.model_fields_set)
         return Response(status_code=202)
     assert body.event_id is not None
     if is_job(body.event_id):
         raise invalid("event_id", "errors.invalid", "this event_id prefix is reserved")
-    request = _normalised(session, account, calendar, body, settings, body.event_id)
+    request = _normalised(session, account, calendar, body, settings, body.event_id, box)
     store.upsert_managed_event(
         session, account.application_id, account.id, calendar.id, body.event_id, request
     )
@@ -231,6 +233,7 @@ def _normalised(
     body: EventUpsert,
     settings: Settings,
     row_key: str,
+    box: SecretBox,
 ) -> dict[str, Any]:
     """The request as stored: validated, times resolved; equal bodies give equal dicts."""
     problems = FieldErrors()
@@ -261,7 +264,7 @@ def _normalised(
         problems.add("attachments", "errors.not_supported", "attachments are not supported")
     given = body.model_dump(mode="json", include=set(EXTRA_FIELDS & body.model_fields_set))
     zone_name = _start_zone(body) or body.tzid
-    extras = event_fields(session, calendar, row_key, given, (start, zone_name), problems)
+    extras = event_fields(session, calendar, row_key, given, (start, zone_name), problems, box=box)
     problems.raise_if_any()
     assert start is not None and end is not None
     return extras | {

@@ -24,7 +24,7 @@ from syncd.authorization.flow import (
     authorization_request,
     redirect_origin,
 )
-from syncd.errors import AuthorizationError, UserError
+from syncd.errors import AuthorizationError, ConflictError, UserError
 from syncd.identity.accounts import create_account_with_password
 from syncd.identity.passwords import MIN_PASSWORD_LENGTH
 from syncd.identity.sessions import (
@@ -348,6 +348,9 @@ def connect_sign_up(
                     session_policy(request),
                 ),
             )
+    except ConflictError:  # its message names the other account: never show it
+        taken = "That email already has an account: sign in with it above."
+        return who_page(request, current, 409, sign_up_error=taken, **kept)
     except UserError as problem:
         return who_page(request, current, 422, sign_up_error=form_error(problem), **kept)
     return _signed_in_here(request, bound(current, account), started)

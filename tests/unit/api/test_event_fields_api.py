@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import select
 
 from syncd.store.db import session_scope
-from syncd.store.models import Calendar, Event
+from syncd.store.models import Calendar, Event, Profile
 from tests.support.events_world import (
     CALDAV_EMAIL,
     GRAPH_CALENDAR,
@@ -346,3 +346,35 @@ def test_graph_coordinates_synced_back_are_stored_on_the_item(graph_world: World
             select(Event).where(Event.calendar_id == graph_world.microsoft)
         ).scalars()
         assert item.geo == {"latitude": 51.5, "longitude": -0.12}
+
+
+def without_caldav_email(world: World) -> None:
+    """The CalDAV profile as connected with a username that is no e-mail address and no
+    ``email``: nothing to be ORGANIZER with."""
+    with session_scope(world.engine) as session:
+        calendar = session.get(Calendar, world.caldav)
+        assert calendar is not None
+        profile = session.get(Profile, calendar.profile_id)
+        assert profile is not None
+        credentials = world.box.decrypt(profile.credentials_encrypted)
+        credentials.pop("email", None)
+        assert "@" not in credentials["username"]
+        profile.credentials_encrypted = world.box.encrypt(credentials)
+        session.add(profile)
+
+
+def test_caldav_attendees_without_an_account_address_are_a_422_at_the_api(world: World) -> None:
+    without_caldav_email(world)
+
+    response = world.upsert(world.caldav, attendees=ATTENDEES)
+
+    assert field_keys(response) == {"attendees.invite": "errors.not_supported"}
+    assert world.work() == 0  # nothing was queued to fail at write time
+
+
+def test_caldav_without_an_account_address_still_takes_the_other_fields(world: World) -> None:
+    without_caldav_email(world)
+
+    response = world.upsert(world.caldav, url="https://example.com/b/1", recurrence=FOUR_WEEKS)
+
+    assert response.status_code == 202, response.text

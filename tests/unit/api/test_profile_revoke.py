@@ -76,6 +76,21 @@ def test_revoking_removes_the_profiles_events_and_forgets_its_credentials(
     assert events.json()["events"] == []
 
 
+def test_revoking_leaves_tombstones_that_last_modified_readers_see(
+    api_client: TestClient, ada: ApiAccount, engine: Engine
+) -> None:
+    with session_scope(engine) as session:
+        (event_id,) = session.execute(select(Event.id)).scalars()
+    revoke(api_client, ada)
+
+    query = {"tzid": "Etc/UTC", "last_modified": "2000-01-01T00:00:00Z", "include_deleted": "true"}
+    (tombstone,) = api_client.get("/v1/events", params=query, headers=ada.auth()).json()["events"]
+
+    assert tombstone["deleted"] is True
+    assert tombstone["event_uid"] == f"evt_external_{event_id}"
+    assert tombstone["calendar_id"] == ada.calendar_ids[0]
+
+
 def test_revoking_tells_the_accounts_channels(
     api_client: TestClient, ada: ApiAccount, engine: Engine
 ) -> None:

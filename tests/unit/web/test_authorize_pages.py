@@ -209,3 +209,22 @@ def test_oauth_services_are_offered_only_when_the_operator_configured_them(
     page = world.client.get("/my/connect?" + urlencode({"flow": started(world)}))
     assert ">Google</a>" in page.text and "iCloud" in page.text
     assert "Microsoft 365" not in page.text  # no [microsoft] client in this world
+
+
+def test_signing_up_with_a_taken_email_says_so_without_naming_the_account(
+    world: World,
+) -> None:
+    flow = started(world)
+    page = world.client.get("/my/connect?" + urlencode({"flow": flow}))
+    answer = world.client.post(
+        "/my/connect/sign-up",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "flow": flow,
+            "email": "sam@example.com",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
+    )
+    assert answer.status_code == 409 and "already has an account" in answer.text
+    assert world.sam not in answer.text
