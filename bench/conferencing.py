@@ -24,6 +24,8 @@ import json
 import os
 import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +39,7 @@ from sqlalchemy import create_engine, text
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, upgrade_schema
 from tests.support.conferencing_live import (
+    GOOGLE_CALENDAR,
     LiveWorld,
     emulator_environment,
     live_world,
@@ -71,7 +74,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def upsert_all(
-    world: LiveWorld, api_url: str, count: int, concurrency: int
+    world: LiveWorld, api_url: str, count: int, concurrency: int, prefix: str = "bench"
 ) -> tuple[dict[str, float], float]:
     """Send every upsert; returns when each got its 202, and the wall time."""
     url = f"{api_url}/v1/calendars/{world.google_calendar}/events"
@@ -87,7 +90,7 @@ def upsert_all(
             session.trust_env = False
         begins = start + dt.timedelta(minutes=30 * number)
         body = {
-            "event_id": f"bench-{number}",
+            "event_id": f"{prefix}-{number}",
             "summary": f"Bench {number}",
             "start": begins.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "end": (begins + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -120,6 +123,10 @@ def run(
     folder: Path,
     daemon_settings: dict[str, str],
     separate_api: bool,
+    timeline: bool = False,
+    warmup: int = 0,
+    floor: bool = False,
+    api_process: bool = False,
 ) -> None:
     key = generate_key()
     engine = make_engine(database_url)
@@ -133,7 +140,20 @@ def run(
         )
         env |= emulator_environment(world.google, world.graph, world.zoom, world.goto)
         port = None if separate_api else free_port()
-        daemon = start_daemon(env, folder / f"daemon-{label}.log", api_port=port)
+        server: subprocess.Popen[bytes] | None = None
+        if api_process:
+            # The API in a `syncd serve` process of its own; the daemon only writes and
+            # delivers (each has a GIL of its own).
+            server = subprocess.Popen(
+                [sys.executable, "-m", "syncd", "serve", "--host", "127.0.0.1"]
+                + ["--port", str(port)],
+                env=env,
+                stdout=(folder / f"serve-{label}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        daemon = start_daemon(
+            env, folder / f"daemon-{label}.log", api_port=None if api_process else port
+        )
         try:
             if port is None:
                 assert world.server is not None
@@ -142,14 +162,23 @@ def run(
                 api_url = f"http://127.0.0.1:{port}"
                 wait_for(lambda: _ready(api_url), 60, "the daemon's API")
             time.sleep(2.0)  # let the daemon start and finish its first sync pass
+            if warmup:
+                # Not timed: the first requests of a new process compile its statements.
+                upsert_all(world, api_url, warmup, min(warmup, concurrency), prefix="warm")
+                wait_for(lambda: len(arrivals.arrived) >= warmup, 60, "the warm-up webhooks")
+            api_before = cpu_seconds(server.pid) if server is not None else 0.0
             cpu_before = cpu_seconds(daemon.pid), time.process_time()
             accepted, wall = upsert_all(world, api_url, count, concurrency)
-            wait_for(lambda: len(arrivals.arrived) >= count, 120, f"{count} webhooks")
+            wait_for(lambda: len(arrivals.arrived) >= count + warmup, 120, f"{count} webhooks")
             drained = time.monotonic()
             daemon_cpu = cpu_seconds(daemon.pid) - cpu_before[0]
             bench_cpu = time.process_time() - cpu_before[1]
+            api_cpu = cpu_seconds(server.pid) - api_before if server is not None else 0.0
         finally:
             daemon.terminate()
+            if server is not None:
+                server.terminate()
+                server.wait(30)
         latencies = [arrivals.arrived[e] - accepted[e] for e in accepted]
         first = min(accepted.values())
         print(
@@ -167,13 +196,88 @@ def run(
             f"({count / (drained - first):.1f} events/s end to end)"
         )
         print(
-            f"CPU {label}: daemon {daemon_cpu * 1000 / count:.1f} ms per event, this process "
+            f"CPU {label}: daemon {daemon_cpu * 1000 / count:.1f} ms per event, "
+            + (f"API process {api_cpu * 1000 / count:.1f} ms, " if server is not None else "")
+            + "this process "
             f"(clients, emulator, receiver{', API' if separate_api else ''}) "
             f"{bench_cpu * 1000 / count:.1f} ms per event; load average {load_average()}"
         )
+        if timeline:
+            measured = {event: arrivals.arrived[event] for event in accepted}
+            print_timeline(label, accepted, measured, first)
+        if floor:
+            floor_latencies = measure_floor(world, arrivals, count, concurrency, warmup, folder)
+            f50, f99 = (percentile(floor_latencies, f) * 1000 for f in (0.50, 0.99))
+            print(
+                f"FLOOR {label} (same I/O, no database or framework, own process): "
+                f"p50 {f50:.0f} ms, p99 {f99:.0f} ms; syncd p99 / floor p99 "
+                f"{p99 / f99:.2f}; load average {load_average()}"
+            )
         verdict = "met" if p99 / 1000 < TARGET_P99_SECONDS else "NOT met"
         print(f"TARGET {label} p99 < {TARGET_P99_SECONDS:.0f} s: {verdict}")
     engine.dispose()
+
+
+def measure_floor(
+    world: LiveWorld,
+    arrivals: StampedArrivals,
+    count: int,
+    concurrency: int,
+    warmup: int,
+    folder: Path,
+) -> list[float]:
+    """202 -> webhook through ``bench/conferencing_floor.py``, same clients and receiver."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "bench.conferencing_floor",
+        "--port",
+        str(port),
+        "--google",
+        world.google.base_url,
+        "--calendar",
+        GOOGLE_CALENDAR,
+        "--token",
+        world.google.issue_grant()["access_token"],
+    ]
+    log = (folder / "floor.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _ready(url, "/"), 30, "the floor's server")
+        before = len(arrivals.arrived)
+        if warmup:
+            upsert_all(world, url, warmup, min(warmup, concurrency), prefix="floor-warm")
+            wait_for(lambda: len(arrivals.arrived) >= before + warmup, 60, "the floor's warm-up")
+        accepted, _wall = upsert_all(world, url, count, concurrency, prefix="floor")
+        wait_for(
+            lambda: len(arrivals.arrived) >= before + warmup + count, 120, "the floor's webhooks"
+        )
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+    return [arrivals.arrived[event] - accepted[event] for event in accepted]
+
+
+def print_timeline(
+    label: str, accepted: dict[str, float], arrived: dict[str, float], first: float
+) -> None:
+    """202s and webhooks per quarter second after the first 202: where the wait builds."""
+    step = 0.25
+    buckets = int((max(*arrived.values(), *accepted.values()) - first) / step) + 2
+    answered = [0] * buckets
+    delivered = [0] * buckets
+    for stamp in accepted.values():
+        answered[int((stamp - first) / step)] += 1
+    for stamp in arrived.values():
+        delivered[int((stamp - first) / step)] += 1
+    for index in range(buckets):
+        print(
+            f"TIMELINE {label} +{index * step:5.2f} s: {answered[index]:3d} 202s, "
+            f"{delivered[index]:3d} webhooks"
+        )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -187,9 +291,9 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
-def _ready(api_url: str) -> bool:
+def _ready(api_url: str, path: str = "/readyz") -> bool:
     try:
-        return requests.get(f"{api_url}/readyz", timeout=2).status_code == 200
+        return requests.get(f"{api_url}{path}", timeout=2).status_code == 200
     except requests.RequestException:
         return False
 
@@ -222,6 +326,23 @@ def main() -> None:
         help="serve the API from this process, the daemon runs --no-api (the old layout)",
     )
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="events upserted and delivered before the measured burst (not timed)",
+    )
+    parser.add_argument(
+        "--api-process",
+        action="store_true",
+        help="the API in a `syncd serve` process of its own, the daemon runs --no-api",
+    )
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the floor (bench/conferencing_floor.py)"
+    )
+    parser.add_argument(
+        "--timeline", action="store_true", help="202s and webhooks per quarter second"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -242,6 +363,10 @@ def main() -> None:
             folder,
             daemon_settings,
             options.separate_api,
+            options.timeline,
+            0 if options.smoke else options.warmup,
+            not options.no_floor,
+            options.api_process,
         )
         if options.postgres:
             url, drop = postgres_schema(options.postgres)
@@ -254,6 +379,10 @@ def main() -> None:
                     folder,
                     daemon_settings,
                     options.separate_api,
+                    options.timeline,
+                    0 if options.smoke else options.warmup,
+                    not options.no_floor,
+                    options.api_process,
                 )
             finally:
                 drop()

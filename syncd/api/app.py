@@ -31,6 +31,7 @@ from syncd.api.routes import events as events_route
 from syncd.api.routes import metrics as metrics_route
 from syncd.api.routes import push as push_route
 from syncd.config import Settings
+from syncd.registry import load_adapters
 from syncd.store.crypto import SecretBox
 from syncd.store.db import make_engine
 from syncd.web import install as install_pages
@@ -53,6 +54,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        load_adapters()
         yield
         if owns_engine:
             database.dispose()

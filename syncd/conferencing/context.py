@@ -13,8 +13,8 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from conferencing_providers.base import ConferencingProvider
 from providers.base import CalendarProvider, ProviderError, RateLimited, RemoteCalendar
+from syncd.conferencing.adapter_pool import AdapterPool
 from syncd.conferencing.group_commit import GroupCommit
 from syncd.conferencing.plan import Plan, plan_conferencing
 from syncd.conferencing.record import MeetingRecord
@@ -49,8 +50,8 @@ __all__ = [
     "retry_after",
 ]
 
-#: Calendar adapters one worker thread keeps for reuse.
-ADAPTER_CACHE_SIZE = 32
+#: Idle calendar adapters the writer keeps for reuse, in all (``AdapterPool``).
+ADAPTER_POOL_SIZE = 32
 
 ProviderFactory = Callable[[Settings, str, dict[str, Any]], CalendarProvider]
 ConferencingFactory = Callable[[Settings, str, dict[str, Any]], ConferencingProvider]
@@ -94,6 +95,9 @@ class Job:
     plan: Plan
     #: The row's ``conference_secret`` (``MeetingRequest.secret``).
     conference_secret: str = ""
+    #: Gives back the job's calendar and provider slots (``limits.Held.release``) once
+    #: the provider is done with: the finishing commit needs neither.
+    release_slots: Callable[[], None] = field(default=lambda: None, repr=False)
     #: A meeting made in memory this attempt and not committed yet (an adapter without
     #: meetings at the provider: nothing to find again, so ``finish_write`` stores it).
     meeting_unsaved: bool = False
@@ -112,29 +116,28 @@ class WorkerContext:
     #: Commits finished writes of several threads together (``write.finish_write``);
     #: None: each alone. A ``GroupCommit`` of ``finish.Finished`` items.
     finisher: GroupCommit[Any] | None = None
-    _adapters: threading.local = field(default_factory=threading.local)
+    adapters: AdapterPool[CalendarProvider] = field(
+        default_factory=lambda: AdapterPool(ADAPTER_POOL_SIZE)
+    )
 
-    def calendar_provider(self, job: Job) -> CalendarProvider:
-        """The calendar adapter for the job's profile, reused by this thread.
+    @contextmanager
+    def calendar_provider(self, job: Job) -> Iterator[CalendarProvider]:
+        """The calendar adapter for the job's profile, lent by the shared pool; its
+        refreshed credentials are stored when the step is done with it.
 
-        Building one is costly (the Google client parses its discovery document: ~0.1 s
-        of CPU), and it would otherwise cap a daemon at ~10 event writes a second. The
-        key includes the credentials, so a reauthorized profile gets a fresh adapter.
+        The key includes the credentials, so a reauthorized profile gets a fresh adapter.
         """
-        cache: dict[tuple[str, str], CalendarProvider] | None = getattr(
-            self._adapters, "cache", None
-        )
-        if cache is None:
-            cache = self._adapters.cache = {}
         fingerprint = json.dumps(job.credentials, sort_keys=True, default=str)
         key = (job.profile_id, hashlib.sha256(fingerprint.encode()).hexdigest())
-        provider = cache.get(key)
-        if provider is None:
-            if len(cache) >= ADAPTER_CACHE_SIZE:
-                cache.clear()
-            provider = self.provider_factory(self.settings, job.provider_name, job.credentials)
-            cache[key] = provider
-        return provider
+
+        def build() -> CalendarProvider:
+            return self.provider_factory(self.settings, job.provider_name, job.credentials)
+
+        with self.adapters.lend(key, build) as provider:
+            try:
+                yield provider
+            finally:
+                self.persist_calendar_credentials(job.profile_id, provider)
 
     def persist_calendar_credentials(self, profile_id: str, provider: CalendarProvider) -> None:
         refreshed = provider.refreshed_credentials()

@@ -24,9 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def delete(ctx: WorkerContext, job: Job) -> None:
-    provider = ctx.calendar_provider(job)
-    try:
-        if job.provider_event_id:
+    if job.provider_event_id:
+        with ctx.calendar_provider(job) as provider:
             try:
                 provider.delete_event(job.remote_calendar, job.provider_event_id)
             except NotFound:
@@ -35,8 +34,6 @@ def delete(ctx: WorkerContext, job: Job) -> None:
                 raise Retry(f"provider delete: {error}", retry_after(error)) from error
             except ProviderError as error:
                 log.warning("could not delete %s at the provider: %s", job.event_id, error)
-    finally:
-        ctx.persist_calendar_credentials(job.profile_id, provider)
     if job.conference_meeting_id and job.conferencing and job.conferencing.remote:
         delete_meeting(ctx, job.conference_meeting_id, job.conference_profile_id)
     with session_scope(ctx.engine) as session:

@@ -86,20 +86,22 @@ class ManagedEventJob:
 
         Runs every ``DISPATCH_SECONDS`` and again whenever a row finishes (from the thread
         that finished it), so a burst keeps every slot busy instead of refilling them a
-        tick at a time. Concurrent calls collapse into one more pass of the one running.
+        tick at a time. Concurrent calls collapse into one more pass of the one running:
+        a caller raises the flag *before* trying the lock, and the holder looks at the
+        flag again *after* releasing it, so no call is lost between the two.
         """
-        if not self._dispatch_lock.acquire(blocking=False):
-            self._dispatch_again = True
-            return 0
-        try:
-            started = 0
-            while True:
-                self._dispatch_again = False
-                started += self._dispatch_once()
-                if not self._dispatch_again:
-                    return started
-        finally:
-            self._dispatch_lock.release()
+        started = 0
+        self._dispatch_again = True
+        while self._dispatch_again:
+            if not self._dispatch_lock.acquire(blocking=False):
+                return started  # the holder sees the flag once it lets go
+            try:
+                while self._dispatch_again:
+                    self._dispatch_again = False
+                    started += self._dispatch_once()
+            finally:
+                self._dispatch_lock.release()
+        return started
 
     def _dispatch_once(self) -> int:
         if self.stop_event.is_set():

@@ -33,18 +33,16 @@ __all__ = ["run_job"]
 
 def run_job(ctx: WorkerContext, job: Job) -> None:
     """Do the reply or the external update ``job`` holds."""
-    provider = ctx.calendar_provider(job)
-    try:
-        if job.event_id.startswith(REPLY_PREFIX):
-            _reply(ctx, job, provider)
-        else:
-            _update(ctx, job, provider)
-    except (TransientError, RateLimited) as error:
-        raise Retry(f"provider: {error}", retry_after(error)) from error
-    except ProviderError as error:
-        fail(ctx, job, f"the provider refused: {error}")
-    finally:
-        ctx.persist_calendar_credentials(job.profile_id, provider)
+    with ctx.calendar_provider(job) as provider:
+        try:
+            if job.event_id.startswith(REPLY_PREFIX):
+                _reply(ctx, job, provider)
+            else:
+                _update(ctx, job, provider)
+        except (TransientError, RateLimited) as error:
+            raise Retry(f"provider: {error}", retry_after(error)) from error
+        except ProviderError as error:
+            fail(ctx, job, f"the provider refused: {error}")
 
 
 def _reply(ctx: WorkerContext, job: Job, provider: CalendarProvider) -> None:

@@ -4,7 +4,8 @@ The daemon writes managed events on a pool (``dispatch.ManagedEventJob``); a bur
 calendar must not send the whole pool's width at that calendar (CalDAV servers and
 Google's per-calendar quotas answer that with 429s and 503s), nor a burst on one provider
 all of it at that provider. A job holds one slot of its calendar and one of its provider
-while it talks to them; a job that cannot get both within ``wait`` seconds is handed back
+while it talks to them (not while its finishing transaction waits for the group commit:
+the write releases them first); a job that cannot get both within ``wait`` seconds is handed back
 due (another worker, or this one a moment later, takes it) rather than holding its
 lease indefinitely.
 """
@@ -13,10 +14,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["WriteLimits"]
+__all__ = ["Held", "WriteLimits"]
+
+
+class Held:
+    """A job's slots (true if it got them); ``release`` gives them back once, early or
+    at the end of ``hold``."""
+
+    def __init__(self, acquired: bool, release: Callable[[], None]) -> None:
+        self.acquired = acquired
+        self._release: Callable[[], None] | None = release if acquired else None
+
+    def __bool__(self) -> bool:
+        return self.acquired
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
 
 
 class WriteLimits:
@@ -35,8 +53,9 @@ class WriteLimits:
         )
 
     @contextmanager
-    def hold(self, calendar_id: str, provider: str, wait: float) -> Iterator[bool]:
-        """Yields True holding a slot of both (released on exit), or False after ``wait``
+    def hold(self, calendar_id: str, provider: str, wait: float) -> Iterator[Held]:
+        """Yields a true ``Held`` holding a slot of both (released on exit, or earlier by
+        ``Held.release`` once the provider is done with), or a false one after ``wait``
         seconds without one (nothing held)."""
         keys = (("calendar", calendar_id), ("provider", provider))
         deadline = time.monotonic() + wait
@@ -50,16 +69,19 @@ class WriteLimits:
             if acquired:
                 for key in keys:
                     self._held[key] = self._held.get(key, 0) + 1
+        held = Held(acquired, lambda: self._release(keys))
         try:
-            yield acquired
+            yield held
         finally:
-            if acquired:
-                with self._changed:
-                    for key in keys:
-                        self._held[key] -= 1
-                        if not self._held[key]:
-                            del self._held[key]
-                    self._changed.notify_all()
+            held.release()
+
+    def _release(self, keys: tuple[tuple[str, str], ...]) -> None:
+        with self._changed:
+            for key in keys:
+                self._held[key] -= 1
+                if not self._held[key]:
+                    del self._held[key]
+            self._changed.notify_all()
 
     def held(self, calendar_id: str) -> int:
         with self._changed:

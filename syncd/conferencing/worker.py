@@ -137,6 +137,7 @@ class ManagedEventWorker:
                 release_managed_event(self.engine, row_id, next_attempt_at=None)
                 return
             with self.limits.hold(job.calendar_id, job.provider_name, self.slot_wait) as held:
+                job.release_slots = held.release
                 if not held:  # its calendar or provider is busy: due again, attempts kept
                     release_managed_event(self.engine, row_id, next_attempt_at=utcnow())
                 elif job.state == ManagedEventState.PENDING_DELETE:

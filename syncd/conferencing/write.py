@@ -57,8 +57,7 @@ def provider_event_seed(job: Job) -> str:
 
 
 def write(ctx: WorkerContext, job: Job) -> None:
-    provider = ctx.calendar_provider(job)
-    try:
+    with ctx.calendar_provider(job) as provider:
         failure = prepare_meeting(ctx, job)
         event = remote_event(job, None if failure else job.conferencing)
         polling = job.conferencing is not None and (
@@ -96,8 +95,6 @@ def write(ctx: WorkerContext, job: Job) -> None:
                 job.conferencing = record_for(conference, job)
                 stored.conferencing = conference
         finish_write(ctx, job, stored, failure)
-    finally:
-        ctx.persist_calendar_credentials(job.profile_id, provider)
 
 
 def remote_event(job: Job, conferencing: MeetingRecord | None) -> RemoteEvent:
@@ -184,7 +181,11 @@ def _poll_later(ctx: WorkerContext, job: Job, provider_event_id: str) -> None:
 
 def finish_write(ctx: WorkerContext, job: Job, stored: RemoteEvent, failure: str | None) -> None:
     """One transaction: provider item stored, row written, webhooks enqueued; shared with
-    the events other writer threads finish meanwhile (``ctx.finisher``, group commit)."""
+    the events other writer threads finish meanwhile (``ctx.finisher``, group commit).
+
+    The job's calendar and provider slots are given back first: held while it waited
+    for the commit, they capped a one-calendar burst at 4 events per commit."""
+    job.release_slots()
     item = Finished(job, stored, failure)
     if ctx.finisher is None:
         finish_writes(ctx, [item])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import Engine
@@ -56,6 +57,8 @@ class DeliveryLoop:
         self.delivered = 0
         self._thread: threading.Thread | None = None
         self._client: httpx.Client | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_width = 0
         self._woken = wakeup.subscribe()
 
     def start(self) -> None:
@@ -79,6 +82,8 @@ class DeliveryLoop:
                     self._woken.wait(self.poll_seconds)
         finally:
             self.wakeup.unsubscribe(self._woken)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
             if self._client is not None:
                 self._client.close()
 
@@ -110,10 +115,20 @@ class DeliveryLoop:
             client=client,
             stop=self.stop_event,
             leased=counted,
+            pool=self._pool_for(settings),
         )
         self.passes += 1
         self.delivered += sent
         return sent, sum(counted)
+
+    def _pool_for(self, settings: Settings) -> ThreadPoolExecutor:
+        """The senders' threads, kept across passes (rebuilt if the width changes)."""
+        if self._pool is None or self._pool_width != settings.webhook_concurrency:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pool_width = settings.webhook_concurrency
+            self._pool = ThreadPoolExecutor(self._pool_width, thread_name_prefix="webhook")
+        return self._pool
 
     def _client_for(self, settings: Settings) -> httpx.Client:
         if self._client is None or self._client.timeout.read != settings.webhook_timeout:

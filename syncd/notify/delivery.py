@@ -271,8 +271,12 @@ def deliver_due(
     client: httpx.Client | None = None,
     stop: threading.Event | None = None,
     leased: list[int] | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> int:
     """Lease and send up to ``limit`` due rows; returns how many were delivered.
+
+    ``pool`` sends them (the delivery loop keeps one; without it, one is made for the
+    call: a pool per pass started and ended threads on every pass of a burst).
 
     ``now`` fixes the clock (tests move it forward instead of sleeping through backoff).
     Once ``stop`` is set, rows not yet sent are handed back untouched (a quick shutdown).
@@ -289,7 +293,7 @@ def deliver_due(
         timeout=settings.webhook_timeout, follow_redirects=False, trust_env=False
     )
     try:
-        results = _send_all(http, settings, messages, secrets, stop)
+        results = _send_all(http, settings, messages, secrets, stop, pool)
     finally:
         if own_client:
             http.close()
@@ -306,6 +310,7 @@ def _send_all(
     leased: Sequence[Leased],
     secrets: dict[str, list[str]],
     stop: threading.Event | None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> list[AttemptResult | None]:
     """One result per row, ``None`` for rows left unsent because ``stop`` was set.
 
@@ -334,8 +339,14 @@ def _send_all(
     # Round-robin over hosts, so one host's backlog does not occupy every worker first.
     order = sorted(range(len(leased)), key=_rank_by_host(leased))
     results: list[AttemptResult | None] = [None] * len(leased)
-    with ThreadPoolExecutor(workers, thread_name_prefix="webhook") as pool:
-        for index, result in zip(order, pool.map(send, [leased[i] for i in order]), strict=True):
+    if pool is not None:
+        # The pool is the loop's: as wide as webhook_concurrency.
+        answers = pool.map(send, [leased[i] for i in order])
+        for index, result in zip(order, answers, strict=True):
+            results[index] = result
+        return results
+    with ThreadPoolExecutor(workers, thread_name_prefix="webhook") as own:
+        for index, result in zip(order, own.map(send, [leased[i] for i in order]), strict=True):
             results[index] = result
     return results
 

@@ -29,6 +29,7 @@ from syncd.errors import ServiceUnavailableError
 from syncd.ids import new_id
 from syncd.notify.channels import install_sync_hooks
 from syncd.notify.deliverer import DeliveryLoop
+from syncd.registry import load_adapters
 from syncd.store import tombstones
 from syncd.store.crypto import SecretBox
 from syncd.store.db import is_sqlite, session_scope
@@ -145,6 +146,7 @@ class SyncDaemon:
     def start(self) -> None:
         if self._lock is not None:
             self._lock.acquire()
+        load_adapters()
         self._scheduler.add_job(
             self.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch", executor="dispatch"
         )

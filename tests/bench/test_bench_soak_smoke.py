@@ -6,13 +6,9 @@ this keeps ``bench/soak.py`` working as the daemon, the API and delivery change.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from tests.support.bench import assert_figures, run_benchmark
 
 pytestmark = pytest.mark.slow
 
@@ -28,17 +24,4 @@ FIGURES = [
 
 
 def test_soak_benchmark_runs_at_smoke_size() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.soak", "--smoke"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    for pattern in FIGURES:
-        assert re.search(pattern, completed.stdout, flags=re.MULTILINE), (
-            pattern,
-            completed.stdout,
-        )
+    assert_figures(run_benchmark("bench.soak", timeout=280), FIGURES)

@@ -6,13 +6,9 @@ Figures are printed, never asserted (machines differ); this keeps
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from tests.support.bench import assert_figures, run_benchmark
 
 pytestmark = pytest.mark.slow
 
@@ -24,17 +20,4 @@ FIGURES = [
 
 
 def test_webhook_rate_benchmark_runs_at_smoke_size() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.webhook_rate", "--smoke"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    for pattern in FIGURES:
-        assert re.search(pattern, completed.stdout, flags=re.MULTILINE), (
-            pattern,
-            completed.stdout,
-        )
+    assert_figures(run_benchmark("bench.webhook_rate", timeout=120), FIGURES)

@@ -105,3 +105,14 @@ def test_a_finished_row_starts_the_next_without_waiting_for_the_dispatch_tick(
     finally:
         job.stop_event.set()
         job._pool.shutdown(wait=True)
+
+
+def test_slots_given_back_early_are_free_at_once_and_not_given_back_twice() -> None:
+    limits = WriteLimits(per_calendar=1, per_provider=4)
+    with limits.hold("cal_a", "google", wait=0) as held:
+        held.release()
+        assert limits.held("cal_a") == 0
+        with limits.hold("cal_a", "google", wait=0) as next_job:
+            assert next_job
+            assert limits.held("cal_a") == 1
+    assert limits.held("cal_a") == 0

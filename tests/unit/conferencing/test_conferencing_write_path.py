@@ -234,3 +234,25 @@ def test_a_bad_item_fails_alone_and_the_rest_of_its_batch_commits() -> None:
 
     assert sorted(committed) == [1, 2, 4]
     assert list(errors) == [3]
+
+
+def test_a_written_event_gives_its_calendar_slot_back_before_its_finishing_commit(
+    world: World,
+) -> None:
+    world.upsert(world.google, conferencing={"profile_id": "default"}, subscriptions=subscribed())
+    worker = world.worker()
+    finisher = worker.context.finisher
+    assert finisher is not None
+    held_at_commit: list[int] = []
+    submit = finisher.submit
+
+    def submit_and_look(item: Any) -> None:
+        held_at_commit.append(worker.limits.held(item.job.calendar_id))
+        submit(item)
+
+    finisher.submit = submit_and_look  # type: ignore[method-assign]
+    (job,) = worker.claim_jobs(10)
+    worker.process_job(job)
+
+    assert held_at_commit == [0]
+    assert world.managed("board-meeting").state == "written"
