@@ -408,3 +408,34 @@ def test_js_sdk_sees_a_422_in_the_cronofy_shape(
     assert (failure["ok"], failure["status"]) == (False, 422)
     key = shapes.assert_field_errors(failure["body"], "participants[0].members[0].sub")
     assert key == "errors.not_found"
+
+
+def test_js_sdk_real_time_scheduling_link_and_its_status(
+    api_server: ApiServer, cronofy_js: JsRunner, tenant: ApiApplication, alice: ApiAccount
+) -> None:
+    link = {
+        "oauth": {"redirect_uri": "https://app.example.com/done"},
+        "event": {"summary": "Intro call", "tzid": "Etc/UTC"},
+        "availability": {
+            "participants": [{"members": [{"sub": alice.id}], "required": "all"}],
+            "required_duration": {"minutes": 30},
+            "query_periods": [{"start": wire(at(9)), "end": wire(at(12))}],
+        },
+        "target_calendars": [{"sub": alice.id, "calendar_id": alice.calendar_ids[0]}],
+    }
+
+    results = cronofy_js(
+        api_server.url,
+        [
+            js_call(
+                "create",
+                "realTimeScheduling",
+                config={"client_secret": tenant.api_key},
+                options=link,
+            )
+        ],
+    )
+
+    created = ok(results, "create")["real_time_scheduling"]
+    assert created["real_time_scheduling_id"].startswith("sch_")
+    assert "/rts/" in created["url"]
