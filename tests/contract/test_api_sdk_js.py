@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import Attendee, Organizer
+from providers.base import Attendee, Geo, Organizer
 from syncd.api.server import ApiServer
 from tests.contract import cronofy_shapes as shapes
 from tests.support.api import ApiAccount, ApiApplication, ApiWorld
@@ -439,3 +439,36 @@ def test_js_sdk_real_time_scheduling_link_and_its_status(
     created = ok(results, "create")["real_time_scheduling"]
     assert created["real_time_scheduling_id"].startswith("sch_")
     assert "/rts/" in created["url"]
+
+
+def test_js_sdk_reads_coordinates_and_localized_times(
+    api_server: ApiServer, api_world: ApiWorld, cronofy_js: JsRunner, alice: ApiAccount
+) -> None:
+    api_world.event(alice.calendar_ids[0], at(9), at(10), location="HQ", geo=Geo(51.5074, -0.1278))
+    window = {"tzid": "Europe/Paris", "from": "2030-01-08", "to": "2030-01-09"}
+
+    results = cronofy_js(
+        api_server.url,
+        [
+            js_call(
+                "events",
+                "readEvents",
+                config=as_account(alice),
+                options={**window, "include_geo": True, "localized_times": True},
+            ),
+            js_call(
+                "free_busy",
+                "freeBusy",
+                config=as_account(alice),
+                options={**window, "localized_times": True},
+            ),
+        ],
+    )
+
+    (event,) = ok(results, "events")["events"]
+    shapes.assert_event(event)
+    assert event["location"] == {"description": "HQ", "lat": "51.5074", "long": "-0.1278"}
+    assert event["start"] == {"time": "2030-01-08T09:00:00+00:00", "tzid": "Etc/UTC"}
+    (block,) = ok(results, "free_busy")["free_busy"]
+    shapes.assert_free_busy(block)
+    assert block["start"] == {"time": "2030-01-08T10:00:00+01:00", "tzid": "Europe/Paris"}
