@@ -181,3 +181,13 @@ def test_the_templates_are_listed_for_the_extensions_picker(
     assert response.json()["link_templates"] == [
         {"template_id": template_id, "name": "Intro call", "duration_minutes": 30}
     ]
+
+
+def test_another_applications_key_cannot_make_links_for_the_account(
+    api_client: TestClient, api_world: ApiWorld, alice: ApiAccount, template_id: str
+) -> None:
+    other = api_world.application("other")
+    response = api_client.post(
+        "/v1/personalized_links", headers=other.auth(), json=body(template_id, sub=alice.id)
+    )
+    assert response.status_code == 404
