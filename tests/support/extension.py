@@ -2,6 +2,8 @@
 
 - ``extension``: a persistent Chromium context (``--load-extension``, headless=new)
   with the extension's id, its service worker, and helpers to open its pages;
+  (``other_browser()`` for a second, plain one: the ``browser`` fixture's Playwright
+  cannot run beside this one);
 - ``crm_page(html)``: serves one HTML page on 127.0.0.1 (a CRM page carrying markup).
 
 Headless Chromium cannot answer the host-permission prompt the options page raises, so
@@ -37,6 +39,12 @@ class LoadedExtension:
     context: Any
     worker: Any
     id: str
+    #: The Playwright that launched it (one per thread: other browsers come from it too).
+    playwright: Any
+
+    def other_browser(self) -> Any:
+        """A plain Chromium without the extension (the invitee's browser)."""
+        return self.playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
 
     def url(self, page: str) -> str:
         return f"chrome-extension://{self.id}/{page}"
@@ -93,7 +101,7 @@ def extension(tmp_path: Path) -> Iterator[LoadedExtension]:
         )
         try:
             worker = _worker(context)
-            loaded = LoadedExtension(context, worker, worker.url.split("/")[2])
+            loaded = LoadedExtension(context, worker, worker.url.split("/")[2], playwright)
             _close_first_options_page(loaded)
             yield loaded
         finally:
