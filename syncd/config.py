@@ -78,6 +78,8 @@ class WebSettings(BaseModel):
     #: ...and from one client address (any account), which locks that address.
     signin_max_failures_per_address: int = Field(default=20, ge=1)
     signin_window_minutes: float = Field(default=15.0, gt=0)
+    #: New accounts one client address may create (authorization flow sign-up) per hour.
+    signup_max_per_address_per_hour: int = Field(default=10, ge=1)
     #: Days a one-time invite link (``syncd accounts invite``) stays valid.
     invite_days: float = Field(default=7.0, gt=0)
 

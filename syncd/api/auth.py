@@ -28,6 +28,7 @@ from syncd.errors import AuthenticationError, ForbiddenError
 from syncd.store.db import read_only, session_scope
 from syncd.store.models import Account
 from syncd.store.oauth import SCOPES, granted_scopes, token_scope
+from syncd.store.personal_links import extension_token_owner
 from syncd.store.tenants import (
     account_for_access_token,
     application_for_api_key,
@@ -108,6 +109,8 @@ def check_bearer(engine: Engine, authorization: str | None) -> None:
             return
         if account_for_access_token(session, secret) is not None:
             return
+        if extension_token_owner(session, secret) is not None:
+            return  # only /v1/personalized_links accepts it; other routes answer 401
     raise _unauthorized("the credentials are not recognised")
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from syncd.errors import TooManyAttempts
+from syncd.identity.accounts import create_account_with_password
 from syncd.identity.passwords import verify_password
 from syncd.identity.sessions import ClientInfo
 from syncd.identity.totp import totp_enabled, use_recovery_code, verify_totp
@@ -139,6 +140,42 @@ def _failure_times(
         .limit(limit)
     )
     return list(rows)
+
+
+#: ``SignInAttempt.method`` of an account created by signing up (a successful attempt).
+SIGN_UP = "sign_up"
+SIGN_UP_WINDOW = dt.timedelta(hours=1)
+
+
+def check_sign_up_allowed(
+    session: Session, max_per_address: int, client: ClientInfo, now: dt.datetime
+) -> None:
+    """Raise :class:`TooManyAttempts` when ``client``'s address has created
+    ``max_per_address`` accounts within the last hour: anyone may sign up through an
+    application's authorization flow, so one address may not mint accounts in bulk."""
+    if not client.address:
+        return
+    created = list(
+        session.exec(
+            select(SignInAttempt.at)
+            .where(
+                SignInAttempt.method == SIGN_UP,
+                SignInAttempt.client_address == client.address[:64],
+                SignInAttempt.at > now - SIGN_UP_WINDOW,
+            )
+            .order_by(col(SignInAttempt.at))
+            .limit(max_per_address)
+        )
+    )
+    if len(created) >= max_per_address:
+        retry_at = created[0] + SIGN_UP_WINDOW
+        minutes = max(1, round((retry_at - now).total_seconds() / 60))
+        raise TooManyAttempts(
+            f"Too many new accounts from this network. Try again in about {minutes} minutes, "
+            "or sign in with an account you already have.",
+            retry_at=retry_at,
+            now=now,
+        )
 
 
 def _lockout_message(retry_at: dt.datetime, now: dt.datetime) -> str:
@@ -278,3 +315,27 @@ def application_for_sign_in(session: Session, application_id: str | None) -> App
     if not application_id or not application_id.startswith("app_"):
         return None
     return session.get(Application, application_id)
+
+
+def sign_up(
+    session: Session,
+    max_per_address: int,
+    application_id: str,
+    email: str,
+    password: str,
+    *,
+    name: str,
+    timezone: str,
+    client: ClientInfo,
+    now: dt.datetime,
+) -> Account:
+    """A person creates their own account in the authorization flow: refused once their
+    address has made ``max_per_address`` accounts this hour, recorded (as a successful
+    attempt) so the next one counts it."""
+    check_sign_up_allowed(session, max_per_address, client, now)
+    account = create_account_with_password(
+        session, application_id, email, password, name=name, timezone=timezone, now=now
+    )
+    who = Login(ACCOUNT, application_id, normal_login(email))
+    record_attempt(session, who, client, now, succeeded=True, method=SIGN_UP, account_id=account.id)
+    return account

@@ -13,14 +13,13 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from syncd.statuses import ManagedEventState, SyncStatus
+from syncd.store import link_models as link_models  # its tables (beside, as OAuth's)
 from syncd.store.columns import NullableJSON
 from syncd.store.columns import StatusString as StatusString  # re-exported
 from syncd.store.columns import UTCDateTime as UTCDateTime  # re-exported
 from syncd.store.columns import status_field as _status
 from syncd.store.columns import utc_field as _utc
 from syncd.store.columns import utcnow as utcnow  # re-exported
-
-# The OAuth tables live beside this module; code imports them from here too.
 from syncd.store.oauth_models import AuthorizationCode as AuthorizationCode
 from syncd.store.oauth_models import OAuthGrant as OAuthGrant
 from syncd.store.oauth_models import RefreshToken as RefreshToken

@@ -38,12 +38,12 @@ from providers.base import (
     Unsupported,
 )
 from syncd.config import Settings
-from syncd.errors import AuthorizationError, ConfigError, UserError
+from syncd.errors import AuthorizationError, ConfigError, SecretBoxError, UserError
 from syncd.notify.urls import host_is_allowed, host_is_public
 from syncd.registry import build_provider, oauth_client, provider_class, provider_endpoints
 from syncd.store.crypto import SecretBox
 from syncd.store.models import Account, Profile
-from syncd.store.profiles import create_profile, reauthorize_profile
+from syncd.store.profiles import create_profile, profile_credentials, reauthorize_profile
 
 #: Calendar services offered to people, in display order: (key, label, provider, CalDAV URL).
 SERVICES: tuple[tuple[str, str, str, str], ...] = (
@@ -189,11 +189,38 @@ def relink_profile(
     profile: Profile,
     credentials: dict[str, Any],
 ) -> Profile:
-    """New credentials for a profile (reconnecting it): pending until its next sync."""
+    """New credentials for a profile (reconnecting it): pending until its next sync.
+
+    Only for the same account at the provider: credentials for another one (a different
+    Google or Microsoft account chosen on the consent screen, another CalDAV user or
+    server) would silently swap whose calendars the profile holds, under the same id the
+    application already knows. That is refused, naming the account to reconnect.
+    """
     adapter = _adapter(settings, profile.provider, credentials)
-    profile.name = adapter.profile_name() or profile.name
+    name = adapter.profile_name()
+    _require_same_account(box, profile, name, credentials)
+    profile.name = name or profile.name
     reauthorize_profile(session, box, profile, adapter.refreshed_credentials() or credentials)
     return profile
+
+
+def _require_same_account(
+    box: SecretBox, profile: Profile, name: str, credentials: dict[str, Any]
+) -> None:
+    different = bool(name and profile.name) and name.casefold() != profile.name.casefold()
+    if not different and profile.provider == "caldav":
+        try:
+            stored_url = str(profile_credentials(box, profile).get("url") or "")
+        except SecretBoxError:  # the old key is gone: the name is all there is to compare
+            stored_url = ""
+        new_url = str(credentials.get("url") or "")
+        different = bool(stored_url) and server_host(stored_url) != server_host(new_url)
+    if different:
+        raise UserError(
+            f"That is a different account ({name}). To reconnect this calendar service, "
+            f"sign in as {profile.name}; to add {name}, add another calendar service.",
+            code="different_account",
+        )
 
 
 def oauth_flow(settings: Settings, provider: str) -> type[OAuthCalendarProvider]:

@@ -27,6 +27,7 @@ from syncd.web.pages import (
     profile,
     security,
     signin,
+    working_hours,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -37,6 +38,7 @@ ROUTERS = (
     profile.router,
     security.router,
     conferencing.router,
+    working_hours.router,
     booking.router,
     operator.router,
 )

@@ -38,6 +38,7 @@ NAV_ITEMS: list[tuple[str, str]] = [
     ("web.home", "Your Profile"),
     ("web.calendars", "Calendar Services"),
     ("web.conferencing", "Conferencing Services"),
+    ("web.working_hours", "Working hours"),
     ("web.security", "Account Security"),
 ]
 

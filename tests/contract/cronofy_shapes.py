@@ -79,6 +79,10 @@ def assert_event(event: dict[str, Any]) -> None:
         _types(event["organizer"], {"email": str, "display_name": str})
     if "location" in event:
         _types(event["location"], {"description": str})
+        for key in ("lat", "long"):  # include_geo; decimal strings (cronofy-csharp fixture)
+            if key in event["location"]:
+                float(event["location"][key])
+                assert isinstance(event["location"][key], str)
     if event["recurring"]:
         assert isinstance(event["series_identifier"], str)
     else:

@@ -8,7 +8,7 @@ import pycronofy
 import pytest
 from pycronofy.exceptions import PyCronofyRequestError
 
-from providers.base import Attendee, Organizer
+from providers.base import Attendee, Geo, Organizer
 from syncd.api.server import ApiServer
 from syncd.scheduling.booking import Invitee, book
 from syncd.store.db import session_scope
@@ -378,3 +378,19 @@ def test_sdk_lists_calendars_and_profiles_in_cronofys_shape(
     for profile in client.list_profiles():
         shapes.assert_profile(profile)
     shapes.assert_userinfo(client.userinfo())
+
+
+def test_sdk_reads_coordinates_and_localized_free_busy(
+    api_server: ApiServer, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    api_world.event(alice.calendar_ids[0], at(9), at(10), location="HQ", geo=Geo(51.5074, -0.1278))
+    client = sdk(api_server, alice.token)
+    span = {"from_date": DAY, "to_date": DAY + dt.timedelta(days=1), "tzid": "Europe/Paris"}
+
+    (event,) = client.read_events(include_managed=False, include_geo=True, **span).all()
+    (block,) = client.read_free_busy(include_managed=False, localized_times=True, **span).all()
+
+    shapes.assert_event(event)
+    assert event["location"] == {"description": "HQ", "lat": "51.5074", "long": "-0.1278"}
+    shapes.assert_free_busy(block)
+    assert block["start"] == {"time": "2030-01-08T10:00:00+01:00", "tzid": "Europe/Paris"}

@@ -204,3 +204,51 @@ def test_batch_with_a_failing_entry_raises_partial_success(live: LiveWorld) -> N
     entries = raised.value.batch_response.entries
     assert [entry.status() for entry in entries] == [202, 422]
     assert entries[1].response["data"]["errors"]["event_uid"][0]["key"] == "errors.not_found"
+
+
+def google_invitation(live: LiveWorld, provider_event_id: str) -> str:
+    """An invitation from someone else in the Google calendar, synced: its event_uid."""
+    live.google.put_event(
+        GOOGLE_CALENDAR,
+        {
+            "id": provider_event_id,
+            "summary": "Their meeting",
+            "start": {"dateTime": START.isoformat()},
+            "end": {"dateTime": (START + dt.timedelta(hours=1)).isoformat()},
+            "organizer": {"email": "olivia@example.net"},
+            "attendees": [{"email": GOOGLE_CALENDAR, "self": True}],
+        },
+    )
+    sync(live)
+    with session_scope(live.engine) as session:
+        row_id = session.execute(
+            select(Event.id).where(Event.provider_event_id == provider_event_id)
+        ).scalar_one()
+    return f"evt_external_{row_id}"
+
+
+def test_upsert_event_by_event_uid_changes_an_event_someone_else_made(live: LiveWorld) -> None:
+    uid = google_invitation(live, "external0001")
+    later = START + dt.timedelta(hours=5)
+    body = {
+        "event_uid": uid,
+        "summary": "Moved by pycronofy",
+        "start": later,
+        "end": later + dt.timedelta(hours=1),
+        "tzid": "Etc/UTC",
+    }
+
+    assert live.sdk().upsert_event(live.google_calendar, body) is None
+    assert work(live) == 1
+
+    stored = live.google.event(GOOGLE_CALENDAR, "external0001")
+    assert stored["summary"] == "Moved by pycronofy"
+
+
+def test_delete_external_event_removes_it_at_the_provider(live: LiveWorld) -> None:
+    uid = google_invitation(live, "external0002")
+
+    assert live.sdk().delete_external_event(live.google_calendar, uid) is None
+    work(live)
+
+    assert live.google.event(GOOGLE_CALENDAR, "external0002").get("status") == "cancelled"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import Attendee, Organizer
+from providers.base import Attendee, Geo, Organizer
 from syncd.api.server import ApiServer
 from tests.contract import cronofy_shapes as shapes
 from tests.support.api import ApiAccount, ApiApplication, ApiWorld
@@ -408,3 +408,67 @@ def test_js_sdk_sees_a_422_in_the_cronofy_shape(
     assert (failure["ok"], failure["status"]) == (False, 422)
     key = shapes.assert_field_errors(failure["body"], "participants[0].members[0].sub")
     assert key == "errors.not_found"
+
+
+def test_js_sdk_real_time_scheduling_link_and_its_status(
+    api_server: ApiServer, cronofy_js: JsRunner, tenant: ApiApplication, alice: ApiAccount
+) -> None:
+    link = {
+        "oauth": {"redirect_uri": "https://app.example.com/done"},
+        "event": {"summary": "Intro call", "tzid": "Etc/UTC"},
+        "availability": {
+            "participants": [{"members": [{"sub": alice.id}], "required": "all"}],
+            "required_duration": {"minutes": 30},
+            "query_periods": [{"start": wire(at(9)), "end": wire(at(12))}],
+        },
+        "target_calendars": [{"sub": alice.id, "calendar_id": alice.calendar_ids[0]}],
+    }
+
+    results = cronofy_js(
+        api_server.url,
+        [
+            js_call(
+                "create",
+                "realTimeScheduling",
+                config={"client_secret": tenant.api_key},
+                options=link,
+            )
+        ],
+    )
+
+    created = ok(results, "create")["real_time_scheduling"]
+    assert created["real_time_scheduling_id"].startswith("sch_")
+    assert "/rts/" in created["url"]
+
+
+def test_js_sdk_reads_coordinates_and_localized_times(
+    api_server: ApiServer, api_world: ApiWorld, cronofy_js: JsRunner, alice: ApiAccount
+) -> None:
+    api_world.event(alice.calendar_ids[0], at(9), at(10), location="HQ", geo=Geo(51.5074, -0.1278))
+    window = {"tzid": "Europe/Paris", "from": "2030-01-08", "to": "2030-01-09"}
+
+    results = cronofy_js(
+        api_server.url,
+        [
+            js_call(
+                "events",
+                "readEvents",
+                config=as_account(alice),
+                options={**window, "include_geo": True, "localized_times": True},
+            ),
+            js_call(
+                "free_busy",
+                "freeBusy",
+                config=as_account(alice),
+                options={**window, "localized_times": True},
+            ),
+        ],
+    )
+
+    (event,) = ok(results, "events")["events"]
+    shapes.assert_event(event)
+    assert event["location"] == {"description": "HQ", "lat": "51.5074", "long": "-0.1278"}
+    assert event["start"] == {"time": "2030-01-08T09:00:00+00:00", "tzid": "Etc/UTC"}
+    (block,) = ok(results, "free_busy")["free_busy"]
+    shapes.assert_free_busy(block)
+    assert block["start"] == {"time": "2030-01-08T10:00:00+01:00", "tzid": "Europe/Paris"}

@@ -11,7 +11,6 @@ pruned after the retention.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -23,6 +22,9 @@ from tests.support.provider_world import (
     GOOGLE_CALENDAR,
     GRAPH_CALENDAR,
     ProviderWorld,
+    google_timed,
+    graph_timed,
+    only,
     provider_world,
     utc,
     wire,
@@ -34,29 +36,6 @@ __all__ = ["provider_world"]  # the shared fixture, from tests/support/provider_
 def _changes_since() -> str:
     """What a change notification would carry: the run's start, whole seconds."""
     return wire(dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=1))
-
-
-def _by_summary(events: list[dict[str, Any]], summary: str) -> dict[str, Any]:
-    (event,) = [event for event in events if event["summary"] == summary]
-    return event
-
-
-def _google_event(event_id: str, hour: int = 9) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "summary": event_id,
-        "start": {"dateTime": wire(utc(1, hour))},
-        "end": {"dateTime": wire(utc(1, hour + 1))},
-    }
-
-
-def _graph_event(event_id: str, hour: int = 9) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "subject": event_id,
-        "start": {"dateTime": utc(1, hour).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-        "end": {"dateTime": utc(1, hour + 1).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-    }
 
 
 def _caldav_event(world: ProviderWorld, uid: str, hour: int = 9) -> None:
@@ -77,7 +56,7 @@ def _assert_tombstone(world: ProviderWorld, provider: str, summary: str, uid: st
     changes = world.events_of(provider, last_modified=since, include_deleted="true")
     plain = world.events_of(provider, last_modified=since)
 
-    tombstone = _by_summary(changes, summary)
+    tombstone = only(changes, summary)
     assert tombstone["event_uid"] == uid
     assert tombstone["deleted"] is True
     assert tombstone["calendar_id"] == world.calendars[provider]
@@ -91,9 +70,9 @@ def _assert_tombstone(world: ProviderWorld, provider: str, summary: str, uid: st
 def test_google_deletion_at_the_provider_leaves_a_tombstone(
     provider_world: ProviderWorld,
 ) -> None:
-    provider_world.google.put_event(GOOGLE_CALENDAR, _google_event("gone0000001"))
+    provider_world.google.put_event(GOOGLE_CALENDAR, google_timed("gone0000001", 1, 9))
     provider_world.sync("google")
-    uid = _by_summary(provider_world.events_of("google"), "gone0000001")["event_uid"]
+    uid = only(provider_world.events_of("google"), "gone0000001")["event_uid"]
 
     provider_world.google.delete_event(GOOGLE_CALENDAR, "gone0000001")
 
@@ -103,9 +82,9 @@ def test_google_deletion_at_the_provider_leaves_a_tombstone(
 def test_graph_deletion_at_the_provider_leaves_a_tombstone(
     provider_world: ProviderWorld,
 ) -> None:
-    provider_world.graph.put_event(GRAPH_CALENDAR, _graph_event("AAMkAGgone"))
+    provider_world.graph.put_event(GRAPH_CALENDAR, graph_timed("AAMkAGgone", 1, 9))
     provider_world.sync("microsoft")
-    uid = _by_summary(provider_world.events_of("microsoft"), "AAMkAGgone")["event_uid"]
+    uid = only(provider_world.events_of("microsoft"), "AAMkAGgone")["event_uid"]
 
     provider_world.graph.delete_event(GRAPH_CALENDAR, "AAMkAGgone")
 
@@ -117,7 +96,7 @@ def test_caldav_deletion_at_the_provider_leaves_a_tombstone(
 ) -> None:
     _caldav_event(provider_world, "caldav-gone")
     provider_world.sync("caldav")
-    uid = _by_summary(provider_world.events_of("caldav"), "caldav-gone")["event_uid"]
+    uid = only(provider_world.events_of("caldav"), "caldav-gone")["event_uid"]
 
     provider_world.caldav.server.delete_event(provider_world.caldav.calendar_url, "caldav-gone")
 
@@ -127,10 +106,10 @@ def test_caldav_deletion_at_the_provider_leaves_a_tombstone(
 def test_an_item_a_full_resync_no_longer_lists_leaves_a_tombstone(
     provider_world: ProviderWorld,
 ) -> None:
-    provider_world.graph.put_event(GRAPH_CALENDAR, _graph_event("AAMkAGstale"))
-    provider_world.graph.put_event(GRAPH_CALENDAR, _graph_event("AAMkAGkept", hour=12))
+    provider_world.graph.put_event(GRAPH_CALENDAR, graph_timed("AAMkAGstale", 1, 9))
+    provider_world.graph.put_event(GRAPH_CALENDAR, graph_timed("AAMkAGkept", 1, 12))
     provider_world.sync("microsoft")
-    uid = _by_summary(provider_world.events_of("microsoft"), "AAMkAGstale")["event_uid"]
+    uid = only(provider_world.events_of("microsoft"), "AAMkAGstale")["event_uid"]
 
     provider_world.graph.delete_event(GRAPH_CALENDAR, "AAMkAGstale")
     provider_world.graph.expire_delta_tokens(GRAPH_CALENDAR)  # the next sync is a full one
@@ -145,7 +124,7 @@ def test_a_deleted_series_leaves_one_tombstone_with_its_series_identifier(
 ) -> None:
     provider_world.google.put_event(
         GOOGLE_CALENDAR,
-        {**_google_event("series00001"), "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]},
+        {**google_timed("series00001", 1, 9), "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]},
     )
     provider_world.sync("google")
     live = [e for e in provider_world.events_of("google") if e["summary"] == "series00001"]
@@ -163,9 +142,9 @@ def test_a_deleted_series_leaves_one_tombstone_with_its_series_identifier(
 def test_an_external_event_deleted_through_the_api_leaves_a_tombstone(
     provider_world: ProviderWorld,
 ) -> None:
-    provider_world.google.put_event(GOOGLE_CALENDAR, _google_event("apidel00001"))
+    provider_world.google.put_event(GOOGLE_CALENDAR, google_timed("apidel00001", 1, 9))
     provider_world.sync("google")
-    uid = _by_summary(provider_world.events_of("google"), "apidel00001")["event_uid"]
+    uid = only(provider_world.events_of("google"), "apidel00001")["event_uid"]
     since = _changes_since()
 
     response = provider_world.client.request(
@@ -242,7 +221,7 @@ def test_writing_a_deleted_managed_event_again_forgets_its_tombstone(
 
 
 def test_tombstones_past_the_retention_are_pruned(provider_world: ProviderWorld) -> None:
-    provider_world.google.put_event(GOOGLE_CALENDAR, _google_event("old00000001"))
+    provider_world.google.put_event(GOOGLE_CALENDAR, google_timed("old00000001", 1, 9))
     provider_world.sync("google")
     provider_world.google.delete_event(GOOGLE_CALENDAR, "old00000001")
     provider_world.sync("google")

@@ -17,6 +17,9 @@ from tests.support.provider_world import (
     GOOGLE_CALENDAR,
     GRAPH_CALENDAR,
     ProviderWorld,
+    google_timed,
+    graph_timed,
+    only,
     provider_world,
     utc,
     wire,
@@ -25,34 +28,8 @@ from tests.support.provider_world import (
 __all__ = ["provider_world"]  # the shared fixture, from tests/support/provider_world.py
 
 
-def google_timed(event_id: str, day: int, hour: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "summary": event_id,
-        "start": {"dateTime": wire(utc(day, hour)), "timeZone": "UTC"},
-        "end": {"dateTime": wire(utc(day, hour + 1)), "timeZone": "UTC"},
-        **fields,
-    }
-
-
-def graph_timed(event_id: str, day: int, hour: int, **fields: Any) -> dict[str, Any]:
-    start, end = utc(day, hour), utc(day, hour + 1)
-    return {
-        "id": event_id,
-        "subject": event_id,
-        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
-        "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
-        **fields,
-    }
-
-
 def graph_person(address: str, name: str) -> dict[str, Any]:
     return {"emailAddress": {"name": name, "address": address}}
-
-
-def only(events: list[dict[str, Any]], summary: str) -> dict[str, Any]:
-    (event,) = [event for event in events if event["summary"] == summary]
-    return event
 
 
 # --------------------------------------------------------------------------- Google

@@ -75,8 +75,13 @@ class World:
         return {"Authorization": f"Bearer {self.token}"}
 
     def upsert(self, calendar_id: str, **body: Any) -> Any:
+        """An upsert of ``event_body`` with ``body``'s keys changed."""
+        return self.post_event(calendar_id, event_body(**body))
+
+    def post_event(self, calendar_id: str, body: dict[str, Any]) -> Any:
+        """An upsert of exactly ``body`` (``event_uid`` upserts name no ``event_id``)."""
         return self.client.post(
-            f"/v1/calendars/{calendar_id}/events", headers=self.auth(), json=event_body(**body)
+            f"/v1/calendars/{calendar_id}/events", headers=self.auth(), json=body
         )
 
     def delete(self, calendar_id: str, **body: Any) -> Any:
@@ -247,3 +252,9 @@ def sync_all(world: World) -> None:
     context = SyncContext(world.engine, world.settings, world.box, worker_id="test")
     for profile_id in profile_ids:
         assert sync_profile(context, profile_id).outcome == "ok"
+
+
+def field_keys(response: Any) -> dict[str, str]:
+    """A 422's first error key per field (Cronofy's ``{"errors": {field: [{key}]}}``)."""
+    assert response.status_code == 422, response.text
+    return {field: entries[0]["key"] for field, entries in response.json()["errors"].items()}

@@ -108,6 +108,35 @@ class ProviderWorld:
         self.caldav.server.put_event(self.caldav.calendar_url, uid, text)
 
 
+def google_timed(event_id: str, day: int, hour: int, **fields: Any) -> dict[str, Any]:
+    """A one-hour Google event (its summary is its id) ``day`` days from today at ``hour``."""
+    return {
+        "id": event_id,
+        "summary": event_id,
+        "start": {"dateTime": wire(utc(day, hour)), "timeZone": "UTC"},
+        "end": {"dateTime": wire(utc(day, hour + 1)), "timeZone": "UTC"},
+        **fields,
+    }
+
+
+def graph_timed(event_id: str, day: int, hour: int, **fields: Any) -> dict[str, Any]:
+    """The same as a Graph event (its subject is its id), times as Graph writes them."""
+    start, end = utc(day, hour), utc(day, hour + 1)
+    return {
+        "id": event_id,
+        "subject": event_id,
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+        "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+        **fields,
+    }
+
+
+def only(events: list[dict[str, Any]], summary: str) -> dict[str, Any]:
+    """The one event of ``events`` with this summary."""
+    (event,) = [event for event in events if event["summary"] == summary]
+    return event
+
+
 def _provider_of(provider_calendar_id: str) -> str | None:
     if provider_calendar_id == GOOGLE_CALENDAR:
         return "google"

@@ -159,13 +159,16 @@ async def revoke(
     request: Request, session: Session = Depends(write_session, scope="function")
 ) -> Response:
     """Revoke the authorization behind ``token`` (an access or refresh token), or every
-    authorization of account ``sub``; 200 whether or not there was one (RFC 7009 §2.2)."""
+    authorization of account ``sub``; 200 whether or not there was one (RFC 7009 §2.2).
+    cronofy-node's ``revokeAuthorization`` sends the ``refresh_token`` it holds instead
+    of ``token``: that names the authorization too."""
     params = await oauth_params(request)
     application = authenticate_client(
         session, params.get("client_id", ""), params.get("client_secret", "")
     )
-    if params.get("token"):
-        revoke_token(session, application, params["token"])
+    token = params.get("token") or params.get("refresh_token")
+    if token:
+        revoke_token(session, application, token)
     elif params.get("sub"):
         revoke_account_authorizations(session, application, params["sub"])
     else:

@@ -130,11 +130,7 @@ def real_time_scheduling_by_token(
     session: Session = Depends(db_session),
     settings: Settings = Depends(app_settings),
 ) -> dict[str, Any]:
-    application_id = _application_id(session, credentials)
-    view = link_status(
-        session, _box(request), application_id, _pages_base(request, settings), token=token
-    )
-    return _answer(view, with_status=True)
+    return _status_answer(request, credentials, session, settings, token=token)
 
 
 @router.get(
@@ -149,13 +145,21 @@ def real_time_scheduling_by_id(
     session: Session = Depends(db_session),
     settings: Settings = Depends(app_settings),
 ) -> dict[str, Any]:
+    return _status_answer(request, credentials, session, settings, link_id=real_time_scheduling_id)
+
+
+def _status_answer(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    session: Session,
+    settings: Settings,
+    **which: str,
+) -> dict[str, Any]:
+    """A link's wrapper with its status, found by ``token`` or ``link_id``, for the
+    calling application only."""
     application_id = _application_id(session, credentials)
     view = link_status(
-        session,
-        _box(request),
-        application_id,
-        _pages_base(request, settings),
-        link_id=real_time_scheduling_id,
+        session, _box(request), application_id, _pages_base(request, settings), **which
     )
     return _answer(view, with_status=True)
 

@@ -24,8 +24,7 @@ from syncd.authorization.flow import (
     authorization_request,
     redirect_origin,
 )
-from syncd.errors import AuthorizationError, ConflictError, UserError
-from syncd.identity.accounts import create_account_with_password
+from syncd.errors import AuthorizationError, ConflictError, TooManyAttempts, UserError
 from syncd.identity.passwords import MIN_PASSWORD_LENGTH
 from syncd.identity.sessions import (
     SECOND_FACTOR,
@@ -34,7 +33,7 @@ from syncd.identity.sessions import (
     find_session,
     start_session,
 )
-from syncd.identity.signin import verify_password_sign_in, verify_second_factor
+from syncd.identity.signin import sign_up, verify_password_sign_in, verify_second_factor
 from syncd.store.models import Account
 from syncd.store.tenants import find_application, validate_timezone
 from syncd.sync.calendar_services import application_of_profile
@@ -325,13 +324,15 @@ def connect_sign_up(
     now = now_of(request)
     try:
         with transaction(request) as session:
-            account = create_account_with_password(
+            account = sign_up(
                 session,
+                settings_of(request).web.signup_max_per_address_per_hour,
                 current.application_id,
                 email,
                 password,
                 name=name.strip(),
                 timezone=_zone_or_utc(timezone),
+                client=client_of(request),
                 now=now,
             )
             started = start_session(
@@ -348,6 +349,10 @@ def connect_sign_up(
                     session_policy(request),
                 ),
             )
+    except TooManyAttempts as locked:
+        response = who_page(request, current, 429, sign_up_error=locked.message, **kept)
+        response.headers.update(locked.headers or {})
+        return response
     except ConflictError:  # its message names the other account: never show it
         taken = "That email already has an account: sign in with it above."
         return who_page(request, current, 409, sign_up_error=taken, **kept)

@@ -18,8 +18,11 @@ from sqlalchemy import select
 
 from syncd.api.paging import encode_page_token, token_keys
 from syncd.conferencing.authorize import read_state, store_profile
+from syncd.config import Settings
+from syncd.scheduling.personal import TemplateFields, create_template
 from syncd.store.db import session_scope
 from syncd.store.models import Account, Event
+from syncd.store.tenants import find_account
 from tests.support.api import ApiAccount, ApiApplication, ApiWorld
 
 START = dt.datetime(2030, 1, 8, 9, tzinfo=dt.UTC)
@@ -563,6 +566,27 @@ def test_a_scheduling_link_cannot_use_or_reach_another_applications_data(
     assert (read.status_code, disable.status_code) == (404, 404)
 
 
+def test_personalized_links_cannot_be_made_or_listed_for_another_applications_account(
+    api_client: TestClient, api_world: ApiWorld, settings: Settings, tenants: Tenants
+) -> None:
+    with session_scope(api_world.engine) as session:
+        b_account = find_account(session, tenants.b_user.id)
+        fields = TemplateFields("Intro", 30, tenants.b_user.calendar_ids[0])
+        template_id = create_template(session, settings, b_account, fields).id
+    body = {"template_id": template_id, "recipient": {"email": "x@example.com"}}
+    by_key = api_client.post(
+        "/v1/personalized_links", headers=tenants.a.auth(), json={**body, "sub": tenants.b_user.id}
+    )
+    by_token = api_client.post("/v1/personalized_links", headers=tenants.a_user.auth(), json=body)
+    listed = api_client.get(
+        "/v1/personalized_links/templates",
+        headers=tenants.a.auth(),
+        params={"sub": tenants.b_user.id},
+    )
+    assert (by_key.status_code, by_token.status_code, listed.status_code) == (404, 404, 404)
+    assert_no_b_data(tenants, by_token)
+
+
 def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
     """A new /v1 endpoint must come with its cross-tenant tests in this module."""
     covered = {
@@ -588,6 +612,8 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/real_time_scheduling",
         "/v1/real_time_scheduling/{real_time_scheduling_id}",
         "/v1/real_time_scheduling/{real_time_scheduling_id}/disable",
+        "/v1/personalized_links",
+        "/v1/personalized_links/templates",
     }
     served = {path for path in api_app.openapi()["paths"] if path.startswith("/v1/")}
     assert served <= covered, f"add cross-tenant tests for {sorted(served - covered)}"

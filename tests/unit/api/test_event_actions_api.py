@@ -21,6 +21,7 @@ from tests.support.events_world import (
     GRAPH_CALENDAR,
     World,
     at,
+    field_keys,
     graph_world,
     sync_all,
     world,
@@ -30,11 +31,6 @@ from tests.support.radicale import CalDAVAccount
 __all__ = ["graph_world", "world"]
 
 ORGANIZER = "olivia@example.net"
-
-
-def field_keys(response: Any) -> dict[str, str]:
-    assert response.status_code == 422, response.text
-    return {field: entries[0]["key"] for field, entries in response.json()["errors"].items()}
 
 
 def event_uid_of(world: World, provider_event_id: str) -> str:
@@ -348,9 +344,7 @@ def test_an_event_uid_upsert_changes_only_what_it_names(world: World) -> None:
         "end": (start + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "reminders": [{"minutes": 10}],
     }
-    response = world.client.post(
-        f"/v1/calendars/{world.google}/events", headers=world.auth(), json=body
-    )
+    response = world.post_event(world.google, body)
     assert response.status_code == 202, response.text
     assert world.work() == 1
 
@@ -372,9 +366,7 @@ def test_an_event_uid_upsert_may_not_set_attendees(world: World) -> None:
         "end": at(0, 10),
         "attendees": {"invite": [{"email": "new@example.net"}]},
     }
-    response = world.client.post(
-        f"/v1/calendars/{world.google}/events", headers=world.auth(), json=body
-    )
+    response = world.post_event(world.google, body)
     assert field_keys(response) == {"attendees": "errors.not_supported"}
 
 
@@ -417,9 +409,7 @@ def test_a_caldav_event_uid_upsert_rewrites_only_the_named_properties(
         "url": "https://example.com/b/2",
     }
 
-    response = world.client.post(
-        f"/v1/calendars/{world.caldav}/events", headers=world.auth(), json=body
-    )
+    response = world.post_event(world.caldav, body)
     assert response.status_code == 202, response.text
     world.work()
 
@@ -455,9 +445,7 @@ def test_a_graph_event_uid_upsert_patches_only_the_named_properties(graph_world:
         "end": at(0, 13),
         "event_private": True,
     }
-    response = graph_world.client.post(
-        f"/v1/calendars/{graph_world.microsoft}/events", headers=graph_world.auth(), json=body
-    )
+    response = graph_world.post_event(graph_world.microsoft, body)
     assert response.status_code == 202, response.text
     graph_world.work()
 

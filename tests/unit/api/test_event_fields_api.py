@@ -16,6 +16,7 @@ from tests.support.events_world import (
     CALDAV_EMAIL,
     GRAPH_CALENDAR,
     World,
+    field_keys,
     graph_world,
     sync_all,
     world,
@@ -33,11 +34,6 @@ ATTENDEES = {
 WEEKLY = {"rules": [{"frequency": "weekly", "by_day": ["monday", "thursday"], "count": 4}]}
 #: Four weeks on the start's own weekday (a by_day off it would make DTSTART an extra one).
 FOUR_WEEKS = {"rules": [{"frequency": "weekly", "count": 4}]}
-
-
-def field_keys(response: Any) -> dict[str, str]:
-    assert response.status_code == 422, response.text
-    return {field: entries[0]["key"] for field, entries in response.json()["errors"].items()}
 
 
 def caldav_vevent(world: World, caldav_account: CalDAVAccount, event_id: str) -> Any:

@@ -15,6 +15,7 @@ from syncd.errors import UserError
 from syncd.radicale_server import RadicaleServer
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
+from syncd.store.models import Profile
 from syncd.store.profiles import profile_credentials
 from syncd.store.tenants import create_account, create_application
 from syncd.sync import connect
@@ -155,3 +156,56 @@ def test_an_allow_listed_server_is_connected_to_as_named(settings: Settings) -> 
     credentials = connect.user_caldav_credentials("http://127.0.0.1:5232/", "u", "p", allowed)
     assert connect.PUBLIC_ADDRESSES_ONLY not in credentials
     assert credentials == {"url": "http://127.0.0.1:5232/", "username": "u", "password": "p"}
+
+
+def _caldav_profile(
+    engine: Engine, box: SecretBox, settings: Settings, credentials: dict[str, str]
+) -> str:
+    with session_scope(engine) as session:
+        app = create_application(session, box, "acme").application
+        account = create_account(session, app.id, "alice@example.com")
+        return connect.add_profile(session, settings, box, account, "caldav", credentials).id
+
+
+def _relink(
+    engine: Engine, box: SecretBox, settings: Settings, profile_id: str, creds: dict[str, str]
+) -> None:
+    with session_scope(engine) as session:
+        profile = session.get(Profile, profile_id)
+        assert profile is not None
+        connect.relink_profile(session, settings, box, profile, creds)
+
+
+def test_reconnecting_with_the_same_account_stores_the_new_password(
+    engine: Engine, box: SecretBox, settings: Settings, caldav_account: CalDAVAccount
+) -> None:
+    profile_id = _caldav_profile(engine, box, settings, caldav_account.credentials)
+    renewed = dict(caldav_account.credentials, password="a new one")
+    _relink(engine, box, settings, profile_id, renewed)
+    with session_scope(engine) as session:
+        stored = session.get(Profile, profile_id)
+        assert stored is not None
+        assert profile_credentials(box, stored)["password"] == "a new one"
+
+
+def test_reconnecting_with_another_account_is_refused_naming_the_one_to_use(
+    engine: Engine, box: SecretBox, settings: Settings, caldav_account: CalDAVAccount
+) -> None:
+    profile_id = _caldav_profile(engine, box, settings, caldav_account.credentials)
+    someone_else = dict(caldav_account.credentials, username="mallory")
+    with pytest.raises(UserError, match=f"sign in as {caldav_account.user}") as refused:
+        _relink(engine, box, settings, profile_id, someone_else)
+    assert refused.value.code == "different_account"
+    with session_scope(engine) as session:
+        stored = session.get(Profile, profile_id)
+        assert stored is not None
+        assert profile_credentials(box, stored)["username"] == caldav_account.user
+
+
+def test_reconnecting_to_another_caldav_server_is_refused(
+    engine: Engine, box: SecretBox, settings: Settings, caldav_account: CalDAVAccount
+) -> None:
+    profile_id = _caldav_profile(engine, box, settings, caldav_account.credentials)
+    elsewhere = dict(caldav_account.credentials, url="http://localhost:9/dav/")
+    with pytest.raises(UserError, match="different account"):
+        _relink(engine, box, settings, profile_id, elsewhere)

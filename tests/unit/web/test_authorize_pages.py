@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -228,3 +229,29 @@ def test_signing_up_with_a_taken_email_says_so_without_naming_the_account(
     )
     assert answer.status_code == 409 and "already has an account" in answer.text
     assert world.sam not in answer.text
+
+
+def _sign_up(world: World, email: str) -> Any:
+    world.client.cookies.clear()
+    flow = started(world)
+    page = world.client.get("/my/connect?" + urlencode({"flow": flow}))
+    return world.client.post(
+        "/my/connect/sign-up",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "flow": flow,
+            "email": email,
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
+        follow_redirects=False,
+    )
+
+
+def test_one_address_may_create_only_so_many_accounts_an_hour(world: World) -> None:
+    for number in range(10):  # signup_max_per_address_per_hour's default
+        assert _sign_up(world, f"new{number}@example.com").status_code != 429
+    refused = _sign_up(world, "one-more@example.com")
+    assert refused.status_code == 429
+    assert "Too many new accounts" in refused.text
+    assert int(refused.headers["Retry-After"]) > 0
