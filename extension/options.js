@@ -1,25 +1,38 @@
-// Options: the syncd server's address and the person's extension token, checked
-// against the server before they are kept.
-import { listTemplates, loadSettings, saveSettings } from "./api.js";
+// The options page: the syncd server address and the extension token, kept in
+// chrome.storage.local. Saving asks for the one host permission the server needs.
 
-const form = document.getElementById("options");
-const server = document.getElementById("server-url");
-const token = document.getElementById("token");
-const status = document.getElementById("status");
+import { loadSettings, normaliseServerUrl, originPattern, saveSettings } from "./settings.js";
 
-loadSettings().then((settings) => {
-  server.value = settings.serverUrl;
-  token.value = settings.token;
-});
+const $ = (id) => document.getElementById(id);
 
-form.addEventListener("submit", async (event) => {
+async function save(event) {
   event.preventDefault();
-  status.textContent = "Checking…";
+  let serverUrl;
   try {
-    const answer = await listTemplates({ serverUrl: server.value.trim().replace(/\/+$/, ""), token: token.value.trim() });
-    await saveSettings(server.value, token.value);
-    status.textContent = "Saved. Signed in as " + answer.account.email + " with " + answer.link_templates.length + " template(s).";
+    serverUrl = normaliseServerUrl($("server").value);
   } catch (error) {
-    status.textContent = "Not saved: " + error.message;
+    $("status").textContent = error.message;
+    return;
   }
-});
+  const token = $("token").value.trim();
+  const origins = [originPattern(serverUrl)];
+  const granted =
+    (await chrome.permissions.contains({ origins })) ||
+    (await chrome.permissions.request({ origins }));
+  if (!granted) {
+    $("status").textContent = `Not saved: the extension needs access to ${origins[0]}.`;
+    return;
+  }
+  await saveSettings(serverUrl, token);
+  $("server").value = serverUrl;
+  $("status").textContent = "Saved.";
+}
+
+async function main() {
+  const settings = await loadSettings();
+  $("server").value = settings.serverUrl;
+  $("token").value = settings.token;
+  $("options").addEventListener("submit", save);
+}
+
+main();

@@ -1,119 +1,127 @@
-// The popup: asks the page's content script for the scheduling markup, offers the
-// person's templates, makes the link through syncd's API and copies it.
-// Opened as a tab (tests), it reads the page named by ?tab=<id>.
-import { createLink, listTemplates, loadSettings } from "./api.js";
+// The popup: reads the active tab's scheduling markup (content.js, injected with
+// activeTab), lists the person's templates, creates the personalized link and copies it.
+// `popup.html?tab=<id>` names the tab to read (the popup opened as a page, in tests).
+
+import { ApiError, createLink, listTemplates } from "./api.js";
+import { readMarkup, typedRecipient } from "./markup.js";
+import { loadSettings, originPattern } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
+let detected = null; // the page's markup, when it had usable markup
 
-async function sourceTab() {
+async function sourceTabId() {
   const named = new URLSearchParams(location.search).get("tab");
-  if (named) return Number(named);
+  if (named !== null && /^\d+$/.test(named)) return Number(named);
   const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
-  return tab ? tab.id : null;
+  return tab?.id;
 }
 
-async function readMarkup(tabId) {
-  if (tabId === null) return { found: false, notes: [] };
+async function pageMarkup() {
+  const tabId = await sourceTabId();
+  if (tabId === undefined) return { status: "none" };
   try {
-    const answer = await chrome.tabs.sendMessage(tabId, { type: "syncd:read-markup" });
-    return answer || { found: false, notes: [] };
-  } catch (error) {
-    return { found: false, notes: [], unreadable: true };
+    const [injection] = await chrome.scripting.executeScript({
+      target: { tabId },
+      files: ["content.js"],
+    });
+    return readMarkup(injection?.result);
+  } catch {
+    return { status: "none", note: "This page cannot be read; type the recipient's email." };
   }
 }
 
-function showNotes(notes) {
-  const list = $("notes");
-  list.replaceChildren();
-  for (const note of notes) {
-    const item = document.createElement("li");
-    item.textContent = "The page's scheduling markup could not be fully read: " + note + ".";
-    list.append(item);
-  }
+function show(element, text) {
+  element.textContent = text;
+  element.hidden = !text;
 }
 
-function prefill(result) {
-  const detected = $("detected");
-  if (result.found) {
-    const who = result.markup.recipient;
-    detected.textContent = "Detected on this page: " + (who.name ? who.name + " <" + who.email + ">" : who.email || "no email");
-    $("email").value = who.email;
-    $("name").value = who.name;
-    $("summary").value = result.markup.event.summary;
-    $("correlation").value = result.markup.correlation_id;
-    document.querySelector(`input[name=kind][value=${result.markup.link_kind}]`).checked = true;
-  } else {
-    detected.textContent = result.unreadable
-      ? "This page cannot be read; type the recipient's email."
-      : "No scheduling markup on this page; type the recipient's email.";
-  }
-  showNotes(result.notes || []);
+function showDetected(markup) {
+  $("recipient-name").textContent = markup.recipient.name;
+  $("recipient-email").textContent = `<${markup.recipient.email}>`;
+  $("detected-summary").textContent = markup.event.summary ?? "";
+  const kind = markup.link_kind === "reusable" ? "Reusable link" : "One-time link";
+  $("detected-kind").textContent = kind;
+  $("detected").hidden = false;
 }
 
-function offerTemplates(templates, duration) {
+function fillTemplates(templates, durationMinutes) {
   const select = $("template");
   select.replaceChildren();
   for (const template of templates) {
     const option = document.createElement("option");
     option.value = template.template_id;
-    option.textContent = template.name + " (" + template.duration_minutes + " min)";
-    if (duration && template.duration_minutes === duration) option.selected = true;
+    option.textContent = `${template.name} (${template.duration_minutes} min)`;
     select.append(option);
+  }
+  if (durationMinutes !== null) {
+    const match = templates.find((template) => template.duration_minutes === durationMinutes);
+    if (match) select.value = match.template_id;
+  }
+  $("create").disabled = templates.length === 0;
+  if (templates.length === 0) show($("problem"), "You have no link templates yet (Your Profile).");
+}
+
+async function copy(url) {
+  try {
+    await navigator.clipboard.writeText(url);
+    return "Copied to the clipboard.";
+  } catch {
+    return "Copy the link from the box above.";
   }
 }
 
-async function copy(text) {
+async function create(event, settings) {
+  event.preventDefault();
+  show($("problem"), "");
+  const chosen = detected
+    ? { status: "found", markup: detected }
+    : typedRecipient($("email").value, $("name").value);
+  if (chosen.status !== "found") {
+    show($("problem"), chosen.note);
+    return;
+  }
+  $("create").disabled = true;
   try {
-    await navigator.clipboard.writeText(text);
-    return true;
+    const link = await createLink(settings, $("template").value, chosen.markup);
+    $("link").value = link.url;
+    $("result").hidden = false;
+    $("copied").textContent = await copy(link.url);
   } catch (error) {
-    $("link-url").select();
-    return document.execCommand("copy");
+    if (!(error instanceof ApiError)) throw error;
+    show($("problem"), error.message);
+  } finally {
+    $("create").disabled = false;
   }
 }
 
 async function main() {
+  $("open-options").addEventListener("click", () => chrome.runtime.openOptionsPage());
+  const found = await pageMarkup();
+  if (found.status === "found") {
+    detected = found.markup;
+    showDetected(detected);
+  } else {
+    $("typed").hidden = false;
+    show($("note"), found.note ?? "");
+  }
   const settings = await loadSettings();
-  if (!settings.serverUrl || !settings.token) {
+  const ready =
+    settings.serverUrl &&
+    settings.token &&
+    (await chrome.permissions.contains({ origins: [originPattern(settings.serverUrl)] }));
+  if (!ready) {
     $("setup").hidden = false;
+    $("create").disabled = true;
     return;
   }
-  const result = await readMarkup(await sourceTab());
-  let answer;
+  $("link-form").addEventListener("submit", (event) => create(event, settings));
   try {
-    answer = await listTemplates(settings);
+    fillTemplates(await listTemplates(settings), detected?.event.duration_minutes ?? null);
   } catch (error) {
-    $("status").textContent = error.message;
-    return;
+    if (!(error instanceof ApiError)) throw error;
+    $("create").disabled = true;
+    show($("problem"), error.message);
   }
-  if (!answer.link_templates.length) {
-    $("status").textContent = "Make a link template first: Your Profile → Scheduling links.";
-    return;
-  }
-  offerTemplates(answer.link_templates, result.found ? result.markup.event.duration_minutes : null);
-  prefill(result);
-  $("link-form").hidden = false;
-  $("link-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("status").textContent = "Making the link…";
-    const fields = {
-      template_id: $("template").value,
-      recipient: { email: $("email").value.trim(), name: $("name").value.trim() },
-      link_kind: document.querySelector("input[name=kind]:checked").value
-    };
-    if ($("summary").value.trim()) fields.event = { summary: $("summary").value.trim() };
-    if ($("correlation").value.trim()) fields.correlation_id = $("correlation").value.trim();
-    try {
-      const link = await createLink(settings, fields);
-      $("link-url").value = link.url;
-      $("result").hidden = false;
-      const copied = await copy(link.url);
-      $("status").textContent = copied ? "The link is made and copied." : "The link is made: copy it.";
-    } catch (error) {
-      $("status").textContent = "Not made: " + error.message;
-    }
-  });
-  $("copy").addEventListener("click", () => copy($("link-url").value));
 }
 
 main();
