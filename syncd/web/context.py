@@ -39,6 +39,8 @@ NAV_ITEMS: list[tuple[str, str]] = [
     ("web.calendars", "Calendar Services"),
     ("web.conferencing", "Conferencing Services"),
     ("web.working_hours", "Working hours"),
+    ("web.scheduling_links", "Scheduling links"),
+    ("web.extension_tokens", "Extension tokens"),
     ("web.security", "Account Security"),
 ]
 
