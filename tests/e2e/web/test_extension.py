@@ -28,7 +28,7 @@ from syncd.store.personal_links import add_extension_token, revoke_extension_tok
 from syncd.store.profiles import create_profile, list_calendars
 from syncd.store.tenants import create_application, find_account
 from syncd.sync.run import SyncContext, sync_profile
-from tests.support.browser import PASSWORD, WebWorld, live_web
+from tests.support.browser import PASSWORD, WebAccount, WebWorld, live_web, sign_in
 from tests.support.extension import LoadedExtension, crm_page, extension
 from tests.support.radicale import CalDAVAccount
 from tests.support.webhook_receiver import WebhookReceiver
@@ -132,6 +132,7 @@ class Host:
 
     web: WebWorld
     account_id: str
+    application_id: str
     client_secret: str
     template_id: str
     token_id: str
@@ -178,7 +179,28 @@ def host(web: WebWorld, calendar: CalDAVAccount, callback_url: str) -> Host:
             ),
         )
         row, token = add_extension_token(session, account.id, "laptop")
-        return Host(web, account.id, created.client_secret, template.id, row.id, token)
+        return Host(
+            web,
+            account.id,
+            account.application_id,
+            created.client_secret,
+            template.id,
+            row.id,
+            token,
+        )
+
+
+def token_from_your_profile(extension: LoadedExtension, pat: Host) -> str:
+    """Sign in (in the browser with the extension) and make a token on Extension tokens."""
+    page = extension.context.new_page()
+    account = WebAccount(pat.account_id, "pat@example.com", PASSWORD, pat.application_id, "")
+    sign_in(page, pat.web, account)
+    page.get_by_role("link", name="Extension tokens").click()
+    page.get_by_label("Name").fill("This browser")
+    page.get_by_role("button", name="Make a token").click()
+    token: str = page.locator("[data-new-token]").input_value()
+    page.close()
+    return token
 
 
 def clipboard_text(extension: LoadedExtension, url: str) -> str:
@@ -225,7 +247,7 @@ def test_from_a_crm_page_to_a_booked_meeting_through_the_extension(
     receiver: WebhookReceiver,
 ) -> None:
     web = pat.web
-    extension.configure(web.server.url, pat.token)
+    extension.configure(web.server.url, token_from_your_profile(extension, pat))
     crm = crm_page(crm_html(json_markup(CANDIDATE)))
     popup = open_popup(extension, crm)
     expect(popup.locator("[data-recipient]")).to_contain_text("cara@example.com")
