@@ -80,6 +80,10 @@ async function create(event, settings) {
     show($("problem"), chosen.note);
     return;
   }
+  if (!$("template").value) {
+    show($("problem"), "Choose a template.");
+    return;
+  }
   $("create").disabled = true;
   try {
     const link = await createLink(settings, $("template").value, chosen.markup);
@@ -111,7 +115,6 @@ async function main() {
     (await chrome.permissions.contains({ origins: [originPattern(settings.serverUrl)] }));
   if (!ready) {
     $("setup").hidden = false;
-    $("create").disabled = true;
     return;
   }
   $("link-form").addEventListener("submit", (event) => create(event, settings));

@@ -1,33 +1,37 @@
 """The browser extension in Chromium: the popup reads the recipient from a page's
 scheduling markup (docs/scheduling-markup.md), or takes a typed email without it; from a
 CRM page with markup, the link it makes is booked in another browser and the meeting
-lands in the person's Radicale calendar with the invitee as attendee."""
+lands in the person's Radicale calendar with the invitee as attendee, the CRM's callback
+signed so that pycronofy accepts it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pycronofy
+import pytest
 import requests
 from playwright.sync_api import expect
 
 from syncd.conferencing.worker import ManagedEventWorker
 from syncd.identity.accounts import create_account_with_password
+from syncd.notify.delivery import deliver_due
 from syncd.scheduling.personal import TemplateFields, create_template
 from syncd.store.db import session_scope
-from syncd.store.personal_links import add_extension_token
+from syncd.store.personal_links import add_extension_token, revoke_extension_token
 from syncd.store.profiles import create_profile, list_calendars
 from syncd.store.tenants import create_application, find_account
 from syncd.sync.run import SyncContext, sync_profile
 from tests.support.browser import PASSWORD, WebWorld, live_web
 from tests.support.extension import LoadedExtension, crm_page, extension
 from tests.support.radicale import CalDAVAccount
+from tests.support.webhook_receiver import WebhookReceiver
 
 __all__ = ["crm_page", "extension"]  # the fixtures, from tests/support/extension.py
 
@@ -126,13 +130,15 @@ class Host:
     """The person making links: an account with a Radicale calendar, one link template
     and an extension token, in an application whose client_secret pycronofy uses."""
 
+    web: WebWorld
+    account_id: str
     client_secret: str
     template_id: str
+    token_id: str
     token: str
-    calendar: CalDAVAccount
 
 
-def host(web: WebWorld, calendar: CalDAVAccount) -> Host:
+def host(web: WebWorld, calendar: CalDAVAccount, callback_url: str) -> Host:
     with session_scope(web.engine) as session:
         created = create_application(session, web.box, "acme-crm")
         account = create_account_with_password(
@@ -168,10 +174,41 @@ def host(web: WebWorld, calendar: CalDAVAccount) -> Host:
                 target_calendar_id=work.id,
                 use_working_hours=False,
                 minimum_notice_minutes=60,
+                callback_url=callback_url,
             ),
         )
-        _, token = add_extension_token(session, account.id, "laptop")
-        return Host(created.client_secret, template.id, token, calendar)
+        row, token = add_extension_token(session, account.id, "laptop")
+        return Host(web, account.id, created.client_secret, template.id, row.id, token)
+
+
+def clipboard_text(extension: LoadedExtension, url: str) -> str:
+    """What the browser's clipboard holds, read from a page of ``url``'s origin."""
+    origin = re.match(r"https?://[^/]+", url)
+    assert origin is not None
+    extension.context.grant_permissions(["clipboard-read"], origin=origin.group(0))
+    page = extension.context.new_page()
+    page.goto(url)
+    page.bring_to_front()
+    text: str = page.evaluate("navigator.clipboard.readText()")
+    return text
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """The CRM's callback endpoint."""
+    started = WebhookReceiver()
+    started.start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def pat(
+    tmp_path: Path, secret_key: str, caldav_account: CalDAVAccount, receiver: WebhookReceiver
+) -> Iterator[Host]:
+    """A live syncd with the person making links (Radicale calendar, template, token)."""
+    with live_web(tmp_path, secret_key, caldav_allowed_hosts=["127.0.0.1"]) as web:
+        yield host(web, caldav_account, receiver.url())
 
 
 def radicale_calendar_text(calendar: CalDAVAccount) -> str:
@@ -183,40 +220,93 @@ def radicale_calendar_text(calendar: CalDAVAccount) -> str:
 def test_from_a_crm_page_to_a_booked_meeting_through_the_extension(
     extension: LoadedExtension,
     crm_page: Callable[[str], str],
-    tmp_path: Path,
-    secret_key: str,
+    pat: Host,
     caldav_account: CalDAVAccount,
+    receiver: WebhookReceiver,
 ) -> None:
-    with live_web(tmp_path, secret_key, caldav_allowed_hosts=["127.0.0.1"]) as web:
-        pat = host(web, caldav_account)
-        extension.configure(web.server.url, pat.token)
-        popup = open_popup(extension, crm_page(crm_html(json_markup(CANDIDATE))))
-        expect(popup.locator("[data-recipient]")).to_contain_text("cara@example.com")
-        expect(popup.get_by_label("Template")).to_have_value(pat.template_id)
-        popup.get_by_role("button", name="Create link").click()
-        link = popup.get_by_label("Link")
-        expect(link).to_have_value(re.compile(r"/rts/"))
-        url = link.input_value()
+    web = pat.web
+    extension.configure(web.server.url, pat.token)
+    crm = crm_page(crm_html(json_markup(CANDIDATE)))
+    popup = open_popup(extension, crm)
+    expect(popup.locator("[data-recipient]")).to_contain_text("cara@example.com")
+    expect(popup.get_by_label("Template")).to_have_value(pat.template_id)
+    popup.get_by_role("button", name="Create link").click()
+    link = popup.get_by_label("Link")
+    expect(link).to_have_value(re.compile(r"/rts/"))
+    url = link.input_value()
+    expect(popup.locator("[data-copied]")).to_have_text("Copied to the clipboard.")
+    assert clipboard_text(extension, crm) == url
 
-        browser = extension.other_browser()
-        invitee = browser.new_context(timezone_id="Europe/Paris")
-        try:
-            page = invitee.new_page()
-            page.goto(url)
-            expect(page.get_by_label("Your email")).to_have_value("cara@example.com")
-            expect(page.get_by_label("Your name")).to_have_value("Cara Candidate")
-            page.locator("[data-slot]").first.click()
-            expect(page.locator("[data-booked]")).to_contain_text("Interview with Acme")
-        finally:
-            browser.close()
+    browser = extension.other_browser()
+    try:
+        page = browser.new_context(timezone_id="Europe/Paris").new_page()
+        page.goto(url)
+        expect(page.get_by_label("Your email")).to_have_value("cara@example.com")
+        expect(page.get_by_label("Your name")).to_have_value("Cara Candidate")
+        page.locator("[data-slot]").first.click()
+        expect(page.locator("[data-booked]")).to_contain_text("Interview with Acme")
+    finally:
+        browser.close()
 
-        ManagedEventWorker(web.engine, web.settings, web.box).run_due()
-        stored = radicale_calendar_text(caldav_account)
-        assert "SUMMARY:Interview with Acme" in stored
-        assert re.search(r"^ATTENDEE[^\n]*:mailto:cara@example\.com", stored, re.I | re.M)
+    ManagedEventWorker(web.engine, web.settings, web.box).run_due()
+    stored = radicale_calendar_text(caldav_account)
+    assert "SUMMARY:Interview with Acme" in stored
+    assert re.search(r"^ATTENDEE[^\n]*:mailto:cara@example\.com", stored, re.I | re.M)
 
-        client = pycronofy.Client(client_secret=pat.client_secret)
-        client.request_handler.base_url = web.server.url
-        token = url.rstrip("/").rsplit("/", 1)[1]
-        status = client.get_real_time_scheduling_status(token=token)
-        assert status["real_time_scheduling"]["status"] == "completed"
+    assert deliver_due(web.engine, web.settings, web.box, "test") == 1
+    (callback,) = receiver.accepted
+    client = pycronofy.Client(client_secret=pat.client_secret)
+    assert client.hmac_valid(callback.headers["cronofy-hmac-sha256"], callback.body.decode())
+    notification = json.loads(callback.body)
+    assert notification["notification"]["type"] == "slot_selected"
+    assert notification["invitee"]["email"] == "cara@example.com"
+    assert notification["invitee"]["tzid"] == "Europe/Paris"
+    assert notification["correlation_id"] == "crm-42"
+
+    client.request_handler.base_url = web.server.url
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    status = client.get_real_time_scheduling_status(token=token)
+    assert status["real_time_scheduling"]["status"] == "completed"
+
+
+def test_without_markup_a_typed_email_makes_the_link(
+    extension: LoadedExtension, crm_page: Callable[[str], str], pat: Host
+) -> None:
+    extension.configure(pat.web.server.url, pat.token)
+    popup = open_popup(extension, crm_page(crm_html("<p>No markup here.</p>")))
+    expect(popup.get_by_label("Template")).to_have_value(pat.template_id)
+    popup.get_by_label("Recipient email").fill("dan@example.com")
+    popup.get_by_label("Recipient name").fill("Dan Prospect")
+    popup.get_by_role("button", name="Create link").click()
+    expect(popup.get_by_label("Link")).to_have_value(re.compile(r"/rts/"))
+    url = popup.get_by_label("Link").input_value()
+    browser = extension.other_browser()
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        expect(page.get_by_label("Your email")).to_have_value("dan@example.com")
+    finally:
+        browser.close()
+
+
+def test_a_typed_address_that_is_not_an_email_is_refused_in_the_popup(
+    extension: LoadedExtension, crm_page: Callable[[str], str], pat: Host
+) -> None:
+    extension.configure(pat.web.server.url, pat.token)
+    popup = open_popup(extension, crm_page(crm_html("<p>No markup here.</p>")))
+    expect(popup.get_by_label("Template")).to_have_value(pat.template_id)
+    popup.get_by_label("Recipient email").fill("dan at example")
+    popup.get_by_role("button", name="Create link").click()
+    expect(popup.locator("[data-problem]")).to_contain_text("not an email address")
+    expect(popup.locator("[data-link]")).to_be_hidden()
+
+
+def test_a_revoked_token_is_refused_and_the_popup_points_to_the_options(
+    extension: LoadedExtension, crm_page: Callable[[str], str], pat: Host
+) -> None:
+    extension.configure(pat.web.server.url, pat.token)
+    with session_scope(pat.web.engine) as session:
+        revoke_extension_token(session, pat.account_id, pat.token_id)
+    popup = open_popup(extension, crm_page(crm_html(json_markup(CANDIDATE))))
+    expect(popup.locator("[data-problem]")).to_contain_text("refused the extension token")
+    expect(popup.get_by_role("button", name="Create link")).to_be_disabled()
