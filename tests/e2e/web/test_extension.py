@@ -1,7 +1,8 @@
 """The browser extension in Chromium: the popup reads the recipient from a page's
 scheduling markup (docs/scheduling-markup.md), or takes a typed email without it; from a
 CRM page with markup, the link it makes is booked in another browser and the meeting
-lands in the person's Radicale calendar with the invitee as attendee, the CRM's callback
+lands in the person's Radicale calendar with the invitee as attendee and a Zoom meeting
+(the template's conferencing), the CRM's callback
 signed so that pycronofy accepts it."""
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from syncd.identity.accounts import create_account_with_password
 from syncd.notify.delivery import deliver_due
 from syncd.scheduling.personal import TemplateFields, create_template
 from syncd.store.db import session_scope
+from syncd.store.managed import create_conferencing_profile
 from syncd.store.personal_links import add_extension_token, revoke_extension_token
 from syncd.store.profiles import create_profile, list_calendars
 from syncd.store.tenants import create_application, find_account
 from syncd.sync.run import SyncContext, sync_profile
+from tests.emulators.zoom import ZoomEmulator
 from tests.support.browser import PASSWORD, WebAccount, WebWorld, live_web, sign_in
 from tests.support.extension import LoadedExtension, crm_page, extension
 from tests.support.radicale import CalDAVAccount
@@ -139,7 +142,7 @@ class Host:
     token: str
 
 
-def host(web: WebWorld, calendar: CalDAVAccount, callback_url: str) -> Host:
+def host(web: WebWorld, calendar: CalDAVAccount, callback_url: str, zoom: ZoomEmulator) -> Host:
     with session_scope(web.engine) as session:
         created = create_application(session, web.box, "acme-crm")
         account = create_account_with_password(
@@ -160,6 +163,10 @@ def host(web: WebWorld, calendar: CalDAVAccount, callback_url: str) -> Host:
             {**calendar.credentials, "email": "pat@example.com"},  # the organizer
         )
         profile_id = profile.id
+        meetings = create_conferencing_profile(
+            session, web.box, account, "zoom", "pat@zoom", zoom.issue_grant()
+        )
+        meetings_id = meetings.id
     context = SyncContext(web.engine, web.settings, web.box, worker_id="test")
     assert sync_profile(context, profile_id).outcome == "ok"
     with session_scope(web.engine) as session:
@@ -176,6 +183,7 @@ def host(web: WebWorld, calendar: CalDAVAccount, callback_url: str) -> Host:
                 use_working_hours=False,
                 minimum_notice_minutes=60,
                 callback_url=callback_url,
+                conferencing=meetings_id,
             ),
         )
         row, token = add_extension_token(session, account.id, "laptop")
@@ -225,12 +233,33 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
+def zoom(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZoomEmulator]:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks http
+    with ZoomEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
 def pat(
-    tmp_path: Path, secret_key: str, caldav_account: CalDAVAccount, receiver: WebhookReceiver
+    tmp_path: Path,
+    secret_key: str,
+    caldav_account: CalDAVAccount,
+    receiver: WebhookReceiver,
+    zoom: ZoomEmulator,
 ) -> Iterator[Host]:
-    """A live syncd with the person making links (Radicale calendar, template, token)."""
-    with live_web(tmp_path, secret_key, caldav_allowed_hosts=["127.0.0.1"]) as web:
-        yield host(web, caldav_account, receiver.url())
+    """A live syncd with the person making links (Radicale calendar, a Zoom account,
+    a template with both, a token)."""
+    zoom_settings = {
+        "client_id": zoom.client_id,
+        "client_secret": zoom.client_secret,
+        "api_base_url": zoom.api_base_url,
+        "token_url": zoom.token_url,
+        "authorize_url": zoom.authorize_url,
+    }
+    with live_web(
+        tmp_path, secret_key, caldav_allowed_hosts=["127.0.0.1"], zoom=zoom_settings
+    ) as web:
+        yield host(web, caldav_account, receiver.url(), zoom)
 
 
 def radicale_calendar_text(calendar: CalDAVAccount) -> str:
@@ -245,6 +274,7 @@ def test_from_a_crm_page_to_a_booked_meeting_through_the_extension(
     pat: Host,
     caldav_account: CalDAVAccount,
     receiver: WebhookReceiver,
+    zoom: ZoomEmulator,
 ) -> None:
     web = pat.web
     extension.configure(web.server.url, token_from_your_profile(extension, pat))
@@ -274,6 +304,8 @@ def test_from_a_crm_page_to_a_booked_meeting_through_the_extension(
     stored = radicale_calendar_text(caldav_account)
     assert "SUMMARY:Interview with Acme" in stored
     assert re.search(r"^ATTENDEE[^\n]*:mailto:cara@example\.com", stored, re.I | re.M)
+    (meeting,) = zoom.meetings.values()
+    assert meeting["join_url"] in stored
 
     assert deliver_due(web.engine, web.settings, web.box, "test") == 1
     (callback,) = receiver.accepted
