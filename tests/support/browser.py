@@ -54,7 +54,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright_session() -> Iterator[Any]:
+    """The one sync Playwright of the test session: a second ``sync_playwright()`` in
+    the same thread fails ("inside the asyncio loop"), so every browser comes from it."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
         if os.environ.get("CI"):
@@ -63,9 +65,14 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only browser tests)
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session: Any) -> Iterator[Any]:
+    chromium = playwright_session.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    yield chromium
+    chromium.close()
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 - ``extension``: a persistent Chromium context (``--load-extension``, headless=new)
   with the extension's id, its service worker, and helpers to open its pages;
-  (``other_browser()`` for a second, plain one: the ``browser`` fixture's Playwright
-  cannot run beside this one);
+  (``other_browser()`` for a second, plain one), both from the session's one
+  Playwright (``playwright_session`` in tests/support/browser.py);
 - ``crm_page(html)``: serves one HTML page on 127.0.0.1 (a CRM page carrying markup).
 
 Headless Chromium cannot answer the host-permission prompt the options page raises, so
@@ -81,31 +81,28 @@ def _unpacked_copy(folder: Path) -> Path:
 
 
 @pytest.fixture
-def extension(tmp_path: Path) -> Iterator[LoadedExtension]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only browser tests)
-
+def extension(tmp_path: Path, playwright_session: Any) -> Iterator[LoadedExtension]:
+    """The extension in its own persistent context, from the session's one Playwright."""
     unpacked = _unpacked_copy(tmp_path)
     profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--headless=new",
-                f"--disable-extensions-except={unpacked}",
-                f"--load-extension={unpacked}",
-            ],
-        )
-        try:
-            worker = _worker(context)
-            loaded = LoadedExtension(context, worker, worker.url.split("/")[2], playwright)
-            _close_first_options_page(loaded)
-            yield loaded
-        finally:
-            context.close()
+    playwright = playwright_session
+    context = playwright.chromium.launch_persistent_context(
+        profile,
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            "--headless=new",
+            f"--disable-extensions-except={unpacked}",
+            f"--load-extension={unpacked}",
+        ],
+    )
+    try:
+        worker = _worker(context)
+        loaded = LoadedExtension(context, worker, worker.url.split("/")[2], playwright)
+        _close_first_options_page(loaded)
+        yield loaded
+    finally:
+        context.close()
 
 
 def _worker(context: Any) -> Any:
