@@ -75,12 +75,14 @@ class Flow:
             flow = cls(**fields)
         except (SecretBoxError, TypeError, ValueError):
             raise AuthorizationError(
-                "this sign-in link is not valid: start again from the application"
+                "this link is not valid: start again from the application or from your "
+                "Calendar Services page"
             ) from None
         if flow.expires_at < time.time():
-            raise AuthorizationError(
-                "this sign-in link has expired: start again from the application"
+            where = (
+                "the application" if flow.purpose == AUTHORIZE else "your Calendar Services page"
             )
+            raise AuthorizationError(f"this link has expired: start again from {where}")
         return flow
 
 

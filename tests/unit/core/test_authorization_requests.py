@@ -153,6 +153,25 @@ def test_an_expired_flow_does_not_open(engine: Engine, client_id: str, box: Secr
         Flow.open(box, flow.seal(box))
 
 
+def test_an_expired_authorize_flow_says_to_start_again_from_the_application(
+    engine: Engine, client_id: str, box: SecretBox
+) -> None:
+    flow = dataclasses.replace(request(engine, **valid(client_id)), expires_at=1.0)
+    with pytest.raises(AuthorizationError, match="from the application"):
+        Flow.open(box, flow.seal(box))
+
+
+def test_an_expired_add_flow_points_at_the_calendar_services_page(
+    engine: Engine, box: SecretBox
+) -> None:
+    with session_scope(engine) as session:
+        app = create_application(session, box, "acme").application
+        ada = create_account(session, app.id, "ada@example.com")
+        flow = dataclasses.replace(add_flow(ada), expires_at=1.0)
+    with pytest.raises(AuthorizationError, match="Calendar Services page"):
+        Flow.open(box, flow.seal(box))
+
+
 def test_a_flow_is_refused_to_another_applications_account(
     engine: Engine, client_id: str, box: SecretBox
 ) -> None:
