@@ -125,6 +125,16 @@ def account_token_caller(caller: Caller = Depends(authenticated_caller)) -> Call
     return caller
 
 
+def application_caller(caller: Caller = Depends(authenticated_caller)) -> Caller:
+    """The application itself: its API key (an account's access token is a 403)."""
+    if caller.account is not None:
+        raise ForbiddenError(
+            "this endpoint takes the application's API key, not an account's access token",
+            code="api_key_required",
+        )
+    return caller
+
+
 def effective_scope(caller: Caller) -> str:
     """What the caller's token may do, as a scope string: its grant's, or every scope
     for an operator-issued token."""

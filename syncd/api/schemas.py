@@ -156,5 +156,15 @@ class AccountResponse(BaseModel):
     account: AccountOut
 
 
+class PasswordInviteOut(BaseModel):
+    account_id: str
+    url: str
+    expires_at: str
+
+
+class PasswordInviteResponse(BaseModel):
+    password_invite: PasswordInviteOut
+
+
 class Health(BaseModel):
     status: Literal["ok"]

@@ -17,7 +17,12 @@ from syncd.identity.sessions import end_other_sessions
 from syncd.identity.totp import credential_of
 from syncd.store.crypto import hash_secret
 from syncd.store.models import Account, AccountCredential, AccountInvite
-from syncd.store.tenants import create_account, normalised_email, validate_timezone
+from syncd.store.tenants import (
+    create_account,
+    find_account,
+    normalised_email,
+    validate_timezone,
+)
 
 WEEK_STARTS = ("monday", "sunday", "saturday")
 TIME_FORMATS = ("24h", "12h")
@@ -163,6 +168,26 @@ def create_invite(
     )
     session.flush()
     return token
+
+
+def invite_first_password(
+    session: Session,
+    application_id: str,
+    account_id: str,
+    *,
+    now: dt.datetime,
+    lifetime: dt.timedelta,
+) -> str:
+    """An application's one-time token for one of its accounts to set a first password
+    (and so sign in to the hosted pages). Only while the account has none: a password
+    the person chose is theirs to change on Account Security, never the application's
+    to reset (that would let it sign in as them)."""
+    account = find_account(session, account_id, application_id)  # another's: 404
+    if has_password(session, account.id):
+        raise ConflictError(
+            "the account already has a password: the person changes it on Account Security"
+        )
+    return create_invite(session, account.id, now=now, lifetime=lifetime)
 
 
 def account_for_invite(session: Session, token: str, now: dt.datetime) -> Account | None:

@@ -587,6 +587,17 @@ def test_personalized_links_cannot_be_made_or_listed_for_another_applications_ac
     assert_no_b_data(tenants, by_token)
 
 
+def test_a_password_invite_cannot_be_made_for_another_applications_account(
+    api_client: TestClient, tenants: Tenants
+) -> None:
+    answer = api_client.post(
+        f"/v1/accounts/{tenants.b_user.id}/password_invite", headers=tenants.a.auth()
+    )
+    missing = api_client.post("/v1/accounts/acc_missing/password_invite", headers=tenants.a.auth())
+    assert (answer.status_code, missing.status_code) == (404, 404)
+    assert_no_b_data(tenants, answer)
+
+
 def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
     """A new /v1 endpoint must come with its cross-tenant tests in this module."""
     covered = {
@@ -614,6 +625,7 @@ def test_every_v1_endpoint_is_covered_here(api_app: FastAPI) -> None:
         "/v1/real_time_scheduling/{real_time_scheduling_id}/disable",
         "/v1/personalized_links",
         "/v1/personalized_links/templates",
+        "/v1/accounts/{account_id}/password_invite",
     }
     served = {path for path in api_app.openapi()["paths"] if path.startswith("/v1/")}
     assert served <= covered, f"add cross-tenant tests for {sorted(served - covered)}"
