@@ -21,7 +21,8 @@ FIGURES = [
     rf"^FLOOR sqlite link_for_token \+ offered_slots in process .*: p50 {NUMBER} ms, "
     rf"p95 {NUMBER} ms",
     rf"^PAGE sqlite GET /my/rts/<token>, 1 invitee at a time, 5 requests: p50 {NUMBER} ms",
-    rf"^PAGE sqlite GET /my/rts/<token>, 4 concurrent invitees, 20 requests: p50 {NUMBER} ms, "
+    rf"^PAGE sqlite GET /my/rts/<token>, 4 concurrent invitees \(clients in this process\), "
+    rf"20 requests: p50 {NUMBER} ms, "
     rf"p95 {NUMBER} ms, p99 {NUMBER} ms, {NUMBER} requests/s, 0 errors",
     r"^CHECK sqlite every page lists the floor's \d+ slots: yes",
     rf"^RATIO sqlite page at 4 invitees / floor: p50 {NUMBER}, p95 {NUMBER}",
