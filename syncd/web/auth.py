@@ -11,6 +11,7 @@ cannot make the sign-in page redirect anywhere else (no open redirect).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
@@ -23,10 +24,21 @@ from syncd.identity.sessions import (
     SIGNED_IN,
     StartedSession,
     find_session,
+    start_session,
     touch_session,
 )
+from syncd.identity.signin import SignInOutcome, verify_second_factor
 from syncd.store.models import Account, WebSession
-from syncd.web.context import now_of, session_policy, settings_of, transaction
+from syncd.web.context import (
+    box_of,
+    client_of,
+    now_of,
+    render,
+    session_policy,
+    settings_of,
+    sign_in_limits,
+    transaction,
+)
 
 #: Remembers which application's sign-in page the browser used (not a secret).
 APP_COOKIE = "syncd_app"
@@ -165,3 +177,51 @@ def operator_signed_in(request: Request) -> WebSession:
         path = str(request.app.url_path_for("web.operator_sign_in"))
         raise SignInRequired(f"{path}?{urlencode(params)}" if params else path)
     return row
+
+
+def complete_second_factor(
+    request: Request, pending: SignedIn, code: str
+) -> tuple[StartedSession | None, SignInOutcome]:
+    """The TOTP (or recovery code) step of a pending sign-in, wherever it is asked (the
+    sign-in page, the authorization flow): the new session when the code is right, else
+    None and the outcome saying why."""
+    now = now_of(request)
+    client = client_of(request)
+    with transaction(request) as session:
+        outcome = verify_second_factor(
+            session,
+            box_of(request),
+            sign_in_limits(request),
+            account=pending.account,
+            code=code,
+            client=client,
+            now=now,
+        )
+        started = None
+        if outcome.ok:
+            started = start_session(
+                session,
+                kind="account",
+                now=now,
+                policy=session_policy(request),
+                client=client,
+                account=pending.account,
+                replaces=pending.session,
+            )
+    return started, outcome
+
+
+def refused_code_page(
+    request: Request, template: str, context: dict[str, Any], outcome: SignInOutcome
+) -> Response:
+    """The code step again with the outcome's error: 401, or 429 with ``Retry-After``
+    while locked."""
+    response = render(
+        request,
+        template,
+        {**context, "error": outcome.error},
+        status_code=429 if outcome.locked else 401,
+    )
+    if outcome.locked is not None:
+        response.headers.update(outcome.locked.headers or {})
+    return response

@@ -33,14 +33,16 @@ from syncd.identity.sessions import (
     find_session,
     start_session,
 )
-from syncd.identity.signin import sign_up, verify_password_sign_in, verify_second_factor
+from syncd.identity.signin import sign_up, verify_password_sign_in
 from syncd.store.models import Account
 from syncd.store.tenants import find_application, validate_timezone
 from syncd.sync.calendar_services import application_of_profile
 from syncd.web.auth import (
     SignedIn,
     SignInRequired,
+    complete_second_factor,
     pending_second_factor,
+    refused_code_page,
     session_cookie_name,
     set_session_cookie,
     signed_in,
@@ -254,44 +256,10 @@ def connect_code(request: Request, flow: Text, code: Text) -> Response:
     pending = pending_second_factor(request)
     if pending is None or pending.account.id != current.account_id:
         return who_page(request, dataclasses.replace(current, account_id=None), 401)
-    now = now_of(request)
-    client = client_of(request)
-    with transaction(request) as session:
-        outcome = verify_second_factor(
-            session,
-            box_of(request),
-            sign_in_limits(request),
-            account=pending.account,
-            code=code,
-            client=client,
-            now=now,
-        )
-        started = None
-        if outcome.ok:
-            started = start_session(
-                session,
-                kind="account",
-                now=now,
-                policy=session_policy(request),
-                client=client,
-                account=pending.account,
-                replaces=pending.session,
-            )
+    started, outcome = complete_second_factor(request, pending, code)
     if started is None:
-        response = render(
-            request,
-            "connect_code.html",
-            {
-                "title": "Two-step sign-in",
-                "email": pending.account.email,
-                "flow": flow,
-                "error": outcome.error,
-            },
-            status_code=429 if outcome.locked else 401,
-        )
-        if outcome.locked is not None:
-            response.headers.update(outcome.locked.headers or {})
-        return response
+        context = {"title": "Two-step sign-in", "email": pending.account.email, "flow": flow}
+        return refused_code_page(request, "connect_code.html", context, outcome)
     return _signed_in_here(request, current, started)
 
 

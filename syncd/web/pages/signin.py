@@ -28,19 +28,19 @@ from syncd.identity.sessions import (
 from syncd.identity.signin import (
     application_for_sign_in,
     verify_password_sign_in,
-    verify_second_factor,
 )
 from syncd.identity.totp import totp_enabled
 from syncd.web.auth import (
     APP_COOKIE,
     clear_session_cookie,
+    complete_second_factor,
     pending_second_factor,
+    refused_code_page,
     safe_next,
     session_cookie_name,
     set_session_cookie,
 )
 from syncd.web.context import (
-    box_of,
     client_of,
     now_of,
     page_path,
@@ -178,44 +178,14 @@ def sign_in_code(
     pending = pending_second_factor(request)
     if pending is None:
         return RedirectResponse(page_path(request, "web.sign_in"), status_code=303)
-    now = now_of(request)
-    client = client_of(request)
-    with transaction(request) as session:
-        outcome = verify_second_factor(
-            session,
-            box_of(request),
-            sign_in_limits(request),
-            account=pending.account,
-            code=code,
-            client=client,
-            now=now,
-        )
-        started = None
-        if outcome.ok:
-            started = start_session(
-                session,
-                kind="account",
-                now=now,
-                policy=session_policy(request),
-                client=client,
-                account=pending.account,
-                replaces=pending.session,
-            )
+    started, outcome = complete_second_factor(request, pending, code)
     if started is None:
-        response = render(
-            request,
-            "sign_in_code.html",
-            {
-                "title": "Two-step sign-in",
-                "email": pending.account.email,
-                "next": safe_next(request, next),
-                "error": outcome.error,
-            },
-            status_code=429 if outcome.locked else 401,
-        )
-        if outcome.locked is not None:
-            response.headers.update(outcome.locked.headers or {})
-        return response
+        context = {
+            "title": "Two-step sign-in",
+            "email": pending.account.email,
+            "next": safe_next(request, next),
+        }
+        return refused_code_page(request, "sign_in_code.html", context, outcome)
     redirect = RedirectResponse(_after_sign_in(request, next), status_code=303)
     set_session_cookie(request, redirect, started)
     return redirect
