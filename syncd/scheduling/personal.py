@@ -36,6 +36,7 @@ from syncd.store.personal_links import (
     account_for_extension_token,
     add_personal_link,
     add_template,
+    delete_template,
     personal_link_of_account,
     personal_links_of_account,
     template_of_account,
@@ -256,6 +257,12 @@ def personal_links(
         PersonalView(personal, link, link_url(base_url, link_token(box, link)))
         for personal, link in personal_links_of_account(session, account.id)
     ]
+
+
+def remove_template(session: Session, account: Account, template_id: str) -> None:
+    """Take one of the account's own templates off its list (another's: 404); links
+    already made from it keep working."""
+    delete_template(session, template_of_account(session, account.id, template_id))
 
 
 def disable_personal_link(session: Session, account: Account, link_id: str) -> None:

@@ -22,6 +22,7 @@ from syncd.scheduling.personal import (
     create_template,
     disable_personal_link,
     personal_links,
+    remove_template,
 )
 from syncd.store.fleet import conferencing_profiles_with_default_flag
 from syncd.store.personal_links import templates_of_account
@@ -45,6 +46,7 @@ Who = Annotated[SignedIn, Depends(signed_in)]
 Text = Annotated[str, Form()]
 _NOTICES = {
     "template": "The template was saved.",
+    "template_deleted": "The template was deleted. Links made from it keep working.",
     "disabled": "The link was disabled.",
     "made": "The link was made. Copy it and send it to the recipient.",
 }
@@ -167,6 +169,19 @@ def add_link(
         return _page(request, who, 422, link_error=form_error(problem), values=values)
     return RedirectResponse(
         page_path(request, "web.scheduling_links") + f"?done=made&link={made}", status_code=303
+    )
+
+
+@router.post(
+    "/links/templates/{template_id}/delete",
+    name="web.link_template_delete",
+    dependencies=[Depends(csrf_protect)],
+)
+def delete_template(request: Request, who: Who, template_id: str) -> Response:
+    with transaction(request) as session:
+        remove_template(session, who.account, template_id)
+    return RedirectResponse(
+        page_path(request, "web.scheduling_links") + "?done=template_deleted", status_code=303
     )
 
 

@@ -116,3 +116,17 @@ def test_a_template_whose_duration_is_out_of_range_is_refused_with_the_reason(
     page.get_by_role("button", name="Save template").click()
     expect(page.get_by_role("alert")).to_contain_text("between 5 and 480")
     expect(page.get_by_role("combobox", name="Template", exact=True)).to_have_count(0)
+
+
+def test_a_deleted_template_leaves_the_list_and_its_links_keep_working(
+    page: Any, web: WebWorld, person: WebAccount
+) -> None:
+    sign_in(page, web, person)
+    make_template(page)
+    url = make_link(page, "cara@example.com")
+    page.get_by_role("button", name="Delete the template Intro call").click()
+    expect(page.get_by_role("status")).to_contain_text("template was deleted")
+    expect(page.get_by_role("combobox", name="Template", exact=True)).to_have_count(0)
+    page.goto(url)
+    expect(page.get_by_label("Your email")).to_have_value("cara@example.com")
+    expect(page.locator("[data-slot]").first).to_be_visible()

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from syncd.config import Settings
-from syncd.errors import ConflictError, FieldErrors
+from syncd.errors import ConflictError, FieldErrors, NotFoundError
 from syncd.scheduling.booking import Invitee, book, link_for_token, offered_slots
 from syncd.scheduling.personal import (
     Recipient,
@@ -21,6 +21,7 @@ from syncd.scheduling.personal import (
     create_personal_link,
     create_template,
     disable_personal_link,
+    remove_template,
 )
 from syncd.store.availability_rules import DEFAULT_RULE_ID, save_rule
 from syncd.store.crypto import SecretBox
@@ -216,3 +217,14 @@ def test_a_completed_link_cannot_be_disabled(
         (link,) = session.execute(select(SchedulingLink)).scalars()
         with pytest.raises(ConflictError):
             disable_personal_link(session, find_account(session, alice.id), link.id)
+
+
+def test_a_template_of_someone_else_cannot_be_deleted(
+    engine: Engine, settings: Settings, api_world: ApiWorld, alice: ApiAccount
+) -> None:
+    other = api_world.account(api_world.application("other"), "bob@example.com")
+    template_id = template(engine, settings, alice)
+    with session_scope(engine) as session:
+        bob = find_account(session, other.id)
+        with pytest.raises(NotFoundError):
+            remove_template(session, bob, template_id)
