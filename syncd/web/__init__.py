@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from syncd.config import Settings
 from syncd.web.errors import html_error_response
-from syncd.web.headers import page_headers_middleware
+from syncd.web.headers import PageHeaders
 from syncd.web.pages import (
     authorize,
     booking,
@@ -62,4 +62,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     for router in ROOT_ROUTERS:
         app.include_router(router, include_in_schema=False)
     app.mount(f"{prefix}/static", StaticFiles(directory=STATIC_DIR), name="web.static")
-    app.middleware("http")(page_headers_middleware(prefix))
+    app.add_middleware(PageHeaders, prefix=prefix)

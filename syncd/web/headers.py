@@ -9,9 +9,10 @@ form onward (the OAuth consent redirecting to an application) sets its own heade
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
-from fastapi import Request, Response
+from starlette.datastructures import URL, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def content_security_policy(form_action: Iterable[str] = ()) -> str:
@@ -34,22 +35,33 @@ PAGE_HEADERS = {
 }
 
 
-def page_headers_middleware(
-    prefix: str,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """An HTTP middleware adding the headers to every response under ``prefix``."""
+class PageHeaders:
+    """ASGI middleware adding the headers to every response under ``prefix``.
 
-    async def add_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        path = request.url.path
-        if path == prefix or path.startswith(prefix + "/"):
-            response.headers.setdefault("Content-Security-Policy", content_security_policy())
-            for name, value in PAGE_HEADERS.items():
-                response.headers.setdefault(name, value)
-            if not path.startswith(prefix + "/static/"):
-                response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    Plain ASGI rather than an ``@app.middleware("http")`` function: that style runs every
+    request of the process (the whole ``/v1`` API included) through a task and a memory
+    stream; this one passes everything outside the pages straight through, untouched.
+    """
 
-    return add_headers
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = URL(scope=scope).path if scope["type"] == "http" else ""
+        if not (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.app(scope, receive, send)
+            return
+        cacheable = path.startswith(self.prefix + "/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", content_security_policy())
+                for name, value in PAGE_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not cacheable:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

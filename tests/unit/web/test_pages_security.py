@@ -67,6 +67,22 @@ def test_every_page_has_a_strict_content_security_policy(world: tuple[TestClient
         assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
 
 
+def test_pages_are_not_cached_but_their_static_files_may_be(world: tuple[TestClient, str]) -> None:
+    client, app_id = world
+    assert client.get(f"/my/sign-in?app={app_id}").headers["cache-control"] == "no-store"
+    static = client.get("/my/static/htmx.min.js")
+    assert static.status_code == 200
+    assert "no-store" not in static.headers.get("cache-control", "")
+    assert static.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_api_gets_none_of_the_pages_headers(world: tuple[TestClient, str]) -> None:
+    client, _ = world
+    answer = client.get("/healthz")
+    assert "content-security-policy" not in answer.headers
+    assert "x-frame-options" not in answer.headers
+
+
 def test_pages_carry_no_inline_script(world: tuple[TestClient, str]) -> None:
     client, app_id = world
     html = client.get(f"/my/sign-in?app={app_id}").text
