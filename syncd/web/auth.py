@@ -10,6 +10,7 @@ cannot make the sign-in page redirect anywhere else (no open redirect).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from syncd.errors import UserError
 from syncd.identity.sessions import (
     SECOND_FACTOR,
     SIGNED_IN,
+    ClientInfo,
     StartedSession,
     find_session,
     start_session,
@@ -177,6 +179,35 @@ def operator_signed_in(request: Request) -> WebSession:
         path = str(request.app.url_path_for("web.operator_sign_in"))
         raise SignInRequired(f"{path}?{urlencode(params)}" if params else path)
     return row
+
+
+def start_account_session(
+    request: Request,
+    session: Session,
+    account: Account,
+    *,
+    now: dt.datetime,
+    client: ClientInfo,
+    stage: str = SIGNED_IN,
+) -> StartedSession:
+    """A new session for ``account`` that replaces the browser's current one, if any
+    (rotation at sign-in: a session id known before signing in is worthless after)."""
+    previous = find_session(
+        session,
+        request.cookies.get(session_cookie_name(settings_of(request))),
+        now,
+        session_policy(request),
+    )
+    return start_session(
+        session,
+        kind="account",
+        now=now,
+        policy=session_policy(request),
+        client=client,
+        account=account,
+        stage=stage,
+        replaces=previous,
+    )
 
 
 def complete_second_factor(

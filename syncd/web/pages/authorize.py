@@ -30,8 +30,6 @@ from syncd.identity.sessions import (
     SECOND_FACTOR,
     SIGNED_IN,
     StartedSession,
-    find_session,
-    start_session,
 )
 from syncd.identity.signin import sign_up, verify_password_sign_in
 from syncd.store.models import Account
@@ -43,9 +41,9 @@ from syncd.web.auth import (
     complete_second_factor,
     pending_second_factor,
     refused_code_page,
-    session_cookie_name,
     set_session_cookie,
     signed_in,
+    start_account_session,
 )
 from syncd.web.context import (
     box_of,
@@ -54,7 +52,6 @@ from syncd.web.context import (
     page_path,
     reading,
     render,
-    session_policy,
     settings_of,
     sign_in_limits,
     transaction,
@@ -200,21 +197,13 @@ def connect_sign_in(request: Request, flow: Text, email: Text, password: Text) -
         )
         started = None
         if outcome.account is not None:
-            previous = find_session(
+            started = start_account_session(
+                request,
                 session,
-                request.cookies.get(session_cookie_name(settings_of(request))),
-                now,
-                session_policy(request),
-            )
-            started = start_session(
-                session,
-                kind="account",
+                outcome.account,
                 now=now,
-                policy=session_policy(request),
                 client=client,
-                account=outcome.account,
                 stage=SECOND_FACTOR if outcome.needs_second_factor else SIGNED_IN,
-                replaces=previous,
             )
     if started is None or outcome.account is None:
         response = who_page(
@@ -303,19 +292,8 @@ def connect_sign_up(
                 client=client_of(request),
                 now=now,
             )
-            started = start_session(
-                session,
-                kind="account",
-                now=now,
-                policy=session_policy(request),
-                client=client_of(request),
-                account=account,
-                replaces=find_session(
-                    session,
-                    request.cookies.get(session_cookie_name(settings_of(request))),
-                    now,
-                    session_policy(request),
-                ),
+            started = start_account_session(
+                request, session, account, now=now, client=client_of(request)
             )
     except TooManyAttempts as locked:
         response = who_page(request, current, 429, sign_up_error=locked.message, **kept)

@@ -39,6 +39,7 @@ from syncd.web.auth import (
     safe_next,
     session_cookie_name,
     set_session_cookie,
+    start_account_session,
 )
 from syncd.web.context import (
     client_of,
@@ -105,21 +106,13 @@ def sign_in(
             )
         started = None
         if outcome is not None and outcome.account is not None:
-            previous = find_session(
+            started = start_account_session(
+                request,
                 session,
-                request.cookies.get(session_cookie_name(settings_of(request))),
-                now,
-                session_policy(request),
-            )
-            started = start_session(
-                session,
-                kind="account",
+                outcome.account,
                 now=now,
-                policy=session_policy(request),
                 client=client,
-                account=outcome.account,
                 stage=SECOND_FACTOR if outcome.needs_second_factor else SIGNED_IN,
-                replaces=previous,
             )
     if application is None:
         return render(request, "sign_in.html", {"title": "Sign in", "application_id": None}, 404)
