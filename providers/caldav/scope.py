@@ -34,16 +34,11 @@ _PSL = PublicSuffixList()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-_system_resolve = resolve_host
-_ip = parse_ip
-_is_public = is_public_address
-
-
 def registrable_domain(host: str) -> str | None:
     """``p42-caldav.icloud.com`` → ``icloud.com``; ``None`` for IP addresses, bare names
     and public suffixes themselves."""
     host = host.lower().rstrip(".")
-    if not host or _ip(host) is not None:
+    if not host or parse_ip(host) is not None:
         return None
     domain: str | None = _PSL.privatesuffix(host)
     return domain
@@ -64,7 +59,7 @@ class CredentialScope:
     ) -> None:
         self.origin = _origin(configured_url)
         self.domain = registrable_domain(self.origin[1])
-        self._resolve = resolve or _system_resolve
+        self._resolve = resolve or resolve_host
         self._allowed: set[tuple[str, str, int]] = {self.origin}
         #: A server an end user named may never lead to a private one, whatever the
         #: configured name resolves to (``providers.caldav.pinning`` enforces it).
@@ -95,26 +90,26 @@ class CredentialScope:
     def _configured_is_private(self) -> bool:
         if self._configured_private is None:
             _scheme, host, port = self.origin
-            literal = _ip(host)
+            literal = parse_ip(host)
             if literal is not None:
-                self._configured_private = not _is_public(literal)
+                self._configured_private = not is_public_address(literal)
             else:
                 try:
-                    addresses = [_ip(text) for text in self._resolve(host, port)]
+                    addresses = [parse_ip(text) for text in self._resolve(host, port)]
                 except (OSError, UnicodeError):
                     addresses = []
                 self._configured_private = any(
-                    address is not None and not _is_public(address) for address in addresses
+                    address is not None and not is_public_address(address) for address in addresses
                 )
         return self._configured_private
 
     def _require_public(self, host: str, port: int) -> None:
-        literal = _ip(host)
+        literal = parse_ip(host)
         try:
             addresses = (
                 [literal]
                 if literal is not None
-                else [_ip(text) for text in self._resolve(host, port)]
+                else [parse_ip(text) for text in self._resolve(host, port)]
             )
         except (OSError, UnicodeError):
             addresses = []
@@ -122,7 +117,7 @@ class CredentialScope:
             raise UntrustedHost(
                 f"refusing to send the CalDAV credentials to {host!r}: it does not resolve"
             )
-        if not all(address is not None and _is_public(address) for address in addresses):
+        if not all(address is not None and is_public_address(address) for address in addresses):
             raise UntrustedHost(
                 f"refusing to send the CalDAV credentials to {host!r}: it is or resolves to "
                 "a loopback, private or link-local address, and the configured URL is not one"
