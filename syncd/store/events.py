@@ -364,8 +364,8 @@ def series_needing_expansion(
         session.execute(
             select(col(Event.series_key)).where(
                 col(Event.calendar_id) == calendar_id,
-                col(Event.recurring).is_(True),
-                col(Event.is_override).is_(False),
+                col(Event.recurring) == True,  # noqa: E712 - ix_event_expansion's terms
+                col(Event.is_override) == False,  # noqa: E712
                 (col(Event.expanded_until).is_(None))
                 | (col(Event.expanded_until) < window.end - slack),
                 ~failed_at_this_etag,
