@@ -120,7 +120,9 @@ def _compile(kind: str, table: Table, columns: tuple[str, ...], dialect: Dialect
             .values({name: bindparam(name) for name in columns})
         )
         names = [*columns, "_key"]
-    compiled = statement.compile(dialect=_positional(dialect))
+    # for_executemany: no RETURNING of the new id (a single-row INSERT on Postgres asks
+    # for it), which the server would otherwise send back for every row
+    compiled = statement.compile(dialect=_positional(dialect), for_executemany=True)
     order = [names.index(name) for name in compiled.positiontup or ()]
     if sorted(order) != list(range(len(names))):
         raise ValueError(f"parameters {compiled.positiontup} are not the columns {names}")

@@ -302,3 +302,9 @@ def test_the_fast_sqlite_utc_text_equals_the_column_types_own_conversion() -> No
 def test_the_fast_sqlite_utc_text_refuses_a_naive_datetime_like_the_column_type() -> None:
     with pytest.raises(ValueError, match="naive"):
         sqlite_utc_text(dt.datetime(2026, 1, 1))
+
+
+def test_lean_insert_asks_the_database_for_nothing_back(engine: Engine) -> None:
+    with Session(engine) as session:
+        statement = bulk_insert(session, OCCURRENCE, OCCURRENCE_COLUMNS)
+    assert "RETURNING" not in statement.sql.upper()
