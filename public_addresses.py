@@ -17,9 +17,11 @@ from collections.abc import Callable
 __all__ = [
     "IPAddress",
     "Resolver",
+    "all_public",
     "embedded_ipv4",
     "is_public_address",
     "parse_ip",
+    "reachable_addresses",
     "resolve_host",
 ]
 
@@ -36,6 +38,21 @@ def resolve_host(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (what a connection might reach)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
+
+
+def reachable_addresses(
+    host: str, port: int, resolve: Resolver = resolve_host
+) -> list[tuple[str, IPAddress | None]]:
+    """What a connection to ``host`` might reach, as (text, parsed address) pairs: a
+    literal is its own address; ``[]`` when the name does not resolve. An answer that is
+    not an address parses as None, which no caller may count as public."""
+    if parse_ip(host) is not None:
+        return [(host, parse_ip(host))]
+    try:
+        texts = resolve(host, port)
+    except (OSError, UnicodeError):
+        return []
+    return [(text, parse_ip(text)) for text in texts]
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -76,3 +93,14 @@ def is_public_address(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address):
         return all(is_public_address(inner) for inner in embedded_ipv4(address))
     return True
+
+
+def all_public(
+    addresses: list[tuple[str, IPAddress | None]],
+    is_public: Callable[[IPAddress], bool] = is_public_address,
+) -> bool:
+    """Whether every one of ``reachable_addresses``' answers is a public address (and
+    there is at least one)."""
+    return bool(addresses) and all(
+        address is not None and is_public(address) for _, address in addresses
+    )

@@ -27,7 +27,14 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection
 
 from providers.errors import UntrustedHost
-from public_addresses import IPAddress, Resolver, is_public_address, parse_ip, resolve_host
+from public_addresses import (
+    IPAddress,
+    Resolver,
+    all_public,
+    is_public_address,
+    reachable_addresses,
+    resolve_host,
+)
 
 __all__ = [
     "PUBLIC_ADDRESSES_ONLY",
@@ -47,15 +54,10 @@ def checked_addresses(
     is_public: Callable[[IPAddress], bool] = is_public_address,
 ) -> list[str]:
     """The addresses to connect to for ``host``: all of them public, or UntrustedHost."""
-    literal = parse_ip(host)
-    try:
-        texts = [host] if literal is not None else resolve(host, port)
-    except (OSError, UnicodeError):
-        texts = []
-    addresses = [(text, parse_ip(text)) for text in texts]
+    addresses = reachable_addresses(host, port, resolve)
     if not addresses:
         raise UntrustedHost(f"refusing to connect to {host!r}: it does not resolve")
-    if not all(address is not None and is_public(address) for _, address in addresses):
+    if not all_public(addresses, is_public):
         raise UntrustedHost(
             f"refusing to connect to {host!r}: it is or resolves to a loopback, private or "
             "link-local address, and only public servers may be named here"

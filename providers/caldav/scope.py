@@ -26,7 +26,14 @@ from urllib.parse import urlsplit
 from publicsuffixlist import PublicSuffixList
 
 from providers.errors import UntrustedHost
-from public_addresses import Resolver, is_public_address, parse_ip, resolve_host
+from public_addresses import (
+    Resolver,
+    all_public,
+    is_public_address,
+    parse_ip,
+    reachable_addresses,
+    resolve_host,
+)
 
 __all__ = ["CredentialScope", "Resolver", "registrable_domain"]
 
@@ -90,34 +97,19 @@ class CredentialScope:
     def _configured_is_private(self) -> bool:
         if self._configured_private is None:
             _scheme, host, port = self.origin
-            literal = parse_ip(host)
-            if literal is not None:
-                self._configured_private = not is_public_address(literal)
-            else:
-                try:
-                    addresses = [parse_ip(text) for text in self._resolve(host, port)]
-                except (OSError, UnicodeError):
-                    addresses = []
-                self._configured_private = any(
-                    address is not None and not is_public_address(address) for address in addresses
-                )
+            self._configured_private = any(
+                address is not None and not is_public_address(address)
+                for _, address in reachable_addresses(host, port, self._resolve)
+            )
         return self._configured_private
 
     def _require_public(self, host: str, port: int) -> None:
-        literal = parse_ip(host)
-        try:
-            addresses = (
-                [literal]
-                if literal is not None
-                else [parse_ip(text) for text in self._resolve(host, port)]
-            )
-        except (OSError, UnicodeError):
-            addresses = []
+        addresses = reachable_addresses(host, port, self._resolve)
         if not addresses:
             raise UntrustedHost(
                 f"refusing to send the CalDAV credentials to {host!r}: it does not resolve"
             )
-        if not all(address is not None and is_public_address(address) for address in addresses):
+        if not all_public(addresses):
             raise UntrustedHost(
                 f"refusing to send the CalDAV credentials to {host!r}: it is or resolves to "
                 "a loopback, private or link-local address, and the configured URL is not one"

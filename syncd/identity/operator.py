@@ -44,13 +44,15 @@ def operator_password_set(session: Session) -> bool:
 
 def verify_operator_sign_in(
     session: Session, limits: SignInLimits, password: str, client: ClientInfo, now: dt.datetime
-) -> str | None:
-    """None when the password is right, else the message to show (wrong, or locked)."""
+) -> str | TooManyAttempts | None:
+    """None when the password is right; else the wrong-password message, or the lock
+    (its message and ``Retry-After``). Returned, not raised: the attempt just recorded
+    must commit with the caller's transaction."""
     scope = Login(OPERATOR, None, "operator")
     try:
         check_not_locked(session, limits, scope, client, now)
     except TooManyAttempts as locked:
-        return locked.message
+        return locked
     row = session.get(OperatorCredential, "operator")
     matches, new_hash = verify_password(row.password_hash if row else None, password)
     record_attempt(session, scope, client, now, succeeded=matches, method="password")
@@ -58,7 +60,7 @@ def verify_operator_sign_in(
         try:
             check_not_locked(session, limits, scope, client, now)
         except TooManyAttempts as locked:
-            return locked.message
+            return locked
         return WRONG_OPERATOR_PASSWORD
     if new_hash is not None:
         row.password_hash = new_hash

@@ -22,7 +22,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from public_addresses import IPAddress, Resolver, is_public_address, resolve_host
+from public_addresses import (
+    IPAddress,
+    Resolver,
+    all_public,
+    is_public_address,
+    reachable_addresses,
+    resolve_host,
+)
 from public_addresses import parse_ip as _parse_ip
 from syncd.config import Settings
 
@@ -107,13 +114,7 @@ def webhook_target(url: str, settings: Settings, resolve: Resolver | None = None
             f"webhook_allow_http; {host!r} is not one)"
         )
     default_port = 443 if scheme == "https" else 80
-    addresses = _addresses_of(host, port or default_port, resolve or resolve_host)
-    if not all(is_public_address(address) for address in addresses):
-        raise ValueError(
-            f"the host {host!r} is or resolves to a private, loopback or link-local "
-            "address; only public addresses may receive webhooks unless the operator "
-            "allow-lists the host in webhook_allowed_hosts"
-        )
+    addresses = _public_addresses_of(host, port or default_port, resolve or resolve_host)
     if _parse_ip(host) is not None:
         return WebhookTarget(url)
     return _pinned(parts, host, port, addresses[0])
@@ -136,25 +137,28 @@ def _pinned(parts: SplitResult, host: str, port: int | None, address: IPAddress)
     )
 
 
-def _addresses_of(host: str, port: int, resolve: Resolver) -> list[IPAddress]:
-    """The addresses a connection to ``host`` might reach (a literal is its own)."""
-    literal = _parse_ip(host)
-    if literal is not None:
-        return [literal]
-    try:
-        resolved = resolve(host, port)
-    except (OSError, UnicodeError):
-        raise ValueError(f"the host {host!r} does not resolve") from None
-    addresses = [a for a in (_parse_ip(text) for text in resolved) if a is not None]
-    if not addresses:
+def _public_addresses_of(host: str, port: int, resolve: Resolver) -> list[IPAddress]:
+    """The addresses a connection to ``host`` might reach, all of them public, or
+    ValueError (naming the host, never an address)."""
+    reachable = reachable_addresses(host, port, resolve)
+    if not reachable:
         raise ValueError(f"the host {host!r} does not resolve")
-    return addresses
+    if not all_public(reachable, is_public_address):
+        raise ValueError(
+            f"the host {host!r} is or resolves to a private, loopback or link-local "
+            "address; only public addresses may receive webhooks unless the operator "
+            "allow-lists the host in webhook_allowed_hosts"
+        )
+    return [address for _, address in reachable if address is not None]
 
 
 def host_is_public(host: str, port: int, resolve: Resolver | None = None) -> bool:
     """Whether every address ``host`` is or resolves to is public (ValueError when it
     does not resolve): the rule for servers end users name, webhooks or CalDAV."""
-    return all(is_public_address(a) for a in _addresses_of(host, port, resolve or resolve_host))
+    reachable = reachable_addresses(host, port, resolve or resolve_host)
+    if not reachable:
+        raise ValueError(f"the host {host!r} does not resolve")
+    return all_public(reachable, is_public_address)
 
 
 def url_origin(url: str) -> str:

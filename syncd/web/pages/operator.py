@@ -16,8 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
 from syncd.cronofy.links import profile_relink_url
+from syncd.errors import TooManyAttempts
 from syncd.identity.operator import (
-    WRONG_OPERATOR_PASSWORD,
     operator_password_set,
     verify_operator_sign_in,
 )
@@ -111,8 +111,12 @@ def operator_sign_in(
                 replaces=previous,
             )
     if started is None:
-        status = 401 if error == WRONG_OPERATOR_PASSWORD else 429  # else: locked
-        return _sign_in_form(request, configured, safe_next(request, next), error, status)
+        back_to = safe_next(request, next)
+        if isinstance(error, TooManyAttempts):
+            response = _sign_in_form(request, configured, back_to, error.message, 429)
+            response.headers.update(error.headers or {})  # Retry-After
+            return response
+        return _sign_in_form(request, configured, back_to, error, 401)
     target = safe_next(request, next) or page_path(request, "web.operator")
     redirect = RedirectResponse(target, status_code=303)
     set_session_cookie(request, redirect, started)

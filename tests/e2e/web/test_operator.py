@@ -119,3 +119,14 @@ def test_repeated_wrong_operator_passwords_lock_the_operator_view(
     operator_sign_in(page, web, operator_password)  # the right password, still locked
     expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-in attempts")
     expect(page.get_by_role("heading", name="Operator sign-in")).to_be_visible()
+
+
+def test_a_locked_operator_sign_in_answers_429_saying_when_to_try_again(
+    page: Any, web: WebWorld, operator_password: str
+) -> None:
+    for _ in range(3):  # the fixture locks after 3 failures
+        operator_sign_in(page, web, "not the operator password")
+    with page.expect_response(lambda response: response.request.method == "POST") as answer:
+        operator_sign_in(page, web, operator_password)
+    assert answer.value.status == 429
+    assert int(answer.value.headers["retry-after"]) >= 1
