@@ -11,6 +11,12 @@ account calls, of ``caller.account``), which is what keeps tenants apart.
 An access token from /oauth/token carries its grant's scope: a route outside it is a 403
 (:mod:`syncd.api.scopes` says which scope each route needs). API keys and
 operator-issued tokens may call everything.
+
+A request is authenticated once: a ``/v1`` request with a body is authenticated by the
+request-limits middleware before its body is read (:func:`check_bearer`), which leaves
+what it found in the ASGI scope under :data:`AUTHENTICATED`; the route's dependency
+takes it from there instead of looking the credential up again. Everything else (a
+request without a body) is looked up by the dependency itself.
 """
 
 from __future__ import annotations
@@ -29,11 +35,7 @@ from syncd.store.db import read_only, session_scope
 from syncd.store.models import Account
 from syncd.store.oauth import SCOPES, granted_scopes, token_scope
 from syncd.store.personal_links import extension_token_owner
-from syncd.store.tenants import (
-    account_for_access_token,
-    application_for_api_key,
-    valid_access_token,
-)
+from syncd.store.tenants import application_for_api_key, valid_access_token
 
 #: Documents the scheme in OpenAPI; errors are ours (401 JSON), not FastAPI's 403.
 bearer_scheme = HTTPBearer(auto_error=False, description="API key or account access token")
@@ -52,8 +54,47 @@ class Caller:
     scope: str | None = None
 
 
+#: The ASGI scope key under which the request-limits middleware leaves its
+#: :class:`Authenticated` (a server-side key: no client input can set it).
+AUTHENTICATED = "syncd.authenticated"
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """What :func:`check_bearer` found for one ``Authorization`` header value."""
+
+    #: The header value it was found for: the dependency uses it only for the same one.
+    authorization: str
+    #: The caller, or None for an extension token (a credential only
+    #: /v1/personalized_links takes, which authenticates by itself).
+    caller: Caller | None
+
+
 def _unauthorized(description: str) -> AuthenticationError:
     return AuthenticationError(description, headers=_CHALLENGE)
+
+
+def _caller_for(session: Session, secret: str) -> Caller | None:
+    """The caller a bearer secret is: an unrevoked API key's application, or an unrevoked,
+    unexpired access token's account with the token's scope; else None."""
+    application = application_for_api_key(session, secret)
+    if application is not None:
+        return Caller(application_id=application.id)
+    token = valid_access_token(session, secret)
+    account = session.get(Account, token.account_id) if token is not None else None
+    if token is None or account is None:
+        return None
+    return Caller(account.application_id, account, token_scope(session, token))
+
+
+def _handed_caller(request: Request) -> Authenticated | None:
+    """The middleware's finding for this request's own ``Authorization`` header, if any."""
+    handed = request.scope.get(AUTHENTICATED)
+    if not isinstance(handed, Authenticated):
+        return None
+    if handed.authorization != request.headers.get("authorization"):
+        return None
+    return handed
 
 
 def authenticated_caller(
@@ -65,15 +106,10 @@ def authenticated_caller(
     scope must cover the route)."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("an Authorization: Bearer header is required")
-    secret = credentials.credentials
-    application = application_for_api_key(session, secret)
-    if application is not None:
-        return Caller(application_id=application.id)
-    token = valid_access_token(session, secret)
-    account = session.get(Account, token.account_id) if token is not None else None
-    if token is None or account is None:
+    handed = _handed_caller(request)
+    caller = handed.caller if handed is not None else _caller_for(session, credentials.credentials)
+    if caller is None:
         raise _unauthorized("the credentials are not recognised")
-    caller = Caller(account.application_id, account, token_scope(session, token))
     _check_scope(request, caller)
     return caller
 
@@ -98,20 +134,20 @@ def bearer_secret(authorization: str | None) -> str | None:
     return secret if scheme.lower() == "bearer" and secret else None
 
 
-def check_bearer(engine: Engine, authorization: str | None) -> None:
+def check_bearer(engine: Engine, authorization: str | None) -> Authenticated:
     """Raise the 401 :func:`authenticated_caller` would, without a request: the
-    request-limits middleware calls it before a body is read."""
+    request-limits middleware calls it before a body is read, and hands what it found
+    to the route's dependency."""
     secret = bearer_secret(authorization)
-    if secret is None:
+    if authorization is None or secret is None:
         raise _unauthorized("an Authorization: Bearer header is required")
     with session_scope(read_only(engine)) as session:
-        if application_for_api_key(session, secret) is not None:
-            return
-        if account_for_access_token(session, secret) is not None:
-            return
-        if extension_token_owner(session, secret) is not None:
-            return  # only /v1/personalized_links accepts it; other routes answer 401
-    raise _unauthorized("the credentials are not recognised")
+        caller = _caller_for(session, secret)
+        # An extension token: only /v1/personalized_links accepts it; other routes 401.
+        known = caller is not None or extension_token_owner(session, secret) is not None
+    if not known:
+        raise _unauthorized("the credentials are not recognised")
+    return Authenticated(authorization, caller)
 
 
 def account_caller(caller: Caller = Depends(authenticated_caller)) -> Account:

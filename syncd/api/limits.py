@@ -4,6 +4,8 @@ An ASGI middleware, so nothing is buffered that it has not allowed:
 
 - a ``/v1`` request that carries a body must authenticate first (401 before one byte
   of the body is read: an anonymous client cannot make the daemon hold its upload);
+  what was found is handed to the route in the scope (``syncd.api.auth.AUTHENTICATED``),
+  so the request is not authenticated twice;
 - a ``Content-Length`` above ``max_body_bytes`` is a 413 at once, unread; a body that
   comes without one (chunked) is counted while it streams in and refused with 413 as
   soon as the count passes the limit, the rest never read;
@@ -27,7 +29,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from syncd.api.auth import check_bearer
+from syncd.api.auth import AUTHENTICATED, Authenticated, check_bearer
 from syncd.api.bodies import PARSED_BODY, is_form, parse_form
 from syncd.api.errors import user_error_response
 from syncd.errors import PayloadTooLarge, UserError, invalid
@@ -106,7 +108,8 @@ def _is_json(scope: Scope) -> bool:
 
 
 class RequestLimits:
-    """The middleware; ``authenticate(engine, authorization_header)`` raises a 401."""
+    """The middleware; ``authenticate(engine, authorization_header)`` raises a 401, or
+    returns what it found, which is left in the scope for the route (one lookup)."""
 
     def __init__(
         self,
@@ -114,7 +117,7 @@ class RequestLimits:
         max_body_bytes: int,
         max_json_depth: int,
         max_json_array_length: int,
-        authenticate: Callable[[Any, str | None], None] = check_bearer,
+        authenticate: Callable[[Any, str | None], Authenticated] = check_bearer,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
@@ -132,7 +135,8 @@ class RequestLimits:
             body_credentials = path in _BODY_CREDENTIALS and authorization is None
             if path.startswith(_AUTHENTICATED) and not body_credentials:
                 engine = scope["app"].state.engine
-                await run_in_threadpool(self.authenticate, engine, authorization)
+                found = await run_in_threadpool(self.authenticate, engine, authorization)
+                scope = {**scope, AUTHENTICATED: found}
             body = await self._read_body(scope, receive)
             content_type = _header(scope, b"content-type")
             if body and is_form(content_type) and path.startswith(_AUTHENTICATED):

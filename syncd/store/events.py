@@ -8,14 +8,12 @@ recomputed, so moved, cancelled and excluded instances are always consistent.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,7 +22,6 @@ from sqlalchemy import (
     and_,
     delete,
     func,
-    insert,
     select,
     type_coerce,
     update,
@@ -33,17 +30,17 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
-from providers.base import Conferencing, RemoteEvent
+from providers.base import RemoteEvent
 from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
-from syncd.store.geo import geo_from_json, geo_json
+from syncd.store.bulk import bulk_insert, bulk_update_by_id
+from syncd.store.event_rows import (
+    INSERT_COLUMNS,
+    UPDATE_COLUMNS,
+    event_values,
+    remote_event_from_row,
+)
 from syncd.store.managed_series import adopt_managed_series
 from syncd.store.models import Calendar, Event, Occurrence, utcnow
-from syncd.store.people import (
-    attendees_from_json,
-    attendees_json,
-    organizer_from_json,
-    organizer_json,
-)
 from syncd.store.tombstones import bury
 
 log = logging.getLogger(__name__)
@@ -70,137 +67,16 @@ class PageResult:
     skipped: int = 0
 
 
-def _time_text(value: dt.datetime | dt.date | None) -> str:
-    return value.isoformat() if value is not None else ""
-
-
-def _parse_time(text: str, all_day: bool, tzid: str | None) -> dt.datetime | dt.date:
-    if all_day:
-        return dt.date.fromisoformat(text[:10])
-    value = dt.datetime.fromisoformat(text)
-    if tzid and value.tzinfo is not None:
-        with contextlib.suppress(KeyError, ValueError):
-            value = value.astimezone(ZoneInfo(tzid))
-    return value
-
-
-def _utc_bound(value: dt.datetime | dt.date, default_tz: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo(default_tz))
-        return value.astimezone(dt.UTC)
-    return dt.datetime.combine(value, dt.time(), ZoneInfo(default_tz)).astimezone(dt.UTC)
-
-
-def _informative_utc(value: object) -> dt.datetime | None:
-    """An informative timestamp (``updated``) as aware UTC; floating means UTC, junk means none.
-
-    Real exports carry floating ``DTSTAMP``/``LAST-MODIFIED`` (SabreDAV, Nextcloud, Baïkal):
-    they must never reach the UTC column naive, or the whole page fails to commit.
-    """
-    if not isinstance(value, dt.datetime):
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _event_values(item: RemoteEvent, default_tz: str) -> dict[str, object]:
-    """Column values for an item (shared by insert and update).
-
-    Every conversion of every property happens here, inside the caller's per-item guard:
-    nothing converted later (at the bulk insert) may fail for one item.
-    """
-    return {
-        "series_key": item.recurring_event_id or item.provider_event_id,
-        "ical_uid": item.ical_uid,
-        "recurring": bool(item.recurrence) or item.recurring_event_id is not None,
-        "provider_series_id": _provider_series_id(item),
-        "is_override": item.recurring_event_id is not None,
-        "original_start": _time_text(item.original_start) or None,
-        "start_utc": _utc_bound(item.start, default_tz),
-        "end_utc": _utc_bound(item.end, default_tz),
-        "start_text": _time_text(item.start),
-        "end_text": _time_text(item.end),
-        "tzid": item.tzid,
-        "all_day": item.all_day,
-        "status": item.status,
-        "transparency": item.transparency,
-        "participation_status": item.participation_status,
-        "summary": item.summary or "",
-        "description": item.description or "",
-        "location": item.location or "",
-        "geo": geo_json(item.geo),
-        "recurrence": list(item.recurrence),
-        "ical": item.ical,
-        "conferencing": _conferencing_json(item.conferencing),
-        "etag": item.etag,
-        "expansion_failed_etag": None,  # changed: expand it again
-        "instance_participation": dict(item.instance_participation) or None,
-        "attendees": attendees_json(item.attendees),
-        "organizer": organizer_json(item.organizer),
-        "can_reply": bool(item.can_reply),
-        "provider_updated_at": _informative_utc(item.updated),
-        "updated_at": utcnow(),
-    }
-
-
-def _provider_series_id(item: RemoteEvent) -> str | None:
-    """The series an item belongs to: an override's master, a master itself, or the
-    master of an occurrence the provider expanded; None for a single event."""
-    if item.recurring_event_id is not None:
-        return item.recurring_event_id
-    if item.recurrence:
-        return item.provider_event_id
-    return item.series_master_id
-
-
-def _series_master_of(row: Event | Row[Any]) -> str | None:
-    """``RemoteEvent.series_master_id`` back from a row: a provider-expanded occurrence's."""
-    series_id = getattr(row, "provider_series_id", None)
-    if series_id is None or row.is_override or row.recurrence:
-        return None
-    return str(series_id)
-
-
-def _conferencing_json(conferencing: Conferencing | None) -> dict[str, object] | None:
-    if conferencing is None:
-        return None
-    return {
-        "provider_description": conferencing.provider_description,
-        "join_url": conferencing.join_url,
-        **({"password": conferencing.password} if conferencing.password else {}),
-    }
-
-
-def remote_event_from_row(row: Event | Row[Any]) -> RemoteEvent:
-    """Rebuild the adapter-level view of a stored item (for series re-expansion)."""
-    original = None
-    if row.original_start:
-        original = _parse_time(row.original_start, len(row.original_start) == 10, row.tzid)
-    return RemoteEvent(
-        provider_event_id=row.provider_event_id,
-        start=_parse_time(row.start_text, row.all_day, row.tzid),
-        end=_parse_time(row.end_text, row.all_day, row.tzid),
-        ical_uid=row.ical_uid,
-        tzid=row.tzid,
-        all_day=row.all_day,
-        summary=row.summary,
-        description=row.description,
-        location=row.location,
-        geo=geo_from_json(getattr(row, "geo", None)),
-        status=row.status,  # type: ignore[arg-type]
-        transparency=row.transparency,  # type: ignore[arg-type]
-        participation_status=row.participation_status,  # type: ignore[arg-type]
-        recurrence=list(row.recurrence or []),
-        recurring_event_id=row.series_key if row.is_override else None,
-        original_start=original,
-        ical=row.ical,
-        etag=row.etag,
-        instance_participation=dict(getattr(row, "instance_participation", None) or {}),
-        attendees=attendees_from_json(getattr(row, "attendees", None)),
-        organizer=organizer_from_json(getattr(row, "organizer", None)),
-        can_reply=bool(getattr(row, "can_reply", False)),
-        series_master_id=_series_master_of(row),
-    )
+_OCCURRENCE_COLUMNS = (
+    "calendar_id",
+    "event_id",
+    "start_utc",
+    "end_utc",
+    "all_day",
+    "start_text",
+    "end_text",
+    "free_busy_status",
+)
 
 
 def apply_page(
@@ -219,12 +95,16 @@ def apply_page(
     result = PageResult()
     touched_series: set[str] = set()
     by_id: dict[str, RemoteEvent] = {item.provider_event_id: item for item in upserts}
-    existing = _existing_rows(session, calendar.id, list(by_id))
-    new_rows: list[dict[str, object]] = []
-    changed_rows: list[dict[str, object]] = []
+    # A calendar's first page (a new calendar's full sync) finds nothing stored: no
+    # rows to look up or update, no spans to replace, no managed master to adopt.
+    stored_before = _has_events(session, calendar.id)
+    existing = _existing_rows(session, calendar.id, list(by_id)) if stored_before else {}
+    now = utcnow()
+    new_rows: list[tuple[object, ...]] = []
+    changed_rows: list[tuple[object, ...]] = []
     for provider_event_id, item in by_id.items():
         try:
-            values = _event_values(item, default_tz)
+            values = event_values(item, default_tz, now)
         except (ValueError, TypeError, OverflowError) as error:
             log.warning(
                 "skipping malformed event %s in calendar %s: %s",
@@ -234,39 +114,44 @@ def apply_page(
             )
             result.skipped += 1
             continue
-        values["generation"] = generation
-        touched_series.add(str(values["series_key"]))
+        series_key = cast(str, values[0])
+        touched_series.add(series_key)
         stored = existing.get(provider_event_id)
         if stored is None:
-            new_rows.append(
-                {
-                    "calendar_id": calendar.id,
-                    "provider_event_id": provider_event_id,
-                    "created_at": values["updated_at"],
-                    **values,
-                }
-            )
+            new_rows.append((calendar.id, provider_event_id, now, *values, generation))
         else:
             row_id, old_series = stored
-            if old_series != values["series_key"]:
+            if old_series != series_key:
                 touched_series.add(old_series)
-            changed_rows.append({"id": row_id, **values})
+            changed_rows.append((*values, generation, row_id))
         result.upserted += 1
-    if new_rows:
-        session.execute(insert(Event.__table__), new_rows)  # type: ignore[attr-defined]
-    if changed_rows:
-        session.execute(update(Event), changed_rows)  # bulk UPDATE by primary key
+    event_table = Event.__table__  # type: ignore[attr-defined]
+    bulk_insert(session, event_table, INSERT_COLUMNS).execute(session, new_rows)
+    bulk_update_by_id(session, event_table, UPDATE_COLUMNS).execute(session, changed_rows)
 
-    deleted_ids = [pid for pid in deletions if pid not in by_id]
-    if deleted_ids:
-        result.deleted = _delete_items(session, calendar.id, deleted_ids, touched_series)
-    masters = (item.series_master_id for item in upserts if item.series_master_id)
-    adopt_managed_series(session, calendar.id, masters, touched_series)
+    if stored_before:
+        deleted_ids = [pid for pid in deletions if pid not in by_id]
+        if deleted_ids:
+            result.deleted = _delete_items(session, calendar.id, deleted_ids, touched_series)
+        masters = (item.series_master_id for item in upserts if item.series_master_id)
+        adopt_managed_series(session, calendar.id, masters, touched_series)
 
     result.skipped += rebuild_series(
-        session, calendar.id, touched_series, window, default_tz, fresh=by_id
+        session,
+        calendar.id,
+        touched_series,
+        window,
+        default_tz,
+        fresh=by_id,
+        spans_stored=stored_before,
     )
     return result
+
+
+def _has_events(session: Session, calendar_id: str) -> bool:
+    """Whether the calendar holds any item (one probe of its unique index)."""
+    probe = select(col(Event.id)).where(col(Event.calendar_id) == calendar_id).limit(1)
+    return session.execute(probe).first() is not None
 
 
 def _existing_rows(
@@ -330,6 +215,7 @@ def rebuild_series(
     window: ExpansionWindow,
     default_tz: str,
     fresh: Mapping[str, RemoteEvent] | None = None,
+    spans_stored: bool = True,
 ) -> int:
     """Recompute the occurrence rows of these series; returns how many were malformed.
 
@@ -337,6 +223,7 @@ def rebuild_series(
     their spans, so a page of thousands of events costs a handful of statements.
     ``fresh`` holds items just written by this page, used as they came from the adapter
     (with whatever it already parsed) instead of being rebuilt from their rows.
+    ``spans_stored=False``: every row of these series was just inserted, none has spans.
     """
     fresh = fresh or {}
     rows_by_series, stored = _series_rows(session, calendar_id, series_keys, fresh)
@@ -344,10 +231,11 @@ def rebuild_series(
     def remote(row: Row[Any]) -> RemoteEvent:
         return fresh.get(row.provider_event_id) or remote_event_from_row(stored[row.id])
 
-    for chunk in _chunks([row.id for rows in rows_by_series.values() for row in rows]):
-        session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(chunk)))
+    if spans_stored:
+        for chunk in _chunks([row.id for rows in rows_by_series.values() for row in rows]):
+            session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(chunk)))
 
-    occurrences: list[dict[str, object]] = []
+    occurrences: list[tuple[object, ...]] = []
     expanded_masters: list[int] = []
     failed: list[tuple[int, str]] = []
     skipped = 0
@@ -372,19 +260,18 @@ def rebuild_series(
         )
         if master_row is not None and master_row.recurring:
             expanded_masters.append(master_row.id)
-    if occurrences:
-        session.execute(insert(Occurrence.__table__), occurrences)  # type: ignore[attr-defined]
+    occurrence_table = Occurrence.__table__  # type: ignore[attr-defined]
+    bulk_insert(session, occurrence_table, _OCCURRENCE_COLUMNS).execute(session, occurrences)
     for id_chunk in _chunks(expanded_masters):
         session.execute(
             update(Event)
             .where(col(Event.id).in_(id_chunk))
             .values(expanded_until=window.end, expansion_failed_etag=None)
         )
-    if failed:  # remembered against the etag: retried (and warned about) once it changes
-        session.execute(
-            update(Event),
-            [{"id": row_id, "expansion_failed_etag": etag} for row_id, etag in failed],
-        )
+    # remembered against the etag: retried (and warned about) once it changes
+    bulk_update_by_id(session, Event.__table__, ("expansion_failed_etag",)).execute(  # type: ignore[attr-defined]
+        session, [(etag, row_id) for row_id, etag in failed]
+    )
     return skipped
 
 
@@ -424,17 +311,18 @@ def _occurrence_values(
     span: OccurrenceSpan,
     ids_by_provider: dict[str, int | None],
     fallback: int | None,
-) -> dict[str, object]:
-    return {
-        "calendar_id": calendar_id,
-        "event_id": ids_by_provider.get(span.source_event_id) or fallback,
-        "start_utc": span.start_utc,
-        "end_utc": span.end_utc,
-        "all_day": span.all_day,
-        "start_text": span.start_text,
-        "end_text": span.end_text,
-        "free_busy_status": span.free_busy_status,
-    }
+) -> tuple[object, ...]:
+    """An occurrence row in ``_OCCURRENCE_COLUMNS`` order."""
+    return (
+        calendar_id,
+        ids_by_provider.get(span.source_event_id) or fallback,
+        span.start_utc,
+        span.end_utc,
+        span.all_day,
+        span.start_text,
+        span.end_text,
+        span.free_busy_status,
+    )
 
 
 def delete_stale_generation(session: Session, calendar_id: str, generation: int) -> int:
