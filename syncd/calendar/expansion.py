@@ -36,7 +36,7 @@ from syncd.calendar.recurrence_lines import (
     simple_rule,
     validated_recurrence,
 )
-from syncd.calendar.simple_series import Modification, simple_occurrences
+from syncd.calendar.simple_series import Modification, simple_ical_series, simple_occurrences
 
 __all__ = ["InvalidSeries", "OccurrenceSpan", "expand_series", "free_busy_status"]
 
@@ -483,18 +483,41 @@ def _expand_ical_text(
             durations[(str(component.get("UID", "")), key)] = duration
 
     spans: list[OccurrenceSpan] = []
-    for occurrence in bounded_occurrences(calendar, window, item.provider_event_id):
-        key = occurrence.recurrence_ids[0] if occurrence.recurrence_ids else None
-        state = states.get((occurrence.uid, key)) or states.get((occurrence.uid, None))
+    for uid, key, start, end in _ical_occurrences(calendar, events, window, item):
+        state = states.get((uid, key)) or states.get((uid, None))
         if state is None:
             state = _InstanceState(item.provider_event_id, False, free_busy_status(item))
-        duration = durations.get((occurrence.uid, key), durations.get((occurrence.uid, None)))
-        if (occurrence.uid, key) in states and (occurrence.uid, key) not in durations:
+        duration = durations.get((uid, key), durations.get((uid, None)))
+        if (uid, key) in states and (uid, key) not in durations:
             duration = None  # the override has a DTEND of its own
-        end = occurrence.end if duration is None else exact_end(occurrence.start, duration)
+        end = end if duration is None else exact_end(start, duration)
         if not state.cancelled:
-            spans.append(_make_span(occurrence.start, end, state, floating_zone, account_zone))
+            spans.append(_make_span(start, end, state, floating_zone, account_zone))
     return spans
+
+
+def _ical_occurrences(
+    calendar: icalendar.Calendar, events: list[icalendar.Event], window: Window, item: RemoteEvent
+) -> list[tuple[str, dt.datetime | None, dt.date | dt.datetime, dt.date | dt.datetime]]:
+    """(uid, UTC recurrence id or None, start, end) of each occurrence: the simple shape
+    through simple_series, anything else through recurring-ical-events."""
+    series = simple_ical_series(calendar, events)
+    if series is not None:
+        found = simple_occurrences(
+            series.start,
+            series.end,
+            series.rule,
+            (),
+            series.modifications,
+            window,
+            item.provider_event_id,
+        )
+        if found is not None:
+            return [(series.uid, cast("dt.datetime | None", o.key), o.start, o.end) for o in found]
+    return [
+        (o.uid, o.recurrence_ids[0] if o.recurrence_ids else None, o.start, o.end)
+        for o in bounded_occurrences(calendar, window, item.provider_event_id)
+    ]
 
 
 def _duration_of(component: icalendar.Event) -> dt.timedelta | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -224,7 +225,7 @@ def _by_recurrence_id(
     matches them; None if two claim one instance (the library path decides)."""
     found: dict[dt.datetime, Modification] = {}
     for modification in modifications:
-        for recurrence_id in to_recurrence_ids(modification.recurrence_id):
+        for recurrence_id in set(to_recurrence_ids(modification.recurrence_id)):
             if recurrence_id in found:
                 return None
             found[recurrence_id] = modification
@@ -350,3 +351,69 @@ def _greater(value: dt.datetime, until: Time) -> bool:
     elif value.tzinfo is None and until.tzinfo is not None:
         value = value.replace(tzinfo=until.tzinfo)
     return value > until
+
+
+@dataclass(frozen=True)
+class IcalSeries:
+    """A CalDAV item of the simple shape: one master VEVENT with one RRULE and its
+    RECURRENCE-ID overrides, all of one UID (a modification's key: its UTC id)."""
+
+    uid: str
+    start: Time
+    end: Time
+    rule: SimpleRule
+    modifications: tuple[Modification, ...]
+
+
+def simple_ical_series(
+    calendar: icalendar.Calendar, events: Sequence[icalendar.Component]
+) -> IcalSeries | None:
+    """The item's series if it has the simple shape, else None (X-WR-TIMEZONE, another
+    calendar scale, several masters or UIDs, RANGE, rules in overrides…)."""
+    if "X-WR-TIMEZONE" in calendar or calendar.get("CALSCALE", "GREGORIAN") != "GREGORIAN":
+        return None
+    uids: set[str] = {str(event.get("UID")) for event in events}
+    if any("UID" not in event for event in events) or len(uids) != 1:
+        return None
+    masters = [event for event in events if "RECURRENCE-ID" not in event]
+    rule = simple_rule_of(masters[0]) if len(masters) == 1 else None
+    if rule is None:
+        return None
+    modifications = []
+    for event in events:
+        if event is masters[0]:
+            continue
+        recurrence_id: Any = event.get("RECURRENCE-ID")
+        if "RANGE" in recurrence_id.params or any(
+            name in event for name in ("RRULE", "RDATE", "EXDATE", "EXRULE")
+        ):
+            return None
+        original: Any = recurrence_id.dt
+        start: Any = event.get("DTSTART").dt
+        end = _raw_end(event)
+        if end is None or not isinstance(original, dt.date):
+            return None
+        key = to_recurrence_ids(original)[0]
+        modifications.append(Modification(original, start, end, key))
+    master_end = _raw_end(masters[0])
+    if master_end is None:
+        return None
+    master_start: Any = masters[0].get("DTSTART").dt
+    return IcalSeries(uids.pop(), master_start, master_end, rule, tuple(modifications))
+
+
+def _raw_end(event: icalendar.Component) -> Time | None:
+    """The end recurring-ical-events reads (DTEND, else DTSTART + DURATION, else a day
+    or nothing); None for a DURATION that is negative or not a plain duration."""
+    start: Any = event.get("DTSTART").dt
+    if "DTEND" in event:
+        end: Any = event.get("DTEND").dt
+        return end  # type: ignore[no-any-return]
+    if "DURATION" not in event:
+        return start + dt.timedelta(days=1) if _kind(start) == "date" else start  # type: ignore[no-any-return]
+    duration: Any = event.get("DURATION").dt
+    if not isinstance(duration, dt.timedelta) or duration < dt.timedelta():
+        return None
+    if duration.seconds != 0 and _kind(start) == "date":
+        start = _as_datetime(start)
+    return start + duration  # type: ignore[no-any-return]

@@ -256,6 +256,54 @@ def test_generated_series_expand_the_same_on_both_paths(
     assert_same_on_both_paths(*case)
 
 
+def _ical_time(name: str, value: dt.date | dt.datetime) -> str:
+    if not isinstance(value, dt.datetime):
+        return f"{name};VALUE=DATE:{value:%Y%m%d}"
+    if str(value.tzinfo) == "UTC":
+        return f"{name}:{value:%Y%m%dT%H%M%SZ}"
+    return f"{name};TZID={value.tzinfo}:{value:%Y%m%dT%H%M%S}"
+
+
+def as_caldav_item(master: RemoteEvent, overrides: list[RemoteEvent]) -> RemoteEvent:
+    """The same series as a CalDAV resource: one VEVENT per item, overrides by RECURRENCE-ID."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN"]
+    for item in [master, *[o for o in overrides if o.original_start is not None]]:
+        lines += ["BEGIN:VEVENT", "UID:series@example.com"]
+        if item.original_start is not None:
+            lines.append(_ical_time("RECURRENCE-ID", item.original_start))
+        lines += [_ical_time("DTSTART", item.start), _ical_time("DTEND", item.end)]
+        lines += [f"STATUS:{item.status.upper()}", f"TRANSP:{item.transparency.upper()}"]
+        lines += item.recurrence
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    text = "\r\n".join(lines) + "\r\n"
+    return RemoteEvent(
+        "caldav-item",
+        start=master.start,
+        end=master.end,
+        tzid=master.tzid,
+        all_day=master.all_day,
+        recurrence=master.recurrence,
+        ical=text,
+        extra={"icalendar": icalendar.Calendar.from_ical(text)},
+    )
+
+
+@settings(
+    max_examples=700,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(series())
+def test_generated_caldav_series_expand_the_same_on_both_paths(
+    case: tuple[RemoteEvent, list[RemoteEvent], dt.datetime, dt.datetime],
+) -> None:
+    master, overrides, start, end = case
+    assert_same_on_both_paths(as_caldav_item(master, overrides), [], start, end)
+
+
 def test_most_generated_series_take_the_fast_path() -> None:
     """The differential above is not vacuous: the fast path answered most cases."""
     if _calls["all"] < 100:
@@ -324,6 +372,23 @@ def test_corpus_series_expand_the_same_on_both_paths(
     for days_before, days in ((1, 400), (-2, 10), (30, 90)):
         start = first - dt.timedelta(days=days_before)
         assert_same_on_both_paths(master, overrides, start, start + dt.timedelta(days=days))
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CORPUS.rglob("*.ics")), ids=lambda p: str(p.relative_to(CORPUS))
+)
+def test_corpus_items_expand_the_same_on_both_paths(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    item = RemoteEvent(
+        "corpus-item",
+        start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        ical=text,
+        recurrence=["RRULE:FREQ=DAILY"],  # not a single event: expand the text
+    )
+    for year in (2019, 2023, 2025, 2026):
+        start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+        assert_same_on_both_paths(item, [], start, start + dt.timedelta(days=490))
 
 
 def test_the_bench_shape_takes_the_fast_path() -> None:
