@@ -102,29 +102,37 @@ def _as_utc(value: dt.date | dt.datetime) -> dt.datetime:
 
 
 def _check_rule_density(calendar: icalendar.Calendar, window: Window, item_id: str) -> None:
-    """Refuse rules the RRULE engine would have to step through for too long.
-
-    dateutil iterates every period from DTSTART, so FREQ=SECONDLY begun a year before
-    the window costs tens of millions of steps before the first occurrence we want.
-    """
+    """Refuse rules the RRULE engine would have to step through for too long."""
     for component in calendar.walk("VEVENT"):
         rules = component.get("RRULE")
         if rules is None:
             continue
-        start = _as_utc(_time_of(component["DTSTART"], item_id))
+        start = _time_of(component["DTSTART"], item_id)
         for rule in rules if isinstance(rules, list) else [rules]:
-            period = FREQUENCY_SECONDS[rule["FREQ"][0]] * int(rule.get("INTERVAL", [1])[0])
-            stop = window.start
-            if "UNTIL" in rule:
-                stop = min(stop, _as_utc(rule["UNTIL"][0]))
-            periods = (stop - start).total_seconds() / period
-            if "COUNT" in rule:
-                periods = min(periods, int(rule["COUNT"][0]))
-            if periods > MAX_RULE_PERIODS_BEFORE_WINDOW:
-                raise InvalidSeries(
-                    f"{item_id}: RRULE {rule.to_ical()!r} needs ~{periods:.0f} steps before "
-                    f"the window (limit {MAX_RULE_PERIODS_BEFORE_WINDOW})"
-                )
+            check_rule_density(rule, start, window, item_id)
+
+
+def check_rule_density(
+    rule: icalendar.vRecur, start: dt.date, window: Window, item_id: str
+) -> None:
+    """Refuse one rule the RRULE engine would have to step through for too long.
+
+    dateutil iterates every period from DTSTART, so FREQ=SECONDLY begun a year before
+    the window costs tens of millions of steps before the first occurrence we want.
+    """
+    period = FREQUENCY_SECONDS[rule["FREQ"][0]] * int(rule.get("INTERVAL", [1])[0])
+    stop = window.start
+    if "UNTIL" in rule:
+        stop = min(stop, _as_utc(rule["UNTIL"][0]))
+    periods = (stop - _as_utc(start)).total_seconds() / period
+    if "COUNT" in rule:
+        periods = min(periods, int(rule["COUNT"][0]))
+    if periods > MAX_RULE_PERIODS_BEFORE_WINDOW:
+        text = rule.to_ical()  # type: ignore[no-untyped-call]
+        raise InvalidSeries(
+            f"{item_id}: RRULE {text!r} needs ~{periods:.0f} steps before "
+            f"the window (limit {MAX_RULE_PERIODS_BEFORE_WINDOW})"
+        )
 
 
 def _time_of(prop: object, item_id: str) -> dt.date:
@@ -136,24 +144,32 @@ def _time_of(prop: object, item_id: str) -> dt.date:
 
 
 def _at_most_daily(calendar: icalendar.Calendar, query_days: float) -> bool:
-    """Whether no series can exceed the cap in this window, so one query suffices.
-
-    A rule repeating DAILY or less often, without BYHOUR/BYMINUTE/BYSECOND, keeps
-    DTSTART's time of day and so yields at most one instance per day.
-    """
+    """Whether no series can exceed the cap in this window, so one query suffices."""
     bound = 0.0
     for component in calendar.walk("VEVENT"):
         rules = component.get("RRULE")
         for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
-            if FREQUENCY_SECONDS[rule["FREQ"][0]] < FREQUENCY_SECONDS["DAILY"] or any(
-                part in rule for part in ("BYHOUR", "BYMINUTE", "BYSECOND")
-            ):
+            if not repeats_at_most_daily(rule):
                 return False
             bound += query_days
         rdates = component.get("RDATE")
         for rdate_list in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
             bound += len(rdate_list.dts)
     return bound <= MAX_OCCURRENCES_PER_SERIES
+
+
+def repeats_at_most_daily(rule: icalendar.vRecur) -> bool:
+    """A rule repeating DAILY or less often, without BYHOUR/BYMINUTE/BYSECOND, keeps
+    DTSTART's time of day and so yields at most one instance per day."""
+    return FREQUENCY_SECONDS[rule["FREQ"][0]] >= FREQUENCY_SECONDS["DAILY"] and not any(
+        part in rule for part in ("BYHOUR", "BYMINUTE", "BYSECOND")
+    )
+
+
+def query_span(window: Window) -> tuple[dt.datetime, dt.datetime]:
+    """The span handed to the expander: the window widened by the widest UTC offset
+    (dates and floating times are only placed in UTC later)."""
+    return window.start - _WIDEST_UTC_OFFSET, window.end + _WIDEST_UTC_OFFSET
 
 
 def bounded_occurrences(
@@ -166,8 +182,7 @@ def bounded_occurrences(
     they stop at the cap early instead of materialising the whole window.
     """
     _check_rule_density(calendar, window, item_id)
-    query_start = window.start - _WIDEST_UTC_OFFSET
-    query_end = window.end + _WIDEST_UTC_OFFSET
+    query_start, query_end = query_span(window)
     query_days = (query_end - query_start) / dt.timedelta(days=1) + 1
     first_slice = query_end - query_start if _at_most_daily(calendar, query_days) else _FIRST_SLICE
     try:

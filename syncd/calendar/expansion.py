@@ -26,18 +26,22 @@ from recurring_ical_events.util import to_recurrence_ids
 
 from providers.base import RemoteEvent
 from syncd.calendar.bounds import (
-    FREQUENCY_SECONDS,
     InvalidSeries,
     Window,
     bounded_occurrences,
 )
+from syncd.calendar.recurrence_lines import (
+    parse_recurrence_lines,
+    raise_for_broken_properties,
+    simple_rule,
+    validated_recurrence,
+)
+from syncd.calendar.simple_series import Modification, simple_ical_series, simple_occurrences
 
 __all__ = ["InvalidSeries", "OccurrenceSpan", "expand_series", "free_busy_status"]
 
 logger = logging.getLogger(__name__)
 
-_RECURRENCE_PROPERTIES = frozenset({"RRULE", "RDATE", "EXDATE"})
-_TIME_PROPERTIES = frozenset({"DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"})
 _UTC = dt.UTC
 
 
@@ -132,6 +136,8 @@ def expand_series(
         spans = [] if master.status == "cancelled" else [_single_span(master, account_zone)]
     else:
         spans = _expand_remote_series(master, overrides, window, account_zone)
+    if len(spans) == 1:  # a single event: nothing to sort
+        return spans if window.overlaps(spans[0]) else []
     return sorted(
         (span for span in spans if window.overlaps(span)),
         key=lambda span: (span.start_utc, span.end_utc, span.source_event_id),
@@ -143,7 +149,9 @@ def expand_series(
 # ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _zone_or_none(name: str | None) -> ZoneInfo | None:
+    """The IANA zone of that name, or None; cached: every event of a calendar asks."""
     if not name:
         return None
     try:
@@ -168,7 +176,8 @@ def _to_utc(value: dt.date | dt.datetime, naive_zone: dt.tzinfo) -> dt.datetime:
 def _text(value: dt.date | dt.datetime, as_utc: dt.datetime) -> str:
     if _is_date(value):
         return value.isoformat()
-    return as_utc.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    # "YYYY-MM-DDTHH:MM:SS" is always the first 19 characters (years are 4 digits).
+    return as_utc.isoformat()[:19] + "Z"
 
 
 def _make_span(
@@ -248,78 +257,83 @@ def _in_zone(value: dt.date | dt.datetime, zone: ZoneInfo) -> dt.date | dt.datet
     return value.astimezone(zone)
 
 
-def _parse_recurrence_lines(event: RemoteEvent) -> icalendar.Event:
-    """A VEVENT holding only the master's RRULE/RDATE/EXDATE lines, validated."""
-    for line in event.recurrence:
-        name = line.split(":", 1)[0].split(";", 1)[0].strip().upper()
-        if name not in _RECURRENCE_PROPERTIES or "\r" in line or "\n" in line:
-            raise InvalidSeries(f"{event.provider_event_id}: unsupported recurrence {line!r}")
-    try:
-        parsed = _parsed_recurrence(tuple(event.recurrence))
-    except ValueError as error:
-        raise InvalidSeries(f"{event.provider_event_id}: {error}") from error
-    # A component of its own (the caller adds DTSTART, EXDATEs…) sharing the parsed values,
-    # which nothing downstream changes; lists of repeated lines are copied.
-    component = icalendar.Event()
-    for name, value in parsed.items():
-        component[name] = list(value) if isinstance(value, list) else value
-    component.errors = list(parsed.errors)
-    _raise_for_broken_properties(component, event.provider_event_id)
-    return component
+@dataclass(frozen=True)
+class _RemoteSeries:
+    """A master and its overrides in the series zone, as both expansion paths see them."""
+
+    start: dt.date | dt.datetime
+    end: dt.date | dt.datetime
+    #: Cancelled instances, by their original start.
+    exdates: list[dt.date | dt.datetime]
+    #: Moved or changed instances; ``key`` indexes ``states``.
+    modifications: list[Modification]
+    states: list[_InstanceState]
+    #: Overrides without ``original_start``: shown on their own.
+    unmatched: list[RemoteEvent]
 
 
-@functools.lru_cache(maxsize=512)
-def _parsed_recurrence(lines: tuple[str, ...]) -> icalendar.Event:
-    """The recurrence lines parsed once per distinct rule set (a calendar's series share a
-    handful: "weekly", "every weekday"…); parsing them was a quarter of an expansion."""
-    text = "BEGIN:VEVENT\r\n" + "\r\n".join(lines) + "\r\nEND:VEVENT\r\n"
-    component = icalendar.Event.from_ical(text)
-    if not isinstance(component, icalendar.Event):
-        raise ValueError("recurrence lines are not a VEVENT")
-    return component
-
-
-def _build_remote_calendar(
+def _remote_series(
     master: RemoteEvent, overrides: list[RemoteEvent], account_zone: ZoneInfo
-) -> tuple[icalendar.Calendar, dict[dt.datetime, _InstanceState], list[RemoteEvent]]:
-    """The series as an iCalendar object, the override states by recurrence id, orphans.
-
-    Cancelled overrides become EXDATEs; modified ones become RECURRENCE-ID components
-    that replace the instance they name. Overrides without ``original_start`` cannot be
-    matched to an instance and are returned to be shown on their own.
-    """
+) -> _RemoteSeries:
     zone = _series_zone(master, account_zone)
-    uid = master.ical_uid or master.provider_event_id
-    core = _parse_recurrence_lines(master)
-    core.add("UID", uid)
-    core.add("DTSTART", _in_zone(_all_day_value(master.start, master.all_day), zone))
-    core.add("DTEND", _in_zone(_all_day_value(master.end, master.all_day), zone))
-    calendar = icalendar.Calendar()
-    calendar.add_component(core)
-
-    states: dict[dt.datetime, _InstanceState] = {}
-    unmatched: list[RemoteEvent] = []
+    series = _RemoteSeries(
+        _in_zone(_all_day_value(master.start, master.all_day), zone),
+        _in_zone(_all_day_value(master.end, master.all_day), zone),
+        [],
+        [],
+        [],
+        [],
+    )
     for override in overrides:
         if override.original_start is None:
-            unmatched.append(override)
+            series.unmatched.append(override)
             continue
         recurrence_id = _in_zone(_all_day_value(override.original_start, master.all_day), zone)
         if override.status == "cancelled":
-            core.add("EXDATE", recurrence_id)
+            series.exdates.append(recurrence_id)
             continue
         override_zone = _zone_or_none(override.tzid) or zone
-        modification = icalendar.Event()
-        modification.add("UID", uid)
-        modification.add("RECURRENCE-ID", recurrence_id)
-        modification.add(
-            "DTSTART", _in_zone(_all_day_value(override.start, override.all_day), override_zone)
+        series.modifications.append(
+            Modification(
+                recurrence_id=recurrence_id,
+                start=_in_zone(_all_day_value(override.start, override.all_day), override_zone),
+                end=_in_zone(_all_day_value(override.end, override.all_day), override_zone),
+                key=len(series.states),
+            )
         )
-        modification.add(
-            "DTEND", _in_zone(_all_day_value(override.end, override.all_day), override_zone)
-        )
-        calendar.add_component(modification)
-        states[to_recurrence_ids(recurrence_id)[0]] = _state_of(override)
-    return calendar, states, unmatched
+        series.states.append(_state_of(override))
+    return series
+
+
+def _build_remote_calendar(
+    master: RemoteEvent, series: _RemoteSeries
+) -> tuple[icalendar.Calendar, dict[dt.datetime, _InstanceState]]:
+    """The series as an iCalendar object and the override states by recurrence id.
+
+    Cancelled overrides become EXDATEs; modified ones become RECURRENCE-ID components
+    that replace the instance they name.
+    """
+    uid = master.ical_uid or master.provider_event_id
+    core = parse_recurrence_lines(master)
+    core.add("UID", uid)
+    core.add("DTSTART", series.start)
+    core.add("DTEND", series.end)
+    calendar = icalendar.Calendar()
+    calendar.add_component(core)
+    for exdate in series.exdates:
+        core.add("EXDATE", exdate)
+    states: dict[dt.datetime, _InstanceState] = {}
+    for modification in series.modifications:
+        component = icalendar.Event()
+        component.add("UID", uid)
+        component.add("RECURRENCE-ID", modification.recurrence_id)
+        component.add("DTSTART", modification.start)
+        component.add("DTEND", modification.end)
+        calendar.add_component(component)
+        states[to_recurrence_ids(modification.recurrence_id)[0]] = series.states[
+            cast(int, modification.key)
+        ]
+    return calendar, states
 
 
 def _expand_remote_series(
@@ -328,9 +342,31 @@ def _expand_remote_series(
     window: Window,
     account_zone: ZoneInfo,
 ) -> list[OccurrenceSpan]:
-    calendar, override_states, unmatched = _build_remote_calendar(master, overrides, account_zone)
+    """The simple shape (one RRULE…) through dateutil directly (simple_series), anything
+    else through recurring-ical-events; both from the same ``_RemoteSeries``."""
+    validated_recurrence(master)
+    series = _remote_series(master, overrides, account_zone)
     master_state = _state_of(master)
-    spans = [_single_span(o, account_zone) for o in unmatched if o.status != "cancelled"]
+    spans = [_single_span(o, account_zone) for o in series.unmatched if o.status != "cancelled"]
+    rule = simple_rule(tuple(master.recurrence))
+    simple = None
+    if rule is not None:
+        simple = simple_occurrences(
+            series.start,
+            series.end,
+            rule,
+            series.exdates,
+            series.modifications,
+            window,
+            master.provider_event_id,
+        )
+    if simple is not None:
+        for found in simple:
+            state = master_state if found.key is None else series.states[cast(int, found.key)]
+            if not state.cancelled:
+                spans.append(_make_span(found.start, found.end, state, account_zone, account_zone))
+        return spans
+    calendar, override_states = _build_remote_calendar(master, series)
     for occurrence in bounded_occurrences(calendar, window, master.provider_event_id):
         recurrence_ids = occurrence.recurrence_ids
         state = master_state
@@ -346,20 +382,6 @@ def _expand_remote_series(
 # ---------------------------------------------------------------------------
 # Series from iCalendar text (CalDAV)
 # ---------------------------------------------------------------------------
-
-
-def _raise_for_broken_properties(component: icalendar.Component, item_id: str) -> None:
-    """icalendar parses leniently; a broken time or rule would silently vanish."""
-    for name, message in getattr(component, "errors", []):
-        if name.upper() in _RECURRENCE_PROPERTIES | _TIME_PROPERTIES:
-            raise InvalidSeries(f"{item_id}: bad {name}: {message}")
-    rules = component.get("RRULE")
-    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
-        frequency = rule.get("FREQ", [None])[0]
-        if frequency not in FREQUENCY_SECONDS:
-            raise InvalidSeries(f"{item_id}: RRULE without a valid FREQ: {rule.to_ical()!r}")
-        if int(rule.get("INTERVAL", [1])[0]) < 1:
-            raise InvalidSeries(f"{item_id}: RRULE INTERVAL must be positive: {rule.to_ical()!r}")
 
 
 def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
@@ -378,7 +400,7 @@ def _parse_ical_text(event: RemoteEvent) -> icalendar.Calendar:
     if not isinstance(parsed, icalendar.Calendar) or not parsed.walk("VEVENT"):
         raise InvalidSeries(f"{event.provider_event_id}: iCalendar text holds no VEVENT")
     for component in _vevents(parsed):
-        _raise_for_broken_properties(component, event.provider_event_id)
+        raise_for_broken_properties(component, event.provider_event_id)
         _drop_default_rscale(component)
         if "DTSTART" not in component:
             raise InvalidSeries(f"{event.provider_event_id}: VEVENT without DTSTART")
@@ -461,18 +483,41 @@ def _expand_ical_text(
             durations[(str(component.get("UID", "")), key)] = duration
 
     spans: list[OccurrenceSpan] = []
-    for occurrence in bounded_occurrences(calendar, window, item.provider_event_id):
-        key = occurrence.recurrence_ids[0] if occurrence.recurrence_ids else None
-        state = states.get((occurrence.uid, key)) or states.get((occurrence.uid, None))
+    for uid, key, start, end in _ical_occurrences(calendar, events, window, item):
+        state = states.get((uid, key)) or states.get((uid, None))
         if state is None:
             state = _InstanceState(item.provider_event_id, False, free_busy_status(item))
-        duration = durations.get((occurrence.uid, key), durations.get((occurrence.uid, None)))
-        if (occurrence.uid, key) in states and (occurrence.uid, key) not in durations:
+        duration = durations.get((uid, key), durations.get((uid, None)))
+        if (uid, key) in states and (uid, key) not in durations:
             duration = None  # the override has a DTEND of its own
-        end = occurrence.end if duration is None else exact_end(occurrence.start, duration)
+        end = end if duration is None else exact_end(start, duration)
         if not state.cancelled:
-            spans.append(_make_span(occurrence.start, end, state, floating_zone, account_zone))
+            spans.append(_make_span(start, end, state, floating_zone, account_zone))
     return spans
+
+
+def _ical_occurrences(
+    calendar: icalendar.Calendar, events: list[icalendar.Event], window: Window, item: RemoteEvent
+) -> list[tuple[str, dt.datetime | None, dt.date | dt.datetime, dt.date | dt.datetime]]:
+    """(uid, UTC recurrence id or None, start, end) of each occurrence: the simple shape
+    through simple_series, anything else through recurring-ical-events."""
+    series = simple_ical_series(calendar, events)
+    if series is not None:
+        found = simple_occurrences(
+            series.start,
+            series.end,
+            series.rule,
+            (),
+            series.modifications,
+            window,
+            item.provider_event_id,
+        )
+        if found is not None:
+            return [(series.uid, cast("dt.datetime | None", o.key), o.start, o.end) for o in found]
+    return [
+        (o.uid, o.recurrence_ids[0] if o.recurrence_ids else None, o.start, o.end)
+        for o in bounded_occurrences(calendar, window, item.provider_event_id)
+    ]
 
 
 def _duration_of(component: icalendar.Event) -> dt.timedelta | None:
