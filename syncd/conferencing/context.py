@@ -98,6 +98,9 @@ class Job:
     #: Gives back the job's calendar and provider slots (``limits.Held.release``) once
     #: the provider is done with: the finishing commit needs neither.
     release_slots: Callable[[], None] = field(default=lambda: None, repr=False)
+    #: Gives back the job's writer-pool slot (``dispatch.ManagedEventJob``) once it only
+    #: waits for its finishing commit, so another row's write starts meanwhile.
+    release_dispatch_slot: Callable[[], None] = field(default=lambda: None, repr=False)
     #: A meeting made in memory this attempt and not committed yet (an adapter without
     #: meetings at the provider: nothing to find again, so ``finish_write`` stores it).
     meeting_unsaved: bool = False

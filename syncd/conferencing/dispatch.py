@@ -18,6 +18,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Engine
 
 from syncd.conferencing.context import Job
+from syncd.conferencing.group_commit import MAX_BATCH
 from syncd.conferencing.worker import ManagedEventWorker
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
@@ -28,10 +29,17 @@ log = logging.getLogger(__name__)
 
 #: Seconds between looks for due managed events (the latency floor from 202 to write).
 DISPATCH_SECONDS = 0.2
+#: Threads beyond the pool's slots for rows that only wait for their finishing commit
+#: (they give their slot back to the next row's write; ``Job.release_dispatch_slot``).
+FINISHING_THREADS = MAX_BATCH
 
 
 class ManagedEventJob:
-    """Claims due rows for idle pool slots every ``DISPATCH_SECONDS``."""
+    """Claims due rows for idle pool slots every ``DISPATCH_SECONDS``.
+
+    ``size`` rows are written at once; a row whose event is written and that only waits
+    for its (group) commit gives its slot to the next row, up to ``finishing_threads``
+    such rows, so a slow commit does not stall the writes behind it."""
 
     def __init__(
         self,
@@ -45,8 +53,10 @@ class ManagedEventJob:
         self.engine = engine
         self.stop_event = stop_event
         self.size = max(2, settings.workers * 2)
-        self._pool = Pool(self.size, thread_name_prefix="managed-events")
+        self.finishing_threads = FINISHING_THREADS
+        self._pool = Pool(self.size + self.finishing_threads, thread_name_prefix="managed-events")
         self._in_flight = 0
+        self._finishing = 0
         self._lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_again = False
@@ -126,12 +136,36 @@ class ManagedEventJob:
         return len(jobs)
 
     def _run(self, job: Job) -> None:
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if released or self._finishing >= self.finishing_threads:
+                    return
+                released = True
+                self._in_flight -= 1
+                self._finishing += 1
+            self._refill()
+
+        job.release_dispatch_slot = release
         try:
             self.worker.process_job(job)
         finally:
             with self._lock:
-                self._in_flight -= 1
+                if released:
+                    self._finishing -= 1
+                else:
+                    self._in_flight -= 1
         self.dispatch()
+
+    def _refill(self) -> None:
+        """Fill a slot given back early: on the wake thread, so the row giving it back
+        goes on to its commit at once; by this thread when there is none."""
+        if self._waker is not None:
+            self._woken.set()
+        else:
+            self.dispatch()
 
     def stop(self) -> None:
         """Let rows in progress finish their current step, then give back every lease."""

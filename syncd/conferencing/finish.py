@@ -2,7 +2,8 @@
 
 A written event's row is marked written, the provider item is stored with its
 ``managed_event_id`` (as a sync page would store it) and the ``conferencing_assigned``
-(or ``_failing``) webhooks are enqueued, all in one transaction. ``finish_writes`` does
+(or ``_failing``) webhooks are enqueued, all in one transaction; the batch's webhooks are
+looked up and inserted together (``syncd.notify.outbox.enqueue_new``). ``finish_writes`` does
 that for many events at once (``group_commit.GroupCommit`` collects them from the
 writer threads): their rows, calendars and stored items are read in one statement each
 and each calendar's items stored as one page, instead of ~10 statements per event.
@@ -21,8 +22,9 @@ from sqlmodel import Session, col
 from providers.base import RemoteEvent
 from syncd.conferencing.context import Job, WorkerContext
 from syncd.conferencing.meeting import apply_meeting
-from syncd.conferencing.webhooks import notify_subscribers
+from syncd.conferencing.webhooks import subscriber_deliveries
 from syncd.cronofy.events import event_view
+from syncd.notify.outbox import Outgoing, enqueue_new
 from syncd.statuses import ConferencingState, ManagedEventState
 from syncd.store.db import session_scope
 from syncd.store.events import ExpansionWindow, apply_page
@@ -66,6 +68,7 @@ def finish_writes(ctx: WorkerContext, items: list[Finished]) -> None:
         window = ExpansionWindow.around(
             utcnow(), ctx.settings.expansion_history_days, ctx.settings.expansion_horizon_days
         )
+        deliveries: list[Outgoing] = []
         for calendar_id, finished in current.items():
             calendar = calendars[calendar_id]
             stored = [item.stored for item in finished]
@@ -73,12 +76,14 @@ def finish_writes(ctx: WorkerContext, items: list[Finished]) -> None:
             apply_page(session, calendar, stored, [], calendar.sync_generation, window, default_tz)
             events = _stored_events(session, calendar_id, [s.provider_event_id for s in stored])
             for item in finished:
-                _mark_written(session, rows[item.job.row_id], events, item)
+                deliveries += _mark_written(session, rows[item.job.row_id], events, item)
+        enqueue_new(session, deliveries)  # the batch's webhooks: one lookup, one insert
 
 
 def _mark_written(
     session: Session, row: ManagedEvent, events: dict[str, Event], item: Finished
-) -> None:
+) -> list[Outgoing]:
+    """Mark the row written with its stored item; the webhooks that owes (not queued)."""
     job, failure = item.job, item.failure
     event = events[item.stored.provider_event_id]
     record = job.conferencing.to_json() if job.conferencing else None
@@ -100,8 +105,7 @@ def _mark_written(
     row.next_attempt_at = None
     row.lease_owner = row.lease_expires_at = None
     session.add(row)
-    if notify:
-        notify_subscribers(session, row, notify, event_view(event, row))
+    return subscriber_deliveries(row, notify, event_view(event, row)) if notify else []
 
 
 def _by_id(session: Session, model: type[Model], ids: Sequence[object]) -> dict[object, Model]:

@@ -184,8 +184,11 @@ def finish_write(ctx: WorkerContext, job: Job, stored: RemoteEvent, failure: str
     the events other writer threads finish meanwhile (``ctx.finisher``, group commit).
 
     The job's calendar and provider slots are given back first: held while it waited
-    for the commit, they capped a one-calendar burst at 4 events per commit."""
+    for the commit, they capped a one-calendar burst at 4 events per commit. So is its
+    writer-pool slot: held, a pool of 8 writers waiting on a slow commit (Postgres under
+    load) let no ninth write start, and events were written only a batch per commit."""
     job.release_slots()
+    job.release_dispatch_slot()
     item = Finished(job, stored, failure)
     if ctx.finisher is None:
         finish_writes(ctx, [item])

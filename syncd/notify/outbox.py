@@ -16,6 +16,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -40,19 +41,72 @@ def enqueue(
     """Queue one delivery; ``delivery_id`` lets a retried caller enqueue idempotently.
 
     ``not_before`` holds it back until then (see :func:`hold_until` and :func:`release`)."""
-    message = OutboxMessage(
-        delivery_id=delivery_id or f"dlv_{uuid.uuid4().hex}",
-        application_id=application_id,
-        kind=kind,
-        url=url,
-        body=json.dumps(payload, separators=(",", ":"), sort_keys=True),
-        next_attempt_at=not_before or utcnow(),
+    message = _message(
+        application_id, kind, url, payload, delivery_id or f"dlv_{uuid.uuid4().hex}", not_before
     )
     session.add(message)
     session.flush()
     # The deliverer wakes when this commits (and other daemons, through Postgres NOTIFY).
     signal_on_commit(session, OUTBOX)
     return message
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One delivery to queue under a stable id (:func:`enqueue_new`)."""
+
+    application_id: str
+    kind: str
+    url: str
+    payload: dict[str, Any]
+    delivery_id: str
+
+
+def enqueue_new(session: Session, outgoing: Sequence[Outgoing]) -> int:
+    """Queue each delivery whose id is neither queued (or sent) already nor earlier in
+    ``outgoing``; returns how many were queued.
+
+    One statement finds the ids known already, and the new rows are inserted together at
+    commit, so a batch of finished events pays one lookup instead of a lookup and a
+    flush per webhook."""
+    ids = {item.delivery_id for item in outgoing}
+    if not ids:
+        return 0
+    known = set(
+        session.execute(
+            select(col(OutboxMessage.delivery_id)).where(col(OutboxMessage.delivery_id).in_(ids))
+        ).scalars()
+    )
+    queued = 0
+    for item in outgoing:
+        if item.delivery_id in known:
+            continue
+        known.add(item.delivery_id)
+        session.add(
+            _message(item.application_id, item.kind, item.url, item.payload, item.delivery_id)
+        )
+        queued += 1
+    if queued:
+        signal_on_commit(session, OUTBOX)
+    return queued
+
+
+def _message(
+    application_id: str,
+    kind: str,
+    url: str,
+    payload: dict[str, Any],
+    delivery_id: str,
+    not_before: dt.datetime | None = None,
+) -> OutboxMessage:
+    return OutboxMessage(
+        delivery_id=delivery_id,
+        application_id=application_id,
+        kind=kind,
+        url=url,
+        body=json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        next_attempt_at=not_before or utcnow(),
+    )
 
 
 def enqueue_once(

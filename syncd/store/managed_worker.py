@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, select, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine, update
+from sqlmodel import col
 
 from syncd.store.db import session_scope
-from syncd.store.models import ManagedEvent, OutboxMessage
+from syncd.store.models import ManagedEvent
 
-__all__ = ["outbox_delivery_exists", "release_managed_event"]
-
-
-def outbox_delivery_exists(session: Session, delivery_id: str) -> bool:
-    """Whether a webhook with this ``delivery_id`` was enqueued already."""
-    found = session.execute(
-        select(col(OutboxMessage.id)).where(col(OutboxMessage.delivery_id) == delivery_id)
-    ).scalar_one_or_none()
-    return found is not None
+__all__ = ["release_managed_event"]
 
 
 def release_managed_event(engine: Engine, row_id: int, next_attempt_at: dt.datetime | None) -> None:

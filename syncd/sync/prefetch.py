@@ -1,31 +1,32 @@
-"""Fetch a calendar's next page while the engine commits the one before.
+"""Fetch a calendar's next pages while the engine commits the ones before.
 
 A sync alternates waiting for the provider (the request, the download, the adapter's
 parsing) and committing a page (expansion, SQL). :func:`prefetched` runs the adapter's
-page generator in a helper thread, one page ahead, so the provider's time overlaps the
-engine's: on two cores the provider (or its emulator) answers while the engine writes,
-and SQLite and socket reads release the GIL.
+page generator in a helper thread, ahead of the engine, so the provider's time overlaps
+the engine's: on two cores the provider (or its emulator) answers while the engine writes,
+and SQLite and socket reads release the GIL. :func:`prefetched_batches` also hands over,
+together with the next page, the pages already fetched behind it, so an engine slower
+than its provider can commit several in one transaction (``syncd/sync/coalesce.py``).
 
 Nothing about crash safety changes: pages still reach the engine in the adapter's order,
-each still commits with its own cursor, and a page fetched ahead but not yet committed is
-simply fetched again on resume. An adapter error surfaces where the engine asks for the
-page that failed, after every page before it was committed, as without the thread.
+and a page fetched ahead but not yet committed is simply fetched again on resume. An
+adapter error surfaces where the engine asks for the page that failed, after every page
+before it was handed over, as without the thread.
 """
 
 from __future__ import annotations
 
+import collections
 import contextvars
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 
-#: Pages fetched ahead of the one being committed (each page is bounded by the adapter).
+#: How much the adapter may fetch ahead of the page being committed, in ``weight`` units
+#: (one page each unless the caller weighs them); one page is always allowed.
 AHEAD = 1
-#: How often a blocked producer looks whether the consumer has gone away.
-_POLL_SECONDS = 0.2
 
 
 _NOTHING = object()
@@ -38,33 +39,71 @@ class _Done:
         self.error = error
 
 
+def _one(item: object) -> int:
+    return 1
+
+
+def _never(batch: list[T], item: T) -> bool:
+    return False
+
+
 class _Producer:
-    """The helper thread's side: runs the generator, hands pages over one at a time."""
+    """The helper thread's side: runs the generator, hands pages over in order.
 
-    def __init__(self, pages: Iterator[T], ahead: int) -> None:
+    The hand-off holds at most ``limit`` weight, but always one message, so a page
+    heavier than the limit still gets through (alone).
+    """
+
+    def __init__(self, pages: Iterator[T], limit: int, weight: Callable[[T], int]) -> None:
         self.pages = pages
-        self.handoff: queue.Queue[object] = queue.Queue(maxsize=max(1, ahead))
-        self.closing = threading.Event()
+        self.limit = limit
+        self.weight = weight
+        self.handoff: collections.deque[tuple[object, int]] = collections.deque()
+        self.held = 0
+        self.changed = threading.Condition()
+        self.closing = False
 
-    def put(self, message: object) -> bool:
+    def put(self, message: object, weight: int) -> bool:
         """Hand ``message`` over; False once the consumer has gone away."""
-        while not self.closing.is_set():
-            try:
-                self.handoff.put(message, timeout=_POLL_SECONDS)
-            except queue.Full:
-                continue
+        with self.changed:
+            while not self.closing and self.handoff and self.held + weight > self.limit:
+                self.changed.wait()
+            if self.closing:
+                return False
+            self.handoff.append((message, weight))
+            self.held += weight
+            self.changed.notify_all()
             return True
-        return False
+
+    def take(self) -> object:
+        """The next message, waiting for it."""
+        with self.changed:
+            while not self.handoff:
+                self.changed.wait()
+            return self._pop()
+
+    def take_ready(self, accept: Callable[[object], bool]) -> object:
+        """The next message if it is already here and ``accept`` takes it, else _NOTHING."""
+        with self.changed:
+            if not self.handoff or not accept(self.handoff[0][0]):
+                return _NOTHING
+            return self._pop()
+
+    def _pop(self) -> object:
+        message, weight = self.handoff.popleft()
+        self.held -= weight
+        self.changed.notify_all()
+        return message
 
     def run(self) -> None:
         try:
             for page in self.pages:
-                if not self.put(page):
+                if not self.put(page, self.weight(page)):
                     break
             else:
-                self.put(_Done())
+                self.put(_Done(), 0)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            self.put(_Done(error))
+            self.put(_Done(error), 0)
         finally:
             close = getattr(self.pages, "close", None)
             if close is not None:
@@ -72,16 +111,50 @@ class _Producer:
 
     def stop(self) -> None:
         """The consumer is done: let a producer blocked on a full hand-off finish."""
-        self.closing.set()
-        while True:
-            try:
-                self.handoff.get_nowait()
-            except queue.Empty:
-                return
+        with self.changed:
+            self.closing = True
+            self.handoff.clear()
+            self.changed.notify_all()
+
+
+def _with_ready(
+    producer: _Producer,
+    batch: list[T],
+    is_last: Callable[[T], bool],
+    joins: Callable[[list[T], T], bool],
+) -> list[T]:
+    """``batch`` with the pages already handed over behind it that ``joins`` accepts."""
+
+    def accept(message: object) -> bool:
+        return not isinstance(message, _Done) and joins(batch, message)  # type: ignore[arg-type]
+
+    while not is_last(batch[-1]):
+        joining = producer.take_ready(accept)
+        if joining is _NOTHING:
+            break
+        batch.append(joining)  # type: ignore[arg-type]
+    return batch
 
 
 def prefetched(pages: Iterator[T], is_last: Callable[[T], bool], ahead: int = AHEAD) -> Iterator[T]:
-    """The items of ``pages``, in order, with up to ``ahead`` more fetched in a thread.
+    """The items of ``pages``, in order, with up to ``ahead`` more fetched in a thread."""
+    for batch in prefetched_batches(pages, is_last, ahead=ahead):
+        yield from batch
+
+
+def prefetched_batches(
+    pages: Iterator[T],
+    is_last: Callable[[T], bool],
+    joins: Callable[[list[T], T], bool] = _never,
+    ahead: int = AHEAD,
+    weight: Callable[[T], int] = _one,
+) -> Iterator[list[T]]:
+    """The items of ``pages`` in order, in batches, fetched ahead in a thread.
+
+    Each batch is the next item (waited for) followed by the items already fetched behind
+    it, for as long as ``joins(batch, item)`` accepts them: nothing is waited for to fill
+    a batch, and an item ``is_last`` says ends the sync ends its batch. The thread may
+    hold up to ``ahead`` (in ``weight`` units) items besides the one in the making.
 
     The first item is fetched here; when ``is_last`` says it is the only one (an
     incremental sync with nothing or little to do) no thread is started at all. Otherwise
@@ -94,23 +167,24 @@ def prefetched(pages: Iterator[T], is_last: Callable[[T], bool], ahead: int = AH
     if first is _NOTHING:
         return
     if is_last(first):  # type: ignore[arg-type]
-        yield first  # type: ignore[misc]
-        yield from pages
+        yield [first]  # type: ignore[list-item]
+        for item in pages:
+            yield [item]
         return
-    producer = _Producer(pages, ahead)
+    producer = _Producer(pages, ahead, weight)
     context = contextvars.copy_context()
     thread = threading.Thread(
         target=context.run, args=(producer.run,), name="syncd-prefetch", daemon=True
     )
     thread.start()
     try:
-        yield first  # type: ignore[misc]
+        yield [first]  # type: ignore[list-item]
         while True:
-            message = producer.handoff.get()
+            message = producer.take()
             if isinstance(message, _Done):
                 if message.error is not None:
                     raise message.error
                 return
-            yield message  # type: ignore[misc]
+            yield _with_ready(producer, [message], is_last, joins)  # type: ignore[list-item]
     finally:
         producer.stop()

@@ -1,8 +1,10 @@
 """One sync run of one profile: refresh calendars, then page through each calendar's changes.
 
-Every page is committed in its own transaction together with the cursor that follows it
-(and any rotated credentials), so a crash at any moment resumes from the last committed
-page: nothing is lost, and re-applying a page is idempotent (upserts keyed by provider id).
+Every page is committed together with the cursor that follows it (and any rotated
+credentials), in its own transaction or, when several were fetched while the one before
+committed, with those (``coalesce.py``), so a crash at any moment resumes from the last
+committed page: nothing is lost, and re-applying a page is idempotent (upserts keyed by
+provider id).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ from syncd.store.profiles import (
     store_credentials,
 )
 from syncd.sync import status
-from syncd.sync.prefetch import prefetched
+from syncd.sync.coalesce import BATCH_ITEMS, joins, merged, page_items
+from syncd.sync.prefetch import prefetched_batches
 from syncd.sync.status import cap_next_due
 
 log = logging.getLogger(__name__)
@@ -467,11 +470,21 @@ class _ProfileSync:
         # left rows with its own: those may be gone at the provider by now. Only a full
         # sync resumed from a page cursor continues its generation.
         generation = calendar.sync_generation + (1 if cursor is None else 0)
-        # The next page is fetched (and parsed by the adapter) while this one commits.
+        # The next pages are fetched (and parsed by the adapter) while this one commits;
+        # those already fetched when it is done are committed together, with the last
+        # one's cursor.
         pages = self.provider.sync_events(remote_calendar(calendar), cursor)
-        for page in prefetched(iter(pages), is_last=lambda page: page.complete):
+        batches = prefetched_batches(
+            iter(pages),
+            is_last=lambda page: page.complete,
+            joins=joins,
+            ahead=BATCH_ITEMS,
+            weight=page_items,
+        )
+        for batch in batches:
             self._check_stop()
-            self._commit_page(calendar.id, page, generation)
+            self._commit_page(calendar.id, merged(batch), generation)
+            self.outcome.pages += len(batch)
 
     def _commit_page(self, calendar_id: str, page: ChangePage, generation: int) -> None:
         settings = self.context.settings
@@ -517,7 +530,6 @@ class _ProfileSync:
                 self._changed(session, profile, calendar_id)
             session.add(profile)
             session.add(calendar)
-        self.outcome.pages += 1
         self.outcome.changes += result.upserted + result.deleted
         if result.upserted or result.deleted or stale_deleted:
             self.outcome.changed_calendar_ids.add(calendar_id)

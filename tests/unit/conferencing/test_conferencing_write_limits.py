@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
@@ -69,6 +71,14 @@ def test_a_job_that_waits_too_long_holds_nothing() -> None:
     assert limits.held("cal_a") == 0
 
 
+@dataclass
+class RowJob:
+    """A job as the dispatcher sees it: a row, and the hook giving its slot back early."""
+
+    row_id: int
+    release_dispatch_slot: Callable[[], None] = lambda: None
+
+
 class QueueWorker:
     """Stands in for ManagedEventWorker: rows come from a list, processing is recorded."""
 
@@ -78,15 +88,15 @@ class QueueWorker:
         self.worker_id = "w:events"
         self._lock = threading.Lock()
 
-    def claim_jobs(self, limit: int) -> list[int]:
+    def claim_jobs(self, limit: int) -> list[RowJob]:
         with self._lock:
             taken, self.due = self.due[:limit], self.due[limit:]
-            return taken
+            return [RowJob(row) for row in taken]
 
-    def process_job(self, job: int) -> None:
+    def process_job(self, job: RowJob) -> None:
         time.sleep(0.01)
         with self._lock:
-            self.done.append(job)
+            self.done.append(job.row_id)
 
 
 def test_a_finished_row_starts_the_next_without_waiting_for_the_dispatch_tick(
@@ -116,3 +126,76 @@ def test_slots_given_back_early_are_free_at_once_and_not_given_back_twice() -> N
             assert next_job
             assert limits.held("cal_a") == 1
     assert limits.held("cal_a") == 0
+
+
+class CommitGateWorker:
+    """Stands in for ManagedEventWorker: each row's write is done at once, then it waits
+    at a gate standing for its finishing (group) commit."""
+
+    def __init__(self, rows: int) -> None:
+        self.due = list(range(rows))
+        self.waiting: set[int] = set()
+        self.done: list[int] = []
+        self.gate = threading.Event()
+        self.worker_id = "w:events"
+        self._lock = threading.Lock()
+
+    def claim_jobs(self, limit: int) -> list[RowJob]:
+        with self._lock:
+            taken, self.due = self.due[:limit], self.due[limit:]
+            return [RowJob(row) for row in taken]
+
+    def process_job(self, job: RowJob) -> None:
+        job.release_dispatch_slot()  # as finish_write does before its commit
+        with self._lock:
+            self.waiting.add(job.row_id)
+        self.gate.wait(10)
+        with self._lock:
+            self.waiting.discard(job.row_id)
+            self.done.append(job.row_id)
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_rows_waiting_for_their_commit_give_their_slots_to_the_next_writes(
+    engine: Engine, settings: Settings, box: SecretBox
+) -> None:
+    job = ManagedEventJob(engine, settings, box, "w", threading.Event())
+    worker = CommitGateWorker(rows=job.size * 3)
+    job.worker = worker  # type: ignore[assignment]
+    try:
+        job.dispatch()
+        _wait_for(lambda: len(worker.waiting) == job.size * 3)
+        assert len(worker.waiting) == job.size * 3  # all written, the commit still pending
+        worker.gate.set()
+        _wait_for(lambda: len(worker.done) == job.size * 3)
+        assert sorted(worker.done) == list(range(job.size * 3))
+    finally:
+        worker.gate.set()
+        job.stop_event.set()
+        job._pool.shutdown(wait=True)
+
+
+def test_at_most_finishing_threads_rows_wait_for_their_commit_beyond_the_slots(
+    engine: Engine, settings: Settings, box: SecretBox
+) -> None:
+    job = ManagedEventJob(engine, settings, box, "w", threading.Event())
+    job.finishing_threads = 3
+    worker = CommitGateWorker(rows=job.size * 4)
+    job.worker = worker  # type: ignore[assignment]
+    try:
+        job.dispatch()
+        _wait_for(lambda: len(worker.waiting) == job.size + 3)
+        time.sleep(0.2)  # no more come
+        assert len(worker.waiting) == job.size + 3
+        worker.gate.set()
+        _wait_for(lambda: len(worker.done) == job.size * 4)
+        assert sorted(worker.done) == list(range(job.size * 4))
+    finally:
+        worker.gate.set()
+        job.stop_event.set()
+        job._pool.shutdown(wait=True)
