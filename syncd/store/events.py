@@ -96,11 +96,12 @@ def apply_page(
     touched_series: set[str] = set()
     by_id: dict[str, RemoteEvent] = {item.provider_event_id: item for item in upserts}
     # A calendar's first page (a new calendar's full sync) finds nothing stored: no
-    # rows to look up or update, no spans to replace, no managed master to adopt.
+    # rows to look up or update, nothing to delete, no managed master to adopt.
     stored_before = _has_events(session, calendar.id)
     existing = _existing_rows(session, calendar.id, list(by_id)) if stored_before else {}
     now = utcnow()
     new_rows: list[tuple[object, ...]] = []
+    inserted: set[str] = set()
     changed_rows: list[tuple[object, ...]] = []
     for provider_event_id, item in by_id.items():
         try:
@@ -119,6 +120,7 @@ def apply_page(
         stored = existing.get(provider_event_id)
         if stored is None:
             new_rows.append((calendar.id, provider_event_id, now, *values, generation))
+            inserted.add(provider_event_id)
         else:
             row_id, old_series = stored
             if old_series != series_key:
@@ -143,7 +145,7 @@ def apply_page(
         window,
         default_tz,
         fresh=by_id,
-        spans_stored=stored_before,
+        inserted=inserted,
     )
     return result
 
@@ -215,7 +217,7 @@ def rebuild_series(
     window: ExpansionWindow,
     default_tz: str,
     fresh: Mapping[str, RemoteEvent] | None = None,
-    spans_stored: bool = True,
+    inserted: Collection[str] = (),
 ) -> int:
     """Recompute the occurrence rows of these series; returns how many were malformed.
 
@@ -223,7 +225,8 @@ def rebuild_series(
     their spans, so a page of thousands of events costs a handful of statements.
     ``fresh`` holds items just written by this page, used as they came from the adapter
     (with whatever it already parsed) instead of being rebuilt from their rows.
-    ``spans_stored=False``: every row of these series was just inserted, none has spans.
+    ``inserted``: provider ids of rows this page inserted, which have no spans to delete
+    (on a new calendar's full sync, nearly every row).
     """
     fresh = fresh or {}
     rows_by_series, stored = _series_rows(session, calendar_id, series_keys, fresh)
@@ -231,9 +234,14 @@ def rebuild_series(
     def remote(row: Row[Any]) -> RemoteEvent:
         return fresh.get(row.provider_event_id) or remote_event_from_row(stored[row.id])
 
-    if spans_stored:
-        for chunk in _chunks([row.id for rows in rows_by_series.values() for row in rows]):
-            session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(chunk)))
+    spanned = [
+        row.id
+        for rows in rows_by_series.values()
+        for row in rows
+        if row.provider_event_id not in inserted
+    ]
+    for chunk in _chunks(spanned):
+        session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(chunk)))
 
     occurrences: list[tuple[object, ...]] = []
     expanded_masters: list[int] = []
