@@ -10,7 +10,6 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import urljoin
 
 import google_auth_httplib2
-import httplib2
 import requests
 from google.oauth2.credentials import Credentials
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
@@ -40,6 +39,7 @@ from providers.base import (
     TransientError,
 )
 from providers.google.client import calendar_service, events_resource
+from providers.google.connections import shared_connections
 from providers.google.errors import BadRequest, provider_error
 from providers.google.mapping import (
     GOOGLE_REPLIES,
@@ -116,24 +116,10 @@ class GoogleProvider(OAuthCalendarProvider):
             expiry=_parse_expiry(self.credentials.get("expiry")),
         )
         self._persisted = (self._google_credentials.token, self._google_credentials.refresh_token)
-        self._http: Any = None
         api_base = self.endpoints.api_base_url or DEFAULT_API_BASE_URL
         self._api_endpoint = urljoin(api_base, "calendar/v3/")
 
     # -- plumbing ----------------------------------------------------------
-
-    @property
-    def http(self) -> Any:
-        """The authorized http every request is executed with, created on first use.
-
-        ``http=`` (rather than ``credentials=``) so the socket timeout is ours; the
-        AuthorizedHttp wrapper refreshes the token and retries once on 401 like the default.
-        """
-        if self._http is None:
-            self._http = google_auth_httplib2.AuthorizedHttp(
-                self._google_credentials, http=httplib2.Http(timeout=self.timeout)
-            )
-        return self._http
 
     @property
     def service(self) -> Any:
@@ -149,7 +135,13 @@ class GoogleProvider(OAuthCalendarProvider):
         """Run one API request with the shared retry policy and error mapping."""
 
         def execute_once() -> dict[str, Any]:
-            result = request.execute(http=self.http, num_retries=0)
+            # ``http=`` (rather than ``credentials=``) so the socket timeout is ours; the
+            # AuthorizedHttp wrapper refreshes the token and retries once on 401.
+            with shared_connections.checked_out(self.timeout) as connection:
+                authorized = google_auth_httplib2.AuthorizedHttp(
+                    self._google_credentials, http=connection
+                )
+                result = request.execute(http=authorized, num_retries=0)
             if not isinstance(result, dict):
                 # The client hands back the raw text when a 2xx body is not JSON: a broken
                 # proxy or a truncated answer, worth another try.

@@ -126,6 +126,8 @@ class GoogleCalendarEmulator(RestEmulator):
     api_prefix = API_PREFIX
     malformed_json = b'{"kind": "calendar#events", "items": [{"id": '
     server_header = "ESF"
+    #: Google's front end keeps connections alive (HTTP/1.1; HTTP/2 where offered).
+    http_version = "HTTP/1.1"
     thread_name = "google-emulator"
 
     def __init__(
