@@ -22,6 +22,7 @@ from syncd.config import load_settings
 from syncd.demo import run_demo
 from syncd.errors import ConfigError, OperatorError, SecretBoxError
 from syncd.logs import set_level as set_log_level
+from syncd.memory import limit_malloc_arenas
 from syncd.notify.channels import install_sync_hooks
 from syncd.signals import stop_on_signals, stopped_after, wait_until_set
 from syncd.store.crypto import SecretBox
@@ -173,6 +174,7 @@ def run_command(
     Under systemd (Type=notify) it reports READY, STATUS and feeds the watchdog.
     Stays in the foreground; Ctrl-C stops it.
     """
+    limit_malloc_arenas()  # before any of the daemon's threads
     stop = stop_on_signals()
     reload_requested = threading.Event()
     signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
@@ -230,6 +232,7 @@ def serve_command(
     port: PortOption = None,
 ) -> None:
     """The HTTP API only (the sync daemon runs elsewhere)."""
+    limit_malloc_arenas()  # before the server's threads
     stop = stop_on_signals()
     err.print(f"syncd database: {describe_database(runtime.settings.database_url)}", markup=False)
     server = _api_server(host, port)
@@ -259,4 +262,5 @@ def demo_command(
     ] = None,
 ) -> None:
     """A real daemon on SQLite syncing a real local CalDAV server, with the API up."""
+    limit_malloc_arenas()  # a daemon too
     run_demo(folder=folder, api_port=port, duration=duration, console=out, caldav_port=caldav_port)
