@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 from syncd.radicale_server import RadicaleServer, seed_calendar_files
+from syncd.store.db import read_only
 
 __all__ = [
     "EVENTS",
@@ -75,8 +76,13 @@ class SyncCommand:
 
 
 def any_event_stored(engine: Engine) -> bool:
-    """A cheap poll (one indexed row, no ORM) for :func:`kill_after_a_page`."""
-    with engine.connect() as connection:
+    """A cheap poll (one indexed row, no ORM) for :func:`kill_after_a_page`.
+
+    A read-only transaction (plain BEGIN on SQLite): the engine's default BEGIN
+    IMMEDIATE would queue for the write lock, which the victim, committing batch after
+    batch, hardly ever lets go: the poll then saw nothing until all 10,000 were stored.
+    """
+    with read_only(engine).connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # a poll never queues behind the victim's writes (the engine waits 30 s)
             connection.exec_driver_sql("PRAGMA busy_timeout=20")
