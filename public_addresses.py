@@ -46,8 +46,9 @@ def reachable_addresses(
     """What a connection to ``host`` might reach, as (text, parsed address) pairs: a
     literal is its own address; ``[]`` when the name does not resolve. An answer that is
     not an address parses as None, which no caller may count as public."""
-    if parse_ip(host) is not None:
-        return [(host, parse_ip(host))]
+    literal = parse_ip(host)
+    if literal is not None:
+        return [(host, literal)]
     try:
         texts = resolve(host, port)
     except (OSError, UnicodeError):
