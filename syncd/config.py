@@ -251,7 +251,15 @@ SYSTEM_CONFIG = Path("/etc/syncd/syncd.toml")
 SYSTEM_DATABASE = Path("/var/lib/syncd/syncd.db")
 
 #: ``SYNCD_*`` variables that are not settings (the test suite, the demo, CLI inputs).
-_OTHER_VARIABLES = ("SYNCD_CONFIG", "SYNCD_TEST_", "SYNCD_OPERATOR_PASSWORD")
+#: SYNCD_ variables that are not settings but are read elsewhere: the config file's path,
+#: the test suite's, the operator password (``syncd operator set-password``), and the CA bundle the
+#: Microsoft adapter trusts (``providers.microsoft.auth.CA_BUNDLE_ENV``).
+_OTHER_VARIABLES = (
+    "SYNCD_CONFIG",
+    "SYNCD_TEST_",
+    "SYNCD_OPERATOR_PASSWORD",
+    "SYNCD_MICROSOFT_CA_BUNDLE",
+)
 
 log = logging.getLogger(__name__)
 

@@ -51,6 +51,7 @@ def test_variables_that_are_not_settings_are_not_reported(
 ) -> None:
     monkeypatch.setenv("SYNCD_TEST_DATABASE_URL", "sqlite://")
     monkeypatch.setenv("SYNCD_CONFIG", "")
+    monkeypatch.setenv("SYNCD_MICROSOFT_CA_BUNDLE", "/etc/ssl/graph.pem")
     with caplog.at_level(logging.WARNING, logger="syncd.config"):
         load_settings()
     assert caplog.messages == []
