@@ -55,14 +55,12 @@ from providers.microsoft.mapping import (
     event_to_graph,
     graph_utc,
     is_deletion,
-    is_series_master,
     items_of,
     notification_batch,
     notification_from_graph,
-    series_master_of,
     transaction_id,
-    with_series,
 )
+from providers.microsoft.series import BatchRefused, SeriesMasters
 from providers.payload import (
     change_page,
     decode_cursor,
@@ -116,6 +114,9 @@ class MicrosoftProvider(OAuthCalendarProvider):
     #: A window whose end has come this many days closer than ``horizon_days`` is renewed
     #: by a full sync.
     window_refresh_days: int = 30
+    #: Whether series masters missing from a page are read by ``$batch`` (else one GET
+    #: each); a sync whose ``$batch`` is refused falls back by itself.
+    batch_series_masters: bool = True
 
     def __init__(
         self,
@@ -178,27 +179,38 @@ class MicrosoftProvider(OAuthCalendarProvider):
         prefer: str | None = None,
     ) -> dict[str, Any] | None:
         """One Graph request, retried per the shared policy; a 401 refreshes once."""
+        return self._retrying(
+            lambda: self._send_once(method, path, params=params, body=body, prefer=prefer)
+        )
 
-        def once() -> dict[str, Any] | None:
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        prefer: str | None = None,
+        refused: frozenset[int] = frozenset(),
+    ) -> dict[str, Any] | None:
+        """One Graph request (a 401 refreshes once); a status in ``refused`` is BatchRefused."""
+        response = self._exchange(method, path, params, body, prefer)
+        if response.status_code == 401 and not self._refreshed:
+            self._refresh()
             response = self._exchange(method, path, params, body, prefer)
-            if response.status_code == 401 and not self._refreshed:
-                self._refresh()
-                response = self._exchange(method, path, params, body, prefer)
-            if response.status_code >= 400:
-                raise http_error(response.status_code, response.headers, response.content)
-            if response.status_code == 204 or not response.content:
-                return None
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise TransientError(
-                    "Microsoft Graph answered with a body that is not JSON"
-                ) from exc
-            if not isinstance(payload, dict):
-                raise TransientError("Microsoft Graph answered with a body that is not an object")
-            return payload
-
-        return self._retrying(once)
+        if response.status_code in refused:
+            raise BatchRefused(f"Microsoft Graph answered {response.status_code}")
+        if response.status_code >= 400:
+            raise http_error(response.status_code, response.headers, response.content)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise TransientError("Microsoft Graph answered with a body that is not JSON") from exc
+        if not isinstance(payload, dict):
+            raise TransientError("Microsoft Graph answered with a body that is not an object")
+        return payload
 
     def _exchange(
         self,
@@ -308,7 +320,10 @@ class MicrosoftProvider(OAuthCalendarProvider):
             }
             full = True
         prefer = f'outlook.timezone="UTC", odata.maxpagesize={self.page_size}'
-        masters: dict[str, dict[str, Any] | None] = {}  # series masters, each read once
+        masters = SeriesMasters(
+            calendar.provider_calendar_id, self._send_once, self._retrying,
+            batching=self.batch_series_masters,
+        )  # fmt: skip
         while True:
             try:
                 response = self._get(link, params=params, prefer=prefer)
@@ -342,10 +357,10 @@ class MicrosoftProvider(OAuthCalendarProvider):
         calendar: RemoteCalendar,
         response: dict[str, Any],
         full: bool,
-        masters: dict[str, dict[str, Any] | None],
+        masters: SeriesMasters,
     ) -> ChangePage:
         return change_page(
-            self._with_series(calendar, items_of(response, tolerate_non_dicts=True), masters),
+            masters.complete(items_of(response, tolerate_non_dicts=True)),
             full_sync=full,
             is_deletion=is_deletion,
             event_of=self._event_of,
@@ -358,48 +373,6 @@ class MicrosoftProvider(OAuthCalendarProvider):
         """A Graph item as a RemoteEvent, the mailbox's own attendee entry marked."""
         email = self.credentials.get("email")
         return event_from_graph(item, str(email) if email else None)
-
-    def _with_series(
-        self,
-        calendar: RemoteCalendar,
-        items: list[Any],
-        masters: dict[str, dict[str, Any] | None],
-    ) -> list[Any]:
-        """The page's items with sparse occurrences completed from their series masters.
-
-        A master listed in the page is used (and not passed on: calendarView serves its
-        occurrences); one that is not is read once per sync (``masters`` remembers it).
-        """
-        for item in items:
-            if is_series_master(item):
-                masters[str(item.get("id"))] = item
-        completed: list[Any] = []
-        for item in items:
-            if is_series_master(item):
-                continue
-            master_id = series_master_of(item)
-            master = self._series_master(calendar, master_id, masters) if master_id else None
-            completed.append(with_series(item, master) if master is not None else item)
-        return completed
-
-    def _series_master(
-        self,
-        calendar: RemoteCalendar,
-        master_id: str,
-        masters: dict[str, dict[str, Any] | None],
-    ) -> dict[str, Any] | None:
-        """The series master (``None`` when Graph no longer has it), read at most once."""
-        if master_id not in masters:
-            path = (
-                f"me/calendars/{quote(calendar.provider_calendar_id, safe='')}"
-                f"/events/{quote(master_id, safe='')}"
-            )
-            try:
-                masters[master_id] = self._get(path, prefer='outlook.timezone="UTC"')
-            except (NotFound, BadRequest):
-                log.warning("series master %r of an occurrence is gone; kept as sent", master_id)
-                masters[master_id] = None
-        return masters[master_id]
 
     # -- events: writing ---------------------------------------------------
 

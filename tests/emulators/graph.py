@@ -9,7 +9,8 @@ answers both:
   ``refresh_token`` grants; refresh tokens rotate as Azure AD's do; revoked grants answer
   ``invalid_grant`` with AADSTS700082);
 * Graph v1.0 under ``/v1.0``: ``/me``, ``/me/calendars`` (paged with ``$skip``),
-  ``/me/calendars/{id}/calendarView/delta`` and event create/read/update/delete.
+  ``/me/calendars/{id}/calendarView/delta``, event create/read/update/delete, and JSON
+  batching (``/$batch``, tests/emulators/graph_batch.py).
 
 Payloads follow Microsoft's documented resources (field names and types as in the
 ``msgraph-sdk`` models ``user``, ``calendar``, ``event``, ``date_time_time_zone``,
@@ -53,6 +54,8 @@ from zoneinfo import ZoneInfo
 import trustme
 
 from tests.emulators import faults
+from tests.emulators.faults import RecordedRequest
+from tests.emulators.graph_batch import batch
 from tests.emulators.graph_writes import REPLIES, replied, with_attendee_status, write_problem
 from tests.emulators.push import acceptable_callback
 from tests.emulators.push import request as push_request
@@ -277,6 +280,11 @@ class GraphEmulator(RestEmulator):
         #: Whether ``/me/calendars`` entries carry ``isDefaultCalendar``; real answers
         #: often lack it, and ``/me/calendar`` names the default calendar.
         self.list_default_flag = False
+        #: The order of a ``$batch``'s responses ("reversed", "shuffled" or "as_sent"):
+        #: Graph guarantees none, so by default they do not come back as sent.
+        self.batch_order = "reversed"
+        #: Every request served inside a ``$batch`` (the batch itself is in ``requests``).
+        self.batched_requests: list[RecordedRequest] = []
         #: Who the authorize endpoint signs in (the browser's session).
         self.signed_in_user = DEFAULT_USER
         self._users: dict[str, _User] = {}
@@ -298,6 +306,7 @@ class GraphEmulator(RestEmulator):
         )
         calendar = f"{_V1}/me/calendars/{{calendar}}"
         self.api_routes = Router(
+            route("POST", f"{_V1}/$batch", self._route_batch, locked=False),
             route("POST", f"{_V1}/subscriptions", self._route_subscribe, locked=False),
             route("*", f"{_V1}/subscriptions/{{subscription}}", self._route_subscription),
             route("GET", f"{_V1}/me", self._route_me),
@@ -1053,6 +1062,10 @@ class GraphEmulator(RestEmulator):
 
     def no_route(self) -> Answer:
         return 404, graph_error("ResourceNotFound", "Resource not found for the segment."), {}
+
+    def _route_batch(self, request: Request) -> Answer:
+        """``POST /v1.0/$batch``: JSON batching (tests/emulators/graph_batch.py)."""
+        return batch(self, request)
 
     def _route_openid(self, request: Request, tenant: str) -> Answer:
         return 200, self._openid_configuration(tenant), {}

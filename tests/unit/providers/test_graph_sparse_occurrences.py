@@ -21,7 +21,7 @@ import pytest
 
 from providers.base import ChangePage, RemoteCalendar, RemoteEvent
 from providers.microsoft import MicrosoftProvider
-from tests.emulators.graph import SPARSE_OCCURRENCE, GraphEmulator
+from tests.emulators.graph import SPARSE_OCCURRENCE, Fault, GraphEmulator
 
 CALENDAR_ID = "AAMkAGcalendar-primary"
 SOON = dt.date.today() + dt.timedelta(days=7)
@@ -208,3 +208,199 @@ def test_a_renamed_series_reaches_its_occurrences_on_the_next_delta(
 
     assert len(events) == 2
     assert {(e.summary, e.transparency) for e in events.values()} == {("Deep work", "transparent")}
+
+
+# -- series masters by JSON batching (issue 16) --------------------------------
+#
+# learn.microsoft.com/graph/json-batching: up to 20 requests per ``POST /$batch``, each
+# answered with its own id and status, the responses in no guaranteed order.
+
+
+def seed_series(emulator: GraphEmulator, count: int) -> list[str]:
+    """``count`` one-occurrence series, one a day from SOON, subjects naming their master."""
+    ids = []
+    for number in range(count):
+        master_id = f"AAMkAGseries{number:02d}"
+        item = series(master_id, count=1, subject=f"Series {number:02d}")
+        day = (SOON + dt.timedelta(days=number)).isoformat()
+        item["start"] = {"dateTime": f"{day}T09:00:00", "timeZone": "Europe/Berlin"}
+        item["end"] = {"dateTime": f"{day}T09:30:00", "timeZone": "Europe/Berlin"}
+        item["recurrence"]["range"]["startDate"] = day
+        emulator.put_event(CALENDAR_ID, item)
+        ids.append(master_id)
+    return ids
+
+
+def summaries_by_master(pages: list[ChangePage]) -> dict[str, str]:
+    return {
+        str(event.extra.get("series_master_id")): event.summary for event in upserts(pages).values()
+    }
+
+
+def batches(emulator: GraphEmulator) -> list[Any]:
+    return emulator.requests_to("/$batch", method="POST")
+
+
+def single_master_reads(emulator: GraphEmulator) -> int:
+    return len([r for r in emulator.requests_to("") if "/events/AAMkAGseries" in r.path])
+
+
+def test_masters_missing_from_a_page_are_read_in_batches_of_at_most_twenty(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar
+) -> None:
+    ids = seed_series(emulator, 25)
+    provider.page_size = 100
+
+    pages = list(provider.sync_events(calendar, None))
+
+    assert summaries_by_master(pages) == {i: f"Series {i[-2:]}" for i in ids}
+    assert len(batches(emulator)) == 2
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in emulator.batched_requests) == ids
+    assert single_master_reads(emulator) == 0
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_batched_answers_in_any_order_are_matched_to_their_masters_by_id(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar, order: str
+) -> None:
+    emulator.batch_order = order
+    ids = seed_series(emulator, 6)
+
+    pages = list(provider.sync_events(calendar, None))
+
+    assert summaries_by_master(pages) == {i: f"Series {i[-2:]}" for i in ids}
+    assert len(batches(emulator)) == 1
+
+
+def test_batched_reads_ask_for_utc_times(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar
+) -> None:
+    seed_series(emulator, 2)
+
+    list(provider.sync_events(calendar, None))
+
+    assert [r.headers.get("Prefer") for r in emulator.batched_requests] == [
+        'outlook.timezone="UTC"'
+    ] * 2
+
+
+def test_a_master_gone_in_a_batch_keeps_its_occurrence_as_sent(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar
+) -> None:
+    ids = seed_series(emulator, 2)
+    emulator.put_raw_item(
+        CALENDAR_ID,
+        {
+            "@odata.type": "#microsoft.graph.event",
+            "@odata.etag": 'W/"1"',
+            "seriesMasterId": "AAMkAGseries-gone",
+            "type": "occurrence",
+            "id": "AAMkAGorphan",
+            "start": {"dateTime": f"{SOON.isoformat()}T12:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": f"{SOON.isoformat()}T13:00:00.0000000", "timeZone": "UTC"},
+        },
+    )
+
+    pages = list(provider.sync_events(calendar, None))
+
+    assert upserts(pages)["AAMkAGorphan"].summary == ""
+    assert summaries_by_master(pages) == {
+        **{i: f"Series {i[-2:]}" for i in ids},
+        "AAMkAGseries-gone": "",
+    }
+    assert len(batches(emulator)) == 1
+    assert single_master_reads(emulator) == 0
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault.rate_limited(retry_after=0), Fault.http_status(500)], ids=["429", "500"]
+)
+def test_a_throttled_or_failed_batched_read_is_asked_again_alone(
+    emulator: GraphEmulator,
+    provider: MicrosoftProvider,
+    calendar: RemoteCalendar,
+    fault: Fault,
+) -> None:
+    ids = seed_series(emulator, 3)
+    emulator.inject(fault, path_prefix=f"/v1.0/me/calendars/{CALENDAR_ID}/events/{ids[1]}")
+
+    pages = list(provider.sync_events(calendar, None))
+
+    assert summaries_by_master(pages) == {i: f"Series {i[-2:]}" for i in ids}
+    assert len(batches(emulator)) == 2
+    asked = [r.path.rsplit("/", 1)[-1] for r in emulator.batched_requests]
+    assert sorted(asked[:3]) == ids and asked[3:] == [ids[1]]
+
+
+@pytest.mark.parametrize("status", [400, 404, 405, 501])
+def test_a_refused_batch_endpoint_sends_the_sync_back_to_one_get_per_master(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar, status: int
+) -> None:
+    ids = seed_series(emulator, 4)
+    provider.page_size = 2
+    emulator.inject(Fault.http_status(status), times=10, path_prefix="/v1.0/$batch")
+
+    pages = list(provider.sync_events(calendar, None))
+
+    assert len(pages) == 2
+    assert summaries_by_master(pages) == {i: f"Series {i[-2:]}" for i in ids}
+    assert len(batches(emulator)) == 1
+    assert single_master_reads(emulator) == 4
+
+
+def test_a_single_missing_master_is_read_with_a_plain_get(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar
+) -> None:
+    seed_series(emulator, 1)
+
+    list(provider.sync_events(calendar, None))
+
+    assert batches(emulator) == []
+    assert single_master_reads(emulator) == 1
+
+
+# -- the emulator's $batch follows Graph's published limits ----------------------
+
+
+def batch_of(provider: MicrosoftProvider, requests: list[dict[str, Any]]) -> Any:
+    return provider._http.post(
+        provider.api_base_url + "$batch",
+        json={"requests": requests},
+        headers={"Authorization": f"Bearer {provider._access_token()}"},
+        timeout=5,
+    )
+
+
+def test_the_emulator_refuses_a_batch_of_more_than_twenty_requests(
+    emulator: GraphEmulator, provider: MicrosoftProvider
+) -> None:
+    requests = [{"id": str(n), "method": "GET", "url": "/me"} for n in range(21)]
+
+    assert batch_of(provider, requests).status_code == 400
+    assert batch_of(provider, requests[:20]).status_code == 200
+
+
+def test_the_emulator_refuses_a_batch_with_duplicate_ids(
+    emulator: GraphEmulator, provider: MicrosoftProvider
+) -> None:
+    requests = [
+        {"id": "a", "method": "GET", "url": "/me"},
+        {"id": "A", "method": "GET", "url": "/me"},
+    ]
+
+    assert batch_of(provider, requests).status_code == 400
+
+
+def test_the_emulator_answers_each_batched_request_with_its_own_status(
+    emulator: GraphEmulator, provider: MicrosoftProvider
+) -> None:
+    requests = [
+        {"id": "1", "method": "GET", "url": "/me"},
+        {"id": "2", "method": "GET", "url": f"/me/calendars/{CALENDAR_ID}/events/AAMkAGnone"},
+        {"id": "3", "method": "GET", "url": "/me/calendars/AAMkAGnot-mine/events/AAMkAGnone"},
+    ]
+
+    answer = batch_of(provider, requests).json()
+
+    assert [r["id"] for r in answer["responses"]] == ["3", "2", "1"]  # not as sent
+    assert {r["id"]: r["status"] for r in answer["responses"]} == {"1": 200, "2": 404, "3": 404}
