@@ -33,6 +33,7 @@ from lxml import etree
 
 from providers.base import RemoteCalendar
 from providers.caldav import CalDAVProvider
+from providers.caldav.webdav import sync_collection_body
 from syncd.radicale_server import seeded_radicale
 
 USER = "bench"
@@ -69,6 +70,22 @@ def floor_download(calendar_url: str) -> bytes:
     )
     response.raise_for_status()
     return response.content
+
+
+def server_answer(calendar_url: str) -> int:
+    """The answer syncd's full sync asks for (a sync-collection REPORT with no token, etags
+    and data), downloaded and not parsed: the server's share of a full sync. Returns its
+    size in bytes."""
+    response = requests.request(
+        "REPORT",
+        calendar_url,
+        data=sync_collection_body("", ["D:getetag", "C:calendar-data"]),
+        headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
+        auth=(USER, PASSWORD),
+        timeout=600,
+    )
+    response.raise_for_status()
+    return len(response.content)
 
 
 def floor_parse(body: bytes) -> int:

@@ -40,6 +40,7 @@ from bench.caldav_sync import (
     floor_download,
     floor_parse,
     run_vdirsyncer,
+    server_answer,
     vdirsyncer_binary,
     vdirsyncer_config,
 )
@@ -121,6 +122,11 @@ def main(argv: list[str] | None = None) -> None:
         floor = repeat_timed(repeat, lambda url: floor_once(url), lambda: calendar_url)
         print(f"FLOOR calendar-query REPORT + icalendar parse: {floor.timings.describe()}")
         print(f"  floor parsed {floor.result} items")
+        server_share = repeat_timed(repeat, server_answer, lambda: calendar_url)
+        print(
+            f"SERVER sync-collection answer (what a full sync asks, downloaded, not parsed): "
+            f"{server_share.timings.describe()}; {server_share.result / 1e6:.1f} MB"
+        )
 
         stores: list[SyncStore] = []
 

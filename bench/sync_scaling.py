@@ -9,8 +9,11 @@ this run (each seeds its own server and times its own figures; vdirsyncer and gc
 are skipped here, they have their own figures in those benchmarks), and prints one table:
 syncd's full-sync median, its cost per event, that cost ÷ the cost at the reference size
 (5,000, or the middle size given), and the peak RSS of one full sync in a process of its
-own. Targets: per-event cost at the largest size within 1.2× of the reference; peak RSS
-under 300 MB at the largest size.
+own. For CalDAV it also prints the server's own time answering the one REPORT a full
+sync asks (``SERVER`` in ``bench.sync_caldav``) and syncd's cost per event without it:
+Radicale's answer grows faster than linearly with the collection. Targets: per-event
+cost at the largest size within 1.2× of the reference; peak RSS under 300 MB at the
+largest size.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ PER_EVENT_TARGET = 1.2
 RSS_TARGET_MB = 300
 _SYNCD = re.compile(r"^SYNCD full sync .*: median (\d+\.\d+) s.*?load (\d+\.\d+)-(\d+\.\d+)", re.M)
 _FLOOR = re.compile(r"^FLOOR .*: median (\d+\.\d+) s", re.M)
+_SERVER = re.compile(r"^SERVER .*: median (\d+\.\d+) s", re.M)
 _RSS = re.compile(r"^RSS syncd full sync peak: (\d+) MB", re.M)
 _SKIP = {"caldav": ["--skip-vdirsyncer"], "google": ["--skip-gcal-sync"]}
 
@@ -40,10 +44,19 @@ class Point:
     floor_seconds: float
     rss_mb: float
     load: str
+    #: The server's own time answering what a full sync asks (CalDAV only), or None.
+    server_seconds: float | None = None
 
     @property
     def per_event_ms(self) -> float:
         return self.seconds / self.events * 1000
+
+    @property
+    def own_per_event_ms(self) -> float | None:
+        """syncd's share per event: the full sync less the server's answer time."""
+        if self.server_seconds is None:
+            return None
+        return (self.seconds - self.server_seconds) / self.events * 1000
 
 
 def measure(provider: str, events: int, repeat: int) -> Point:
@@ -68,6 +81,7 @@ def measure(provider: str, events: int, repeat: int) -> Point:
         raise SystemExit(f"bench.sync_{provider} --events {events} failed:\n{completed.stderr}")
     output = completed.stdout
     syncd, floor, rss = _SYNCD.search(output), _FLOOR.search(output), _RSS.search(output)
+    server = _SERVER.search(output)
     if syncd is None or floor is None or rss is None:
         raise SystemExit(f"unexpected output of bench.sync_{provider}:\n{output}")
     return Point(
@@ -77,6 +91,7 @@ def measure(provider: str, events: int, repeat: int) -> Point:
         float(floor[1]),
         float(rss[1]),
         f"{syncd[2]}-{syncd[3]}",
+        float(server[1]) if server else None,
     )
 
 
@@ -91,18 +106,21 @@ def main(argv: list[str] | None = None) -> None:
     print(machine_line())
     print(f"sizes {sizes}, reference size {reference}, {options.repeat} runs per figure")
     print(
-        "SCALING | provider | events | syncd full median | per event | ÷ reference "
-        "| floor median | peak RSS | load during runs"
+        "SCALING | provider | events | syncd full median | per event | floor median "
+        "| server answer median | syncd's own per event | peak RSS | load during runs"
     )
     for provider in options.providers:
         points = []
         for events in sizes:
             point = measure(provider, events, options.repeat)
             points.append(point)
+            server = "-" if point.server_seconds is None else f"{point.server_seconds:.3f} s"
+            own = point.own_per_event_ms
             print(
                 f"SCALING | {provider} | {events} | {point.seconds:.3f} s | "
-                f"{point.per_event_ms:.3f} ms | - | {point.floor_seconds:.3f} s | "
-                f"{point.rss_mb:.0f} MB | {point.load}",
+                f"{point.per_event_ms:.3f} ms | {point.floor_seconds:.3f} s | {server} | "
+                f"{'-' if own is None else f'{own:.3f} ms'} | {point.rss_mb:.0f} MB | "
+                f"{point.load}",
                 flush=True,
             )
         base = next(p for p in points if p.events == reference)
@@ -118,6 +136,17 @@ def main(argv: list[str] | None = None) -> None:
             f"RATIO {provider} per-event cost {largest.events} / {reference}: {growth:.2f}; "
             f"target <= {PER_EVENT_TARGET:.2f}: {verdict}"
         )
+        if base.server_seconds is not None and largest.server_seconds is not None:
+            own_base = (base.seconds - base.server_seconds) / base.events * 1000
+            own_largest = (largest.seconds - largest.server_seconds) / largest.events * 1000
+            server_base = base.server_seconds / base.events * 1000
+            server_largest = largest.server_seconds / largest.events * 1000
+            print(
+                f"  {provider} without the server's answer time: per event "
+                f"{own_largest:.3f} / {own_base:.3f} ms = {own_largest / own_base:.2f}x; "
+                f"the server's answer alone: {server_largest:.3f} / {server_base:.3f} ms "
+                f"= {server_largest / server_base:.2f}x"
+            )
         print(
             f"RSS {provider} at {largest.events}: {largest.rss_mb:.0f} MB; target < "
             f"{RSS_TARGET_MB} MB: {'MET' if largest.rss_mb < RSS_TARGET_MB else 'NOT MET'}"
