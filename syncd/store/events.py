@@ -20,6 +20,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    bindparam,
     delete,
     func,
     select,
@@ -93,6 +94,9 @@ def apply_page(
     Runs inside the caller's transaction, which also stores the page's cursor.
     """
     result = PageResult()
+    deletions = list(deletions)
+    if not upserts and not deletions:  # a no-change page: only its cursor is stored
+        return result
     touched_series: set[str] = set()
     by_id: dict[str, RemoteEvent] = {item.provider_event_id: item for item in upserts}
     # A calendar's first page (a new calendar's full sync) finds nothing stored: no
@@ -358,6 +362,25 @@ def count_events(session: Session, calendar_id: str, generation: int | None = No
     return int(session.execute(query).scalar() or 0)
 
 
+def _series_needing_expansion_query() -> Select[str]:
+    failed_at_this_etag = col(Event.expansion_failed_etag).is_not(None) & (
+        col(Event.expansion_failed_etag) == func.coalesce(col(Event.etag), "")
+    )
+    return select(col(Event.series_key)).where(
+        col(Event.calendar_id) == bindparam("calendar_id"),
+        col(Event.recurring) == True,  # noqa: E712 - ix_event_expansion's terms
+        col(Event.is_override) == False,  # noqa: E712
+        (col(Event.expanded_until).is_(None))
+        | (col(Event.expanded_until) < bindparam("expanded_before")),
+        ~failed_at_this_etag,
+    )
+
+
+#: Built once: every sync of every calendar asks it, and building the expression cost
+#: six times its execution (0.44 against 0.07 ms on an empty table).
+_SERIES_NEEDING_EXPANSION = _series_needing_expansion_query()
+
+
 def series_needing_expansion(
     session: Session, calendar_id: str, window: ExpansionWindow, slack: dt.timedelta
 ) -> list[str]:
@@ -365,21 +388,8 @@ def series_needing_expansion(
 
     A master whose expansion failed at its current etag is left out until it changes.
     """
-    failed_at_this_etag = col(Event.expansion_failed_etag).is_not(None) & (
-        col(Event.expansion_failed_etag) == func.coalesce(col(Event.etag), "")
-    )
-    return list(
-        session.execute(
-            select(col(Event.series_key)).where(
-                col(Event.calendar_id) == calendar_id,
-                col(Event.recurring) == True,  # noqa: E712 - ix_event_expansion's terms
-                col(Event.is_override) == False,  # noqa: E712
-                (col(Event.expanded_until).is_(None))
-                | (col(Event.expanded_until) < window.end - slack),
-                ~failed_at_this_etag,
-            )
-        ).scalars()
-    )
+    parameters = {"calendar_id": calendar_id, "expanded_before": window.end - slack}
+    return list(session.execute(_SERIES_NEEDING_EXPANSION, parameters).scalars())
 
 
 @dataclass(frozen=True)

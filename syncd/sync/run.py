@@ -154,6 +154,9 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
             (started_at - profile.calendars_listed_at).total_seconds()
             >= context.settings.calendar_list_interval
         )
+        # Read here, in the run's first transaction, unless the listing (first thing in
+        # the run) may change them.
+        calendars = None if list_due else _live_calendars(session, profile_id)
 
     outcome = SyncOutcome(profile_id, "ok")
     try:
@@ -163,7 +166,7 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
             context.provider_factory(context.settings, provider_name, credentials), provider_name
         )
         _ProfileSync(context, profile_id, provider, default_tz, outcome, started_at).run(  # type: ignore[arg-type]
-            list_due
+            list_due, calendars
         )
         if outcome.failed_calendars:
             outcome.outcome = "partial"
@@ -191,6 +194,19 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
     _finish(context, run_id, profile_id, outcome, started_at, None)
     metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
     return outcome
+
+
+def _live_calendars(session: Session, profile_id: str) -> list[Calendar]:
+    """The profile's calendars that are not deleted (read with ``expire_on_commit`` off,
+    so they stay readable after their transaction)."""
+    return list(
+        session.exec(
+            select(Calendar).where(
+                Calendar.profile_id == profile_id,
+                Calendar.deleted == False,  # noqa: E712
+            )
+        )
+    )
 
 
 def _credentials_or_error(
@@ -323,24 +339,22 @@ class _ProfileSync:
         self.outcome = outcome
         now = utcnow()
         self.started_at = now
+        #: Whether the calendar being synced had its series extended in a page's commit.
+        self._expanded = False
         self.window = ExpansionWindow.around(
             now,
             context.settings.expansion_history_days,
             context.settings.expansion_horizon_days,
         )
 
-    def run(self, list_due: bool) -> None:
+    def run(self, list_due: bool, calendars: list[Calendar] | None = None) -> None:
+        """Sync each calendar (``calendars``: read by the caller, or None to read them
+        here, after the listing when it is due)."""
         if list_due:
             self._refresh_calendars()
-        with session_scope(self.context.engine) as session:
-            calendars = list(
-                session.exec(
-                    select(Calendar).where(
-                        Calendar.profile_id == self.profile_id,
-                        Calendar.deleted == False,  # noqa: E712
-                    )
-                )
-            )
+        if calendars is None:
+            with session_scope(self.context.engine) as session:
+                calendars = _live_calendars(session, self.profile_id)
         failures: list[tuple[Calendar, Exception]] = []
         for calendar in calendars:
             self._check_stop()
@@ -348,8 +362,10 @@ class _ProfileSync:
                 self.outcome.failed_calendars[calendar.id] = calendar.last_error or "failing"
                 continue  # backing off: the profile's other calendars go on
             try:
+                self._expanded = False
                 self._sync_calendar(calendar)
-                self._extend_expansions(calendar)
+                if not self._expanded:  # no complete page committed the check
+                    self._extend_expansions(calendar)
             except (AuthRevoked, RateLimited, StopRequested):
                 raise  # the account's trouble, not this calendar's
             except NotFound:
@@ -521,6 +537,9 @@ class _ProfileSync:
                 )
             if page.complete:
                 calendar.last_synced_at = utcnow()
+                # The run's expansion check rides in its last page's transaction.
+                self._extend_expansions_in(session, calendar_id)
+                self._expanded = True
             self._persist_credentials(session, profile)
             if profile.lease_owner == self.context.worker_id:
                 profile.lease_expires_at = utcnow() + dt.timedelta(
@@ -569,7 +588,10 @@ class _ProfileSync:
     def _extend_expansions(self, calendar: Calendar) -> None:
         """Keep recurring series materialised as far ahead as the moving window reaches."""
         with session_scope(self.context.engine) as session:
-            slack = dt.timedelta(days=max(1, self.context.settings.expansion_horizon_days // 10))
-            stale = series_needing_expansion(session, calendar.id, self.window, slack)
-            if stale:
-                rebuild_series(session, calendar.id, stale, self.window, self.default_tz)
+            self._extend_expansions_in(session, calendar.id)
+
+    def _extend_expansions_in(self, session: Session, calendar_id: str) -> None:
+        slack = dt.timedelta(days=max(1, self.context.settings.expansion_horizon_days // 10))
+        stale = series_needing_expansion(session, calendar_id, self.window, slack)
+        if stale:
+            rebuild_series(session, calendar_id, stale, self.window, self.default_tz)

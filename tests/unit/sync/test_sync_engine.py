@@ -259,3 +259,34 @@ def test_every_run_is_logged(context: SyncContext, engine: Engine, profile_id: s
     with Session(engine) as session:
         runs = list(session.execute(select(SyncRun)).scalars())
     assert [(run.worker, run.outcome) for run in runs] == [("test", "ok")]
+
+
+def test_a_run_that_changes_nothing_still_extends_series_as_the_window_moves_on(
+    engine: Engine, settings: Settings, box: SecretBox, profile_id: str, remote: FakeAccount
+) -> None:
+    start = BASE.replace(hour=8)
+    remote.put(
+        "work",
+        RemoteEvent(
+            "daily", start, start + dt.timedelta(minutes=30), recurrence=["RRULE:FREQ=DAILY"]
+        ),
+    )
+
+    def run_with_horizon(days: int) -> int:
+        moved = settings.model_copy(update={"expansion_horizon_days": days})
+        context = SyncContext(
+            engine, moved, box, worker_id="test", provider_factory=lambda *_: FakeProvider(remote)
+        )
+        return sync_profile(context, profile_id).changes
+
+    def last_daily_start() -> dt.datetime:
+        with Session(engine) as session:
+            calendar_ids = list(session.execute(select(Calendar.id)).scalars())
+            far = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
+            spans = read_spans(session, calendar_ids, start, far)
+        return max(span.start for span in spans if span.start.time() == start.time())
+
+    run_with_horizon(30)
+    reached = last_daily_start()
+    assert run_with_horizon(60) == 0  # nothing changed at the provider
+    assert last_daily_start() >= reached + dt.timedelta(days=25)
