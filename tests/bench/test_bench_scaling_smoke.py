@@ -28,12 +28,13 @@ def test_scaling_benchmark_prints_its_table_at_small_sizes() -> None:
             "--repeat",
             "1",
             "--providers",
+            "caldav",
             "google",
         ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=360,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert_figures(
@@ -42,5 +43,8 @@ def test_scaling_benchmark_prints_its_table_at_small_sizes() -> None:
             r"^SCALING \| google \| 200 \| \d+\.\d+ s \| \d+\.\d+ ms",
             r"^RATIO google per-event cost 200 / 200: \d+\.\d+",
             r"^RSS google at 200: \d+ MB",
+            r"^SCALING \| caldav \| 200 \| \d+\.\d+ s \| \d+\.\d+ ms \| \d+\.\d+ s \| \d+\.\d+ s",
+            r"^  caldav without the server's answer time: per event \d+\.\d+ / \d+\.\d+ ms",
+            r"^RSS caldav at 200: \d+ MB",
         ],
     )
