@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
 
 from providers.base import (
     AuthRevoked,
@@ -233,14 +233,18 @@ def _finish(
     with session_scope(context.engine) as session:
         # Locked: a request_sync_now landing now waits, and is not overwritten below.
         profile = session.get(Profile, profile_id, with_for_update=True)
-        run = session.get(SyncRun, run_id) if run_id is not None else None
-        if run is not None:
-            run.finished_at = now
-            run.outcome = outcome.outcome
-            run.detail = outcome.detail
-            run.pages = outcome.pages
-            run.changes = outcome.changes
-            session.add(run)
+        if run_id is not None:  # one UPDATE: the row need not be loaded to be closed
+            session.execute(
+                update(SyncRun)
+                .where(col(SyncRun.id) == run_id)
+                .values(
+                    finished_at=now,
+                    outcome=outcome.outcome,
+                    detail=outcome.detail,
+                    pages=outcome.pages,
+                    changes=outcome.changes,
+                )
+            )
         if profile is None:
             return
         if outcome.changed_calendar_ids:  # whatever the outcome: those pages are committed
