@@ -17,6 +17,16 @@ from syncd.store.models import Calendar, Event, Occurrence
 from syncd.store.tombstones import bury
 
 
+def live_calendars(session: Session, profile_id: str) -> list[Calendar]:
+    """The profile's calendars that are not deleted (with ``expire_on_commit`` off, as
+    ``session_scope`` sets it, they stay readable after their transaction)."""
+    query = select(Calendar).where(
+        col(Calendar.profile_id) == profile_id,
+        col(Calendar.deleted) == False,  # noqa: E712
+    )
+    return list(session.execute(query).scalars())
+
+
 def record_calendar_failure(
     session: Session,
     calendar_id: str,

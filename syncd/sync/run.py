@@ -40,6 +40,7 @@ from syncd.registry import build_provider
 from syncd.store.calendars import (
     clear_calendar_failure,
     failing_calendars,
+    live_calendars,
     mark_calendar_deleted,
     record_calendar_failure,
 )
@@ -156,7 +157,7 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         )
         # Read here, in the run's first transaction, unless the listing (first thing in
         # the run) may change them.
-        calendars = None if list_due else _live_calendars(session, profile_id)
+        calendars = None if list_due else live_calendars(session, profile_id)
 
     outcome = SyncOutcome(profile_id, "ok")
     try:
@@ -194,19 +195,6 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
     _finish(context, run_id, profile_id, outcome, started_at, None)
     metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
     return outcome
-
-
-def _live_calendars(session: Session, profile_id: str) -> list[Calendar]:
-    """The profile's calendars that are not deleted (read with ``expire_on_commit`` off,
-    so they stay readable after their transaction)."""
-    return list(
-        session.exec(
-            select(Calendar).where(
-                Calendar.profile_id == profile_id,
-                Calendar.deleted == False,  # noqa: E712
-            )
-        )
-    )
 
 
 def _credentials_or_error(
@@ -358,7 +346,7 @@ class _ProfileSync:
             self._refresh_calendars()
         if calendars is None:
             with session_scope(self.context.engine) as session:
-                calendars = _live_calendars(session, self.profile_id)
+                calendars = live_calendars(session, self.profile_id)
         failures: list[tuple[Calendar, Exception]] = []
         for calendar in calendars:
             self._check_stop()
