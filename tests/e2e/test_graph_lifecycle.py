@@ -140,8 +140,13 @@ def test_subscription_removed_creates_another_and_resyncs(
     (replacement,) = graph_emulator.subscriptions()
     assert replacement["id"] != subscription["id"]
     wait_until(_synced_after(world, profile_id, before))
-    (channel,) = channels_of(world.engine, profile_id)
-    assert channel.provider_resource_id == replacement["id"]
+    # The channel row learns the new id once the create call has answered: wait for it.
+    wait_until(
+        lambda: (
+            [c.provider_resource_id for c in channels_of(world.engine, profile_id)]
+            == [replacement["id"]]
+        )
+    )
 
 
 def test_missed_notifications_resync_the_calendar(
