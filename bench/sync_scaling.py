@@ -52,11 +52,17 @@ class Point:
         return self.seconds / self.events * 1000
 
     @property
-    def own_per_event_ms(self) -> float | None:
-        """syncd's share per event: the full sync less the server's answer time."""
+    def server_per_event_ms(self) -> float | None:
+        """The server's answer time per event (CalDAV only)."""
         if self.server_seconds is None:
             return None
-        return (self.seconds - self.server_seconds) / self.events * 1000
+        return self.server_seconds / self.events * 1000
+
+    @property
+    def own_per_event_ms(self) -> float | None:
+        """syncd's share per event: the full sync less the server's answer time."""
+        server = self.server_per_event_ms
+        return None if server is None else self.per_event_ms - server
 
 
 def measure(provider: str, events: int, repeat: int) -> Point:
@@ -136,11 +142,9 @@ def main(argv: list[str] | None = None) -> None:
             f"RATIO {provider} per-event cost {largest.events} / {reference}: {growth:.2f}; "
             f"target <= {PER_EVENT_TARGET:.2f}: {verdict}"
         )
-        if base.server_seconds is not None and largest.server_seconds is not None:
-            own_base = (base.seconds - base.server_seconds) / base.events * 1000
-            own_largest = (largest.seconds - largest.server_seconds) / largest.events * 1000
-            server_base = base.server_seconds / base.events * 1000
-            server_largest = largest.server_seconds / largest.events * 1000
+        own_base, own_largest = base.own_per_event_ms, largest.own_per_event_ms
+        server_base, server_largest = base.server_per_event_ms, largest.server_per_event_ms
+        if own_base and own_largest and server_base and server_largest:
             print(
                 f"  {provider} without the server's answer time: per event "
                 f"{own_largest:.3f} / {own_base:.3f} ms = {own_largest / own_base:.2f}x; "

@@ -54,8 +54,8 @@ def _listens_on(process: subprocess.Popen[bytes], port: int) -> bool:
                 for link in Path(f"/proc/{process.pid}/fd").iterdir()
             }
             rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-        except OSError:
-            return False
+        except OSError:  # a descriptor closed while read: look again
+            inodes, rows = set(), []
         for row in rows:
             fields = row.split()
             listening = fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port
