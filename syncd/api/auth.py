@@ -33,9 +33,9 @@ from syncd.api.scopes import required_scope
 from syncd.errors import AuthenticationError, ForbiddenError
 from syncd.store.db import read_only, session_scope
 from syncd.store.models import Account
-from syncd.store.oauth import SCOPES, granted_scopes, token_scope
+from syncd.store.oauth import SCOPES, access_token_holder, granted_scopes
 from syncd.store.personal_links import extension_token_owner
-from syncd.store.tenants import application_for_api_key, valid_access_token
+from syncd.store.tenants import application_for_api_key
 
 #: Documents the scheme in OpenAPI; errors are ours (401 JSON), not FastAPI's 403.
 bearer_scheme = HTTPBearer(auto_error=False, description="API key or account access token")
@@ -80,11 +80,11 @@ def _caller_for(session: Session, secret: str) -> Caller | None:
     application = application_for_api_key(session, secret)
     if application is not None:
         return Caller(application_id=application.id)
-    token = valid_access_token(session, secret)
-    account = session.get(Account, token.account_id) if token is not None else None
-    if token is None or account is None:
+    holder = access_token_holder(session, secret)
+    if holder is None:
         return None
-    return Caller(account.application_id, account, token_scope(session, token))
+    account, scope = holder
+    return Caller(account.application_id, account, scope)
 
 
 def _handed_caller(request: Request) -> Authenticated | None:

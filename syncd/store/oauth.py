@@ -354,10 +354,24 @@ def revoke_account_authorizations(session: Session, application: Application, su
     )
 
 
-def token_scope(session: Session, token: AccessToken) -> str | None:
-    """The scope an access token carries: its grant's, or None (every scope) for an
-    operator-issued token."""
-    if token.grant_id is None:
+def access_token_holder(session: Session, token: str) -> tuple[Account, str | None] | None:
+    """The account of an unrevoked, unexpired access token and the scope it carries: its
+    grant's, or None (every scope) for an operator-issued token. One joined read: every
+    account request asks this."""
+    found = session.exec(
+        select(AccessToken, Account, OAuthGrant.scope)
+        .join(Account, col(Account.id) == col(AccessToken.account_id))
+        .outerjoin(OAuthGrant, col(OAuthGrant.id) == col(AccessToken.grant_id))
+        .where(
+            col(AccessToken.token_hash) == hash_secret(token),
+            col(AccessToken.revoked_at).is_(None),
+        )
+    ).first()
+    if found is None:
         return None
-    grant = session.get(OAuthGrant, token.grant_id)
-    return grant.scope if grant is not None else ""
+    row, account, grant_scope = found
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return None
+    if row.grant_id is None:
+        return account, None
+    return account, grant_scope if grant_scope is not None else ""

@@ -9,6 +9,7 @@ header it was found for, and refused credentials stay refused.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from syncd.api.auth import AUTHENTICATED, Authenticated, Caller
 from syncd.store.db import session_scope
-from syncd.store.models import AccessToken, ApiKey
+from syncd.store.models import AccessToken, Account, ApiKey, Application, OAuthGrant
 from tests.support.api import ApiAccount, ApiApplication, ApiWorld
 
 RULE = {"availability_rule_id": "work", "tzid": "Etc/UTC", "weekly_periods": []}
@@ -35,8 +36,10 @@ class Lookups:
     def __call__(self, *args: Any) -> None:
         self.statements.append(str(args[2]))
 
-    def of(self, table: str) -> int:
-        return sum(f"FROM {table}" in statement for statement in self.statements)
+    def of(self, *tables: str) -> int:
+        """Statements reading every one of ``tables`` (as the first table or joined)."""
+        reads = [re.compile(rf"\b(FROM|JOIN) {table}\b") for table in tables]
+        return sum(all(read.search(statement) for read in reads) for statement in self.statements)
 
 
 @pytest.fixture
@@ -72,6 +75,27 @@ def test_a_post_with_an_access_token_looks_the_token_up_once(
     assert response.status_code == 200, response.text
     assert lookups.of(AccessToken.__tablename__) == 1
     assert lookups.of(ApiKey.__tablename__) == 1  # the miss that says it is no API key
+
+
+def test_an_access_token_is_read_with_its_account_and_grant_in_one_statement(
+    api_client: TestClient, alice: ApiAccount, lookups: Lookups
+) -> None:
+    response = api_client.post("/v1/availability_rules", headers=alice.auth(), json=RULE)
+    assert response.status_code == 200, response.text
+    token_tables = (AccessToken.__tablename__, Account.__tablename__, OAuthGrant.__tablename__)
+    assert lookups.of(*token_tables) == 1
+    assert lookups.of(Account.__tablename__) == 1
+
+
+def test_an_api_key_is_read_with_its_application_in_one_statement(
+    api_client: TestClient, application: ApiApplication, alice: ApiAccount, lookups: Lookups
+) -> None:
+    response = api_client.post(
+        "/v1/availability", headers=application.auth(), json=availability_body(alice.id)
+    )
+    assert response.status_code == 200, response.text
+    assert lookups.of(ApiKey.__tablename__, Application.__tablename__) == 1
+    assert lookups.of(Application.__tablename__) == 1
 
 
 def test_a_post_with_an_api_key_looks_the_key_up_once(
