@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,16 +29,17 @@ import icalendar
 import requests
 
 from syncd.errors import ServiceUnavailableError
+from syncd.local_process import (
+    PortTaken,
+    free_port,
+    log_tail,
+    spawn_logged,
+    stop_process,
+    wait_until_answering,
+)
 
-#: How long a starting server may take before we give up on it.
-STARTUP_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody is listening on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+#: Ports a server that found its picked port taken tries before giving up.
+BIND_ATTEMPTS = 3
 
 
 def _check_port_is_free(port: int) -> None:
@@ -49,57 +49,10 @@ def _check_port_is_free(port: int) -> None:
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as error:
-            raise ServiceUnavailableError(
+            raise PortTaken(
                 f"cannot listen on 127.0.0.1:{port} for the CalDAV server: "
                 f"{error.strerror or error} (choose another with --caldav-port)"
             ) from None
-
-
-def spawn_logged(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start a local server process with its output appended to ``log_path``."""
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-
-
-def wait_until_answering(
-    process: subprocess.Popen[bytes], url: str, name: str, log_path: Path
-) -> None:
-    """Poll ``url`` with OPTIONS until the server answers; a server that exits or never
-    answers is a :class:`ServiceUnavailableError` carrying the end of its log."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServiceUnavailableError(
-                f"{name} exited with {process.returncode}: {log_tail(log_path)}"
-            )
-        try:
-            requests.request("OPTIONS", url + "/", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    raise ServiceUnavailableError(f"{name} did not answer on {url}: {log_tail(log_path)}")
-
-
-def log_tail(log_path: Path, characters: int = 2000) -> str:
-    """The end of a server's log, for error messages."""
-    try:
-        return log_path.read_text(errors="replace")[-characters:]
-    except OSError:
-        return ""
-
-
-def stop_process(process: subprocess.Popen[bytes] | None) -> None:
-    """Terminate a server process, killing it if it does not stop within 10 s."""
-    if process is None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 class RadicaleServer:
@@ -125,10 +78,15 @@ class RadicaleServer:
             self._owned_folder = Path(tempfile.mkdtemp(prefix="syncd-radicale-"))
             storage_folder = self._owned_folder
         self.storage_folder = Path(storage_folder)
-        self.port = port or free_port()
+        #: A port we picked may be taken before Radicale binds it: then we pick another.
+        self._port_picked = port is None
         self.users = dict(users) if users is not None else None
-        self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
+        self._listen_on(port or free_port())
+
+    def _listen_on(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{self.port}"
         self._log_path = self.storage_folder.parent / f"radicale-{self.port}.log"
 
     # -- lifecycle -----------------------------------------------------------------
@@ -137,9 +95,21 @@ class RadicaleServer:
         """Start the subprocess and wait until it answers HTTP."""
         if self._process is not None:
             return self
-        _check_port_is_free(self.port)
         self.storage_folder.mkdir(parents=True, exist_ok=True)
-        command = [
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            try:
+                _check_port_is_free(self.port)
+                self._process = spawn_logged(self._command(), self._log_path)
+                self._wait_until_answering()
+                return self
+            except PortTaken:
+                if not self._port_picked or attempt == BIND_ATTEMPTS:
+                    raise
+                self._listen_on(free_port())
+        raise AssertionError("unreachable")
+
+    def _command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "radicale",
@@ -158,9 +128,6 @@ class RadicaleServer:
             *self._auth_arguments(),
             *self.extra_arguments,
         ]
-        self._process = spawn_logged(command, self._log_path)
-        self._wait_until_answering()
-        return self
 
     def _auth_arguments(self) -> list[str]:
         if self.users is None:
@@ -181,7 +148,15 @@ class RadicaleServer:
     def _wait_until_answering(self) -> None:
         assert self._process is not None
         try:
-            wait_until_answering(self._process, self.url, "radicale", self._log_path)
+            wait_until_answering(self._process, self.url, "radicale", self._log_path, self.port)
+        except PortTaken:
+            if not self._port_picked:
+                self.stop()
+                raise
+            process, self._process = self._process, None  # the storage stays: seeded
+            stop_process(process)
+            self._log_path.unlink(missing_ok=True)
+            raise
         except ServiceUnavailableError:
             self.stop()
             raise

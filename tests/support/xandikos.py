@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,41 +27,20 @@ import pytest
 import requests
 
 from syncd.errors import ServiceUnavailableError
-from syncd.radicale_server import (
-    RadicaleServer,
+from syncd.local_process import (
+    PortTaken,
     free_port,
     log_tail,
     spawn_logged,
     stop_process,
     wait_until_answering,
 )
+from syncd.radicale_server import RadicaleServer
 
 #: Where Xandikos puts the single principal's calendars.
 PRINCIPAL = "/user/"
-#: How long a new server may take to bind its port (Python start-up included).
-_BIND_SECONDS = 30.0
-
-
-def _listens_on(process: subprocess.Popen[bytes], port: int) -> bool:
-    """Whether ``process`` itself holds the listening socket on ``port`` (Linux: its
-    socket inodes against /proc/net/tcp's LISTEN row); False once it has exited."""
-    deadline = time.monotonic() + _BIND_SECONDS
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            inodes = {
-                link.readlink().name.removeprefix("socket:[").removesuffix("]")
-                for link in Path(f"/proc/{process.pid}/fd").iterdir()
-            }
-            rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-        except OSError:  # a descriptor closed while read: look again
-            inodes, rows = set(), []
-        for row in rows:
-            fields = row.split()
-            listening = fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port
-            if listening and fields[9] in inodes:
-                return True
-        time.sleep(0.05)
-    return False
+#: Ports a server that found its picked port taken tries before giving up.
+BIND_ATTEMPTS = 3
 
 
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
@@ -105,18 +83,18 @@ class XandikosServer:
         ]
         self._process = spawn_logged(command, self._log)
         try:
-            wait_until_answering(self._process, self.url, "xandikos", self._log)
-            # Another test worker's server may hold the port this one picked: the answer
-            # then came from it, and ours fails to bind. Wait until the listening socket
-            # is ours, and start over on another port if ours exits instead.
-            if not _listens_on(self._process, self.port):
-                if self._bind_attempts >= 3:
-                    raise ServiceUnavailableError(f"xandikos never bound: {self.log_tail()}")
-                stop_process(self._process)
-                self._bind_attempts += 1
-                self.port = free_port()
-                self.url = f"http://127.0.0.1:{self.port}"
-                return self.start()
+            wait_until_answering(self._process, self.url, "xandikos", self._log, self.port)
+        except PortTaken:
+            # Another test worker's server took the port this one picked: start over on
+            # another (the folder stays).
+            stop_process(self._process)
+            self._bind_attempts += 1
+            if self._bind_attempts >= BIND_ATTEMPTS:
+                self.stop()
+                raise
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            return self.start()
         except ServiceUnavailableError:
             self.stop()
             raise
