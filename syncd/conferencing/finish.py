@@ -46,8 +46,11 @@ class Finished:
 
 def finish_writes(ctx: WorkerContext, items: list[Finished]) -> None:
     """One transaction: for each item, provider item stored, row written, webhooks
-    enqueued; an item whose request changed meanwhile is made due again instead."""
-    with session_scope(ctx.engine) as session:
+    enqueued; an item whose request changed meanwhile is made due again instead.
+
+    Nothing is flushed before the commit: the page's reads never look at managed rows,
+    and flushed early each row would be updated twice (its provider id, then its state)."""
+    with session_scope(ctx.engine) as session, session.no_autoflush:
         rows = _by_id(session, ManagedEvent, [item.job.row_id for item in items])
         calendars = _by_id(session, Calendar, [item.job.calendar_id for item in items])
         current: dict[str, list[Finished]] = defaultdict(list)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from syncd.conferencing import finish as finish_step
 from syncd.conferencing.group_commit import GroupCommit
@@ -150,6 +150,27 @@ def test_events_finished_by_concurrent_writers_each_get_their_own_room_and_webho
         assert world.managed(event_id).state == "written"
         assert join_url in world.google_event(event_id)["description"]
     assert len(world.outbox("conferencing_assigned")) == len(ids)
+
+
+def test_finishing_a_written_event_updates_its_managed_row_once(world: World) -> None:
+    world.upsert(world.google, conferencing={"profile_id": "default"}, subscriptions=subscribed())
+    worker = world.worker()
+    (job,) = worker.claim_jobs(10)
+    updates: list[str] = []
+
+    def count(_connection: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.startswith("UPDATE managedevent"):
+            updates.append(statement)
+
+    event.listen(world.engine, "before_cursor_execute", count)
+    try:
+        worker.process_job(job)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", count)
+
+    assert world.managed("board-meeting").state == "written"
+    assert len(world.outbox("conferencing_assigned")) == 1
+    assert len(updates) == 1, updates
 
 
 def test_an_upsert_wakes_the_writer_when_it_commits(
