@@ -207,8 +207,15 @@ READ_ONLY_OPTION = "syncd_read_only"
 
 
 def read_only(engine: Engine) -> Engine:
-    """The same engine and pool, for transactions that never write."""
-    return engine.execution_options(**{READ_ONLY_OPTION: True})
+    """The same engine and pool, for transactions that never write.
+
+    On SQLite they begin deferred (``BEGIN``: a snapshot, no wait for the write lock);
+    on Postgres they run without a transaction (autocommit): at READ COMMITTED each
+    statement sees its own snapshot either way, so the ``BEGIN`` and ``COMMIT`` round
+    trips bought nothing (every API request's authentication is such a read)."""
+    if is_sqlite(str(engine.url)):
+        return engine.execution_options(**{READ_ONLY_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY_OPTION: True})
 
 
 @contextmanager
