@@ -414,6 +414,12 @@ def test_compose_runs_syncd_with_postgres_and_a_readyz_health_check() -> None:
     assert "ports" not in services["worker"], "workers scale without port clashes"
 
 
+def test_compose_serves_the_public_api_apart_from_the_daemon() -> None:
+    services = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())["services"]
+    assert services["syncd"]["command"] == ["serve"]
+    assert services["worker"]["command"] == ["run"]  # its own API: health and metrics
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_systemd_accepts_the_unit_without_warnings_and_rates_it_well_hardened(
     tmp_path: Path,
