@@ -1,19 +1,23 @@
 """Events and conferencing benchmark (issue 5): 202 → ``conferencing_assigned`` latency.
 
 ``N`` managed events with ``conferencing: {"profile_id": "default"}`` (8x8) and a
-``conferencing_assigned`` subscription are upserted concurrently through the HTTP API of
-a running server; a ``syncd run --no-api`` daemon subprocess writes them to the Google
-emulator and delivers the webhooks to a local receiver. Measured per event: the time
-from the API's 202 to the webhook's arrival at the receiver; and the upsert throughput.
+``conferencing_assigned`` subscription are upserted concurrently through the HTTP API;
+the daemon writes them to the Google emulator and delivers the webhooks to a local
+receiver. Measured per event: the time from the API's 202 to the webhook's arrival at
+the receiver; and the upsert throughput.
 
 Run from the repository root::
 
     python -m bench.conferencing                      # 200 events, SQLite
     python -m bench.conferencing --postgres URL       # the same on Postgres
     python -m bench.conferencing --smoke              # 10 events (the CI smoke size)
+    python -m bench.conferencing --api-process        # the API in `syncd serve` apart
 
-The API server, the emulators and the receiver share this process; the daemon has its
-own. Figures are printed, never asserted.
+Layouts: by default one ``syncd run`` subprocess serves the API and does the work (the
+SQLite default); ``--api-process`` serves the API from a ``syncd serve`` process beside
+a ``syncd run --no-api`` daemon (compose.yaml's layout on Postgres); ``--separate-api``
+serves it from this process. The emulators and the receiver share this process. Figures
+are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -334,7 +338,8 @@ def main() -> None:
     parser.add_argument(
         "--api-process",
         action="store_true",
-        help="the API in a `syncd serve` process of its own, the daemon runs --no-api",
+        help="the API in a `syncd serve` process of its own, the daemon runs --no-api "
+        "(compose.yaml's layout on Postgres)",
     )
     parser.add_argument(
         "--no-floor", action="store_true", help="skip the floor (bench/conferencing_floor.py)"
