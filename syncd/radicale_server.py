@@ -104,6 +104,7 @@ class RadicaleServer:
                 return self
             except PortTaken:
                 if not self._port_picked or attempt == BIND_ATTEMPTS:
+                    self.stop()
                     raise
                 self._listen_on(free_port())
         raise AssertionError("unreachable")
