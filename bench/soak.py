@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, not_, select
 from sqlmodel import col
 
 from bench.common import machine_line
@@ -193,26 +193,35 @@ def client_loop(
         stop.wait(max(0.0, next_at - time.monotonic()))
 
 
-def sync_counts(engine: Engine, since: dt.datetime) -> tuple[int, int, int, list[str]]:
-    """(ok runs, runs not ok, distinct profiles with an ok run, how the others ended)
-    for runs finished since ``since``."""
+def sync_counts(
+    engine: Engine, since: dt.datetime, shutdown: dt.datetime
+) -> tuple[int, int, int, int, list[str]]:
+    """(ok runs, runs not ok, runs handed back at shutdown, distinct profiles with an ok
+    run, how the not-ok ones ended) for runs finished since ``since``. A run ``stopped``
+    after the soak's own SIGTERM (``shutdown``) is the daemon handing it back, not a
+    failure."""
     with engine.connect() as connection:
         finished = col(SyncRun.finished_at) >= since
+        handed_back = and_(SyncRun.outcome == "stopped", col(SyncRun.finished_at) >= shutdown)
         ok = connection.execute(
             select(func.count()).where(finished, SyncRun.outcome == "ok")
         ).scalar_one()
         bad = connection.execute(
-            select(func.count()).where(finished, SyncRun.outcome != "ok")
+            select(func.count()).where(finished, SyncRun.outcome != "ok", not_(handed_back))
         ).scalar_one()
+        stopped = connection.execute(select(func.count()).where(handed_back)).scalar_one()
         profiles = connection.execute(
             select(func.count(func.distinct(SyncRun.profile_id))).where(SyncRun.outcome == "ok")
         ).scalar_one()
         others = connection.execute(
             select(SyncRun.outcome, SyncRun.detail)
-            .where(finished, SyncRun.outcome != "ok")
+            .where(finished, SyncRun.outcome != "ok", not_(handed_back))
             .limit(5)
         ).all()
-    return int(ok), int(bad), int(profiles), [f"{o}: {(d or '')[:160]}" for o, d in others]
+    return (
+        int(ok), int(bad), int(stopped), int(profiles),
+        [f"{o}: {(d or '')[:160]}" for o, d in others],
+    )  # fmt: skip
 
 
 @dataclass
@@ -290,11 +299,14 @@ def soak(label: str, url: str, emulator: EmulatorInfo, options: Options, folder:
         peak = _peak_rss(daemon.pid)
     finally:
         stop.set()
+        shutdown = dt.datetime.now(dt.UTC)
         exit_code = daemon.terminate(60)
         receiver.stop()
-    ok, bad, synced, others = sync_counts(engine, began_sync)
+    ok, bad, stopped, synced, others = sync_counts(engine, began_sync, shutdown)
     engine.dispose()
     report(label, options, load, arrivals, owed, samples, peak, ok, bad, synced)
+    if stopped:
+        print(f"  {stopped} run(s) handed back by the daemon at the soak's SIGTERM")
     for other in others:
         print(f"  sync not ok: {other}")
     minutes = (closed - opened) / 60
