@@ -23,12 +23,12 @@ from syncd.store.profiles import (
     list_profiles,
     profile_credentials,
     reauthorize_profile,
-    remove_profile,
 )
 from syncd.store.tenants import find_account
 from syncd.sync import connect
 from syncd.sync.connect import server_host
 from syncd.sync.push import stop_profile_channels
+from syncd.sync.revoke import remove_telling_channels
 from syncd.sync.run import SyncContext
 from syncd.sync.status import effective_status
 
@@ -311,10 +311,11 @@ def profiles_reauthorize(
 
 @profiles_app.command("remove")
 def profiles_remove(profile_id: str) -> None:
-    """Remove a profile and everything synced from it (its push channels are stopped)."""
+    """Remove a profile and everything synced from it (its push channels are stopped;
+    the account's notification channels are told)."""
     with runtime.session() as session:
         find_profile(session, profile_id)  # a missing profile fails before anything is stopped
     stop_profile_channels(SyncContext(runtime.engine, runtime.settings, runtime.box), profile_id)
     with runtime.session() as session:
-        remove_profile(session, find_profile(session, profile_id))
+        remove_telling_channels(session, find_profile(session, profile_id))
     out.print(f"removed {profile_id}")

@@ -113,11 +113,13 @@ def reauthorize_profile(
     session.add(profile)
 
 
-def remove_profile(session: Session, profile: Profile) -> None:
-    """Delete a profile with its calendars, events, occurrences and push channel rows.
+def remove_profile(session: Session, profile: Profile) -> list[str]:
+    """Delete a profile with its calendars, events, occurrences and push channel rows;
+    returns the calendars removed.
 
     Stop the channels at the provider first (``syncd.sync.push.stop_profile_channels``).
     """
+    removed = list(session.exec(select(Calendar.id).where(Calendar.profile_id == profile.id)))
     calendar_ids = select(Calendar.id).where(Calendar.profile_id == profile.id)
     session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
     session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))
@@ -125,6 +127,7 @@ def remove_profile(session: Session, profile: Profile) -> None:
     session.exec(delete(EventTombstone).where(col(EventTombstone.calendar_id).in_(calendar_ids)))
     session.exec(delete(Calendar).where(col(Calendar.profile_id) == profile.id))
     session.delete(profile)
+    return removed
 
 
 #: Why a revoked profile is disconnected (the reason sync_status shows).

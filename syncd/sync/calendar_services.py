@@ -17,8 +17,9 @@ from syncd.statuses import SyncStatus
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.models import Account, Profile
-from syncd.store.profiles import find_profile, list_profiles, remove_profile
+from syncd.store.profiles import find_profile, list_profiles
 from syncd.sync.push import stop_profile_channels
+from syncd.sync.revoke import remove_telling_channels
 from syncd.sync.run import SyncContext
 from syncd.sync.status import effective_status
 
@@ -133,9 +134,10 @@ def remove_calendar_service(
     engine: Engine, settings: Settings, box: SecretBox, account: Account, profile_id: str
 ) -> None:
     """Remove the account's profile and everything synced from it, as ``syncd profiles
-    remove`` does (push channels stopped at the provider first)."""
+    remove`` does (push channels stopped at the provider first; the account's channels
+    told)."""
     with session_scope(engine) as session:
         own_profile(session, account, profile_id)
     stop_profile_channels(SyncContext(engine, settings, box), profile_id)
     with session_scope(engine) as session:
-        remove_profile(session, own_profile(session, account, profile_id))
+        remove_telling_channels(session, own_profile(session, account, profile_id))

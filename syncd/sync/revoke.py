@@ -1,22 +1,24 @@
-"""Revoking one profile through the API (``POST /v1/profiles/{profile_id}/revoke``).
+"""Taking a profile away: revoking it through the API (``POST /v1/profiles/{id}/revoke``),
+or removing it (Calendar Services, ``syncd profiles remove``).
 
 The push channels are stopped at the provider while the credentials still work, then in
-one transaction the profile is disconnected, its events removed, and the account's open
-notification channels told, as a disconnection found by a sync tells them
+one transaction the profile is disconnected (or deleted), its events removed, and the
+account's open notification channels told, as a disconnection found by a sync tells them
 (``profile_disconnected``, and ``change`` for the calendars that lost their events).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from syncd.config import Settings
 from syncd.errors import NotFoundError
 from syncd.notify.channels import notify_changes, on_profile_disconnected
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
-from syncd.store.models import Account, utcnow
-from syncd.store.profiles import find_profile, revoke_profile_access
+from syncd.store.models import Account, Profile, utcnow
+from syncd.store.profiles import find_profile, remove_profile, revoke_profile_access
 from syncd.sync.push import stop_profile_channels
 from syncd.sync.run import SyncContext
 
@@ -36,3 +38,13 @@ def revoke_profile(
         emptied = revoke_profile_access(session, box, profile)
         on_profile_disconnected(session, profile)
         notify_changes(session, account.id, emptied, started)
+
+
+def remove_telling_channels(session: Session, profile: Profile) -> None:
+    """Delete ``profile`` and everything synced from it (its push channels stopped
+    first), telling the account's open channels in the same transaction."""
+    started = utcnow()
+    on_profile_disconnected(session, profile)
+    account_id = profile.account_id
+    removed = remove_profile(session, profile)
+    notify_changes(session, account_id, removed, started)

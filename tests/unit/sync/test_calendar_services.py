@@ -4,16 +4,18 @@ said the way a person reads it, and one person's profiles only."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from syncd.config import Settings
 from syncd.errors import NotFoundError
+from syncd.notify.channels import create_channel
 from syncd.statuses import SyncStatus
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
-from syncd.store.models import Account, Profile
+from syncd.store.models import Account, Calendar, OutboxMessage, Profile
 from syncd.store.profiles import create_profile, list_profiles, revoke_profile_access
 from syncd.store.tenants import create_account, create_application
 from syncd.sync.calendar_services import ago, calendar_services, remove_calendar_service
@@ -99,3 +101,22 @@ def test_removing_ones_own_profile_deletes_it(
     remove_calendar_service(engine, settings, box, pat, profile.id)
     with session_scope(engine) as session:
         assert list_profiles(session) == []
+
+
+def test_removing_a_profile_tells_the_accounts_channels(
+    engine: Engine, box: SecretBox, settings: Settings
+) -> None:
+    pat, _, profile = people(engine, box)
+    with session_scope(engine) as session:
+        session.add(Calendar(id="cal_work", profile_id=profile.id, provider_calendar_id="w"))
+        account = session.get(Account, pat.id)
+        assert account is not None
+        receiving = settings.model_copy(update={"webhook_allowed_hosts": ["127.0.0.1"]})
+        create_channel(session, receiving, account, "http://127.0.0.1:9/hook")
+    remove_calendar_service(engine, settings, box, pat, profile.id)
+    with session_scope(engine) as session:
+        kinds = [
+            json.loads(message.body)["notification"]["type"]
+            for message in session.execute(select(OutboxMessage)).scalars()
+        ]
+    assert kinds == ["verification", "profile_disconnected", "change"]
