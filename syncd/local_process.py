@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -21,6 +22,8 @@ from syncd.errors import ServiceUnavailableError
 
 #: How long a starting server may take before we give up on it.
 STARTUP_TIMEOUT_SECONDS = 30.0
+#: Ports a server that found its picked port taken tries before giving up.
+BIND_ATTEMPTS = 3
 #: TCP state ``LISTEN`` in ``/proc/net/tcp``.
 _LISTEN = "0A"
 
@@ -34,6 +37,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def start_on_a_port(start_on: Callable[[int], None], port: int, *, picked: bool) -> None:
+    """``start_on(port)``; when the port was picked here (:func:`free_port`) and another
+    program took it first (:class:`PortTaken`), again on another picked port, up to
+    :data:`BIND_ATTEMPTS` in all. A port the operator gave is not swapped: refused.
+    ``start_on`` stops the process it started when it fails."""
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        try:
+            start_on(port)
+            return
+        except PortTaken:
+            if not picked or attempt == BIND_ATTEMPTS:
+                raise
+            port = free_port()
 
 
 def spawn_logged(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:

@@ -34,12 +34,10 @@ from syncd.local_process import (
     free_port,
     log_tail,
     spawn_logged,
+    start_on_a_port,
     stop_process,
     wait_until_answering,
 )
-
-#: Ports a server that found its picked port taken tries before giving up.
-BIND_ATTEMPTS = 3
 
 
 def _check_port_is_free(port: int) -> None:
@@ -96,18 +94,26 @@ class RadicaleServer:
         if self._process is not None:
             return self
         self.storage_folder.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1, BIND_ATTEMPTS + 1):
-            try:
-                _check_port_is_free(self.port)
-                self._process = spawn_logged(self._command(), self._log_path)
-                self._wait_until_answering()
-                return self
-            except PortTaken:
-                if not self._port_picked or attempt == BIND_ATTEMPTS:
-                    self.stop()
-                    raise
-                self._listen_on(free_port())
-        raise AssertionError("unreachable")
+        try:
+            start_on_a_port(self._start_on, self.port, picked=self._port_picked)
+        except ServiceUnavailableError:
+            self.stop()
+            raise
+        return self
+
+    def _start_on(self, port: int) -> None:
+        """Radicale on ``port``, answering; on failure its process is stopped and its
+        log dropped, the storage kept (it may be seeded, for the next port)."""
+        self._listen_on(port)
+        _check_port_is_free(port)
+        self._process = spawn_logged(self._command(), self._log_path)
+        try:
+            wait_until_answering(self._process, self.url, "radicale", self._log_path, port)
+        except ServiceUnavailableError:
+            process, self._process = self._process, None
+            stop_process(process)
+            self._log_path.unlink(missing_ok=True)
+            raise
 
     def _command(self) -> list[str]:
         return [
@@ -145,22 +151,6 @@ class RadicaleServer:
             "--auth-delay",
             "0",
         ]
-
-    def _wait_until_answering(self) -> None:
-        assert self._process is not None
-        try:
-            wait_until_answering(self._process, self.url, "radicale", self._log_path, self.port)
-        except PortTaken:
-            if not self._port_picked:
-                self.stop()
-                raise
-            process, self._process = self._process, None  # the storage stays: seeded
-            stop_process(process)
-            self._log_path.unlink(missing_ok=True)
-            raise
-        except ServiceUnavailableError:
-            self.stop()
-            raise
 
     def log_tail(self, characters: int = 2000) -> str:
         """The end of the server's log, for error messages."""

@@ -28,10 +28,10 @@ import requests
 
 from syncd.errors import ServiceUnavailableError
 from syncd.local_process import (
-    PortTaken,
     free_port,
     log_tail,
     spawn_logged,
+    start_on_a_port,
     stop_process,
     wait_until_answering,
 )
@@ -39,8 +39,6 @@ from syncd.radicale_server import RadicaleServer
 
 #: Where Xandikos puts the single principal's calendars.
 PRINCIPAL = "/user/"
-#: Ports a server that found its picked port taken tries before giving up.
-BIND_ATTEMPTS = 3
 
 
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
@@ -60,9 +58,22 @@ class XandikosServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
         self._log = self.folder / "xandikos.log"
-        self._bind_attempts = 0
+        #: A port we picked may be taken before Xandikos binds it: then we pick another.
+        self._port_picked = port is None
 
     def start(self) -> XandikosServer:
+        try:
+            start_on_a_port(self._start_on, self.port, picked=self._port_picked)
+        except ServiceUnavailableError:
+            self.stop()
+            raise
+        return self
+
+    def _start_on(self, port: int) -> None:
+        """Xandikos on ``port``, answering; on failure its process is stopped (the
+        folder stays, for the next port)."""
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
         command = [
             sys.executable,
             "-m",
@@ -79,26 +90,15 @@ class XandikosServer:
             "-l",
             "127.0.0.1",
             "-p",
-            str(self.port),
+            str(port),
         ]
         self._process = spawn_logged(command, self._log)
         try:
-            wait_until_answering(self._process, self.url, "xandikos", self._log, self.port)
-        except PortTaken:
-            # Another test worker's server took the port this one picked: start over on
-            # another (the folder stays).
-            stop_process(self._process)
-            self._bind_attempts += 1
-            if self._bind_attempts >= BIND_ATTEMPTS:
-                self.stop()
-                raise
-            self.port = free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            return self.start()
+            wait_until_answering(self._process, self.url, "xandikos", self._log, port)
         except ServiceUnavailableError:
-            self.stop()
+            process, self._process = self._process, None
+            stop_process(process)
             raise
-        return self
 
     def log_tail(self, characters: int = 2000) -> str:
         return log_tail(self._log, characters)
