@@ -119,8 +119,8 @@ def remove_profile(session: Session, profile: Profile) -> list[str]:
 
     Stop the channels at the provider first (``syncd.sync.push.stop_profile_channels``).
     """
-    removed = list(session.exec(select(Calendar.id).where(Calendar.profile_id == profile.id)))
     calendar_ids = select(Calendar.id).where(Calendar.profile_id == profile.id)
+    removed = list(session.exec(calendar_ids))
     session.exec(delete(PushChannel).where(col(PushChannel.profile_id) == profile.id))
     session.exec(delete(Occurrence).where(col(Occurrence.calendar_id).in_(calendar_ids)))
     session.exec(delete(Event).where(col(Event.calendar_id).in_(calendar_ids)))
