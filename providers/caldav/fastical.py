@@ -2,9 +2,9 @@
 
 ``icalendar.Calendar.from_ical`` turns every line of a resource into objects (the
 VTIMEZONE with its rules, every alarm, the calendar's PRODID), and it was ~80 % of a CalDAV
-full sync. Most resources are one non-recurring VEVENT with a VTIMEZONE copied from the
-client's template. :func:`read_simple_item` reads those with icalendar's own machinery,
-minus the waste:
+full sync. Most resources are one VEVENT (a single event, or a series without overrides)
+with a VTIMEZONE copied from the client's template. :func:`read_simple_item` reads those
+with icalendar's own machinery, minus the waste:
 
 - every line of the VEVENT goes through icalendar's property parser
   (``ComponentIcalParser.handle_property``: the same value types, error handling and
@@ -15,8 +15,9 @@ minus the waste:
   by ``from_ical`` once per distinct text, so an item is refused exactly when icalendar
   would refuse it, and a VTIMEZONE is cached by icalendar as ``from_ical`` caches it.
 
-Anything else (recurrence, several VEVENTs, other components, lowercase structure lines,
-a VTIMEZONE after the event) returns ``None``, and the caller parses with icalendar.
+Anything else (an override's RECURRENCE-ID, several VEVENTs, other components,
+lowercase structure lines, a VTIMEZONE after the event) returns ``None``, and the caller
+parses with icalendar.
 ``tests/unit/providers/test_caldav_fast_ical.py`` proves both paths give the same
 ``RemoteEvent`` on the interoperability corpus and on generated variants.
 """
@@ -33,8 +34,8 @@ from icalendar.parser.ical.component import ComponentIcalParser
 from icalendar.parser.parameter import Parameters
 from icalendar.parser.property import unescape_backslash
 
-#: VEVENT properties that make an item a series or an instance of one: icalendar's path.
-_SERIES_PROPERTIES = frozenset({"RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID"})
+#: A VEVENT with one of these is an instance of a series (an override): icalendar's path.
+_INSTANCE_PROPERTIES = frozenset({"RECURRENCE-ID"})
 #: Calendar-level properties that would resolve a TZID against the item's own VTIMEZONE.
 _DATETIME_PROPERTIES = frozenset(ComponentIcalParser.datetime_names)
 
@@ -196,8 +197,9 @@ def _block_end(lines: list[str], start: int) -> int:
 
 def read_simple_item(ical_text: str) -> tuple[icalendar.Calendar, icalendar.cal.Component] | None:
     """(the calendar's own properties, its one VEVENT) as ``from_ical`` would give them, for
-    a resource holding one non-recurring VEVENT (plus VTIMEZONEs before it and alarms in
-    it); ``None`` for anything else, which the caller parses with icalendar."""
+    a resource holding one VEVENT that is no override (plus VTIMEZONEs before it and alarms
+    in it, which are checked but not kept); ``None`` for anything else, which the caller
+    parses with icalendar."""
     lines = _unfolded_lines(ical_text)
     if len(lines) < 4 or lines[0] != "BEGIN:VCALENDAR" or lines[-1] != "END:VCALENDAR":
         return None
@@ -235,7 +237,7 @@ def read_simple_item(ical_text: str) -> tuple[icalendar.Calendar, icalendar.cal.
 
 
 def _read_event(lines: list[str]) -> _EventParser | None:
-    """The VEVENT's lines through icalendar's property parser; None: not a simple event."""
+    """The VEVENT's lines through icalendar's property parser; None: not the simple shape."""
     parser = _EventParser()
     index = 0
     while index < len(lines):
@@ -249,7 +251,7 @@ def _read_event(lines: list[str]) -> _EventParser | None:
             index = end + 1
             continue
         name = _line_name(line)
-        if name is None or name in _SERIES_PROPERTIES or name in ("BEGIN", "END"):
+        if name is None or name in _INSTANCE_PROPERTIES or name in ("BEGIN", "END"):
             return None
         parser.add_line(line)
         index += 1

@@ -226,18 +226,21 @@ def remote_event_from_ical(
     floating (naive, no ``tzid``) and syncd places them in the account's zone, for
     single events and series alike.
 
-    A resource holding one plain VEVENT is read by :mod:`providers.caldav.fastical`
-    (the same values, several times faster); ``fast_path=False`` always builds the whole
-    ``icalendar.Calendar`` (the tests compare both).
+    A resource holding one VEVENT that is no override is read by
+    :mod:`providers.caldav.fastical` (the same values, several times faster);
+    ``fast_path=False`` always builds the whole ``icalendar.Calendar`` (the tests compare
+    both, and the series they expand to).
 
     Raises InvalidRemoteData when the text is not usable iCalendar.
     """
     simple = read_simple_item(ical_text) if fast_path else None
     if simple is not None:
         calendar, event = simple
-        # Nothing kept for expansion: a plain event is expanded from its fields.
+        # A plain event is expanded from its fields; a series from its component.
+        recurring = any(name in event for name in _RECURRENCE_PROPERTIES)
+        extra = {PARSED_ICALENDAR: _series_calendar(calendar, event)} if recurring else {}
         return _remote_event(
-            href, etag, ical_text, calendar, [event], {}, user_addresses, default_zone
+            href, etag, ical_text, calendar, [event], extra, user_addresses, default_zone
         )
     try:
         parsed = icalendar.Calendar.from_ical(ical_text)
@@ -251,6 +254,22 @@ def remote_event_from_ical(
     # In memory only (never stored): lets series expansion skip a second parse.
     extra = {PARSED_ICALENDAR: parsed}
     return _remote_event(href, etag, ical_text, parsed, events, extra, user_addresses, default_zone)
+
+
+_RECURRENCE_PROPERTIES = ("RRULE", "RDATE", "EXDATE", "EXRULE")
+
+
+def _series_calendar(
+    calendar: icalendar.cal.Component, event: icalendar.cal.Component
+) -> icalendar.Calendar:
+    """The fast path's series as ``from_ical``'s calendar as far as expansion reads it:
+    the object's own properties and its VEVENT. Its VTIMEZONEs are left out (they are
+    already applied to the event's times; nothing reads them again), and ``calendar``
+    itself is shared between items, so it is copied, never added to."""
+    parsed = icalendar.Calendar()
+    parsed.update(calendar)
+    parsed.add_component(event)
+    return parsed
 
 
 def _remote_event(

@@ -13,6 +13,7 @@ The statement runs on the session's connection, so inside the caller's transacti
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import operator
 import weakref
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
@@ -35,17 +37,61 @@ _Processor = Callable[[Any], Any]
 class Conversion:
     """How one parameter's values become the driver's: its column type's bind processor,
     and whether that processor maps None to None (then None is passed without a call:
-    most rows have no attendees, conferencing or coordinates)."""
+    most rows have no attendees, conferencing or coordinates).
+
+    Bind processors are pure functions of the value, so work is saved where rows repeat
+    one: a column holding the same object in every row (the page's write time) is
+    converted once, and a JSON column (``memoize``) serialises each distinct small value
+    once (every row's empty ``recurrence``, the calendar owner as every organizer).
+    """
 
     position: int
     process: _Processor
     keeps_none: bool
+    memoize: bool = False
 
     def apply(self, values: Sequence[Any]) -> Sequence[Any]:
         process = self.process
+        if values and all(map(operator.is_, values, itertools.repeat(values[0]))):
+            return [process(values[0])] * len(values)
+        if self.memoize:
+            return _memoized(process, values)
         if self.keeps_none:
             return [None if value is None else process(value) for value in values]
         return list(map(process, values))
+
+
+#: Scalars whose equality (with their type) means equal JSON; not floats: -0.0 == 0.0.
+_KEYED_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _memo_key(value: Any) -> object:
+    """A key equal only for values that serialise alike: a flat list or dict of
+    ``_KEYED_SCALARS`` (types included: ``True == 1``), else None (not memoized)."""
+    kind = type(value)
+    if kind is list and all(type(item) in _KEYED_SCALARS for item in value):
+        return (list, *((type(item), item) for item in value))
+    if kind is dict and all(type(k) is str and type(v) in _KEYED_SCALARS for k, v in value.items()):
+        return (dict, *((k, type(v), v) for k, v in value.items()))
+    return None
+
+
+def _memoized(process: _Processor, values: Sequence[Any]) -> list[Any]:
+    done: dict[object, Any] = {}
+    converted = []
+    for value in values:
+        key = None if value is None else _memo_key(value)
+        if key is None:
+            converted.append(process(value))
+            continue
+        found = done.get(key, _MISSING)
+        if found is _MISSING:
+            found = done[key] = process(value)
+        converted.append(found)
+    return converted
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -129,7 +175,9 @@ def _compile(kind: str, table: Table, columns: tuple[str, ...], dialect: Dialect
     reorder = None if order == sorted(order) else operator.itemgetter(*order)
     types = [key.type if name == "_key" else table.c[name].type for name in names]
     conversions = tuple(
-        Conversion(position, process, process(None) is None)
+        Conversion(
+            position, process, process(None) is None, isinstance(types[source], sqltypes.JSON)
+        )
         for position, source in enumerate(order)
         if (process := _processor(types[source], dialect)) is not None
     )

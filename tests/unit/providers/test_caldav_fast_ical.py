@@ -5,8 +5,9 @@
 These tests run both on the interoperability corpus (tests/corpus/ical) and on generated
 variants of real shapes (folded lines, escaped text, parameters, alarms, X- properties,
 CRLF and LF, all-day, UTC, floating and TZID times, broken lines) and require the same
-RemoteEvent, or the same error, from both. They also check that the fast path is taken
-for the plain shapes, so a reader that silently never applies fails here.
+RemoteEvent, or the same error, from both, and the same spans when the engine expands
+it. They also check that the fast path is taken for the plain shapes (single events and
+series without overrides), so a reader that silently never applies fails here.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from icalendar import Calendar
 from icalendar.parser.content_line import Contentline, Contentlines
 
+from providers.base import RemoteEvent
 from providers.caldav.fastical import _unfolded_lines, read_simple_item, split_line
-from providers.caldav.ical import remote_event_from_ical
+from providers.caldav.ical import PARSED_ICALENDAR, remote_event_from_ical
+from syncd.calendar.expansion import expand_series
 from syncd.radicale_server import sample_event_ics
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "ical"
@@ -108,6 +112,9 @@ TEXTS = st.lists(
 ).map("".join)
 
 
+#: Where the differential tests expand series: around the generated and corpus items.
+WINDOW = (dt.datetime(2024, 6, 1, tzinfo=dt.UTC), dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+
 STAMPS = st.sampled_from(["20250102T030405Z", "20250102T030405", "garbage"])
 
 
@@ -127,7 +134,17 @@ def outcome(text: str, fast: bool, default_zone: dt.tzinfo | None = None) -> Any
     for name in ("start", "end", "updated", "original_start"):
         value = getattr(event, name)
         fields[f"{name}_type"] = (type(value).__name__, repr(getattr(value, "tzinfo", None)))
+    fields["spans"] = spans(event)
     return fields
+
+
+def spans(event: RemoteEvent) -> Any:
+    """The spans the engine stores for the item (a series from what the adapter kept of
+    its parse), or the error's type."""
+    try:
+        return expand_series(event, [], *WINDOW, "Europe/Berlin")
+    except Exception as error:
+        return ("error", type(error).__name__)
 
 
 def assert_same(text: str, default_zone: dt.tzinfo | None = None) -> None:
@@ -193,14 +210,34 @@ def test_the_seeded_benchmark_items_take_the_fast_path_and_read_the_same() -> No
     "event_lines",
     [
         plain_event("RRULE:FREQ=WEEKLY;COUNT=3"),
+        plain_event("RRULE:FREQ=DAILY;UNTIL=20250320T000000Z", "EXDATE:20250312T080000Z"),
         plain_event("RDATE:20250317T090000Z"),
-        plain_event("EXDATE:20250317T090000Z"),
+        plain_event("RRULE:FREQ=WEEKLY", "EXDATE;TZID=Europe/Berlin:20250317T090000"),
+        plain_event("RRULE:FREQ=MONTHLY;BYDAY=-1FR;COUNT=4", "EXRULE:FREQ=WEEKLY;COUNT=2"),
+        plain_event("RRULE:FREQ=WEEKLY;COUNT=3", "BEGIN:VALARM", *ALARMS[0][1:]),
+    ],
+    ids=["rrule", "until-exdate", "rdate", "endless-tzid-exdate", "exrule", "alarm"],
+)
+def test_series_without_overrides_take_the_fast_path_and_expand_the_same(
+    event_lines: list[str],
+) -> None:
+    text = item(event_lines, before=BERLIN_VTIMEZONE)
+    assert read_simple_item(text) is not None
+    assert isinstance(
+        remote_event_from_ical("/c/s.ics", None, text).extra[PARSED_ICALENDAR], Calendar
+    )
+    assert_same(text)
+
+
+@pytest.mark.parametrize(
+    "event_lines",
+    [
         plain_event("RECURRENCE-ID:20250317T090000Z"),
         plain_event("BEGIN:VTODO", "END:VTODO"),
     ],
-    ids=["rrule", "rdate", "exdate", "recurrence-id", "nested-component"],
+    ids=["recurrence-id", "nested-component"],
 )
-def test_series_and_unusual_structure_go_through_icalendar(event_lines: list[str]) -> None:
+def test_overrides_and_unusual_structure_go_through_icalendar(event_lines: list[str]) -> None:
     text = item(event_lines)
     assert read_simple_item(text) is None
     assert_same(text)
@@ -272,6 +309,16 @@ def variants(draw: st.DrawFn) -> str:
         "BROKEN LINE",
         "NAME WITH SPACE:value",
         "STATUS;:empty-params",
+        "RRULE:FREQ=WEEKLY;COUNT=3",
+        "RRULE:FREQ=DAILY;UNTIL=20250320T000000Z",
+        "RRULE:FREQ=DAILY;UNTIL=20250320",
+        "RRULE:garbage",
+        "EXDATE:20250317T080000Z",
+        "EXDATE;TZID=Europe/Berlin:20250317T090000,20250318T090000",
+        "EXDATE;VALUE=DATE:20250317",
+        "RDATE:20250320T090000Z",
+        "RDATE;VALUE=PERIOD:20250321T090000Z/PT2H",
+        "RDATE:",
     ]
     chosen = draw(st.lists(st.sampled_from(optional), max_size=8, unique=True))
     uid = draw(st.sampled_from(["u-1@example.com", "weird\\,uid"]))
