@@ -14,7 +14,8 @@ ago onwards. Figures:
     ``requests``, following ``nextPageToken``, JSON-decoding each page; target <= 3.0;
 (b) syncd full sync ÷ gcal_sync's (allenporter's ``gcal-sync``, the ``bench`` extra):
     its ``CalendarEventSyncManager`` doing a full sync of the same emulator data into its
-    in-memory store, through an ``AbstractAuth`` whose ``host`` is the emulator;
+    in-memory store, through an ``AbstractAuth`` whose ``host`` is the emulator, timed in
+    a process of its own (``bench/gcal_sync_peer.py``);
     target <= 0.8;
 (c) no-change incremental sync: provider HTTP requests per calendar (target 1), its
     time, and that time ÷ gcal_sync's no-change sync (target <= 2.0).
@@ -26,8 +27,10 @@ Every full sync goes into a fresh SQLite file; set-up is never timed.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,8 +39,11 @@ from urllib.parse import quote, urljoin
 import requests
 
 from bench.common import (
+    REPO_ROOT,
     EmulatorHandle,
+    Measured,
     SyncStore,
+    Timings,
     count_http_requests,
     count_rows,
     google_emulator_process,
@@ -91,41 +97,30 @@ def gcal_sync_available() -> bool:
     return True
 
 
-def gcal_sync_run(handle: EmulatorHandle, store: Any) -> int:
-    """One gcal_sync event sync of the emulator's calendar into ``store``; items stored.
-
-    A new ``InMemoryCalendarStore`` means a full sync; the same one again an incremental
-    sync with its stored sync token.
-    """
-    import aiohttp  # noqa: PLC0415 - optional, bench-only
-    from gcal_sync.api import GoogleCalendarService  # noqa: PLC0415
-    from gcal_sync.auth import AbstractAuth  # noqa: PLC0415
-    from gcal_sync.sync import CalendarEventSyncManager  # noqa: PLC0415
-
-    class EmulatorAuth(AbstractAuth):
-        """gcal_sync's auth, pointed at the emulator, handing out the seeded token."""
-
-        async def async_get_access_token(self) -> str:
-            return str(handle.grant["access_token"])
-
-    async def run() -> int:
-        async with aiohttp.ClientSession() as session:
-            auth = EmulatorAuth(session, host=urljoin(handle.base_url, "calendar/v3"))
-            manager = CalendarEventSyncManager(
-                GoogleCalendarService(auth), calendar_id=handle.calendar_id, store=store
-            )
-            await manager.run()
-        data = await store.async_load() or {}
-        scoped = data.get("event_sync", {}).get(handle.calendar_id, {})
-        return len(scoped.get("items", {}))
-
-    return asyncio.run(run())
-
-
-def new_gcal_store() -> Any:
-    from gcal_sync.store import InMemoryCalendarStore  # noqa: PLC0415 - optional
-
-    return InMemoryCalendarStore()
+def gcal_sync_timings(handle: EmulatorHandle, repeat: int) -> tuple[Measured[int], Timings]:
+    """gcal_sync's full syncs (each into a new in-memory store: items stored) and its
+    no-change syncs, timed in a process of its own (``bench/gcal_sync_peer.py``)."""
+    request = {
+        "base_url": handle.base_url,
+        "calendar_id": handle.calendar_id,
+        "access_token": handle.grant["access_token"],
+        "repeat": repeat,
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.gcal_sync_peer"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=1800,
+        check=True,
+    )
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    full, again = answer["full"], answer["no_change"]
+    return (
+        Measured(Timings(full["runs"], full["loads"]), int(full["result"])),
+        Timings(again["runs"], again["loads"]),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -201,14 +196,9 @@ def main(argv: list[str] | None = None) -> None:
             if options.skip_gcal_sync or not gcal_sync_available():
                 print("GCAL_SYNC skipped")
             else:
-                gcal_stores: list[Any] = []
-
-                def fresh_gcal_store() -> Any:
-                    gcal_stores.append(new_gcal_store())
-                    return gcal_stores[-1]
-
-                peer = repeat_timed(repeat, lambda s: gcal_sync_run(handle, s), fresh_gcal_store)
-                print(f"GCAL_SYNC full sync (in-memory store): {peer.timings.describe()}")
+                peer, peer_again = gcal_sync_timings(handle, repeat)
+                described = peer.timings.describe()
+                print(f"GCAL_SYNC full sync (in-memory store, own process): {described}")
                 print(f"  gcal_sync stored {peer.result} items")
                 if peer.result != events:
                     raise SystemExit(f"gcal_sync stored {peer.result} items, not {events}")
@@ -217,15 +207,12 @@ def main(argv: list[str] | None = None) -> None:
                         "syncd full / gcal_sync full", full.timings, peer.timings, GCAL_SYNC_TARGET
                     )
                 )
-                peer_again = repeat_timed(
-                    repeat, lambda s: gcal_sync_run(handle, s), lambda: gcal_stores[-1]
-                )
-                print(f"GCAL_SYNC no-change sync: {peer_again.timings.describe()}")
+                print(f"GCAL_SYNC no-change sync: {peer_again.describe()}")
                 print(
                     ratio_line(
                         "syncd no-change / gcal_sync no-change",
                         incremental_run.timings,
-                        peer_again.timings,
+                        peer_again,
                         NO_CHANGE_TARGET,
                     )
                 )
