@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
@@ -167,12 +168,11 @@ def _existing_rows(
     found: dict[str, tuple[int, str]] = {}
     for start in range(0, len(provider_ids), 500):
         chunk = provider_ids[start : start + 500]
-        rows = session.execute(
-            select(col(Event.provider_event_id), col(Event.id), col(Event.series_key)).where(
-                col(Event.calendar_id) == calendar_id, col(Event.provider_event_id).in_(chunk)
-            )
+        table = Event.__table__  # type: ignore[attr-defined]
+        query = select(table.c.provider_event_id, table.c.id, table.c.series_key).where(
+            table.c.calendar_id == calendar_id, table.c.provider_event_id.in_(chunk)
         )
-        found.update({pid: (rid, series) for pid, rid, series in rows})
+        found.update({pid: (rid, series) for pid, rid, series in _driver_rows(session, query)})
     return found
 
 
@@ -235,7 +235,7 @@ def rebuild_series(
     fresh = fresh or {}
     rows_by_series, stored = _series_rows(session, calendar_id, series_keys, fresh)
 
-    def remote(row: Row[Any]) -> RemoteEvent:
+    def remote(row: _SeriesMember) -> RemoteEvent:
         return fresh.get(row.provider_event_id) or remote_event_from_row(stored[row.id])
 
     spanned = [
@@ -287,24 +287,40 @@ def rebuild_series(
     return skipped
 
 
+class _SeriesMember(NamedTuple):
+    """One stored item of a series, as ``rebuild_series`` needs it."""
+
+    id: int
+    provider_event_id: str
+    series_key: str
+    #: As the driver gives them (SQLite: 0/1): only ever tested for truth.
+    is_override: bool
+    recurring: bool
+    etag: str | None
+
+
 def _series_rows(
     session: Session, calendar_id: str, series_keys: Collection[str], fresh: Mapping[str, Any]
-) -> tuple[dict[str, list[Row[Any]]], dict[int, Row[Any]]]:
+) -> tuple[dict[str, list[_SeriesMember]], dict[int, Row[Any]]]:
     """The series' items (id, provider id, series, flags, etag) by series key, and whole
-    rows (to re-expand) only of those not in ``fresh``: none on a full sync."""
+    rows (to re-expand) only of those not in ``fresh``: none on a full sync.
+
+    The members are read as the driver's tuples: a page of 10,000 items reads them all
+    back, and SQLAlchemy's ``Row`` and result processing per row were most of that read.
+    """
     table = Event.__table__  # type: ignore[attr-defined]
-    rows_by_series: dict[str, list[Row[Any]]] = defaultdict(list)
+    rows_by_series: dict[str, list[_SeriesMember]] = defaultdict(list)
     for chunk in _chunks(sorted(series_keys)):
         query = select(
             table.c.id,
             table.c.provider_event_id,
             table.c.series_key,
-            table.c.is_override,
-            table.c.recurring,
+            type_coerce(table.c.is_override, NullType()),
+            type_coerce(table.c.recurring, NullType()),
             table.c.etag,
         ).where(table.c.calendar_id == calendar_id, table.c.series_key.in_(chunk))
-        for row in session.execute(query):
-            rows_by_series[row.series_key].append(row)
+        for member in map(_SeriesMember._make, _driver_rows(session, query)):
+            rows_by_series[member.series_key].append(member)
     stale_ids = [
         row.id
         for rows in rows_by_series.values()
@@ -312,16 +328,26 @@ def _series_rows(
         if row.provider_event_id not in fresh
     ]
     stored: dict[int, Row[Any]] = {}
-    for chunk in _chunks(stale_ids):
-        query = select(*table.columns).where(table.c.id.in_(chunk))
+    for id_chunk in _chunks(stale_ids):
+        query = select(*table.columns).where(table.c.id.in_(id_chunk))
         stored.update((row.id, row) for row in session.execute(query))
     return rows_by_series, stored
+
+
+def _driver_rows(session: Session, query: Executable) -> list[tuple[Any, ...]]:
+    """The Core query's rows as the driver's own tuples, fetched in one call (no ``Row``
+    objects, no result processing: only for columns whose raw value is what is wanted)."""
+    result = session.execute(query)
+    try:
+        return cast(list[tuple[Any, ...]], cast(CursorResult[Any], result).cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _occurrence_values(
     calendar_id: str,
     span: OccurrenceSpan,
-    ids_by_provider: dict[str, int | None],
+    ids_by_provider: Mapping[str, int | None],
     fallback: int | None,
 ) -> tuple[object, ...]:
     """An occurrence row in ``_OCCURRENCE_COLUMNS`` order."""
@@ -489,13 +515,9 @@ def read_busy_microseconds(
         spans_in_range(calendar_ids, start, end),
         table.c.free_busy_status.in_(BUSY_STATUSES),
     )
-    result = session.execute(query)
-    try:
-        # The driver's own tuples, fetched in one call: nothing is processed per column,
-        # and a Row object per row costs ~5 ms (allocations, collector passes) at 17k rows.
-        rows = cast(CursorResult[Any], result).cursor.fetchall()
-    finally:
-        result.close()
+    # The driver's own tuples, fetched in one call: nothing is processed per column,
+    # and a Row object per row costs ~5 ms (allocations, collector passes) at 17k rows.
+    rows = _driver_rows(session, query)
     microseconds = _EpochMicroseconds()
     busy: dict[str, list[tuple[int, int]]] = {}
     for calendar_id, start_value, end_value in rows:
