@@ -156,10 +156,56 @@ def _tuples(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[tupl
     return [tuple(row[name] for name in columns) for row in rows]
 
 
-def _write_events_both_ways(engine: Engine, box: SecretBox) -> None:
+def _repeating_corpus() -> list[dict[str, Any]]:
+    """Rows whose values repeat, as a page's do: one datetime object in every row, equal
+    JSON values, and values equal to Python but not as JSON (``True == 1``, ``-0.0 == 0.0``)."""
+    written_at = dt.datetime(2026, 1, 2, 3, 4, 5, 600000, BERLIN)
+    bare = _event_corpus()[1]
+    organizers: list[Any] = [
+        {"email": "o@example.com", "display_name": "", "self": True},
+        {"email": "o@example.com", "display_name": "", "self": 1},
+        {"email": "o@example.com", "display_name": "", "self": True},
+        None,
+        {"email": "o@example.com", "self": True, "display_name": ""},
+        {"email": "o@example.com", "display_name": "", "self": True},
+    ]
+    recurrences: list[Any] = [[], [], ["RRULE:FREQ=DAILY"], [True], [1], ["RRULE:FREQ=DAILY"]]
+    geos: list[Any] = [{"latitude": 0.0}, {"latitude": -0.0}, None, {"latitude": 0}] * 2
+    return [
+        {
+            **bare,
+            "organizer": organizer,
+            "recurrence": recurrence,
+            "geo": geo,
+            "attendees": [{"email": "a@b.c", "self": False}] if n % 2 else [],
+            "created_at": written_at,
+            "updated_at": written_at,
+        }
+        for n, (organizer, recurrence, geo) in enumerate(
+            zip(organizers, recurrences, geos, strict=False)
+        )
+    ]
+
+
+def test_repeated_values_are_stored_as_sqlalchemy_stores_each(
+    engine: Engine, box: SecretBox
+) -> None:
+    _write_events_both_ways(engine, box, _repeating_corpus())
+    with Session(engine) as session:
+        library, lean = _as_text(session, EVENT, "cal_lib"), _as_text(session, EVENT, "cal_lean")
+    calendar_column = [c.name for c in EVENT.columns if c.name != "id"].index("calendar_id")
+    assert len(lean) == 6
+    assert [row[:calendar_column] + row[calendar_column + 1 :] for row in lean] == [
+        row[:calendar_column] + row[calendar_column + 1 :] for row in library
+    ]
+
+
+def _write_events_both_ways(
+    engine: Engine, box: SecretBox, corpus: list[dict[str, Any]] | None = None
+) -> None:
     for calendar_id in ("cal_lib", "cal_lean"):
         _calendar(engine, box, calendar_id)
-    corpus = _event_corpus()
+    corpus = corpus if corpus is not None else _event_corpus()
     with session_scope(engine) as session:
         library = [
             {"calendar_id": "cal_lib", "provider_event_id": f"e{n}", **row}
