@@ -5,7 +5,8 @@ Run benchmarks from the repository root as modules (``python -m bench.sync_calda
 
 What lives here:
 
-- :class:`Timings` / :func:`repeat_timed`: repeated measurements with untimed set-up;
+- :class:`Timings` / :func:`repeat_timed` (from ``bench/timing.py``): repeated
+  measurements with untimed set-up;
 - :func:`count_http_requests`: counts every HTTP request the process makes, through
   ``requests`` (CalDAV adapter, floors) and ``httplib2`` (Google API client);
 - :func:`new_store`: a fresh SQLite database with one application, account and profile,
@@ -23,15 +24,14 @@ import json
 import os
 import platform
 import pstats
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from unittest import mock
 
 import httplib2
@@ -39,6 +39,7 @@ import requests
 from sqlalchemy import Engine, text
 
 from bench.google_samples import seed_google_events
+from bench.timing import Timings
 from syncd.config import Settings, load_settings
 from syncd.memory import freeze_startup_heap
 from syncd.store.crypto import SecretBox, generate_key
@@ -49,58 +50,8 @@ from syncd.sync.run import SyncContext, SyncOutcome, sync_profile
 from tests.emulators.google import GoogleCalendarEmulator
 
 T = TypeVar("T")
-S = TypeVar("S")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-# ---------------------------------------------------------------------------
-# Timing
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Timings:
-    """Seconds of each repeated run, and the machine's 1-minute load average at its start
-    (the machine is shared: a figure is only comparable with one taken at a like load)."""
-
-    runs: list[float] = field(default_factory=list)
-    loads: list[float] = field(default_factory=list)
-
-    @property
-    def best(self) -> float:
-        return min(self.runs)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs)
-
-    def describe(self) -> str:
-        """``median 1.23 s, best 1.20 s (runs 1.20 1.23 1.31)``."""
-        runs = " ".join(f"{run:.3f}" for run in self.runs)
-        load = f"; load {min(self.loads):.1f}-{max(self.loads):.1f}" if self.loads else ""
-        return f"median {self.median:.3f} s, best {self.best:.3f} s (runs {runs}{load})"
-
-
-@dataclass
-class Measured(Generic[T]):
-    """Timings plus the result of the last run."""
-
-    timings: Timings
-    result: T
-
-
-def repeat_timed(repeat: int, action: Callable[[S], T], prepare: Callable[[], S]) -> Measured[T]:
-    """Run ``prepare()`` (untimed) then ``action(prepared)`` (timed), ``repeat`` times."""
-    timings = Timings()
-    result: Any = None
-    for _ in range(max(1, repeat)):
-        prepared = prepare()
-        timings.loads.append(os.getloadavg()[0])
-        started = time.perf_counter()
-        result = action(prepared)
-        timings.runs.append(time.perf_counter() - started)
-    return Measured(timings, result)
 
 
 def ratio_line(label: str, numerator: Timings, denominator: Timings, target: float) -> str:

@@ -5,21 +5,22 @@
 Its own process so that neither side's heap or collector settings reach the other: in
 the benchmark's process gcal_sync walked syncd's start-up heap on every full collection,
 and once syncd froze that heap (``syncd/memory.py``) it gained as much as syncd did. Only
-the standard library, aiohttp and gcal_sync are imported here, as in an application of
-its own. The request names the emulator (``base_url``, ``calendar_id``, ``access_token``)
-and how many full syncs (each into a new ``InMemoryCalendarStore``) and no-change syncs
-(into the last one) to time.
+the standard library (with ``bench/timing.py``), aiohttp and gcal_sync are imported
+here, as in an application of its own. The request names the emulator (``base_url``,
+``calendar_id``, ``access_token``) and how many full syncs (each into a new
+``InMemoryCalendarStore``) and no-change syncs (into the last one) to time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import os
 import sys
-import time
 from typing import Any
 from urllib.parse import urljoin
+
+from bench.timing import repeat_timed
 
 
 def sync_once(request: dict[str, Any], store: Any) -> int:
@@ -55,18 +56,6 @@ def new_store() -> Any:
     return InMemoryCalendarStore()
 
 
-def timed(repeat: int, action: Any, prepare: Any) -> dict[str, Any]:
-    """``repeat`` runs of ``action(prepare())``: seconds, load averages, last result."""
-    runs, loads, result = [], [], 0
-    for _ in range(max(1, repeat)):
-        prepared = prepare()
-        loads.append(os.getloadavg()[0])
-        started = time.perf_counter()
-        result = action(prepared)
-        runs.append(time.perf_counter() - started)
-    return {"runs": runs, "loads": loads, "result": result}
-
-
 def main() -> None:
     request = json.loads(sys.stdin.read())
     sync_once(request, new_store())  # imports and the connection path, untimed
@@ -76,9 +65,11 @@ def main() -> None:
         stores.append(new_store())
         return stores[-1]
 
-    full = timed(request["repeat"], lambda store: sync_once(request, store), fresh)
-    again = timed(request["repeat"], lambda store: sync_once(request, store), lambda: stores[-1])
-    print(json.dumps({"full": full, "no_change": again}))
+    full = repeat_timed(request["repeat"], lambda store: sync_once(request, store), fresh)
+    again = repeat_timed(
+        request["repeat"], lambda store: sync_once(request, store), lambda: stores[-1]
+    )
+    print(json.dumps({"full": dataclasses.asdict(full), "no_change": dataclasses.asdict(again)}))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ from bench.caldav_sync import (
 )
 from bench.common import (
     SyncStore,
-    Timings,
     count_http_requests,
     count_rows,
     machine_line,
@@ -54,8 +53,8 @@ from bench.common import (
     peak_rss_line,
     profiled,
     ratio_line,
-    repeat_timed,
 )
+from bench.timing import Timings, repeat_timed
 from providers.caldav import CalDAVProvider
 from syncd.radicale_server import RadicaleServer, sample_series, seed_calendar_files
 

@@ -41,9 +41,7 @@ import requests
 from bench.common import (
     REPO_ROOT,
     EmulatorHandle,
-    Measured,
     SyncStore,
-    Timings,
     count_http_requests,
     count_rows,
     google_emulator_process,
@@ -52,8 +50,8 @@ from bench.common import (
     peak_rss_line,
     profiled,
     ratio_line,
-    repeat_timed,
 )
+from bench.timing import Measured, Timings, repeat_timed
 from providers.google import GoogleProvider
 from syncd.config import OAuthProviderSettings
 
@@ -117,10 +115,7 @@ def gcal_sync_timings(handle: EmulatorHandle, repeat: int) -> tuple[Measured[int
     )
     answer = json.loads(completed.stdout.strip().splitlines()[-1])
     full, again = answer["full"], answer["no_change"]
-    return (
-        Measured(Timings(full["runs"], full["loads"]), int(full["result"])),
-        Timings(again["runs"], again["loads"]),
-    )
+    return Measured(Timings(**full["timings"]), int(full["result"])), Timings(**again["timings"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -51,8 +51,8 @@ from bench.common import (
     peak_rss_line,
     profiled,
     ratio_line,
-    repeat_timed,
 )
+from bench.timing import repeat_timed
 from providers.microsoft import CA_BUNDLE_ENV, MicrosoftProvider
 from syncd.config import OAuthProviderSettings
 from tests.emulators.graph import DEFAULT_USER, GraphEmulator
