@@ -1,4 +1,4 @@
-"""The common calendar object read without building every component: one plain VEVENT.
+"""The common calendar object read without building every component: one VEVENT.
 
 ``icalendar.Calendar.from_ical`` turns every line of a resource into objects (the
 VTIMEZONE with its rules, every alarm, the calendar's PRODID), and it was ~80 % of a CalDAV

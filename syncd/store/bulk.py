@@ -66,9 +66,12 @@ _KEYED_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _memo_key(value: Any) -> object:
-    """A key equal only for values that serialise alike: a flat list or dict of
-    ``_KEYED_SCALARS`` (types included: ``True == 1``), else None (not memoized)."""
+    """A key equal only for values that serialise alike: one of ``_KEYED_SCALARS`` (None
+    included: most rows' attendees) or a flat list or dict of them, types included
+    (``True == 1``); None for anything else (not memoized)."""
     kind = type(value)
+    if kind in _KEYED_SCALARS:
+        return (kind, value)
     if kind is list and all(type(item) in _KEYED_SCALARS for item in value):
         return (list, *((type(item), item) for item in value))
     if kind is dict and all(type(k) is str and type(v) in _KEYED_SCALARS for k, v in value.items()):
@@ -80,7 +83,7 @@ def _memoized(process: _Processor, values: Sequence[Any]) -> list[Any]:
     done: dict[object, Any] = {}
     converted = []
     for value in values:
-        key = None if value is None else _memo_key(value)
+        key = _memo_key(value)
         if key is None:
             converted.append(process(value))
             continue

@@ -166,9 +166,8 @@ def _existing_rows(
 ) -> dict[str, tuple[int, str]]:
     """(row id, series key) of the items already stored, by provider id."""
     found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(provider_ids), 500):
-        chunk = provider_ids[start : start + 500]
-        table = Event.__table__  # type: ignore[attr-defined]
+    table = Event.__table__  # type: ignore[attr-defined]
+    for chunk in _chunks(provider_ids):
         query = select(table.c.provider_event_id, table.c.id, table.c.series_key).where(
             table.c.calendar_id == calendar_id, table.c.provider_event_id.in_(chunk)
         )
