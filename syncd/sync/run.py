@@ -5,21 +5,21 @@ credentials), in its own transaction or, when several were fetched while the one
 committed, with those (``coalesce.py``), so a crash at any moment resumes from the last
 committed page: nothing is lost, and re-applying a page is idempotent (upserts keyed by
 provider id).
+
+A calendar's last page that changes nothing (most incremental syncs) needs no transaction
+of its own: its cursor and sync time are settled in the run's closing transaction
+(``closing.py``). A crash before that only means the next run asks again from the cursor
+before it, which is what it would have done anyway.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from providers.base import (
     AuthRevoked,
@@ -32,14 +32,11 @@ from providers.base import (
     Unsupported,
 )
 from syncd import metrics
-from syncd.config import Settings
 from syncd.errors import SecretBoxError
 from syncd.ids import new_id
 from syncd.logs import log_context
-from syncd.registry import build_provider
 from syncd.store.calendars import (
     clear_calendar_failure,
-    failing_calendars,
     live_calendars,
     mark_calendar_deleted,
     record_calendar_failure,
@@ -62,9 +59,12 @@ from syncd.store.profiles import (
     store_credentials,
 )
 from syncd.sync import status
+from syncd.sync.closing import close_run
 from syncd.sync.coalesce import BATCH_ITEMS, joins, merged, page_items
+from syncd.sync.context import StopRequested, SyncContext, SyncOutcome
 from syncd.sync.prefetch import prefetched_batches
-from syncd.sync.status import cap_next_due
+
+__all__ = ["CURSOR_VERSION", "StopRequested", "SyncContext", "SyncOutcome", "sync_profile"]
 
 log = logging.getLogger(__name__)
 
@@ -72,54 +72,6 @@ log = logging.getLogger(__name__)
 #: 2: CalDAV floating times, exact durations and per-instance replies (issue 15).
 #: 3: attendees and organizer of every event (issue 12).
 CURSOR_VERSION = 3
-
-#: Callback run after a profile becomes disconnected (the notifier hooks in here).
-DisconnectedHook = Callable[[Session, Profile], None]
-
-#: Callback with the changed calendar ids and the run's start time: ``on_changed`` runs
-#: inside the transaction of each page that changed them, ``on_synced`` inside
-#: ``_finish``'s (the notifier queues one ``change`` per channel and run, coalesced, held
-#: by the pages and released by the finish).
-SyncedHook = Callable[[Session, Profile, set[str], dt.datetime], None]
-
-
-@dataclass
-class SyncOutcome:
-    profile_id: str
-    #: ok | partial | auth_revoked | transient_error | unsupported | key_error | error |
-    #: skipped | stopped
-    outcome: str
-    pages: int = 0
-    changes: int = 0
-    skipped_items: int = 0
-    calendars: int = 0
-    detail: str | None = None
-    #: Calendars whose stored events this run changed (committed pages only).
-    changed_calendar_ids: set[str] = dataclasses.field(default_factory=set)
-    #: Calendars that failed (or still back off) while the others synced: id → reason.
-    failed_calendars: dict[str, str] = dataclasses.field(default_factory=dict)
-    #: Calendars the provider said are gone (404) during this run.
-    deleted_calendars: int = 0
-
-
-class StopRequested(Exception):
-    """The daemon is shutting down: stop between pages."""
-
-
-@dataclass
-class SyncContext:
-    """What a sync run needs besides the profile id."""
-
-    engine: Engine
-    settings: Settings
-    box: SecretBox
-    worker_id: str = dataclasses.field(default_factory=lambda: new_id("wrk", 6))
-    stop_event: threading.Event = dataclasses.field(default_factory=threading.Event)
-    provider_factory: Callable[[Settings, str, dict[str, Any]], CalendarProvider] = build_provider
-    on_disconnected: list[DisconnectedHook] = dataclasses.field(default_factory=list)
-    on_synced: list[SyncedHook] = dataclasses.field(default_factory=list)
-    on_changed: list[SyncedHook] = dataclasses.field(default_factory=list)
-    lease_seconds: float = 300.0
 
 
 def sync_profile(context: SyncContext, profile_id: str) -> SyncOutcome:
@@ -160,15 +112,15 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
         calendars = None if list_due else live_calendars(session, profile_id)
 
     outcome = SyncOutcome(profile_id, "ok")
+    body: _ProfileSync | None = None
     try:
         if unreadable is not None:
             raise unreadable
         provider = metrics.InstrumentedProvider(
             context.provider_factory(context.settings, provider_name, credentials), provider_name
         )
-        _ProfileSync(context, profile_id, provider, default_tz, outcome, started_at).run(  # type: ignore[arg-type]
-            list_due, calendars
-        )
+        body = _ProfileSync(context, profile_id, provider, default_tz, outcome, started_at)  # type: ignore[arg-type]
+        body.run(list_due, calendars)
         if outcome.failed_calendars:
             outcome.outcome = "partial"
             outcome.detail = "; ".join(
@@ -186,13 +138,13 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
     except ProviderError as error:
         outcome.outcome, outcome.detail = "transient_error", f"{type(error).__name__}: {error}"
         retry_after = error.retry_after if isinstance(error, RateLimited) else None
-        _finish(context, run_id, profile_id, outcome, started_at, retry_after)
+        close_run(context, run_id, profile_id, outcome, started_at, retry_after, body)
         metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
         return outcome
     except Exception as error:  # a bug or an unexpected payload: record it, keep the daemon alive
         log.exception("sync of profile %s failed unexpectedly", profile_id)
         outcome.outcome, outcome.detail = "error", f"{type(error).__name__}: {error}"
-    _finish(context, run_id, profile_id, outcome, started_at, None)
+    close_run(context, run_id, profile_id, outcome, started_at, None, body)
     metrics.record_sync(provider_name, outcome.outcome, time.monotonic() - clock)
     return outcome
 
@@ -206,109 +158,6 @@ def _credentials_or_error(
         return profile_credentials(box, profile), None
     except SecretBoxError as error:
         return {}, error
-
-
-def _finish(
-    context: SyncContext,
-    run_id: int | None,
-    profile_id: str,
-    outcome: SyncOutcome,
-    started_at: dt.datetime,
-    retry_after: float | None,
-) -> None:
-    settings = context.settings
-    now = utcnow()
-    with session_scope(context.engine) as session:
-        # Locked: a request_sync_now landing now waits, and is not overwritten below.
-        profile = session.get(Profile, profile_id, with_for_update=True)
-        if run_id is not None:  # one UPDATE: the row need not be loaded to be closed
-            session.execute(
-                update(SyncRun)
-                .where(col(SyncRun.id) == run_id)
-                .values(
-                    finished_at=now,
-                    outcome=outcome.outcome,
-                    detail=outcome.detail,
-                    pages=outcome.pages,
-                    changes=outcome.changes,
-                )
-            )
-        if profile is None:
-            return
-        if outcome.changed_calendar_ids:  # whatever the outcome: those pages are committed
-            for synced_hook in context.on_synced:
-                synced_hook(session, profile, outcome.changed_calendar_ids, started_at)
-        # A push (or an operator) asked for a sync while this one ran: it may have missed
-        # that change, so the request stands.
-        requested = profile.next_due_at if _requested_during(profile, started_at) else None
-        if outcome.outcome in ("ok", "partial"):
-            _record_success(context, session, profile, outcome, started_at, requested)
-        elif outcome.outcome in ("auth_revoked", "unsupported"):
-            if _disconnect(profile, outcome):
-                log.warning("profile %s disconnected: %s", profile_id, outcome.detail)
-                for hook in context.on_disconnected:
-                    hook(session, profile)
-        elif outcome.outcome == "stopped":
-            profile.next_due_at = now
-        else:
-            status.mark_failed(
-                profile,
-                now,
-                outcome.detail or "sync failed",
-                settings.max_backoff,
-                settings.poll_jitter,
-                retry_after,
-            )
-            log.warning(
-                "sync of profile %s failed (attempt %d): %s",
-                profile_id,
-                profile.failure_count,
-                outcome.detail,
-            )
-        if profile.lease_owner == context.worker_id:
-            profile.lease_owner = None
-            profile.lease_expires_at = None
-        session.add(profile)
-
-
-def _disconnect(profile: Profile, outcome: SyncOutcome) -> bool:
-    """Refused credentials or an unsupported server: True on the move to disconnected."""
-    if outcome.outcome == "unsupported":
-        return status.mark_unsupported(profile, outcome.detail or "the server is unsupported")
-    return status.mark_auth_revoked(profile, outcome.detail or "credentials refused")
-
-
-def _record_success(
-    context: SyncContext,
-    session: Session,
-    profile: Profile,
-    outcome: SyncOutcome,
-    started_at: dt.datetime,
-    requested: dt.datetime | None,
-) -> None:
-    """A run that synced (every calendar, or all but the failing ones it lists)."""
-    settings = context.settings
-    status.mark_synced(profile, started_at, settings.poll_interval, settings.poll_jitter)
-    if outcome.outcome == "partial":
-        status.mark_partially_synced(profile, failing_calendars(session, profile.id))
-    cap_next_due(profile, started_at, settings)
-    if requested is not None and profile.next_due_at is not None:
-        profile.next_due_at = min(profile.next_due_at, requested)
-    log.info(
-        "synced profile %s: %d calendars, %d pages, %d changes, %d skipped items, "
-        "%d failed calendars",
-        profile.id,
-        outcome.calendars,
-        outcome.pages,
-        outcome.changes,
-        outcome.skipped_items,
-        len(outcome.failed_calendars),
-    )
-
-
-def _requested_during(profile: Profile, started_at: dt.datetime) -> bool:
-    """Whether ``next_due_at`` was moved after the run started (``request_sync_now``)."""
-    return profile.next_due_at is not None and profile.next_due_at > started_at
 
 
 class _ProfileSync:
@@ -333,6 +182,9 @@ class _ProfileSync:
         self.started_at = now
         #: Whether the calendar being synced had its series extended in a page's commit.
         self._expanded = False
+        #: Calendars whose last page changed nothing, with the cursor after it: settled in
+        #: the run's closing transaction (``settle``) instead of one of their own.
+        self._unchanged: list[tuple[str, str | None]] = []
         self.window = ExpansionWindow.around(
             now,
             context.settings.expansion_history_days,
@@ -491,8 +343,46 @@ class _ProfileSync:
         )
         for batch in batches:
             self._check_stop()
-            self._commit_page(calendar.id, merged(batch), generation)
+            page = merged(batch)
+            if self._changes_nothing(page):
+                self._unchanged.append((calendar.id, page.cursor))
+                self._expanded = True  # checked by ``settle``
+            else:
+                self._commit_page(calendar.id, page, generation)
             self.outcome.pages += len(batch)
+
+    def _changes_nothing(self, page: ChangePage) -> bool:
+        """Whether ``page`` only moves the calendar's cursor on: an incremental sync's
+        last page with no items, skipped items or credentials to store."""
+        return (
+            page.complete
+            and not page.full_sync
+            and not page.upserts
+            and not page.deletions
+            and not page.skipped
+        )
+
+    def settle(self, session: Session, profile: Profile) -> None:
+        """In the run's closing transaction: store the cursors of the calendars whose
+        last page changed nothing and run their expansion check, and store credentials
+        the provider refreshed since the last page."""
+        for calendar_id, cursor in self._unchanged:
+            calendar = session.get(Calendar, calendar_id)
+            if calendar is None or calendar.deleted:
+                continue
+            if cursor is not None:
+                calendar.sync_cursor = cursor
+                calendar.cursor_version = CURSOR_VERSION
+            calendar.last_synced_at = utcnow()
+            session.add(calendar)
+            stale = self._series_to_extend(session, calendar_id)
+            if stale:  # in a savepoint: a failure must not lose the run's closing
+                try:
+                    with session.begin_nested():
+                        rebuild_series(session, calendar_id, stale, self.window, self.default_tz)
+                except Exception:  # noqa: BLE001 - still stale: retried by the next run
+                    log.exception("extending the series of calendar %s failed", calendar_id)
+        self._persist_credentials(session, profile)
 
     def _commit_page(self, calendar_id: str, page: ChangePage, generation: int) -> None:
         settings = self.context.settings
@@ -583,7 +473,10 @@ class _ProfileSync:
             self._extend_expansions_in(session, calendar.id)
 
     def _extend_expansions_in(self, session: Session, calendar_id: str) -> None:
-        slack = dt.timedelta(days=max(1, self.context.settings.expansion_horizon_days // 10))
-        stale = series_needing_expansion(session, calendar_id, self.window, slack)
+        stale = self._series_to_extend(session, calendar_id)
         if stale:
             rebuild_series(session, calendar_id, stale, self.window, self.default_tz)
+
+    def _series_to_extend(self, session: Session, calendar_id: str) -> list[str]:
+        slack = dt.timedelta(days=max(1, self.context.settings.expansion_horizon_days // 10))
+        return series_needing_expansion(session, calendar_id, self.window, slack)

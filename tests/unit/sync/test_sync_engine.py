@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlmodel import Session
 
-from providers.base import RemoteEvent
+from providers.base import ChangePage, RemoteCalendar, RemoteEvent
 from syncd.config import Settings
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.events import read_spans
 from syncd.store.models import Calendar, Event, Profile, SyncRun
-from syncd.store.profiles import create_profile, reauthorize_profile
+from syncd.store.profiles import create_profile, profile_credentials, reauthorize_profile
 from syncd.store.tenants import create_account, create_application
 from syncd.sync.run import SyncContext, sync_profile
 from syncd.sync.status import effective_status
@@ -290,3 +293,70 @@ def test_a_run_that_changes_nothing_still_extends_series_as_the_window_moves_on(
     reached = last_daily_start()
     assert run_with_horizon(60) == 0  # nothing changed at the provider
     assert last_daily_start() >= reached + dt.timedelta(days=25)
+
+
+class _TokenPerPage(FakeProvider):
+    """Like Google's ``nextSyncToken``: every last page carries a cursor of its own, even
+    when nothing changed; and a token refreshed while paging (``refreshed``)."""
+
+    serial = 0
+
+    def __init__(self, account: FakeAccount, refreshed: dict[str, str] | None = None) -> None:
+        super().__init__(account)
+        self.refreshed = refreshed
+
+    def sync_events(self, calendar: RemoteCalendar, cursor: str | None) -> Iterator[ChangePage]:
+        for page in super().sync_events(calendar, cursor):
+            _TokenPerPage.serial += 1
+            position = json.loads(page.cursor or "{}")
+            yield replace(page, cursor=json.dumps({**position, "serial": _TokenPerPage.serial}))
+
+    def refreshed_credentials(self) -> dict[str, str] | None:
+        refreshed, self.refreshed = self.refreshed, None
+        return refreshed
+
+
+def stored_cursor(engine: Engine) -> str | None:
+    with Session(engine) as session:
+        return session.execute(select(Calendar.sync_cursor)).scalar_one()
+
+
+def test_a_run_that_changes_nothing_stores_the_new_cursor(
+    engine: Engine, settings: Settings, box: SecretBox, profile_id: str, remote: FakeAccount
+) -> None:
+    context = SyncContext(
+        engine, settings, box, worker_id="test", provider_factory=lambda *_: _TokenPerPage(remote)
+    )
+    sync_profile(context, profile_id)
+    outcome = sync_profile(context, profile_id)
+    assert (outcome.outcome, outcome.changes) == ("ok", 0)
+    assert json.loads(stored_cursor(engine) or "{}")["serial"] == _TokenPerPage.serial
+
+
+def test_a_run_that_changes_nothing_commits_only_its_start_and_its_close(
+    context: SyncContext, engine: Engine, profile_id: str
+) -> None:
+    sync_profile(context, profile_id)
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", count)
+    try:
+        assert sync_profile(context, profile_id).changes == 0
+    finally:
+        event.remove(engine, "commit", count)
+    assert len(commits) == 2
+
+
+def test_credentials_refreshed_in_a_run_that_changes_nothing_are_stored(
+    engine: Engine, settings: Settings, box: SecretBox, profile_id: str, remote: FakeAccount
+) -> None:
+    providers = iter([_TokenPerPage(remote), _TokenPerPage(remote, {"token": "rotated"})])
+    context = SyncContext(
+        engine, settings, box, worker_id="test", provider_factory=lambda *_: next(providers)
+    )
+    sync_profile(context, profile_id)
+    assert sync_profile(context, profile_id).changes == 0
+    assert profile_credentials(box, profile(engine, profile_id)) == {"token": "rotated"}
