@@ -1,26 +1,31 @@
 """The Google peer, gcal_sync, timed in a process of its own (``bench/sync_google.py``).
 
-    python -m bench.gcal_sync_peer < request.json     # prints one JSON line of timings
+    python -m bench.gcal_sync_peer      # first line: the request; then one command a line
 
 Its own process so that neither side's heap or collector settings reach the other: in
 the benchmark's process gcal_sync walked syncd's start-up heap on every full collection,
 and once syncd froze that heap (``syncd/memory.py``) it gained as much as syncd did. Only
 the standard library (with ``bench/timing.py``), aiohttp and gcal_sync are imported
-here, as in an application of its own. The request names the emulator (``base_url``,
-``calendar_id``, ``access_token``) and how many full syncs (each into a new
-``InMemoryCalendarStore``) and no-change syncs (into the last one) to time.
+here, as in an application of its own.
+
+The first line names the emulator (``base_url``, ``calendar_id``, ``access_token``); one
+untimed sync then warms imports and the connection path, and ``ready`` is printed. Each
+later line is a command, answered with one JSON line ``{"seconds": …, "items": …}``:
+``full`` times a full sync into a new ``InMemoryCalendarStore``, ``again`` a no-change
+sync into the last one. The benchmark sends them in turn with its own runs, so both
+sides are measured in the same moments of the shared machine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import functools
 import json
 import sys
 from typing import Any
 from urllib.parse import urljoin
 
-from bench.timing import repeat_timed
+from bench.timing import Timings, timed_into
 
 
 def sync_once(request: dict[str, Any], store: Any) -> int:
@@ -57,19 +62,19 @@ def new_store() -> Any:
 
 
 def main() -> None:
-    request = json.loads(sys.stdin.read())
+    request = json.loads(sys.stdin.readline())
     sync_once(request, new_store())  # imports and the connection path, untimed
-    stores: list[Any] = []
-
-    def fresh() -> Any:
-        stores.append(new_store())
-        return stores[-1]
-
-    full = repeat_timed(request["repeat"], lambda store: sync_once(request, store), fresh)
-    again = repeat_timed(
-        request["repeat"], lambda store: sync_once(request, store), lambda: stores[-1]
-    )
-    print(json.dumps({"full": dataclasses.asdict(full), "no_change": dataclasses.asdict(again)}))
+    print("ready", flush=True)
+    store = new_store()
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "full":
+            store = new_store()
+        elif command != "again":
+            raise SystemExit(f"unknown command {command!r}")
+        timings = Timings()
+        items = timed_into(timings, functools.partial(sync_once, request, store))
+        print(json.dumps({"seconds": timings.runs[0], "items": items}), flush=True)
 
 
 if __name__ == "__main__":

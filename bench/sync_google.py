@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -51,7 +53,8 @@ from bench.common import (
     profiled,
     ratio_line,
 )
-from bench.timing import Measured, Timings, repeat_timed
+from bench.lower_bound import adapter_pass, store_floor
+from bench.timing import Timings, repeat_timed, timed_into
 from providers.google import GoogleProvider
 from syncd.config import OAuthProviderSettings
 
@@ -95,27 +98,155 @@ def gcal_sync_available() -> bool:
     return True
 
 
-def gcal_sync_timings(handle: EmulatorHandle, repeat: int) -> tuple[Measured[int], Timings]:
-    """gcal_sync's full syncs (each into a new in-memory store: items stored) and its
-    no-change syncs, timed in a process of its own (``bench/gcal_sync_peer.py``)."""
-    request = {
-        "base_url": handle.base_url,
-        "calendar_id": handle.calendar_id,
-        "access_token": handle.grant["access_token"],
-        "repeat": repeat,
-    }
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.gcal_sync_peer"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=1800,
-        check=True,
+class GcalSyncPeer:
+    """gcal_sync in a process of its own (``bench/gcal_sync_peer.py``), told to run one
+    sync at a time, so that its runs take turns with syncd's."""
+
+    def __init__(self, handle: EmulatorHandle) -> None:
+        self.full, self.again = Timings(), Timings()
+        self.items = 0
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.gcal_sync_peer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        request = {
+            "base_url": handle.base_url,
+            "calendar_id": handle.calendar_id,
+            "access_token": handle.grant["access_token"],
+        }
+        if self._ask(json.dumps(request)) != "ready":
+            raise RuntimeError("the gcal_sync peer did not start")
+
+    def _ask(self, line: str) -> str:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(line + "\n")
+        self._process.stdin.flush()
+        answer = self._process.stdout.readline().strip()
+        if not answer:
+            raise RuntimeError(f"the gcal_sync peer exited with {self._process.wait()}")
+        return answer
+
+    def run(self, command: str) -> None:
+        """One timed ``full`` (into a new store) or ``again`` (no-change) sync."""
+        answer = json.loads(self._ask(command))
+        timings = self.full if command == "full" else self.again
+        timings.loads.append(os.getloadavg()[0])
+        timings.runs.append(float(answer["seconds"]))
+        self.items = int(answer["items"])
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait(timeout=60)
+
+
+def print_lower_bound(
+    store: SyncStore,
+    handle: EmulatorHandle,
+    floor: Timings,
+    full: Timings,
+    folder: Path,
+    repeat: int,
+) -> None:
+    """What mapping and storing the events costs at the least (``bench/lower_bound.py``),
+    beside the floor and syncd's full sync."""
+    adapter = repeat_timed(
+        repeat, lambda _: adapter_pass(store, "google", handle.grant), lambda: None
     )
-    answer = json.loads(completed.stdout.strip().splitlines()[-1])
-    full, again = answer["full"], answer["no_change"]
-    return Measured(Timings(**full["timings"]), int(full["result"])), Timings(**again["timings"])
+    print(
+        f"ADAPTER alone (pages fetched, decoded, mapped; nothing stored): "
+        f"{adapter.timings.describe()}"
+    )
+    stored = store_floor(Path(str(store.engine.url.database)), folder, repeat)
+    print(
+        f"STORE FLOOR ({stored.result} synced rows re-inserted, executemany + commit): "
+        f"{stored.timings.describe()}"
+    )
+    lower = adapter.timings.median + stored.timings.median
+    print(
+        f"LOWER BOUND adapter + store floor: {lower:.3f} s = {lower / floor.median:.2f}x the "
+        f"floor; left for everything else under the 3x target: "
+        f"{FLOOR_TARGET * floor.median - lower:.3f} s (syncd spends "
+        f"{full.median - lower:.3f} s on it)"
+    )
+
+
+def full_sync_figures(
+    handle: EmulatorHandle,
+    fresh_store: Callable[[], SyncStore],
+    peer: GcalSyncPeer | None,
+    events: int,
+    repeat: int,
+) -> tuple[Timings, Timings, SyncStore]:
+    """The floor's, syncd's and gcal_sync's full syncs, one of each per round; returns
+    the floor's and syncd's timings and syncd's last store."""
+    page_size = GoogleProvider.page_size
+    floor, full = Timings(), Timings()
+    for _ in range(repeat):
+        floor_items = timed_into(floor, lambda: floor_once(handle, page_size))
+        store = fresh_store()
+        outcome = timed_into(full, store.sync)
+        if peer is not None:
+            peer.run("full")
+    print(f"FLOOR events.list pages with requests + json: {floor.describe()}")
+    print(f"  floor saw {floor_items} items")
+    stored_events = count_rows(store, "event")
+    print(f"SYNCD full sync (sync_profile into SQLite): {full.describe()}")
+    print(
+        f"  stored {stored_events} events, {count_rows(store, 'occurrence')} "
+        f"occurrences, {outcome.pages} pages"
+    )
+    if stored_events != events:
+        raise SystemExit(f"expected {events} stored events, found {stored_events}")
+    print(ratio_line("syncd full / floor", full, floor, FLOOR_TARGET))
+    if peer is not None:
+        print(f"GCAL_SYNC full sync (in-memory store, own process): {peer.full.describe()}")
+        print(f"  gcal_sync stored {peer.items} items")
+        if peer.items != events:
+            raise SystemExit(f"gcal_sync stored {peer.items} items, not {events}")
+        print(ratio_line("syncd full / gcal_sync full", full, peer.full, GCAL_SYNC_TARGET))
+    return floor, full, store
+
+
+def no_change_figures(store: SyncStore, peer: GcalSyncPeer | None, repeat: int) -> None:
+    """syncd's no-change syncs (and the requests they make), in turn with gcal_sync's."""
+    made: list[list[str]] = []
+    again = Timings()
+    calendars = 1
+    for _ in range(repeat):
+        with count_http_requests() as requests_made:
+            calendars = timed_into(again, store.sync).calendars
+        made.append(requests_made)
+        if peer is not None:
+            peer.run("again")
+    per_calendar = max(len(m) for m in made) / max(1, calendars)
+    print(f"SYNCD no-change incremental sync: {again.describe()}")
+    print(
+        f"INCREMENTAL requests per calendar: {per_calendar:g} "
+        f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
+        f"{'MET' if per_calendar == 1 else 'NOT MET'}"
+    )
+    if peer is None:
+        print("GCAL_SYNC skipped")
+        return
+    print(f"GCAL_SYNC no-change sync: {peer.again.describe()}")
+    print(ratio_line("syncd no-change / gcal_sync no-change", again, peer.again, NO_CHANGE_TARGET))
+
+
+def print_profiles(folder: Path, handle: EmulatorHandle, google: OAuthProviderSettings) -> None:
+    """cProfile of one more full sync and of the no-change sync after it."""
+    path = folder / "syncd-profile.db"
+    profile_store = new_store(path, "google", CALENDAR_ID, handle.grant, google=google)
+    _, report = profiled(profile_store.sync)
+    print("PROFILE of one syncd full sync (cProfile):")
+    print(report)
+    _, report = profiled(profile_store.sync, top=12)
+    print("PROFILE of one syncd no-change incremental sync (cProfile):")
+    print(report)
+    profile_store.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,28 +259,23 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     events = options.events or (SMOKE_EVENTS if options.smoke else 10_000)
     repeat = options.repeat or (1 if options.smoke else 3)
-    page_size = GoogleProvider.page_size
 
     print(machine_line())
     folder = Path(tempfile.mkdtemp(prefix="syncd-bench-google-"))
+    stores: list[SyncStore] = []
     try:
         with google_emulator_process(events, CALENDAR_ID) as handle:
             print(
                 f"seeded {events} events into the Google emulator (own process) "
-                f"in {handle.seed_seconds:.2f} s; page size {page_size}"
+                f"in {handle.seed_seconds:.2f} s; page size {GoogleProvider.page_size}"
             )
-            floor_once(handle, page_size)  # warm the emulator and the connection path
-            floor = repeat_timed(repeat, lambda h: floor_once(h, page_size), lambda: handle)
-            print(f"FLOOR events.list pages with requests + json: {floor.timings.describe()}")
-            print(f"  floor saw {floor.result} items")
-
+            floor_once(handle, GoogleProvider.page_size)  # warm the emulator and connections
             google = OAuthProviderSettings(
                 client_id=handle.client_id,
                 client_secret=handle.client_secret,
                 api_base_url=handle.base_url,
                 token_url=handle.token_url,
             )
-            stores: list[SyncStore] = []
 
             def fresh_store() -> SyncStore:
                 if stores:
@@ -158,73 +284,21 @@ def main(argv: list[str] | None = None) -> None:
                 stores.append(new_store(path, "google", CALENDAR_ID, handle.grant, google=google))
                 return stores[-1]
 
-            full = repeat_timed(repeat, lambda store: store.sync(), fresh_store)
-            store = stores[-1]
-            stored_events = count_rows(store, "event")
-            print(f"SYNCD full sync (sync_profile into SQLite): {full.timings.describe()}")
-            print(
-                f"  stored {stored_events} events, {count_rows(store, 'occurrence')} "
-                f"occurrences, {full.result.pages} pages"
-            )
-            if stored_events != events:
-                raise SystemExit(f"expected {events} stored events, found {stored_events}")
-            print(ratio_line("syncd full / floor", full.timings, floor.timings, FLOOR_TARGET))
+            with_peer = not options.skip_gcal_sync and gcal_sync_available()
+            peer = GcalSyncPeer(handle) if with_peer else None
+            try:
+                floor, full, store = full_sync_figures(handle, fresh_store, peer, events, repeat)
+                no_change_figures(store, peer, repeat)
+            finally:
+                if peer is not None:
+                    peer.close()
+            print_lower_bound(store, handle, floor, full, folder, repeat)
             print(peak_rss_line("google", CALENDAR_ID, handle.grant, {"google": google}))
-
-            made: list[list[str]] = []
-
-            def incremental(store: SyncStore) -> int:
-                with count_http_requests() as requests_made:
-                    outcome = store.sync()
-                made.append(requests_made)
-                return outcome.calendars
-
-            incremental_run = repeat_timed(repeat, incremental, lambda: store)
-            per_calendar = max(len(m) for m in made) / max(1, incremental_run.result)
-            print(f"SYNCD no-change incremental sync: {incremental_run.timings.describe()}")
-            print(
-                f"INCREMENTAL requests per calendar: {per_calendar:g} "
-                f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
-                f"{'MET' if per_calendar == 1 else 'NOT MET'}"
-            )
-
-            if options.skip_gcal_sync or not gcal_sync_available():
-                print("GCAL_SYNC skipped")
-            else:
-                peer, peer_again = gcal_sync_timings(handle, repeat)
-                described = peer.timings.describe()
-                print(f"GCAL_SYNC full sync (in-memory store, own process): {described}")
-                print(f"  gcal_sync stored {peer.result} items")
-                if peer.result != events:
-                    raise SystemExit(f"gcal_sync stored {peer.result} items, not {events}")
-                print(
-                    ratio_line(
-                        "syncd full / gcal_sync full", full.timings, peer.timings, GCAL_SYNC_TARGET
-                    )
-                )
-                print(f"GCAL_SYNC no-change sync: {peer_again.describe()}")
-                print(
-                    ratio_line(
-                        "syncd no-change / gcal_sync no-change",
-                        incremental_run.timings,
-                        peer_again,
-                        NO_CHANGE_TARGET,
-                    )
-                )
-
             if options.profile:
-                path = folder / "syncd-profile.db"
-                profile_store = new_store(path, "google", CALENDAR_ID, handle.grant, google=google)
-                _, report = profiled(profile_store.sync)
-                print("PROFILE of one syncd full sync (cProfile):")
-                print(report)
-                _, report = profiled(profile_store.sync, top=12)
-                print("PROFILE of one syncd no-change incremental sync (cProfile):")
-                print(report)
-                profile_store.close()
-            for each in stores:
-                each.close()
+                print_profiles(folder, handle, google)
     finally:
+        for each in stores:
+            each.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Measured", "Timings", "repeat_timed"]
+__all__ = ["Measured", "Timings", "repeat_timed", "timed_into"]
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -61,3 +61,14 @@ def repeat_timed(repeat: int, action: Callable[[S], T], prepare: Callable[[], S]
         result = action(prepared)
         timings.runs.append(time.perf_counter() - started)
     return Measured(timings, result)
+
+
+def timed_into(timings: Timings, action: Callable[[], T]) -> T:
+    """One timed run of ``action``, recorded in ``timings``: for figures measured in
+    turn, one run of each per round, so that each round finds the shared machine alike
+    for all of them (its load drifts over minutes)."""
+    timings.loads.append(os.getloadavg()[0])
+    started = time.perf_counter()
+    result = action()
+    timings.runs.append(time.perf_counter() - started)
+    return result

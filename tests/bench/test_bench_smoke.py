@@ -27,7 +27,13 @@ def test_google_sync_benchmark_runs_at_smoke_size() -> None:
     output = run_benchmark("bench.sync_google")
     assert_figures(output, COMMON_FIGURES)
     assert re.search(r"stored 300 events", output)
-    assert_figures(output, [r"^RSS syncd full sync peak: \d+ MB"])
+    assert_figures(
+        output,
+        [
+            r"^RSS syncd full sync peak: \d+ MB",
+            r"^LOWER BOUND adapter \+ store floor: \d+\.\d+ s = \d+\.\d+x the floor",
+        ],
+    )
     if "GCAL_SYNC skipped" not in output:
         assert_figures(
             output,
