@@ -18,10 +18,15 @@ ago onwards. Figures:
     a process of its own (``bench/gcal_sync_peer.py``);
     target <= 0.8;
 (c) no-change incremental sync: provider HTTP requests per calendar (target 1), its
-    time, and that time ÷ gcal_sync's no-change sync (target <= 2.0).
+    time, and that time ÷ gcal_sync's no-change sync (target <= 2.0);
+(d) the lower bound of any syncer that maps and stores every event
+    (``bench/lower_bound.py``): syncd's adapter alone plus the store floor (the synced
+    rows inserted again, nothing converted), beside the floor.
 
-Each timing is repeated (``--repeat``); ratios compare medians (bests shown beside).
-Every full sync goes into a fresh SQLite file; set-up is never timed.
+Each timing is repeated (``--repeat``), in rounds of one run of each side (floor,
+syncd, gcal_sync), so that all sides see the shared machine alike; ratios compare
+medians (bests shown beside). Every full sync goes into a fresh SQLite file (gcal_sync:
+a new store); set-up is never timed.
 """
 
 from __future__ import annotations
