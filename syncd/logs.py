@@ -96,10 +96,24 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(document, default=str))
 
 
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to ``sys.stderr`` as it is then, not as it was when logging was
+    configured: where stderr is swapped and closed later (a CLI command run in process
+    by the tests), records never go to a closed stream."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """``StreamHandler.__init__`` sets the stream; this handler has none of its own."""
+
+
 def configure_logging(level: str = "INFO", json_lines: bool | None = None) -> None:
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStderrHandler()
     handler.setFormatter(
         JsonFormatter()
         if json_lines
