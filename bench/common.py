@@ -238,6 +238,30 @@ def new_store(
     return SyncStore(engine, settings, box, profile_id, context)
 
 
+def print_full_sync(store: SyncStore, full: Timings, pages: int, events: int) -> None:
+    """The full sync's figure line and what it stored; exits when it is not ``events``."""
+    stored_events = count_rows(store, "event")
+    print(f"SYNCD full sync (sync_profile into SQLite): {full.describe()}")
+    print(
+        f"  stored {stored_events} events, {count_rows(store, 'occurrence')} occurrences, "
+        f"{pages} pages"
+    )
+    if stored_events != events:
+        raise SystemExit(f"expected {events} stored events, found {stored_events}")
+
+
+def print_profiles(store: SyncStore) -> None:
+    """cProfile of a full sync into ``store`` (a new one) and of the no-change sync after
+    it; closes the store."""
+    _, report = profiled(store.sync)
+    print("PROFILE of one syncd full sync (cProfile):")
+    print(report)
+    _, report = profiled(store.sync, top=12)
+    print("PROFILE of one syncd no-change incremental sync (cProfile):")
+    print(report)
+    store.close()
+
+
 def count_rows(store: SyncStore, table: str) -> int:
     """Rows in one table of the store (``event``, ``occurrence``)."""
 

@@ -47,11 +47,11 @@ from bench.caldav_sync import (
 from bench.common import (
     SyncStore,
     count_http_requests,
-    count_rows,
     machine_line,
     new_store,
     peak_rss_line,
-    profiled,
+    print_full_sync,
+    print_profiles,
     ratio_line,
 )
 from bench.timing import Timings, repeat_timed
@@ -139,14 +139,7 @@ def main(argv: list[str] | None = None) -> None:
 
         full = repeat_timed(repeat, lambda store: store.sync(), fresh_store)
         store = stores[-1]
-        stored_events = count_rows(store, "event")
-        print(f"SYNCD full sync (sync_profile into SQLite): {full.timings.describe()}")
-        print(
-            f"  stored {stored_events} events, {count_rows(store, 'occurrence')} occurrences, "
-            f"{full.result.pages} pages"
-        )
-        if stored_events != events:
-            raise SystemExit(f"expected {events} stored events, found {stored_events}")
+        print_full_sync(store, full.timings, full.result.pages, events)
         print(ratio_line("syncd full / floor", full.timings, floor.timings, FLOOR_TARGET))
         print(peak_rss_line("caldav", USER, credentials, {}))
 
@@ -174,14 +167,7 @@ def main(argv: list[str] | None = None) -> None:
             measure_vdirsyncer(folder, calendar_url, repeat, full.timings, incremental_run.timings)
 
         if options.profile:
-            profile_store = new_store(folder / "syncd-profile.db", "caldav", USER, credentials)
-            _, report = profiled(profile_store.sync)
-            print("PROFILE of one syncd full sync (cProfile):")
-            print(report)
-            _, report = profiled(profile_store.sync, top=12)
-            print("PROFILE of one syncd no-change incremental sync (cProfile):")
-            print(report)
-            profile_store.close()
+            print_profiles(new_store(folder / "syncd-profile.db", "caldav", USER, credentials))
         for each in stores:
             each.close()
     finally:

@@ -50,12 +50,12 @@ from bench.common import (
     EmulatorHandle,
     SyncStore,
     count_http_requests,
-    count_rows,
     google_emulator_process,
     machine_line,
     new_store,
     peak_rss_line,
-    profiled,
+    print_full_sync,
+    print_profiles,
     ratio_line,
 )
 from bench.lower_bound import adapter_pass, store_floor
@@ -198,14 +198,7 @@ def full_sync_figures(
             peer.run("full")
     print(f"FLOOR events.list pages with requests + json: {floor.describe()}")
     print(f"  floor saw {floor_items} items")
-    stored_events = count_rows(store, "event")
-    print(f"SYNCD full sync (sync_profile into SQLite): {full.describe()}")
-    print(
-        f"  stored {stored_events} events, {count_rows(store, 'occurrence')} "
-        f"occurrences, {outcome.pages} pages"
-    )
-    if stored_events != events:
-        raise SystemExit(f"expected {events} stored events, found {stored_events}")
+    print_full_sync(store, full, outcome.pages, events)
     print(ratio_line("syncd full / floor", full, floor, FLOOR_TARGET))
     if peer is not None:
         print(f"GCAL_SYNC full sync (in-memory store, own process): {peer.full.describe()}")
@@ -239,19 +232,6 @@ def no_change_figures(store: SyncStore, peer: GcalSyncPeer | None, repeat: int) 
         return
     print(f"GCAL_SYNC no-change sync: {peer.again.describe()}")
     print(ratio_line("syncd no-change / gcal_sync no-change", again, peer.again, NO_CHANGE_TARGET))
-
-
-def print_profiles(folder: Path, handle: EmulatorHandle, google: OAuthProviderSettings) -> None:
-    """cProfile of one more full sync and of the no-change sync after it."""
-    path = folder / "syncd-profile.db"
-    profile_store = new_store(path, "google", CALENDAR_ID, handle.grant, google=google)
-    _, report = profiled(profile_store.sync)
-    print("PROFILE of one syncd full sync (cProfile):")
-    print(report)
-    _, report = profiled(profile_store.sync, top=12)
-    print("PROFILE of one syncd no-change incremental sync (cProfile):")
-    print(report)
-    profile_store.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -300,7 +280,8 @@ def main(argv: list[str] | None = None) -> None:
             print_lower_bound(store, handle, floor, full, folder, repeat)
             print(peak_rss_line("google", CALENDAR_ID, handle.grant, {"google": google}))
             if options.profile:
-                print_profiles(folder, handle, google)
+                path = folder / "syncd-profile.db"
+                print_profiles(new_store(path, "google", CALENDAR_ID, handle.grant, google=google))
     finally:
         for each in stores:
             each.close()

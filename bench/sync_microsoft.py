@@ -47,11 +47,11 @@ from bench.common import (
     REPO_ROOT,
     SyncStore,
     count_http_requests,
-    count_rows,
     machine_line,
     new_store,
     peak_rss_line,
-    profiled,
+    print_full_sync,
+    print_profiles,
     ratio_line,
 )
 from bench.timing import Timings, repeat_timed, timed_into
@@ -290,14 +290,7 @@ def main(argv: list[str] | None = None) -> None:
                 outcome = timed_into(full, store.sync)
             print(f"FLOOR calendarView delta pages with requests + json: {floor.describe()}")
             print(f"  floor saw {floor_items} items")
-            stored_events = count_rows(store, "event")
-            print(f"SYNCD full sync (sync_profile into SQLite): {full.describe()}")
-            print(
-                f"  stored {stored_events} events, {count_rows(store, 'occurrence')} "
-                f"occurrences, {outcome.pages} pages"
-            )
-            if stored_events != events:
-                raise SystemExit(f"expected {events} stored events, found {stored_events}")
+            print_full_sync(store, full, outcome.pages, events)
             print(ratio_line("syncd full / floor", full, floor, FLOOR_TARGET))
             print(peak_rss_line("microsoft", handle.user, handle.grant, {"microsoft": microsoft}))
 
@@ -320,16 +313,9 @@ def main(argv: list[str] | None = None) -> None:
 
             if options.profile:
                 path = folder / "syncd-profile.db"
-                profile_store = new_store(
-                    path, "microsoft", handle.user, handle.grant, microsoft=microsoft
+                print_profiles(
+                    new_store(path, "microsoft", handle.user, handle.grant, microsoft=microsoft)
                 )
-                _, report = profiled(profile_store.sync)
-                print("PROFILE of one syncd full sync (cProfile):")
-                print(report)
-                _, report = profiled(profile_store.sync, top=12)
-                print("PROFILE of one syncd no-change incremental sync (cProfile):")
-                print(report)
-                profile_store.close()
             for each in stores:
                 each.close()
     finally:
