@@ -14,6 +14,7 @@ from syncd.store.db import session_scope
 from tests.e2e.web.test_booking_page import link_url, member
 from tests.e2e.web.test_operator import OPERATOR_PASSWORD, disconnected_profile, operator_sign_in
 from tests.e2e.web.test_operator import operator_password as operator_password  # fixture
+from tests.support.api import ApiWorld
 from tests.support.browser import WebWorld, sign_in
 
 PHONE = 375
@@ -76,7 +77,9 @@ def test_the_two_step_set_up_page_fits_a_phone(page: Any, web: WebWorld) -> None
 
 @pytest.mark.viewport(PHONE, 740)
 def test_the_operator_pages_fit_a_phone(page: Any, web: WebWorld, operator_password: str) -> None:
-    disconnected_profile(web)  # a long reconnect link to wrap
+    account, _ = disconnected_profile(web)  # a long reconnect link to wrap
+    long_name = "a.calendar.address.with.no.place.to.break@calendars.example.com"
+    ApiWorld(web.engine, web.box).profile(account, name=long_name, sync_status="disconnected")
     page.goto(web.url("/operator"))
     fits(page)
     operator_sign_in(page, web, operator_password)
