@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, cast
@@ -70,14 +68,11 @@ class SyncProgress:
         )
         self._task = self._progress.add_task("syncing", total=profiles, pages=0, events=0)
         self._pages = self._events = 0
-        self._streams: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def __enter__(self) -> SyncProgress:
+        # The live display now owns sys.stderr, which is where the log handler writes
+        # each record (``syncd.logs.CurrentStderrHandler``): log lines print above it.
         self._progress.__enter__()
-        # The live display now owns sys.stderr; handlers still hold the real one.
-        for handler in logging.getLogger().handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream is not sys.stderr:
-                self._streams.append((handler, handler.setStream(sys.stderr)))
         return self
 
     def __exit__(
@@ -86,8 +81,6 @@ class SyncProgress:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        for handler, stream in self._streams:
-            handler.setStream(stream)
         self._progress.__exit__(kind, error, traceback)
 
     def started(self, profile_id: str) -> None:

@@ -353,7 +353,8 @@ class _ProfileSync:
 
     def _changes_nothing(self, page: ChangePage) -> bool:
         """Whether ``page`` only moves the calendar's cursor on: an incremental sync's
-        last page with no items, skipped items or credentials to store."""
+        last page with no items and none skipped (credentials the provider refreshed
+        are stored by ``settle``)."""
         return (
             page.complete
             and not page.full_sync
