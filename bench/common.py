@@ -250,6 +250,17 @@ def print_full_sync(store: SyncStore, full: Timings, pages: int, events: int) ->
         raise SystemExit(f"expected {events} stored events, found {stored_events}")
 
 
+def print_no_change(again: Timings, made: list[list[str]], calendars: int) -> None:
+    """The no-change sync's figure line and its requests per calendar (target 1)."""
+    per_calendar = max(len(m) for m in made) / max(1, calendars)
+    print(f"SYNCD no-change incremental sync: {again.describe()}")
+    print(
+        f"INCREMENTAL requests per calendar: {per_calendar:g} "
+        f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
+        f"{'MET' if per_calendar == 1 else 'NOT MET'}"
+    )
+
+
 def print_profiles(store: SyncStore) -> None:
     """cProfile of a full sync into ``store`` (a new one) and of the no-change sync after
     it; closes the store."""

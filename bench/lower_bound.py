@@ -51,16 +51,15 @@ def adapter_pass(store: SyncStore, provider: str, credentials: dict[str, object]
 def store_floor(synced_database: Path, folder: Path, repeat: int) -> Measured[int]:
     """Timed inserts of ``synced_database``'s synced rows into fresh copies of an empty
     schema (the copy itself untimed); returns the rows written per run."""
-    with closing(sqlite3.connect(synced_database)) as source:
-        rows = {
-            table: source.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - ours
-            for table in SYNCED_TABLES
-        }
     empty = folder / "store-floor-empty.db"  # the synced database without those rows
     with (
         closing(sqlite3.connect(synced_database)) as source,
         closing(sqlite3.connect(empty)) as copy,
     ):
+        rows = {
+            table: source.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - ours
+            for table in SYNCED_TABLES
+        }
         source.backup(copy)
         for table in reversed(SYNCED_TABLES):
             copy.execute(f"DELETE FROM {table}")  # noqa: S608 - ours

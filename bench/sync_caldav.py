@@ -51,6 +51,7 @@ from bench.common import (
     new_store,
     peak_rss_line,
     print_full_sync,
+    print_no_change,
     print_profiles,
     ratio_line,
 )
@@ -153,13 +154,7 @@ def main(argv: list[str] | None = None) -> None:
 
         incremental_run = repeat_timed(repeat, incremental, lambda: store)
         calendars = incremental_run.result
-        per_calendar = max(len(m) for m in made) / max(1, calendars)
-        print(f"SYNCD no-change incremental sync: {incremental_run.timings.describe()}")
-        print(
-            f"INCREMENTAL requests per calendar: {per_calendar:g} "
-            f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
-            f"{'MET' if per_calendar == 1 else 'NOT MET'}"
-        )
+        print_no_change(incremental_run.timings, made, calendars)
 
         if options.skip_vdirsyncer or not vdirsyncer_binary():
             print("VDIRSYNCER skipped")

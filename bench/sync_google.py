@@ -55,6 +55,7 @@ from bench.common import (
     new_store,
     peak_rss_line,
     print_full_sync,
+    print_no_change,
     print_profiles,
     ratio_line,
 )
@@ -220,13 +221,7 @@ def no_change_figures(store: SyncStore, peer: GcalSyncPeer | None, repeat: int) 
         made.append(requests_made)
         if peer is not None:
             peer.run("again")
-    per_calendar = max(len(m) for m in made) / max(1, calendars)
-    print(f"SYNCD no-change incremental sync: {again.describe()}")
-    print(
-        f"INCREMENTAL requests per calendar: {per_calendar:g} "
-        f"({'; '.join(m.split('?')[0] for m in made[-1])}); target 1: "
-        f"{'MET' if per_calendar == 1 else 'NOT MET'}"
-    )
+    print_no_change(again, made, calendars)
     if peer is None:
         print("GCAL_SYNC skipped")
         return

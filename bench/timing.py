@@ -6,6 +6,7 @@ a process that imports nothing of syncd's.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import time
@@ -56,10 +57,7 @@ def repeat_timed(repeat: int, action: Callable[[S], T], prepare: Callable[[], S]
     result: Any = None
     for _ in range(max(1, repeat)):
         prepared = prepare()
-        timings.loads.append(os.getloadavg()[0])
-        started = time.perf_counter()
-        result = action(prepared)
-        timings.runs.append(time.perf_counter() - started)
+        result = timed_into(timings, functools.partial(action, prepared))
     return Measured(timings, result)
 
 
