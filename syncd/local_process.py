@@ -10,6 +10,8 @@ our process's own, and raises :class:`PortTaken` when it is not.
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import subprocess
 import time
@@ -78,7 +80,7 @@ def wait_until_answering(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log_tail(log_path)
-            failure = PortTaken if "Address already in use" in tail else ServiceUnavailableError
+            failure = PortTaken if _bind_refused(tail) else ServiceUnavailableError
             raise failure(f"{name} exited with {process.returncode}: {tail}")
         try:
             requests.request("OPTIONS", url + "/", timeout=1)
@@ -89,6 +91,13 @@ def wait_until_answering(
             return
         raise PortTaken(f"another program answers on 127.0.0.1:{port}, where {name} was to listen")
     raise ServiceUnavailableError(f"{name} did not answer on {url}: {log_tail(log_path)}")
+
+
+def _bind_refused(log: str) -> bool:
+    """Whether a server's log says its port was taken. Wordings differ in case: Python's
+    own ``[Errno 98] Address already in use`` (Radicale), aiohttp's ``... address already
+    in use`` (Xandikos)."""
+    return os.strerror(errno.EADDRINUSE).lower() in log.lower()
 
 
 def _listens_on(process: subprocess.Popen[bytes], port: int, deadline: float) -> bool:

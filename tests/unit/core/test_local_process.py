@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from syncd.errors import ServiceUnavailableError
 from syncd.local_process import PortTaken, free_port, stop_process, wait_until_answering
 from syncd.radicale_server import RadicaleServer
 
@@ -57,6 +58,38 @@ def test_an_answer_from_another_programs_socket_is_port_taken(
             )  # fmt: skip
     finally:
         stop_process(idle)
+
+
+@pytest.mark.parametrize(
+    "bind_error",
+    [
+        "OSError: [Errno 98] Address already in use",
+        "OSError: [Errno 98] error while attempting to bind on address "
+        "('127.0.0.1', 39077): address already in use",
+    ],
+    ids=["python", "aiohttp"],
+)
+def test_a_server_that_exits_because_its_port_is_taken_is_port_taken(
+    bind_error: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "log"
+    log.write_text(f"Listening on 127.0.0.1:39077\n{bind_error}\n")
+    exited = _spawn("-c", "raise SystemExit(1)")
+    exited.wait()
+    with pytest.raises(PortTaken, match="(?i)address already in use"):
+        wait_until_answering(exited, "http://127.0.0.1:9", "server", log, 9, timeout=3)
+
+
+def test_a_server_that_exits_for_another_reason_is_unavailable_not_port_taken(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "log"
+    log.write_text("PermissionError: [Errno 13] Permission denied: '/data'\n")
+    exited = _spawn("-c", "raise SystemExit(1)")
+    exited.wait()
+    with pytest.raises(ServiceUnavailableError, match="Permission denied") as raised:
+        wait_until_answering(exited, "http://127.0.0.1:9", "server", log, 9, timeout=3)
+    assert not isinstance(raised.value, PortTaken)
 
 
 def test_a_server_answering_from_its_own_socket_is_started(tmp_path: Path) -> None:
