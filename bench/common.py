@@ -41,7 +41,7 @@ from sqlalchemy import Engine, text
 from bench.google_samples import seed_google_events
 from bench.timing import Timings
 from syncd.config import Settings, load_settings
-from syncd.memory import freeze_startup_heap
+from syncd.memory import settle_collector
 from syncd.store.crypto import SecretBox, generate_key
 from syncd.store.db import make_engine, session_scope, upgrade_schema
 from syncd.store.profiles import create_profile
@@ -234,7 +234,7 @@ def new_store(
         account = create_account(session, application.id, email, timezone="Europe/Berlin")
         profile_id = create_profile(session, box, account, provider, profile_name, credentials).id
     context = SyncContext(engine, settings, box, worker_id="bench")
-    freeze_startup_heap()  # as `syncd run` does once it is up
+    settle_collector()  # as `syncd run` does once it is up
     return SyncStore(engine, settings, box, profile_id, context)
 
 

@@ -22,7 +22,7 @@ from syncd.config import load_settings
 from syncd.demo import run_demo
 from syncd.errors import ConfigError, OperatorError, SecretBoxError
 from syncd.logs import set_level as set_log_level
-from syncd.memory import freeze_startup_heap, limit_malloc_arenas
+from syncd.memory import limit_malloc_arenas, settle_collector
 from syncd.notify.channels import install_sync_hooks
 from syncd.signals import stop_on_signals, stopped_after, wait_until_set
 from syncd.store.crypto import SecretBox
@@ -188,7 +188,7 @@ def run_command(
             server = _api_server(host, port)
             server.start()
             err.print(f"syncd API listening on {server.url}")
-        freeze_startup_heap()  # up: what is alive now lives as long as the daemon
+        settle_collector()  # up: what is alive now lives as long as the daemon
         notifier.ready(daemon.status_line())
         notifier.start_watchdog(daemon.healthy, daemon.status_line)
         while not stopped_after(stop):
@@ -239,7 +239,7 @@ def serve_command(
     server = _api_server(host, port)
     server.start()
     err.print(f"syncd API listening on {server.url}")
-    freeze_startup_heap()
+    settle_collector()
     try:
         wait_until_set(stop)
     finally:

@@ -42,3 +42,39 @@ def test_the_start_up_heap_is_frozen_and_later_cycles_are_still_collected() -> N
     frozen, collected = done.stdout.split()
     assert int(frozen) > 1000
     assert collected == "True"
+
+
+#: A cycle the collector must find on its own (no gc.collect()), only once the spaced
+#: out threshold's allocations have happened.
+SPACED_PROBE = """
+import gc, weakref
+from syncd.memory import YOUNG_COLLECTION_THRESHOLD, settle_collector
+
+class Node:
+    pass
+
+settle_collector()
+cycle = Node()
+cycle.self = cycle
+gone = weakref.ref(cycle)
+del cycle
+few = [[] for _ in range(YOUNG_COLLECTION_THRESHOLD // 5)]
+alive_after_few = gone() is not None
+many = [[] for _ in range(YOUNG_COLLECTION_THRESHOLD * 2)]
+print(gc.get_threshold()[0], alive_after_few, gone() is None)
+"""
+
+
+def test_young_collections_wait_for_the_spaced_out_threshold_and_still_free_cycles() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SPACED_PROBE],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    threshold, alive_after_few, collected = done.stdout.split()
+    assert int(threshold) == 50_000
+    assert alive_after_few == "True"
+    assert collected == "True"
