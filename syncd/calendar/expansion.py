@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
@@ -45,9 +45,13 @@ logger = logging.getLogger(__name__)
 _UTC = dt.UTC
 
 
-@dataclass(frozen=True)
-class OccurrenceSpan:
-    """One concrete occurrence, ready to be stored for range reads."""
+class OccurrenceSpan(NamedTuple):
+    """One concrete occurrence, ready to be stored for range reads.
+
+    A named tuple, not a dataclass: a full sync makes one per stored occurrence, and a
+    frozen dataclass's ``__init__`` costs several times a tuple's (1.1 against 0.3 µs
+    for seven fields).
+    """
 
     start_utc: dt.datetime
     end_utc: dt.datetime
@@ -61,8 +65,7 @@ class OccurrenceSpan:
     source_event_id: str
 
 
-@dataclass(frozen=True)
-class _InstanceState:
+class _InstanceState(NamedTuple):
     """What one item (master or override) says about the instances it produces."""
 
     source_event_id: str
@@ -215,7 +218,33 @@ def _all_day_value(value: dt.date | dt.datetime, all_day: bool) -> dt.date | dt.
 
 
 def _single_span(event: RemoteEvent, account_zone: dt.tzinfo) -> OccurrenceSpan:
-    """The fast path: a non-recurring item never goes through the RRULE engine."""
+    """The fast path: a non-recurring item never goes through the RRULE engine.
+
+    Most items are timed with an offset or zone (every Google and Graph item that is not
+    all-day): those need neither zone lookups nor the date cases of ``_make_span``.
+    """
+    start, end = event.start, event.end
+    if (
+        not event.all_day
+        and type(start) is dt.datetime
+        and type(end) is dt.datetime
+        and start.tzinfo is not None
+        and end.tzinfo is not None
+    ):
+        start_utc, end_utc = start.astimezone(_UTC), end.astimezone(_UTC)
+        if end_utc < start_utc:
+            raise InvalidSeries(
+                f"{event.provider_event_id}: ends ({end}) before it starts ({start})"
+            )
+        return OccurrenceSpan(
+            start_utc,
+            end_utc,
+            False,
+            start_utc.isoformat()[:19] + "Z",
+            end_utc.isoformat()[:19] + "Z",
+            _free_busy(event.status, event.transparency, event.participation_status),
+            event.provider_event_id,
+        )
     floating_zone = _zone_or_none(event.tzid) or account_zone
     return _make_span(
         _all_day_value(event.start, event.all_day),

@@ -205,7 +205,12 @@ def _expand(
         else:
             yielded.add(moved.key)
             occurrence = _moved(moved)
-        if time_span_contains_event(query_start, query_end, occurrence.start, occurrence.end):
+        # The master's timed occurrences are aware like the query span: comparable as
+        # they are (the library's make_comparable would hand back the same values).
+        comparable = moved is None and kind == "aware"
+        if time_span_contains_event(
+            query_start, query_end, occurrence.start, occurrence.end, comparable
+        ):
             found.append(occurrence)
     for modification in modifications:  # moved instances of no instance still show
         if modification.key not in yielded and excluded_ids.isdisjoint(
