@@ -108,6 +108,7 @@ class BulkStatement:
     #: The caller's row in the statement's parameter order (SQLAlchemy renders an
     #: INSERT's columns in table order); None when they already agree.
     reorder: Callable[[Sequence[Any]], tuple[Any, ...]] | None
+    table: Table
 
     def rows(self, values: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The driver's parameter tuples for rows given in the caller's column order.
@@ -131,6 +132,31 @@ class BulkStatement:
         if rows:  # an empty list would run the statement once without parameters
             session.connection().exec_driver_sql(self.sql, rows)
         return len(rows)
+
+    def insert_with_ids(
+        self, session: Session, values: Sequence[Sequence[Any]]
+    ) -> list[int] | None:
+        """:meth:`execute` of an INSERT, and the new rows' ids in row order when the
+        database makes them certain; None when it does not (then read them back).
+
+        SQLite gives a row without an id one more than the table's largest rowid (only
+        a table whose largest is the largest integer gets random ones). The page's
+        transaction holds the write lock, so if the last id inserted is the largest
+        before plus the rows written, the rows took exactly the ids in between, in order;
+        anything else (another writer, random ids) fails that test. Other databases: None.
+        """
+        if not values or session.get_bind().dialect.name != "sqlite":
+            self.execute(session, values)
+            return None
+        (key,) = self.table.primary_key.columns
+        connection = session.connection()
+        largest = f"SELECT max({key.name}) FROM {self.table.name}"  # noqa: S608 - our names
+        before = connection.exec_driver_sql(largest).scalar() or 0
+        written = self.execute(session, values)
+        last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+        if last != before + written:
+            return None
+        return list(range(before + 1, last + 1))
 
 
 #: Compiled statements per dialect (an engine's lives as long as the engine).
@@ -184,7 +210,7 @@ def _compile(kind: str, table: Table, columns: tuple[str, ...], dialect: Dialect
         for position, source in enumerate(order)
         if (process := _processor(types[source], dialect)) is not None
     )
-    return BulkStatement(compiled.string, conversions, len(names), reorder)
+    return BulkStatement(compiled.string, conversions, len(names), reorder, table)
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> _Processor | None:

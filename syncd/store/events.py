@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ class PageResult:
     upserted: int = 0
     deleted: int = 0
     skipped: int = 0
+
+
+#: The ``event`` columns of a ``_SeriesMember``, in its order.
+_MEMBER_COLUMNS = ("id", "provider_event_id", "series_key", "is_override", "recurring", "etag")
 
 
 _OCCURRENCE_COLUMNS = (
@@ -133,7 +138,7 @@ def apply_page(
             changed_rows.append((*values, generation, row_id))
         result.upserted += 1
     event_table = Event.__table__  # type: ignore[attr-defined]
-    bulk_insert(session, event_table, INSERT_COLUMNS).execute(session, new_rows)
+    new_ids = bulk_insert(session, event_table, INSERT_COLUMNS).insert_with_ids(session, new_rows)
     bulk_update_by_id(session, event_table, UPDATE_COLUMNS).execute(session, changed_rows)
 
     if stored_before:
@@ -151,8 +156,29 @@ def apply_page(
         default_tz,
         fresh=by_id,
         inserted=inserted,
+        inserted_rows=None if new_ids is None else _InsertedRows.of(new_ids, new_rows),
     )
     return result
+
+
+#: Where a new row's values sit in its ``INSERT_COLUMNS`` tuple.
+_NEW_ROW_AT = {name: INSERT_COLUMNS.index(name) for name in _MEMBER_COLUMNS[1:]}
+
+
+@dataclass(frozen=True)
+class _InsertedRows:
+    """The rows a page inserted, with their ids (``BulkStatement.insert_with_ids``): as
+    series members they need not be read back, and their ids are consecutive."""
+
+    first_id: int
+    last_id: int
+    members: list[_SeriesMember]
+
+    @classmethod
+    def of(cls, ids: Sequence[int], rows: Sequence[Sequence[object]]) -> _InsertedRows:
+        at = operator.itemgetter(*(_NEW_ROW_AT[name] for name in _MEMBER_COLUMNS[1:]))
+        members = [_SeriesMember(row_id, *at(row)) for row_id, row in zip(ids, rows, strict=True)]
+        return cls(ids[0], ids[-1], members)
 
 
 def _has_events(session: Session, calendar_id: str) -> bool:
@@ -221,6 +247,7 @@ def rebuild_series(
     default_tz: str,
     fresh: Mapping[str, RemoteEvent] | None = None,
     inserted: Collection[str] = (),
+    inserted_rows: _InsertedRows | None = None,
 ) -> int:
     """Recompute the occurrence rows of these series; returns how many were malformed.
 
@@ -229,10 +256,11 @@ def rebuild_series(
     ``fresh`` holds items just written by this page, used as they came from the adapter
     (with whatever it already parsed) instead of being rebuilt from their rows.
     ``inserted``: provider ids of rows this page inserted, which have no spans to delete
-    (on a new calendar's full sync, nearly every row).
+    (on a new calendar's full sync, nearly every row); ``inserted_rows``: those rows
+    with their ids, when known (then they are not read back).
     """
     fresh = fresh or {}
-    rows_by_series, stored = _series_rows(session, calendar_id, series_keys, fresh)
+    rows_by_series, stored = _series_rows(session, calendar_id, series_keys, fresh, inserted_rows)
 
     def remote(row: _SeriesMember) -> RemoteEvent:
         return fresh.get(row.provider_event_id) or remote_event_from_row(stored[row.id])
@@ -299,25 +327,34 @@ class _SeriesMember(NamedTuple):
 
 
 def _series_rows(
-    session: Session, calendar_id: str, series_keys: Collection[str], fresh: Mapping[str, Any]
+    session: Session,
+    calendar_id: str,
+    series_keys: Collection[str],
+    fresh: Mapping[str, Any],
+    inserted: _InsertedRows | None,
 ) -> tuple[dict[str, list[_SeriesMember]], dict[int, Row[Any]]]:
     """The series' items (id, provider id, series, flags, etag) by series key, and whole
     rows (to re-expand) only of those not in ``fresh``: none on a full sync.
 
     The members are read as the driver's tuples: a page of 10,000 items reads them all
     back, and SQLAlchemy's ``Row`` and result processing per row were most of that read.
+    Rows the page inserted, when their ids are known, are taken as they are and left out
+    of the read by their id range (the series index holds the ids: no row is fetched).
     """
     table = Event.__table__  # type: ignore[attr-defined]
     rows_by_series: dict[str, list[_SeriesMember]] = defaultdict(list)
+    not_inserted = []
+    if inserted is not None:
+        for member in inserted.members:
+            rows_by_series[member.series_key].append(member)
+        not_inserted.append(~table.c.id.between(inserted.first_id, inserted.last_id))
     for chunk in _chunks(sorted(series_keys)):
         query = select(
-            table.c.id,
-            table.c.provider_event_id,
-            table.c.series_key,
+            *(table.c[name] for name in _MEMBER_COLUMNS[:3]),
             type_coerce(table.c.is_override, NullType()),
             type_coerce(table.c.recurring, NullType()),
             table.c.etag,
-        ).where(table.c.calendar_id == calendar_id, table.c.series_key.in_(chunk))
+        ).where(table.c.calendar_id == calendar_id, table.c.series_key.in_(chunk), *not_inserted)
         for member in map(_SeriesMember._make, _driver_rows(session, query)):
             rows_by_series[member.series_key].append(member)
     stale_ids = [
