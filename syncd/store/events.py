@@ -34,7 +34,7 @@ from sqlalchemy.types import NullType
 from sqlmodel import Session, col
 
 from providers.base import RemoteEvent
-from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, expand_series
+from syncd.calendar.expansion import InvalidSeries, OccurrenceSpan, SeriesExpander
 from syncd.store.bulk import bulk_insert, bulk_update_by_id
 from syncd.store.event_rows import (
     INSERT_COLUMNS,
@@ -275,6 +275,7 @@ def rebuild_series(
         session.execute(delete(Occurrence).where(col(Occurrence.event_id).in_(chunk)))
 
     occurrences: list[tuple[object, ...]] = []
+    expander = SeriesExpander(window.start, window.end, default_tz)
     expanded_masters: list[int] = []
     failed: list[tuple[int, str]] = []
     skipped = 0
@@ -283,7 +284,7 @@ def rebuild_series(
         try:
             master = remote(master_row) if master_row is not None else None
             overrides = [remote(row) for row in rows if row.is_override]
-            spans = expand_series(master, overrides, window.start, window.end, default_tz)
+            spans = expander.expand(master, overrides)
         except (InvalidSeries, ValueError) as error:
             log.warning(
                 "skipping malformed series %s in calendar %s: %s", series_key, calendar_id, error
