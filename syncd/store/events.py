@@ -156,7 +156,9 @@ def apply_page(
         default_tz,
         fresh=by_id,
         inserted=inserted,
-        inserted_rows=None if new_ids is None else _InsertedRows.of(new_ids, new_rows),
+        inserted_rows=(
+            None if new_ids is None else _InsertedRows.of(new_ids, new_rows, not stored_before)
+        ),
     )
     return result
 
@@ -173,12 +175,17 @@ class _InsertedRows:
     first_id: int
     last_id: int
     members: list[_SeriesMember]
+    #: The calendar held nothing before the page (a new calendar's first page): these
+    #: are all its rows, and no series has a member elsewhere.
+    all_rows: bool
 
     @classmethod
-    def of(cls, ids: Sequence[int], rows: Sequence[Sequence[object]]) -> _InsertedRows:
+    def of(
+        cls, ids: Sequence[int], rows: Sequence[Sequence[object]], all_rows: bool
+    ) -> _InsertedRows:
         at = operator.itemgetter(*(_NEW_ROW_AT[name] for name in _MEMBER_COLUMNS[1:]))
         members = [_SeriesMember(row_id, *at(row)) for row_id, row in zip(ids, rows, strict=True)]
-        return cls(ids[0], ids[-1], members)
+        return cls(ids[0], ids[-1], members, all_rows)
 
 
 def _has_events(session: Session, calendar_id: str) -> bool:
@@ -349,7 +356,7 @@ def _series_rows(
         for member in inserted.members:
             rows_by_series[member.series_key].append(member)
         not_inserted.append(~table.c.id.between(inserted.first_id, inserted.last_id))
-    for chunk in _chunks(sorted(series_keys)):
+    for chunk in _chunks([] if inserted and inserted.all_rows else sorted(series_keys)):
         query = select(
             *(table.c[name] for name in _MEMBER_COLUMNS[:3]),
             type_coerce(table.c.is_override, NullType()),
