@@ -68,15 +68,22 @@ _KEYED_SCALARS = frozenset({str, int, bool, type(None)})
 def _memo_key(value: Any) -> object:
     """A key equal only for values that serialise alike: one of ``_KEYED_SCALARS`` (None
     included: most rows' attendees) or a flat list or dict of them, types included
-    (``True == 1``); None for anything else (not memoized)."""
+    (``True == 1``); None for anything else (not memoized). Built with C-level maps: it
+    runs for every row of every JSON column."""
     kind = type(value)
     if kind in _KEYED_SCALARS:
         return (kind, value)
-    if kind is list and all(type(item) in _KEYED_SCALARS for item in value):
-        return (list, *((type(item), item) for item in value))
-    if kind is dict and all(type(k) is str and type(v) in _KEYED_SCALARS for k, v in value.items()):
-        return (dict, *((k, type(v), v) for k, v in value.items()))
+    if kind is list:
+        item_types = tuple(map(type, value))
+        return (list, tuple(value), item_types) if _KEYED_SCALARS.issuperset(item_types) else None
+    if kind is dict:
+        value_types = tuple(map(type, value.values()))
+        if _KEYED_SCALARS.issuperset(value_types) and _STR.issuperset(map(type, value)):
+            return (dict, tuple(value.items()), value_types)
     return None
+
+
+_STR = frozenset({str})
 
 
 def _memoized(process: _Processor, values: Sequence[Any]) -> list[Any]:
