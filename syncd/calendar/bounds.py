@@ -79,9 +79,13 @@ class Window:
 
     def overlaps(self, span: _Span) -> bool:
         """Half-open overlap; a zero-length span counts when it lies inside the window."""
-        if span.start_utc == span.end_utc:
-            return self.start <= span.start_utc < self.end
-        return span.start_utc < self.end and span.end_utc > self.start
+        return self.overlaps_times(span.start_utc, span.end_utc)
+
+    def overlaps_times(self, start_utc: dt.datetime, end_utc: dt.datetime) -> bool:
+        """:meth:`overlaps` of a span from ``start_utc`` to ``end_utc``."""
+        if start_utc == end_utc:
+            return self.start <= start_utc < self.end
+        return start_utc < self.end and end_utc > self.start
 
 
 class _Span(Protocol):

@@ -44,6 +44,7 @@ from syncd.calendar.spans import (
     free_busy_status,
     make_span,
     single_span,
+    single_span_in,
     state_of,
     zone_or_none,
 )
@@ -109,11 +110,15 @@ class SeriesExpander:
             ]
         elif master.ical and not (master.recurrence or overrides) and _single_vevent(master.ical):
             # A plain CalDAV event: the adapter already parsed its times; don't parse it again.
-            spans = [] if master.status == "cancelled" else [single_span(master, account_zone)]
+            return (
+                [] if master.status == "cancelled" else single_span_in(master, account_zone, window)
+            )
         elif master.ical:
             spans = _expand_ical_text(master, window, account_zone)
         elif not master.recurrence and not overrides:
-            spans = [] if master.status == "cancelled" else [single_span(master, account_zone)]
+            return (
+                [] if master.status == "cancelled" else single_span_in(master, account_zone, window)
+            )
         else:
             spans = _expand_remote_series(master, overrides, window, account_zone)
         if len(spans) == 1:  # a single event: nothing to sort

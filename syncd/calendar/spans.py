@@ -13,7 +13,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from providers.base import RemoteEvent
-from syncd.calendar.bounds import InvalidSeries
+from syncd.calendar.bounds import InvalidSeries, Window
 
 _UTC = dt.UTC
 
@@ -144,33 +144,7 @@ def all_day_value(value: dt.date | dt.datetime, all_day: bool) -> dt.date | dt.d
 
 
 def single_span(event: RemoteEvent, account_zone: dt.tzinfo) -> OccurrenceSpan:
-    """The fast path: a non-recurring item never goes through the RRULE engine.
-
-    Most items are timed with an offset or zone (every Google and Graph item that is not
-    all-day): those need neither zone lookups nor the date cases of ``make_span``.
-    """
-    start, end = event.start, event.end
-    if (
-        not event.all_day
-        and type(start) is dt.datetime
-        and type(end) is dt.datetime
-        and start.tzinfo is not None
-        and end.tzinfo is not None
-    ):
-        start_utc, end_utc = start.astimezone(_UTC), end.astimezone(_UTC)
-        if end_utc < start_utc:
-            raise InvalidSeries(
-                f"{event.provider_event_id}: ends ({end}) before it starts ({start})"
-            )
-        return OccurrenceSpan(
-            start_utc,
-            end_utc,
-            False,
-            start_utc.isoformat()[:19] + "Z",
-            end_utc.isoformat()[:19] + "Z",
-            free_busy(event.status, event.transparency, event.participation_status),
-            event.provider_event_id,
-        )
+    """The fast path: a non-recurring item never goes through the RRULE engine."""
     floating_zone = zone_or_none(event.tzid) or account_zone
     return make_span(
         all_day_value(event.start, event.all_day),
@@ -179,3 +153,40 @@ def single_span(event: RemoteEvent, account_zone: dt.tzinfo) -> OccurrenceSpan:
         floating_zone,
         account_zone,
     )
+
+
+def single_span_in(
+    event: RemoteEvent, account_zone: dt.tzinfo, window: Window
+) -> list[OccurrenceSpan]:
+    """A non-recurring item's span, if it overlaps ``window`` (else none).
+
+    Most items are timed with an offset or zone (every Google and Graph item that is not
+    all-day): those need neither zone lookups nor the date cases of ``make_span``, and
+    their texts are only written for a span that is kept (a full sync's history and
+    far future lie outside the window).
+    """
+    start, end = event.start, event.end
+    if (
+        event.all_day
+        or type(start) is not dt.datetime
+        or type(end) is not dt.datetime
+        or start.tzinfo is None
+        or end.tzinfo is None
+    ):
+        span = single_span(event, account_zone)
+        return [span] if window.overlaps(span) else []
+    start_utc, end_utc = start.astimezone(_UTC), end.astimezone(_UTC)
+    if end_utc < start_utc:
+        raise InvalidSeries(f"{event.provider_event_id}: ends ({end}) before it starts ({start})")
+    if not window.overlaps_times(start_utc, end_utc):
+        return []
+    span = OccurrenceSpan(
+        start_utc,
+        end_utc,
+        False,
+        start_utc.isoformat()[:19] + "Z",
+        end_utc.isoformat()[:19] + "Z",
+        free_busy(event.status, event.transparency, event.participation_status),
+        event.provider_event_id,
+    )
+    return [span]
