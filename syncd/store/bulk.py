@@ -55,7 +55,7 @@ class Conversion:
         if values and all(map(operator.is_, values, itertools.repeat(values[0]))):
             return [process(values[0])] * len(values)
         if self.memoize:
-            return _memoized(process, values)
+            return _memoized(process, values, self.keeps_none)
         if self.keeps_none:
             return [None if value is None else process(value) for value in values]
         return list(map(process, values))
@@ -86,10 +86,15 @@ def _memo_key(value: Any) -> object:
 _STR = frozenset({str})
 
 
-def _memoized(process: _Processor, values: Sequence[Any]) -> list[Any]:
+def _memoized(process: _Processor, values: Sequence[Any], keeps_none: bool) -> list[Any]:
+    """Each distinct value converted once; None passed as it is where the processor
+    keeps it (most rows' attendees, conferencing, coordinates)."""
     done: dict[object, Any] = {}
-    converted = []
+    converted: list[Any] = []
     for value in values:
+        if value is None and keeps_none:
+            converted.append(None)
+            continue
         key = _memo_key(value)
         if key is None:
             converted.append(process(value))
