@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     func,
     select,
@@ -425,11 +426,15 @@ def delete_stale_generation(session: Session, calendar_id: str, generation: int)
     return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
-def count_events(session: Session, calendar_id: str, generation: int | None = None) -> int:
-    query = select(func.count()).select_from(Event).where(col(Event.calendar_id) == calendar_id)
-    if generation is not None:
-        query = query.where(col(Event.generation) == generation)
-    return int(session.execute(query).scalar() or 0)
+def count_by_generation(session: Session, calendar_id: str, generation: int) -> tuple[int, int]:
+    """(items of ``generation``, items of any other): what a full sync saw, and what it
+    did not list, counted in one read of the calendar's rows."""
+    of_generation = func.coalesce(
+        func.sum(case((col(Event.generation) == generation, 1), else_=0)), 0
+    )
+    query = select(func.count(), of_generation).where(col(Event.calendar_id) == calendar_id)
+    total, seen = session.execute(query).one()
+    return int(seen), int(total) - int(seen)
 
 
 def _series_needing_expansion_query() -> Select[str]:

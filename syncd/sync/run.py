@@ -46,7 +46,7 @@ from syncd.store.db import session_scope
 from syncd.store.events import (
     ExpansionWindow,
     apply_page,
-    count_events,
+    count_by_generation,
     delete_stale_generation,
     rebuild_series,
     series_needing_expansion,
@@ -450,8 +450,7 @@ class _ProfileSync:
         glitch than a mass deletion: wait for a second full sync to agree.
         """
         generation = calendar.sync_generation
-        seen = count_events(session, calendar.id, generation)
-        previous = count_events(session, calendar.id) - seen
+        seen, previous = count_by_generation(session, calendar.id, generation)
         if seen == 0 and previous >= guard and not calendar.empty_resync_pending:
             log.warning(
                 "calendar %s came back empty after holding %d events; keeping them until "
@@ -463,7 +462,8 @@ class _ProfileSync:
             calendar.sync_cursor = None
             calendar.full_sync_in_progress = False
             return 0
-        deleted = delete_stale_generation(session, calendar.id, generation)
+        # nothing of an earlier generation (a new calendar's first sync): nothing to drop
+        deleted = delete_stale_generation(session, calendar.id, generation) if previous else 0
         calendar.empty_resync_pending = False
         calendar.full_sync_in_progress = False
         return deleted
