@@ -78,15 +78,7 @@ class SeriesMasters:
         A master listed in the page is used (and not passed on: calendarView serves its
         occurrences); the others are read, all of the page's at once, before any is used.
         """
-        for item in items:
-            if is_series_master(item):
-                self.known[str(item.get("id"))] = item
-        missing: dict[str, None] = {}
-        for item in items:
-            master_id = None if is_series_master(item) else series_master_of(item)
-            if master_id and master_id not in self.known:
-                missing[master_id] = None
-        self.read(list(missing))
+        self.read(self.note(items))
         completed: list[Any] = []
         for item in items:
             if is_series_master(item):
@@ -95,6 +87,19 @@ class SeriesMasters:
             master = self.known.get(master_id) if master_id else None
             completed.append(with_series(item, master) if master is not None else item)
         return completed
+
+    def note(self, items: list[Any]) -> list[str]:
+        """Take the masters ``items`` list; returns the ids of those they refer to that
+        are not known yet (to :meth:`read`, for these items and maybe later ones)."""
+        for item in items:
+            if is_series_master(item):
+                self.known[str(item.get("id"))] = item
+        missing: dict[str, None] = {}
+        for item in items:
+            master_id = None if is_series_master(item) else series_master_of(item)
+            if master_id and master_id not in self.known:
+                missing[master_id] = None
+        return list(missing)
 
     def read(self, master_ids: list[str]) -> None:
         """Read ``master_ids`` (none of them known yet): by batches of up to 20, else one by one."""

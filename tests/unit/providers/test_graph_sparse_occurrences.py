@@ -259,6 +259,34 @@ def test_masters_missing_from_a_page_are_read_in_batches_of_at_most_twenty(
     assert single_master_reads(emulator) == 0
 
 
+def test_masters_named_over_several_pages_are_read_together_after_the_first_page(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar
+) -> None:
+    ids = seed_series(emulator, 6)
+    provider.page_size = 1  # one occurrence, so one unknown master, a page
+
+    pages = list(provider.sync_events(calendar, None))
+
+    assert len(pages) == 6
+    assert summaries_by_master(pages) == {i: f"Series {i[-2:]}" for i in ids}
+    assert single_master_reads(emulator) == 1  # the first page's, handed over at once
+    assert len(batches(emulator)) == 1  # the other five pages' masters, in one round trip
+    assert [page.complete for page in pages] == [False] * 5 + [True]
+
+
+def test_pages_held_back_for_their_masters_keep_their_own_cursors(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar
+) -> None:
+    seed_series(emulator, 4)
+    provider.page_size = 1
+    pages = list(provider.sync_events(calendar, None))
+
+    resumed = list(provider.sync_events(calendar, pages[1].cursor))
+
+    later = [event.provider_event_id for page in pages[2:] for event in page.upserts]
+    assert [event.provider_event_id for page in resumed for event in page.upserts] == later
+
+
 @pytest.mark.parametrize("order", ["reversed", "shuffled"])
 def test_batched_answers_in_any_order_are_matched_to_their_masters_by_id(
     emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar, order: str
