@@ -30,16 +30,21 @@ print(frozen, gone() is None)
 """
 
 
-def test_the_start_up_heap_is_frozen_and_later_cycles_are_still_collected() -> None:
+def _printed_by(probe: str) -> list[str]:
+    """What ``probe`` prints, run in a Python process of its own."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    frozen, collected = done.stdout.split()
+    return done.stdout.split()
+
+
+def test_the_start_up_heap_is_frozen_and_later_cycles_are_still_collected() -> None:
+    frozen, collected = _printed_by(PROBE)
     assert int(frozen) > 1000
     assert collected == "True"
 
@@ -66,15 +71,7 @@ print(gc.get_threshold()[0], alive_after_few, gone() is None)
 
 
 def test_young_collections_wait_for_the_spaced_out_threshold_and_still_free_cycles() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SPACED_PROBE],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    threshold, alive_after_few, collected = done.stdout.split()
+    threshold, alive_after_few, collected = _printed_by(SPACED_PROBE)
     assert int(threshold) == 50_000
     assert alive_after_few == "True"
     assert collected == "True"

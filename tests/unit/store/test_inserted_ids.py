@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, text
@@ -15,17 +16,11 @@ from providers.base import RemoteEvent
 from syncd.store.bulk import bulk_insert
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
-from syncd.store.events import ExpansionWindow, apply_page
-from syncd.store.models import Calendar, Event
-from syncd.store.profiles import create_profile
-from syncd.store.tenants import create_account, create_application
+from syncd.store.models import Event
+from tests.support.pages import FIRST, HOUR, apply_pages, daily_master, moved_second_instance
 
 pytestmark = pytest.mark.store
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-FIRST = (NOW + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0)
-WINDOW = ExpansionWindow.around(NOW, 30, 60)
-HOUR = dt.timedelta(hours=1)
 LARGEST_ROWID = 2**63 - 1
 
 _things = MetaData()
@@ -64,51 +59,16 @@ def _single(name: str, day: int) -> RemoteEvent:
     return RemoteEvent(provider_event_id=name, start=start, end=start + HOUR, tzid="UTC")
 
 
-def _master() -> RemoteEvent:
-    return RemoteEvent(
-        provider_event_id="weekly",
-        start=FIRST,
-        end=FIRST + HOUR,
-        tzid="UTC",
-        recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"],
+def _take_the_largest_rowid(session: Session) -> None:
+    """An item at the largest id: SQLite then picks new ids at random."""
+    session.add(
+        Event(id=LARGEST_ROWID, calendar_id="cal_ids", provider_event_id="x", series_key="x")
     )
 
 
-def _override_of_second() -> RemoteEvent:
-    original = FIRST + dt.timedelta(days=7)
-    return RemoteEvent(
-        provider_event_id="weekly_2",
-        start=original + 2 * HOUR,
-        end=original + 3 * HOUR,
-        tzid="UTC",
-        recurring_event_id="weekly",
-        original_start=original,
-    )
-
-
-def _owners_of_spans(
-    engine: Engine, box: SecretBox, *pages: list[RemoteEvent], largest_rowid_taken: bool = False
-) -> set[object]:
-    """(provider id of the span's item, span start) for every stored span. With
-    ``largest_rowid_taken``, an item already holds the largest id (SQLite then picks
-    new ids at random)."""
-    with session_scope(engine) as session:
-        application = create_application(session, box, "ids").application
-        account = create_account(session, application.id, "a@b.c")
-        profile = create_profile(session, box, account, "caldav", "u", {"url": "x"})
-        session.add(Calendar(id="cal_ids", profile_id=profile.id, provider_calendar_id="c"))
-        if largest_rowid_taken:
-            session.flush()
-            session.add(
-                Event(
-                    id=LARGEST_ROWID, calendar_id="cal_ids", provider_event_id="x", series_key="x"
-                )
-            )
-    for page in pages:
-        with session_scope(engine) as session:
-            calendar = session.get(Calendar, "cal_ids")
-            assert calendar is not None
-            apply_page(session, calendar, page, [], 1, WINDOW, "UTC")
+def _owners_of_spans(engine: Engine, box: SecretBox, before: Any = None) -> set[object]:
+    """(provider id of the span's item, span start) for every span PAGES stored."""
+    apply_pages(engine, box, "cal_ids", *PAGES, before=before)
     with session_scope(engine) as session:
         rows = session.execute(
             text(
@@ -123,26 +83,25 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+PAGES = (
+    [_single("one", 1), daily_master(), _single("two", 2)],
+    [_single("three", 3), moved_second_instance()],
+)
 EXPECTED_OWNERS = {
     ("one", _utc_text(FIRST + dt.timedelta(days=1))),
     ("two", _utc_text(FIRST + dt.timedelta(days=2))),
-    ("weekly", _utc_text(FIRST)),
-    ("weekly_2", _utc_text(FIRST + dt.timedelta(days=7, hours=2))),
-    ("weekly", _utc_text(FIRST + dt.timedelta(days=14))),
     ("three", _utc_text(FIRST + dt.timedelta(days=3))),
+    ("master", _utc_text(FIRST)),
+    ("master_override", _utc_text(FIRST + dt.timedelta(days=1, hours=2))),
+    ("master", _utc_text(FIRST + dt.timedelta(days=2))),
 }
-PAGES = (
-    [_single("one", 1), _master(), _single("two", 2)],
-    [_single("three", 3), _override_of_second()],
-)
 
 
 def test_every_span_points_at_its_own_item_across_pages(engine: Engine, box: SecretBox) -> None:
-    assert _owners_of_spans(engine, box, *PAGES) == EXPECTED_OWNERS
+    assert _owners_of_spans(engine, box) == EXPECTED_OWNERS
 
 
 def test_every_span_points_at_its_own_item_when_sqlite_ids_are_not_certain(
     sqlite_engine: Engine, box: SecretBox
 ) -> None:
-    owners = _owners_of_spans(sqlite_engine, box, *PAGES, largest_rowid_taken=True)
-    assert owners == EXPECTED_OWNERS
+    assert _owners_of_spans(sqlite_engine, box, _take_the_largest_rowid) == EXPECTED_OWNERS
