@@ -14,6 +14,7 @@ Pure: no clock, no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -327,12 +328,24 @@ def _dateutil_rule(
 
 
 def _rule_with_until(text: str, first: dt.datetime) -> tuple[rrule, Time | None]:
-    parsed = rrulestr(text, dtstart=first)
-    if not isinstance(parsed, rrule):
-        raise ValueError(f"not one rule: {text!r}")
+    parsed = _parsed_rule(text, first.tzinfo is not None).replace(dtstart=first)
     _, separator, after = text.partition(";UNTIL=")
     until = vDDDTypes.from_ical(after.partition(";")[0]) if separator else None  # type: ignore[no-untyped-call]
     return parsed, until
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_rule(text: str, aware: bool) -> rrule:
+    """The rule ``text`` parsed once (calendars repeat a handful of rules: every weekly
+    meeting on a Monday), at a stand-in DTSTART of the same awareness (dateutil refuses
+    an UNTIL of the other kind); each series takes it with its own DTSTART through
+    ``rrule.replace``, which builds the rule again from what the text said, so every
+    default (the weekday, the day of the month) comes from the series' own start."""
+    stand_in = dt.datetime(2000, 1, 1, tzinfo=_UTC if aware else None)  # noqa: DTZ001
+    parsed = rrulestr(text, dtstart=stand_in)
+    if not isinstance(parsed, rrule):
+        raise ValueError(f"not one rule: {text!r}")
+    return parsed
 
 
 def _as_datetime(value: Time) -> dt.datetime:
