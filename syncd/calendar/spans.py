@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from providers.base import RemoteEvent
@@ -117,6 +117,9 @@ def make_span(
     account_zone: dt.tzinfo,
 ) -> OccurrenceSpan:
     """A span from local values: all-day dates are days in the account's zone."""
+    if _aware(start) and _aware(end):  # most: no zone to place them in, no dates
+        start_utc, end_utc = _utc_bounds(start, end, state.source_event_id)
+        return _timed_span(start_utc, end_utc, state.free_busy_status, state.source_event_id)
     all_day = is_date(start)
     if all_day and isinstance(end, dt.datetime):
         end = end.date()
@@ -166,27 +169,40 @@ def single_span_in(
     far future lie outside the window).
     """
     start, end = event.start, event.end
-    if (
-        event.all_day
-        or type(start) is not dt.datetime
-        or type(end) is not dt.datetime
-        or start.tzinfo is None
-        or end.tzinfo is None
-    ):
+    if event.all_day or not (_aware(start) and _aware(end)):
         span = single_span(event, account_zone)
         return [span] if window.overlaps(span) else []
-    start_utc, end_utc = start.astimezone(_UTC), end.astimezone(_UTC)
-    if end_utc < start_utc:
-        raise InvalidSeries(f"{event.provider_event_id}: ends ({end}) before it starts ({start})")
+    start_utc, end_utc = _utc_bounds(start, end, event.provider_event_id)
     if not window.overlaps_times(start_utc, end_utc):
         return []
-    span = OccurrenceSpan(
+    status = free_busy(event.status, event.transparency, event.participation_status)
+    return [_timed_span(start_utc, end_utc, status, event.provider_event_id)]
+
+
+def _aware(value: object) -> TypeGuard[dt.datetime]:
+    """An aware datetime (not a date, not floating): placed in UTC as it is."""
+    return type(value) is dt.datetime and value.tzinfo is not None
+
+
+def _utc_bounds(
+    start: dt.datetime, end: dt.datetime, item_id: str
+) -> tuple[dt.datetime, dt.datetime]:
+    start_utc, end_utc = start.astimezone(_UTC), end.astimezone(_UTC)
+    if end_utc < start_utc:
+        raise InvalidSeries(f"{item_id}: ends ({end}) before it starts ({start})")
+    return start_utc, end_utc
+
+
+def _timed_span(
+    start_utc: dt.datetime, end_utc: dt.datetime, free_busy_status: str, source_event_id: str
+) -> OccurrenceSpan:
+    """A timed span from its UTC bounds, with the texts Cronofy shows."""
+    return OccurrenceSpan(
         start_utc,
         end_utc,
         False,
         start_utc.isoformat()[:19] + "Z",
         end_utc.isoformat()[:19] + "Z",
-        free_busy(event.status, event.transparency, event.participation_status),
-        event.provider_event_id,
+        free_busy_status,
+        source_event_id,
     )
-    return [span]
