@@ -10,6 +10,7 @@ anything about the provider.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,23 @@ class Organizer:
     email: str
     display_name: str = ""
     is_self: bool = False
+
+
+@functools.lru_cache(maxsize=4096)
+def shared_attendee(
+    email: str, display_name: str, status: ParticipationStatus, is_self: bool
+) -> Attendee:
+    """The Attendee of these values, each distinct one made once per process: the same
+    people reply alike to many events, and an Attendee is immutable, so one object
+    serves them all (adapters map thousands of items a page)."""
+    return Attendee(email=email, display_name=display_name, status=status, is_self=is_self)
+
+
+@functools.lru_cache(maxsize=1024)
+def shared_organizer(email: str, display_name: str, is_self: bool) -> Organizer:
+    """The Organizer of these values, made once (as :func:`shared_attendee`): the
+    calendar's own account organises most of its events."""
+    return Organizer(email=email, display_name=display_name, is_self=is_self)
 
 
 def own_participation(

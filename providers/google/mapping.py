@@ -18,6 +18,8 @@ from providers.base import (
     RemoteCalendar,
     RemoteEvent,
     own_participation,
+    shared_attendee,
+    shared_organizer,
 )
 from providers.payload import (
     parse_optional_datetime,
@@ -174,11 +176,11 @@ def attendees_of(item: dict[str, Any]) -> list[Attendee]:
         if not isinstance(entry, dict) or not isinstance(entry.get("email"), str):
             continue
         found.append(
-            Attendee(
-                email=entry["email"],
-                display_name=str(entry.get("displayName") or ""),
-                status=_reply(entry.get("responseStatus")),
-                is_self=entry.get("self") is True,
+            shared_attendee(
+                entry["email"],
+                str(entry.get("displayName") or ""),
+                _reply(entry.get("responseStatus")),
+                entry.get("self") is True,
             )
         )
     return found
@@ -196,10 +198,8 @@ def organizer_of(item: dict[str, Any]) -> Organizer | None:
     organizer = item.get("organizer")
     if not isinstance(organizer, dict) or not isinstance(organizer.get("email"), str):
         return None
-    return Organizer(
-        email=organizer["email"],
-        display_name=str(organizer.get("displayName") or ""),
-        is_self=organizer.get("self") is True,
+    return shared_organizer(
+        organizer["email"], str(organizer.get("displayName") or ""), organizer.get("self") is True
     )
 
 

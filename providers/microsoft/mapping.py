@@ -23,6 +23,8 @@ from providers.base import (
     RemoteCalendar,
     RemoteEvent,
     geo_or_none,
+    shared_attendee,
+    shared_organizer,
 )
 from providers.payload import (
     parse_optional_datetime,
@@ -231,15 +233,15 @@ def _attendees(item: dict[str, Any], own_address: str | None) -> list[Attendee]:
             continue
         response = _object(_object(entry).get("status")).get("response")
         found.append(
-            Attendee(
-                email=person[0],
-                display_name=person[1],
-                status=(
+            shared_attendee(
+                person[0],
+                person[1],
+                (
                     "needs_action"
                     if response is None
                     else _PARTICIPATION.get(str(response).lower(), "unknown")
                 ),
-                is_self=_same_address(person[0], own_address),
+                _same_address(person[0], own_address),
             )
         )
     return found
@@ -250,7 +252,7 @@ def _organizer(item: dict[str, Any], own_address: str | None) -> Organizer | Non
     if person is None:
         return None
     is_self = item.get("isOrganizer") is True or _same_address(person[0], own_address)
-    return Organizer(email=person[0], display_name=person[1], is_self=is_self)
+    return shared_organizer(person[0], person[1], is_self)
 
 
 def _status(item: dict[str, Any]) -> EventStatus:
