@@ -164,8 +164,8 @@ def apply_page(
     return result
 
 
-#: Where a new row's values sit in its ``INSERT_COLUMNS`` tuple.
-_NEW_ROW_AT = {name: INSERT_COLUMNS.index(name) for name in _MEMBER_COLUMNS[1:]}
+#: A new row's (``INSERT_COLUMNS`` tuple's) values of a ``_SeriesMember``, after its id.
+_MEMBER_OF_NEW_ROW = operator.itemgetter(*(INSERT_COLUMNS.index(n) for n in _MEMBER_COLUMNS[1:]))
 
 
 @dataclass(frozen=True)
@@ -184,8 +184,10 @@ class _InsertedRows:
     def of(
         cls, ids: Sequence[int], rows: Sequence[Sequence[object]], all_rows: bool
     ) -> _InsertedRows:
-        at = operator.itemgetter(*(_NEW_ROW_AT[name] for name in _MEMBER_COLUMNS[1:]))
-        members = [_SeriesMember(row_id, *at(row)) for row_id, row in zip(ids, rows, strict=True)]
+        members = [
+            _SeriesMember(row_id, *_MEMBER_OF_NEW_ROW(row))
+            for row_id, row in zip(ids, rows, strict=True)
+        ]
         return cls(ids[0], ids[-1], members, all_rows)
 
 
