@@ -39,8 +39,9 @@ and ``adapter`` (:class:`MicrosoftProvider`, the ``syncd.providers`` entry point
 
 from __future__ import annotations
 
-from providers.microsoft.adapter import CURSOR_VERSION, DEFAULT_API_BASE_URL, MicrosoftProvider
+from providers.microsoft.adapter import DEFAULT_API_BASE_URL, MicrosoftProvider
 from providers.microsoft.auth import CA_BUNDLE_ENV, DEFAULT_AUTHORITY, SCOPES
+from providers.microsoft.delta import CURSOR_VERSION
 from providers.microsoft.errors import http_error, token_error
 from providers.microsoft.mapping import (
     TEAMS,

@@ -46,6 +46,7 @@ from providers.microsoft.auth import (
     msal_app,
     parse_expiry,
 )
+from providers.microsoft.delta import CURSOR_VERSION, DeltaStart, delta_groups
 from providers.microsoft.errors import BadRequest, http_error
 from providers.microsoft.mapping import (
     TEAMS,
@@ -60,13 +61,9 @@ from providers.microsoft.mapping import (
     notification_from_graph,
     transaction_id,
 )
-from providers.microsoft.series import MAX_BATCH_REQUESTS, BatchRefused, SeriesMasters
-from providers.payload import (
-    change_page,
-    decode_cursor,
-    encode_cursor,
-    parse_optional_datetime,
-)
+from providers.microsoft.series import BatchRefused, SeriesMasters
+from providers.payload import change_page, decode_cursor, parse_optional_datetime
+from providers.read_ahead import read_ahead
 
 log = logging.getLogger("providers.microsoft")
 
@@ -76,14 +73,6 @@ DEFAULT_API_BASE_URL = "https://graph.microsoft.com/v1.0/"
 #: Longest validationToken echoed back (Graph's are ~100 characters).
 MAX_VALIDATION_TOKEN = 4096
 
-#: Bumping this makes every stored cursor unusable, forcing a full resync.
-CURSOR_VERSION = 1
-#: Delta pages held back so that the series masters their occurrences need are read
-#: together (one ``$batch`` for up to 20, instead of one GET per page: a page of 100
-#: items of a busy calendar usually names one or two unknown masters). The first page
-#: goes on alone, at once, so the engine starts writing; a held page is simply fetched
-#: again if the sync stops before it was handed over.
-LOOKAHEAD_PAGES = 10
 #: The tenant every personal Microsoft account (outlook.com, hotmail.com…) signs in to.
 CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 #: Domains of personal Microsoft accounts, when a token names no tenant.
@@ -330,47 +319,13 @@ class MicrosoftProvider(OAuthCalendarProvider):
             calendar.provider_calendar_id, self._send_once, self._retrying,
             batching=self.batch_series_masters,
         )  # fmt: skip
-        pending: list[tuple[dict[str, Any], str, bool]] = []  # response, cursor, complete
-        missing: dict[str, None] = {}
-        first = True
-        while True:
-            try:
-                response = self._get(link, params=params, prefer=prefer)
-            except (BadRequest, NotFound) as exc:
-                if params is None:  # a stored link Graph no longer accepts
-                    raise CursorExpired("Microsoft no longer accepts the stored link") from exc
-                raise
-            next_link = response.get("@odata.nextLink")
-            if next_link:
-                state = {"link": next_link, "full": full, "window_end": window_end.isoformat()}
-            elif response.get("@odata.deltaLink"):
-                state = {
-                    "link": response["@odata.deltaLink"],
-                    "delta": True,
-                    "window_end": window_end.isoformat(),
-                }
-            else:
-                raise InvalidRemoteData("last delta page carried no @odata.deltaLink")
-            pending.append((response, encode_cursor(state, CURSOR_VERSION), not next_link))
-            missing.update(dict.fromkeys(masters.note(items_of(response, tolerate_non_dicts=True))))
-            if (
-                first
-                or not next_link
-                or len(pending) >= LOOKAHEAD_PAGES
-                or len(missing) >= MAX_BATCH_REQUESTS
-            ):
-                # the group's masters in as few round trips as they allow, then its pages
-                masters.read([master for master in missing if master not in masters.known])
-                for held, cursor, complete in pending:
-                    page = self._change_page(calendar, held, full, masters)
-                    page.cursor, page.complete = cursor, complete
-                    yield page
-                pending.clear()
-                missing.clear()
-                first = False
-            if not next_link:
-                return
-            link, params = str(next_link), None
+        start = DeltaStart(link, params, full, window_end)
+        groups = delta_groups(self._get, start, prefer, masters)
+        for group in read_ahead(groups, thread_name="syncd-graph-delta"):
+            for held in group:
+                page = self._change_page(calendar, held.response, full, masters)
+                page.cursor, page.complete = held.cursor, held.complete
+                yield page
 
     def _change_page(
         self,

@@ -15,6 +15,8 @@ maintainers' answer (#2182) is to read the rest from the series master through i
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -432,3 +434,27 @@ def test_the_emulator_answers_each_batched_request_with_its_own_status(
 
     assert [r["id"] for r in answer["responses"]] == ["3", "2", "1"]  # not as sent
     assert {r["id"]: r["status"] for r in answer["responses"]} == {"1": 200, "2": 404, "3": 404}
+
+
+def test_the_next_pages_are_requested_while_the_first_is_being_handled(
+    emulator: GraphEmulator, provider: MicrosoftProvider, calendar: RemoteCalendar
+) -> None:
+    seed_series(emulator, 3)
+    provider.page_size = 1
+    pages = provider.sync_events(calendar, None)
+
+    first = next(pages)  # handed over alone; the next group is read meanwhile
+
+    assert first.upserts
+    assert _eventually(lambda: len(emulator.requests_to("/calendarView/delta")) == 3)
+    assert len(batches(emulator)) == 1  # the later pages' masters too, before they are asked for
+    assert [page.complete for page in pages] == [False, True]
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
