@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from providers.base import RemoteEvent
 from syncd.calendar.bounds import InvalidSeries, Window
+from syncd.calendar.utc_text import utc_iso
 
 _UTC = dt.UTC
 
@@ -201,8 +202,8 @@ def _timed_span(
         start_utc,
         end_utc,
         False,
-        start_utc.isoformat()[:19] + "Z",
-        end_utc.isoformat()[:19] + "Z",
+        utc_iso(start_utc)[:19] + "Z",
+        utc_iso(end_utc)[:19] + "Z",
         free_busy_status,
         source_event_id,
     )

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row
 
 from providers.base import Conferencing, RemoteEvent
+from syncd.calendar.utc_text import utc_iso
 from syncd.store.geo import geo_from_json, geo_json
 from syncd.store.models import Event
 from syncd.store.people import (
@@ -31,6 +32,8 @@ __all__ = [
 
 
 def _time_text(value: dt.datetime | dt.date | None) -> str:
+    if isinstance(value, dt.datetime):
+        return utc_iso(value)
     return value.isoformat() if value is not None else ""
 
 
