@@ -191,6 +191,8 @@ class Geo:
 def geo_or_none(latitude: Any, longitude: Any) -> Geo | None:
     """Coordinates a provider gave, or None when either is missing or out of range
     (a bad pair is dropped, not the whole item)."""
+    if latitude is None or longitude is None:  # most items: no coordinates at all
+        return None
     try:
         lat, long = float(latitude), float(longitude)
     except (TypeError, ValueError, OverflowError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from typing import Any, Literal
@@ -296,6 +297,12 @@ def _zone(name: Any) -> ZoneInfo | None:
     """A ZoneInfo for an IANA or Windows zone name Graph uses; None when unknown."""
     if not isinstance(name, str) or not name:
         return None
+    return _named_zone(name)
+
+
+@functools.lru_cache(maxsize=512)
+def _named_zone(name: str) -> ZoneInfo | None:
+    """:func:`_zone` of a name, looked up once: every item names its zone."""
     if name in _UTC_NAMES:
         return ZoneInfo("UTC")
     for candidate in (win_tz.get(name), name):
@@ -316,12 +323,8 @@ def _parse_graph_time(value: Any, all_day: bool) -> dt.datetime | dt.date:
     """A Graph dateTimeTimeZone as an aware datetime, or a date for all-day events."""
     if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
         raise InvalidRemoteData("time is not a dateTimeTimeZone")
-    text = value["dateTime"]
-    if "." in text:  # Graph sends seven fractional digits; Python reads at most six
-        head, fraction = text.split(".", 1)
-        text = f"{head}.{fraction[:6]}"
-    try:
-        moment = dt.datetime.fromisoformat(text)
+    try:  # Graph's seven fractional digits too: Python 3.11 keeps the first six
+        moment = dt.datetime.fromisoformat(value["dateTime"])
     except ValueError as exc:
         raise InvalidRemoteData(f"unparseable time {value!r}") from exc
     if all_day:
@@ -331,8 +334,17 @@ def _parse_graph_time(value: Any, all_day: bool) -> dt.datetime | dt.date:
         # default), so the times are UTC whatever odd label Graph leaves on them
         # ("Customized Time Zone", "tzone://Microsoft/Custom"); a zone name we know is
         # still honoured, in case Graph did not apply the preference.
-        moment = moment.replace(tzinfo=_zone(value.get("timeZone")) or dt.UTC)
+        moment = moment.replace(tzinfo=_time_zone(value.get("timeZone")))
     return moment
+
+
+def _time_zone(name: Any) -> dt.tzinfo:
+    """The zone of a Graph time's ``timeZone``: ``datetime.UTC`` for UTC and for names
+    we do not know (conversions to UTC, done several times for every item, pass such a
+    time through as it is), else the zone it names."""
+    if isinstance(name, str) and name in _UTC_NAMES:
+        return dt.UTC
+    return _zone(name) or dt.UTC
 
 
 def transaction_id(provider_event_id: str) -> str:

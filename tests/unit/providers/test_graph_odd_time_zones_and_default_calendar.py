@@ -23,6 +23,7 @@ import pytest
 
 from providers.base import RemoteCalendar
 from providers.microsoft import MicrosoftProvider
+from providers.microsoft.mapping import event_from_graph
 from tests.emulators.graph import GraphEmulator
 
 CALENDAR_ID = "AAMkAGcalendar-primary"
@@ -132,3 +133,27 @@ def test_no_default_anywhere_leaves_every_calendar_secondary(
     (only,) = provider.list_calendars()
 
     assert not only.primary
+
+
+@pytest.mark.parametrize("label", ["UTC", "tzone://Microsoft/Custom", "Customized Time Zone"])
+def test_utc_and_unknown_labels_give_times_in_datetime_utc(label: str) -> None:
+    item = {
+        "id": "AAMkAGutc",
+        "start": {"dateTime": "2026-03-02T09:00:00.0000000", "timeZone": label},
+        "end": {"dateTime": "2026-03-02T10:00:00.0000000", "timeZone": label},
+    }
+    event = event_from_graph(item)
+    assert event.start == dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    assert event.start.tzinfo is dt.UTC  # type: ignore[union-attr]
+    assert event.end.tzinfo is dt.UTC  # type: ignore[union-attr]
+
+
+def test_a_known_zone_label_is_still_honoured() -> None:
+    item = {
+        "id": "AAMkAGberlin",
+        "start": {"dateTime": "2026-03-02T09:00:00", "timeZone": "W. Europe Standard Time"},
+        "end": {"dateTime": "2026-03-02T10:00:00", "timeZone": "Europe/Berlin"},
+    }
+    event = event_from_graph(item)
+    assert event.start == dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
+    assert event.end == dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
