@@ -11,21 +11,24 @@ zones (or the two readings of a repeated local hour) do not.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 __all__ = ["utc_iso"]
 
-#: Distinct instants remembered: a page of 2,500 items names ~7,500 (start, end, update).
-CACHED_INSTANTS = 16_384
+#: Most instants remembered; when full, the memory starts again (no eviction order to
+#: keep: a page's texts are made in a few passes over its instants, each pass in the
+#: same order, which an LRU of fewer entries than one pass would miss every time).
+CACHED_INSTANTS = 65_536
 
-
-@functools.lru_cache(maxsize=CACHED_INSTANTS)
-def _cached_iso(value: dt.datetime) -> str:
-    return value.isoformat()
+_texts: dict[dt.datetime, str] = {}
 
 
 def utc_iso(value: dt.datetime) -> str:
-    """``value.isoformat()``, cached for ``datetime.UTC`` values."""
-    if type(value) is dt.datetime and value.tzinfo is dt.UTC:
-        return _cached_iso(value)
-    return value.isoformat()
+    """``value.isoformat()``, remembered for ``datetime.UTC`` values."""
+    if type(value) is not dt.datetime or value.tzinfo is not dt.UTC:
+        return value.isoformat()
+    text = _texts.get(value)
+    if text is None:
+        if len(_texts) >= CACHED_INSTANTS:
+            _texts.clear()
+        text = _texts[value] = value.isoformat()
+    return text
