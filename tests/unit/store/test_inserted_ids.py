@@ -5,11 +5,10 @@ on both databases and when SQLite's ids are not certain."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, text
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from providers.base import RemoteEvent
@@ -18,22 +17,11 @@ from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
 from syncd.store.models import Event
 from tests.support.pages import FIRST, HOUR, apply_pages, daily_master, moved_second_instance
+from tests.support.things import THING
 
 pytestmark = pytest.mark.store
 
 LARGEST_ROWID = 2**63 - 1
-
-_things = MetaData()
-THING = Table("thing", _things, Column("id", Integer, primary_key=True), Column("name", String))
-
-
-@pytest.fixture
-def things() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    _things.create_all(engine)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def _names_by_id(session: Session) -> list[tuple[int, str]]:

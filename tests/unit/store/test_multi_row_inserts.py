@@ -5,28 +5,16 @@ database's limit of variables per statement."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, text
+from sqlalchemy import event, text
 from sqlmodel import Session
 
 from syncd.store.bulk import MULTI_ROW_INSERT, bulk_insert, statement_sizes
+from tests.support.things import THING
 
 pytestmark = pytest.mark.store
-
-_things = MetaData()
-THING = Table("thing", _things, Column("id", Integer, primary_key=True), Column("name", String))
-
-
-@pytest.fixture
-def things() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    _things.create_all(engine)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def _names(count: int) -> list[tuple[str]]:
