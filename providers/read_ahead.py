@@ -33,8 +33,9 @@ def read_ahead(items: Iterator[T], thread_name: str) -> Iterator[T]:
     def step() -> object:
         return context.run(next, items, _END)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name) as pool:
-        try:
+    try:
+        # leaving the block waits for the step in flight, so the generator is idle below
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name) as pool:
             pending = pool.submit(step)
             while True:
                 item = pending.result()
@@ -42,7 +43,6 @@ def read_ahead(items: Iterator[T], thread_name: str) -> Iterator[T]:
                     return
                 pending = pool.submit(step)
                 yield cast(T, item)
-        finally:
-            pool.shutdown(wait=True)  # the step in flight ends before the generator closes
-            if isinstance(items, Generator):
-                items.close()
+    finally:
+        if isinstance(items, Generator):
+            items.close()

@@ -70,7 +70,7 @@ def delta_groups(
                 raise CursorExpired("Microsoft no longer accepts the stored link") from exc
             raise
         next_link = response.get("@odata.nextLink")
-        pending.append(HeldPage(response, _cursor_after(response, start), not next_link))
+        pending.append(HeldPage(response, _cursor_after(response, next_link, start), not next_link))
         missing.update(dict.fromkeys(masters.note(items_of(response, tolerate_non_dicts=True))))
         if (
             first
@@ -89,11 +89,10 @@ def delta_groups(
         link, params = str(next_link), None
 
 
-def _cursor_after(response: dict[str, Any], start: DeltaStart) -> str:
+def _cursor_after(response: dict[str, Any], next_link: Any, start: DeltaStart) -> str:
     """The cursor a page leaves: its next link (the same full or delta read goes on),
     or the delta link of the last page (the next sync is incremental)."""
     window_end = start.window_end.isoformat()
-    next_link = response.get("@odata.nextLink")
     if next_link:
         state = {"link": next_link, "full": start.full, "window_end": window_end}
     elif response.get("@odata.deltaLink"):

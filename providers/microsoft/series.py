@@ -73,12 +73,11 @@ class SeriesMasters:
         self._retrying = retrying
 
     def complete(self, items: list[Any]) -> list[Any]:
-        """The page's items with sparse occurrences completed from their series masters.
+        """The page's items with sparse occurrences completed from their series masters,
+        which :meth:`note` and :meth:`read` took in beforehand (``delta.delta_groups``).
 
-        A master listed in the page is used (and not passed on: calendarView serves its
-        occurrences); the others are read, all of the page's at once, before any is used.
+        A master listed in the page is not passed on: calendarView serves its occurrences.
         """
-        self.read(self.note(items))
         completed: list[Any] = []
         for item in items:
             if is_series_master(item):
