@@ -6,6 +6,7 @@ SYNCD_TEST_DATABASE_URL) Postgres."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 import time
 from collections import Counter
@@ -193,10 +194,12 @@ def test_a_crash_after_sending_and_before_recording_redelivers_with_the_same_id(
 
 
 def test_listen_notify_wakes_another_listener_on_postgres(
-    engine: Engine, application_id: str, receiver: WebhookReceiver
+    engine: Engine, application_id: str, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("LISTEN/NOTIFY is Postgres only (SQLite has one daemon)")
+    # A channel of this test's own: the other tests' outboxes notify on the same server.
+    monkeypatch.setattr(OUTBOX, "channel", f"{OUTBOX.channel}_{secrets.token_hex(4)}")
     # Another daemon's wakeup: the same channel, reached only through the server.
     elsewhere = Wakeup(OUTBOX.channel)
     stop = threading.Event()
