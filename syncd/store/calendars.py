@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
@@ -25,6 +25,29 @@ def live_calendars(session: Session, profile_id: str) -> list[Calendar]:
         col(Calendar.deleted) == False,  # noqa: E712
     )
     return list(session.execute(query).scalars())
+
+
+_CALENDAR_TABLE = Calendar.__table__  # type: ignore[attr-defined]
+_NOT_DELETED = (_CALENDAR_TABLE.c.id == bindparam("calendar_id")) & (
+    _CALENDAR_TABLE.c.deleted == False  # noqa: E712
+)
+#: Built once, on the table (no ORM update path): most runs end with one per calendar.
+_SETTLE = update(_CALENDAR_TABLE).where(_NOT_DELETED).values(last_synced_at=bindparam("now"))
+_SETTLE_WITH_CURSOR = _SETTLE.values(
+    sync_cursor=bindparam("cursor"), cursor_version=bindparam("cursor_version")
+)
+
+
+def settle_calendar(
+    session: Session, calendar_id: str, cursor: str | None, cursor_version: int, now: dt.datetime
+) -> bool:
+    """A calendar synced up to ``cursor`` (None: keep the stored one) at ``now``, in one
+    UPDATE (the row need not be loaded); False when it is gone or deleted."""
+    parameters: dict[str, Any] = {"calendar_id": calendar_id, "now": now}
+    if cursor is not None:
+        parameters.update(cursor=cursor, cursor_version=cursor_version)
+    statement = _SETTLE if cursor is None else _SETTLE_WITH_CURSOR
+    return bool(cast(CursorResult[Any], session.execute(statement, parameters)).rowcount)
 
 
 def record_calendar_failure(

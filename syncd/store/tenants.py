@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
 from syncd.errors import ConflictError, NotFoundError, UserError
@@ -276,6 +278,19 @@ def find_account(session: Session, account_id: str, application_id: str | None =
     if account is None or (application_id is not None and account.application_id != application_id):
         raise NotFoundError(f"no account {account_id!r}")
     return account
+
+
+_ACCOUNT_TABLE = Account.__table__  # type: ignore[attr-defined]
+#: Built once, on the table: every sync run reads it.
+_ACCOUNT_TIMEZONE = core_select(_ACCOUNT_TABLE.c.timezone).where(
+    _ACCOUNT_TABLE.c.id == bindparam("account_id")
+)
+
+
+def account_timezone(session: Session, account_id: str) -> str | None:
+    """The account's time zone, read without loading the row; None without the account."""
+    zone = session.execute(_ACCOUNT_TIMEZONE, {"account_id": account_id}).scalar()
+    return None if zone is None else str(zone)
 
 
 def list_accounts(session: Session, application_id: str | None = None) -> list[Account]:

@@ -12,12 +12,12 @@ import datetime as dt
 import logging
 from typing import Protocol
 
-from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from syncd.store.calendars import failing_calendars
 from syncd.store.db import session_scope
-from syncd.store.models import Profile, SyncRun, utcnow
+from syncd.store.models import Profile, utcnow
+from syncd.store.sync_runs import close_run_row
 from syncd.sync import status
 from syncd.sync.context import SyncContext, SyncOutcome
 from syncd.sync.status import cap_next_due
@@ -48,17 +48,15 @@ def close_run(
     with session_scope(context.engine) as session:
         # Locked: a request_sync_now landing now waits, and is not overwritten below.
         profile = session.get(Profile, profile_id, with_for_update=True)
-        if run_id is not None:  # one UPDATE: the row need not be loaded to be closed
-            session.execute(
-                _CLOSE_RUN,
-                {
-                    "run_id": run_id,
-                    "run_finished_at": now,
-                    "run_outcome": outcome.outcome,
-                    "run_detail": outcome.detail,
-                    "run_pages": outcome.pages,
-                    "run_changes": outcome.changes,
-                },
+        if run_id is not None:
+            close_run_row(
+                session,
+                run_id,
+                now,
+                outcome.outcome,
+                outcome.detail,
+                outcome.pages,
+                outcome.changes,
             )
         if profile is None:
             return
@@ -98,21 +96,6 @@ def close_run(
             profile.lease_owner = None
             profile.lease_expires_at = None
         session.add(profile)
-
-
-#: Built once (on the table: no ORM session synchronisation): every run ends with it.
-_RUN_TABLE = SyncRun.__table__  # type: ignore[attr-defined]
-_CLOSE_RUN = (
-    update(_RUN_TABLE)
-    .where(_RUN_TABLE.c.id == bindparam("run_id"))
-    .values(
-        finished_at=bindparam("run_finished_at"),
-        outcome=bindparam("run_outcome"),
-        detail=bindparam("run_detail"),
-        pages=bindparam("run_pages"),
-        changes=bindparam("run_changes"),
-    )
-)
 
 
 def _disconnect(profile: Profile, outcome: SyncOutcome) -> bool:

@@ -70,3 +70,6 @@ class SyncContext:
     on_synced: list[SyncedHook] = dataclasses.field(default_factory=list)
     on_changed: list[SyncedHook] = dataclasses.field(default_factory=list)
     lease_seconds: float = 300.0
+    #: Calendar id → the window's end at the last expansion check that found no series
+    #: to extend (``run.py: EXPANSION_CHECK_STEP``); this daemon's memory only.
+    expansion_checks: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)

@@ -40,6 +40,7 @@ from syncd.store.calendars import (
     live_calendars,
     mark_calendar_deleted,
     record_calendar_failure,
+    settle_calendar,
 )
 from syncd.store.crypto import SecretBox
 from syncd.store.db import session_scope
@@ -51,13 +52,15 @@ from syncd.store.events import (
     rebuild_series,
     series_needing_expansion,
 )
-from syncd.store.models import Account, Calendar, Profile, SyncRun, utcnow
+from syncd.store.models import Calendar, Profile, utcnow
 from syncd.store.profiles import (
     profile_credentials,
     record_identity,
     remote_calendar,
     store_credentials,
 )
+from syncd.store.sync_runs import open_run
+from syncd.store.tenants import account_timezone
 from syncd.sync import status
 from syncd.sync.closing import close_run
 from syncd.sync.coalesce import BATCH_ITEMS, joins, merged, page_items
@@ -72,6 +75,11 @@ log = logging.getLogger(__name__)
 #: 2: CalDAV floating times, exact durations and per-instance replies (issue 15).
 #: 3: attendees and organizer of every event (issue 12).
 CURSOR_VERSION = 3
+
+#: How far the window's end moves before a calendar whose series all reached far enough
+#: is checked again. Series are extended once they end within the slack (a tenth of the
+#: horizon, at least a day) of the window's end, so an hour late is still ahead of it.
+EXPANSION_CHECK_STEP = dt.timedelta(hours=1)
 
 
 def sync_profile(context: SyncContext, profile_id: str) -> SyncOutcome:
@@ -92,16 +100,12 @@ def _sync_profile(context: SyncContext, profile_id: str, log_fields: dict[str, A
             return SyncOutcome(profile_id, "skipped", detail="profile no longer exists")
         if profile.sync_status == status.DISCONNECTED:
             return SyncOutcome(profile_id, "skipped", detail="profile is disconnected")
-        account = session.get(Account, profile.account_id)
         log_fields["account_id"] = profile.account_id
-        default_tz = account.timezone if account else "Etc/UTC"
+        default_tz = account_timezone(session, profile.account_id) or "Etc/UTC"
         credentials, unreadable = _credentials_or_error(context.box, profile)
-        run = SyncRun(profile_id=profile_id, worker=context.worker_id, started_at=started_at)
-        session.add(run)
+        run_id = open_run(session, profile_id, context.worker_id, started_at)
         profile.last_attempt_at = started_at
         session.add(profile)
-        session.flush()
-        run_id = run.id
         provider_name = profile.provider
         list_due = profile.calendars_listed_at is None or (
             (started_at - profile.calendars_listed_at).total_seconds()
@@ -368,14 +372,8 @@ class _ProfileSync:
         last page changed nothing and run their expansion check, and store credentials
         the provider refreshed since the last page."""
         for calendar_id, cursor in self._unchanged:
-            calendar = session.get(Calendar, calendar_id)
-            if calendar is None or calendar.deleted:
-                continue
-            if cursor is not None:
-                calendar.sync_cursor = cursor
-                calendar.cursor_version = CURSOR_VERSION
-            calendar.last_synced_at = utcnow()
-            session.add(calendar)
+            if not settle_calendar(session, calendar_id, cursor, CURSOR_VERSION, utcnow()):
+                continue  # gone or deleted meanwhile
             stale = self._series_to_extend(session, calendar_id)
             if stale:  # in a savepoint: a failure must not lose the run's closing
                 try:
@@ -479,5 +477,16 @@ class _ProfileSync:
             rebuild_series(session, calendar_id, stale, self.window, self.default_tz)
 
     def _series_to_extend(self, session: Session, calendar_id: str) -> list[str]:
+        """The calendar's series whose spans end too early for the window; not asked
+        again until the window's end has moved ``EXPANSION_CHECK_STEP`` past a check
+        that found none (every writer expands what it writes to its own window)."""
+        checked = self.context.expansion_checks.get(calendar_id)
+        if checked is not None and dt.timedelta(0) <= self.window.end - checked < (
+            EXPANSION_CHECK_STEP
+        ):
+            return []
         slack = dt.timedelta(days=max(1, self.context.settings.expansion_horizon_days // 10))
-        return series_needing_expansion(session, calendar_id, self.window, slack)
+        stale = series_needing_expansion(session, calendar_id, self.window, slack)
+        if not stale:
+            self.context.expansion_checks[calendar_id] = self.window.end
+        return stale

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -293,6 +293,39 @@ def test_a_run_that_changes_nothing_still_extends_series_as_the_window_moves_on(
     reached = last_daily_start()
     assert run_with_horizon(60) == 0  # nothing changed at the provider
     assert last_daily_start() >= reached + dt.timedelta(days=25)
+
+
+def expansion_checks_made(engine: Engine, run: Callable[[], object]) -> int:
+    """How many times ``run`` asked which series need extending."""
+    asked: list[str] = []
+
+    def note(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        if "expanded_until <" in statement:
+            asked.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return len(asked)
+
+
+def test_a_calendar_whose_series_all_reach_far_enough_is_not_asked_again_within_the_hour(
+    context: SyncContext, engine: Engine, profile_id: str
+) -> None:
+    assert expansion_checks_made(engine, lambda: sync_profile(context, profile_id)) == 1
+    assert expansion_checks_made(engine, lambda: sync_profile(context, profile_id)) == 0
+
+
+def test_the_expansion_check_comes_back_once_the_window_has_moved_an_hour(
+    context: SyncContext, engine: Engine, profile_id: str
+) -> None:
+    sync_profile(context, profile_id)
+    horizon = context.settings.expansion_horizon_days
+    context.settings = context.settings.model_copy(update={"expansion_horizon_days": horizon + 1})
+
+    assert expansion_checks_made(engine, lambda: sync_profile(context, profile_id)) == 1
 
 
 class _TokenPerPage(FakeProvider):
