@@ -29,14 +29,13 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy import Engine, delete, or_, text
+from sqlalchemy import Engine, delete, or_
 from sqlmodel import col, select
 
 from providers.base import CalendarProvider, NotFound, ProviderError, PushNotification
@@ -44,6 +43,7 @@ from syncd.config import Settings
 from syncd.errors import UnknownProvider
 from syncd.ids import new_id
 from syncd.registry import provider_class
+from syncd.store.advisory import PUSH_MAINTENANCE, exclusively
 from syncd.store.db import read_only, session_scope
 from syncd.store.models import Calendar, Profile, PushChannel, utcnow
 from syncd.store.profiles import profile_credentials, remote_calendar, store_credentials
@@ -86,8 +86,6 @@ CALLBACK_PATH = "/push/{provider}"
 MAX_LOOKUPS = 100
 #: Seconds between maintenance passes (the first runs when the daemon starts).
 MAINTENANCE_SECONDS = 60.0
-#: Postgres advisory lock key of the maintenance pass ("syncd push" in ASCII).
-_ADVISORY_LOCK_KEY = 0x73796E6364707368
 
 
 # ---------------------------------------------------------------------------
@@ -292,7 +290,7 @@ class PushMaintenance:
 
     def run_once(self, now: dt.datetime | None = None) -> PushReport:
         engine, settings = self.context.engine, self.context.settings
-        with _exclusive(engine) as mine:
+        with exclusively(engine, PUSH_MAINTENANCE) as mine:
             if not mine:
                 return PushReport(skipped=True)
             return self._pass(engine, settings, now or utcnow())
@@ -574,26 +572,3 @@ def _stop_quietly(provider: CalendarProvider, channel_id: str, resource_id: str)
 def _delete_channel(engine: Engine, channel_id: str) -> None:
     with session_scope(engine) as session:
         session.execute(delete(PushChannel).where(col(PushChannel.id) == channel_id))
-
-
-@contextmanager
-def _exclusive(engine: Engine) -> Iterator[bool]:
-    """True when this process may run the pass (Postgres: a session advisory lock)."""
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    with engine.connect() as connection:
-        got = bool(
-            connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
-            ).scalar()
-        )
-        connection.commit()
-        try:
-            yield got
-        finally:
-            if got:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY}
-                )
-                connection.commit()
