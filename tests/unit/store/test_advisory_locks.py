@@ -39,23 +39,23 @@ def postgres_only(engine: Engine) -> None:
         pytest.skip("advisory locks are Postgres's; SQLite has one daemon")
 
 
+def taken_together(first: tuple[Engine, int], second: tuple[Engine, int]) -> tuple[bool, bool]:
+    """Whether each of two sessions got its lock while the other held (or tried) its own."""
+    with exclusively(*first) as got_first, exclusively(*second) as got_second:
+        return got_first, got_second
+
+
 def test_sqlite_always_grants_the_lock(sqlite_engine: Engine) -> None:
-    with (
-        exclusively(sqlite_engine, PUSH_MAINTENANCE) as first,
-        exclusively(sqlite_engine, PUSH_MAINTENANCE) as second,
-    ):
-        assert first and second
+    lock = (sqlite_engine, PUSH_MAINTENANCE)
+    assert taken_together(lock, lock) == (True, True)
 
 
 def test_a_second_session_on_the_same_schema_is_refused_while_the_lock_is_held(
     engine: Engine, second_session: Engine
 ) -> None:
     postgres_only(engine)
-    with (
-        exclusively(engine, PUSH_MAINTENANCE) as mine,
-        exclusively(second_session, PUSH_MAINTENANCE) as theirs,
-    ):
-        assert mine and not theirs
+    theirs = (second_session, PUSH_MAINTENANCE)
+    assert taken_together((engine, PUSH_MAINTENANCE), theirs) == (True, False)
 
 
 def test_the_lock_is_free_again_once_its_block_ends(engine: Engine, second_session: Engine) -> None:
@@ -68,19 +68,13 @@ def test_the_lock_is_free_again_once_its_block_ends(engine: Engine, second_sessi
 
 def test_another_purpose_is_not_held_off(engine: Engine, second_session: Engine) -> None:
     postgres_only(engine)
-    with (
-        exclusively(engine, PUSH_MAINTENANCE) as mine,
-        exclusively(second_session, OTHER_PURPOSE) as theirs,
-    ):
-        assert mine and theirs
+    theirs = (second_session, OTHER_PURPOSE)
+    assert taken_together((engine, PUSH_MAINTENANCE), theirs) == (True, True)
 
 
 def test_a_syncd_database_in_another_schema_is_not_held_off(
     engine: Engine, other_schema: Engine
 ) -> None:
     postgres_only(engine)
-    with (
-        exclusively(engine, PUSH_MAINTENANCE) as mine,
-        exclusively(other_schema, PUSH_MAINTENANCE) as theirs,
-    ):
-        assert mine and theirs
+    theirs = (other_schema, PUSH_MAINTENANCE)
+    assert taken_together((engine, PUSH_MAINTENANCE), theirs) == (True, True)
