@@ -16,9 +16,9 @@ OTHER_PURPOSE = 0x74657374
 
 
 @pytest.fixture
-def second_session(engine: Engine) -> Iterator[Engine]:
+def second_session(database_url: str) -> Iterator[Engine]:
     """Another engine on the same database and schema: another daemon's sessions."""
-    other = make_engine(str(engine.url.render_as_string(hide_password=False)))
+    other = make_engine(database_url)
     yield other
     other.dispose()
 
